@@ -1,0 +1,1 @@
+# bench/bench.mk - micro-benchmarks and the benchmark driver

@@ -1,0 +1,1 @@
+# examples/examples.mk - workloads and the embedding example

@@ -1,0 +1,1 @@
+# spill/spill.mk - the column store (issue: spill store)

@@ -1,0 +1,1 @@
+# src/air.mk - filled in by its layer

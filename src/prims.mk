@@ -1,0 +1,1 @@
+# src/prims.mk - filled in by its layer

@@ -1,0 +1,1 @@
+# src/prover.mk - filled in by its layer

@@ -1,0 +1,1 @@
+# tests/air.mk - tests of the air layer

@@ -1,0 +1,51 @@
+/*
+ * check_util.h - shared runner for the Check suites.
+ * CPU suites fork per test (Check's default). GPU suites must not initialise
+ * CUDA in the parent before forking, so they run without fork, and exit 77
+ * (automake's SKIP) when no GPU is present.
+ */
+#ifndef SPW_CHECK_UTIL_H
+#define SPW_CHECK_UTIL_H
+
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "spillway.h"
+
+#define SPW_EXIT_SKIP 77
+
+/* Deterministic test RNG (splitmix64). */
+static inline uint64_t spw_test_rand(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static inline int spw_run_suite(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+/* For GPU suites: skip (77) without a GPU; otherwise run in-process. */
+static inline int spw_run_gpu_suite(Suite *s)
+{
+    if (!spw_cuda_available()) {
+        fprintf(stderr, "no CUDA device (or CUDA not compiled in): skipping\n");
+        return SPW_EXIT_SKIP;
+    }
+    SRunner *sr = srunner_create(s);
+    srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+#endif

@@ -1,0 +1,1 @@
+# tests/prims.mk - tests of the prims layer

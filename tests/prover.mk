@@ -1,0 +1,1 @@
+# tests/prover.mk - tests of the prover layer

@@ -1,0 +1,1 @@
+# tests/spill.mk - tests of the spill layer
