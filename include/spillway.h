@@ -161,6 +161,127 @@ SPW_API SPW_WARN_UNUSED spw_status spw_field_encode(uint8_t *bytes, const uint64
 /* The standard BLAKE3 hash (32 bytes) of len bytes. */
 SPW_API void spw_blake3(uint8_t out[32], const void *in, size_t len);
 
+/* ---- AIR builder (owner: air) ------------------------------------------ */
+
+/* An AIR: tables of base-field main columns, polynomial constraints over the
+ * current and next row, and LogUp bus interactions between tables. */
+typedef struct spw_air spw_air;
+
+/* An expression node inside one table of an AIR; negative = invalid (the
+ * builder call failed and recorded why in the context). Builder functions
+ * taking an invalid operand return SPW_EXPR_INVALID, so errors propagate and
+ * are reported once, by spw_air_constrain / spw_air_bus / spw_air_finalize. */
+typedef int32_t spw_expr;
+#define SPW_EXPR_INVALID ((spw_expr)-1)
+
+/* Where a constraint must vanish. */
+typedef enum spw_row_kind {
+    SPW_ROWS_TRANSITION = 0, /* rows 0 .. n-2; may use the next row */
+    SPW_ROWS_FIRST = 1,      /* row 0 */
+    SPW_ROWS_LAST = 2,       /* row n-1 */
+    SPW_ROWS_EVERY = 3       /* every row; may not use the next row */
+} spw_row_kind;
+
+/* Challenges 0 and 1 are the LogUp challenges z and alpha; constraints may
+ * use them (and they are what buses use internally). */
+#define SPW_CHALLENGE_Z 0
+#define SPW_CHALLENGE_ALPHA 1
+
+SPW_API SPW_WARN_UNUSED spw_status spw_air_create(spw_ctx *ctx, spw_air **out);
+SPW_API void spw_air_free(spw_air *air);
+/* Adds a table of 2^log_height rows and n_main columns; *table_out = its
+ * index. Names are unique, [A-Za-z_][A-Za-z0-9_]*. */
+SPW_API SPW_WARN_UNUSED spw_status spw_air_add_table(spw_air *air, uint32_t *table_out,
+                                                     const char *name, unsigned log_height,
+                                                     uint32_t n_main);
+/* Number of public inputs (base field) the constraints may read. */
+SPW_API SPW_WARN_UNUSED spw_status spw_air_set_publics(spw_air *air, uint32_t n_publics);
+
+SPW_API spw_expr spw_air_col(spw_air *air, uint32_t table, uint32_t col);
+SPW_API spw_expr spw_air_col_next(spw_air *air, uint32_t table, uint32_t col);
+SPW_API spw_expr spw_air_const(spw_air *air, uint32_t table, uint64_t value);
+SPW_API spw_expr spw_air_public(spw_air *air, uint32_t table, uint32_t index);
+SPW_API spw_expr spw_air_challenge(spw_air *air, uint32_t table, uint32_t index);
+SPW_API spw_expr spw_air_add(spw_air *air, uint32_t table, spw_expr a, spw_expr b);
+SPW_API spw_expr spw_air_sub(spw_air *air, uint32_t table, spw_expr a, spw_expr b);
+SPW_API spw_expr spw_air_mul(spw_air *air, uint32_t table, spw_expr a, spw_expr b);
+SPW_API spw_expr spw_air_neg(spw_air *air, uint32_t table, spw_expr a);
+
+/* The expression e must be 0 on the rows `rows` selects. */
+SPW_API SPW_WARN_UNUSED spw_status spw_air_constrain(spw_air *air, uint32_t table,
+                                                     spw_row_kind rows, spw_expr e);
+/* A LogUp interaction on every row: sends (is_sender = 1) or receives the
+ * tuple values[0..n_values) on bus bus_id with the given multiplicity. */
+SPW_API SPW_WARN_UNUSED spw_status spw_air_bus(spw_air *air, uint32_t table, uint32_t bus_id,
+                                               int is_sender, spw_expr multiplicity,
+                                               const spw_expr *values, size_t n_values);
+/* Compiles the LogUp columns and constraints and computes degrees. No
+ * builder call is accepted afterwards. */
+SPW_API SPW_WARN_UNUSED spw_status spw_air_finalize(spw_air *air);
+/* Parses a text AIR (.air); errors name file:line:col and what was expected. */
+SPW_API SPW_WARN_UNUSED spw_status spw_air_parse_file(spw_ctx *ctx, spw_air **out,
+                                                      const char *path);
+SPW_API uint32_t spw_air_num_tables(const spw_air *air);
+
+/* ---- traces (owner: air) ----------------------------------------------- */
+
+/* The trace of every table of an AIR. Table data comes from a producer
+ * that fills column chunks on demand, so no table needs to be whole in
+ * memory (the in-memory prover simply asks for whole columns). */
+typedef struct spw_trace spw_trace;
+
+/* Fills out[0..nrows) with rows [row0, row0 + nrows) of column `col` of
+ * table `table`. Values must be canonical. Return SPW_OK or an error. */
+typedef spw_status (*spw_trace_fill_fn)(void *user, uint64_t *out, uint32_t table,
+                                        uint32_t col, uint64_t row0, uint64_t nrows);
+
+SPW_API SPW_WARN_UNUSED spw_status spw_trace_create(spw_ctx *ctx, spw_trace **out,
+                                                    const spw_air *air);
+SPW_API void spw_trace_free(spw_trace *trace);
+/* Borrows column-major data: column c of the table at cols + c * height.
+ * The memory must outlive the trace. */
+SPW_API SPW_WARN_UNUSED spw_status spw_trace_set_table(spw_trace *trace, uint32_t table,
+                                                       const uint64_t *cols, size_t n_values);
+/* Registers a producer for a table. */
+SPW_API SPW_WARN_UNUSED spw_status spw_trace_set_producer(spw_trace *trace, uint32_t table,
+                                                          spw_trace_fill_fn fn, void *user);
+/* Reads rows [row0, row0+nrows) of one column (from borrowed data or the
+ * producer), checking canonical form; errors name table, column and row. */
+SPW_API SPW_WARN_UNUSED spw_status spw_trace_read(const spw_trace *trace, uint64_t *out,
+                                                  uint32_t table, uint32_t col, uint64_t row0,
+                                                  uint64_t nrows);
+/* Trace files: one file per table, DIR/<table>.trace (format in
+ * docs/PROTOCOL.md). Reading validates the header and checksum and streams
+ * columns on demand. */
+SPW_API SPW_WARN_UNUSED spw_status spw_trace_open_dir(spw_ctx *ctx, spw_trace **out,
+                                                      const spw_air *air, const char *dir);
+SPW_API SPW_WARN_UNUSED spw_status spw_trace_write_dir(spw_ctx *ctx, const spw_trace *trace,
+                                                       const char *dir);
+
+/* ---- proving and verifying (owner: prover) ----------------------------- */
+
+/* What a proof is about besides the AIR: public inputs and an application
+ * tag (e.g. "vm log_rows=16"), both bound into the transcript and stored in
+ * the proof. */
+typedef struct spw_statement {
+    const uint64_t *publics;
+    size_t n_publics;
+    const uint8_t *tag;
+    size_t tag_len;
+} spw_statement;
+
+/* Proves that `trace` satisfies `air` (finalized). On success *proof_out is
+ * a malloc'd buffer of *proof_len bytes, released with spw_free(). */
+SPW_API SPW_WARN_UNUSED spw_status spw_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
+                                             const spw_air *air, const spw_trace *trace,
+                                             const spw_statement *stmt);
+/* SPW_OK when the proof is valid for air and stmt; SPW_ERR_PROOF_MALFORMED
+ * or SPW_ERR_PROOF_INVALID (with a message saying which check failed). */
+SPW_API SPW_WARN_UNUSED spw_status spw_verify(spw_ctx *ctx, const spw_air *air,
+                                              const spw_statement *stmt, const uint8_t *proof,
+                                              size_t proof_len);
+SPW_API void spw_free(void *p);
+
 #ifdef __cplusplus
 }
 #endif

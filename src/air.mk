@@ -1,1 +1,2 @@
-# src/air.mk - filled in by its layer
+# src/air.mk - AIR builder, parser, interpreter, LogUp, traces (owner: air)
+noinst_HEADERS += src/air.h

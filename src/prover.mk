@@ -1,1 +1,1 @@
-# src/prover.mk - filled in by its layer
+# src/prover.mk - transcript, rounds, FRI, proof encoding, verifier (owner: prover)

@@ -1,1 +1,8 @@
-# tests/prims.mk - tests of the prims layer
+# tests/prims.mk - tests of the primitives.
+
+# ---- field + NTT (owner: prims-ntt) ----
+# ---- end field + NTT ----
+
+
+# ---- BLAKE3 + Merkle (owner: prims-hash) ----
+# ---- end BLAKE3 + Merkle ----

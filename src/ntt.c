@@ -1,0 +1,2 @@
+/* ntt.c - placeholder; its owner replaces it. */
+typedef int spw_placeholder_ntt_;
