@@ -44,6 +44,26 @@ static void expect_equal(const uint64_t *got, const uint64_t *want, size_t n, co
                          (unsigned long long)got[i], (unsigned long long)want[i]);
 }
 
+/* The branch-free product of the fast path against __int128 arithmetic. */
+START_TEST(test_fmul)
+{
+    typedef unsigned __int128 u128;
+    static const uint64_t e[] = {0, 1, 2, GL_P - 1, GL_P - 2, 1ULL << 32, (1ULL << 32) - 1,
+                                 (1ULL << 32) + 1, 1ULL << 63, (1ULL << 63) + 1,
+                                 0xFFFFFFFEFFFFFFFFULL, 0x8000000080000000ULL, 1ULL << 48};
+    const size_t ne = sizeof e / sizeof e[0];
+    for (size_t i = 0; i < ne; i++)
+        for (size_t j = 0; j < ne; j++)
+            ck_assert_uint_eq(spw_ntt_fmul(e[i], e[j]), (uint64_t)((u128)e[i] * e[j] % GL_P));
+    uint64_t st = 42;
+    for (int i = 0; i < 200000; i++) {
+        uint64_t a = rand_fe(&st), b = rand_fe(&st);
+        if (i & 1) a = GL_P - 1 - (a & 0xFFFFFFFF);
+        ck_assert_uint_eq(spw_ntt_fmul(a, b), (uint64_t)((u128)a * b % GL_P));
+    }
+}
+END_TEST
+
 /* The naive DFT against the definition sum_j c_j (shift w^i)^j. */
 START_TEST(test_naive_definition)
 {
@@ -376,6 +396,7 @@ static Suite *ntt_suite(void)
     Suite *s = suite_create("ntt");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_fmul);
     tcase_add_test(tc, test_naive_definition);
     tcase_add_test(tc, test_forward_vs_naive);
     tcase_add_test(tc, test_inverse_vs_naive);
