@@ -581,3 +581,36 @@ void spw_blake3_many(const struct spw_ctx *ctx, uint8_t *out, const uint8_t *in,
     size_t grain = (per / MANY_LANES + 1) * MANY_LANES;
     spw_parallel_for(ctx, n, grain, many_range, &j);
 }
+
+struct cvmany_job {
+    uint32_t (*cv)[8];
+    const uint8_t *in;
+    size_t stride, len;
+    uint64_t chunk_index;
+    int root;
+};
+
+static void cvmany_range(void *arg, size_t begin, size_t end)
+{
+    const struct cvmany_job *j = arg;
+    for (size_t i = begin; i < end; i += MANY_LANES) {
+        size_t g = end - i < MANY_LANES ? end - i : MANY_LANES;
+        const uint8_t *p[MANY_LANES];
+        uint64_t c[MANY_LANES];
+        for (size_t l = 0; l < g; l++) {
+            p[l] = j->in + (i + l) * j->stride;
+            c[l] = j->chunk_index;
+        }
+        hash_chunks(j->cv + i, p, g, j->len, c, j->root);
+    }
+}
+
+void spw_blake3_chunk_cv_many(const struct spw_ctx *ctx, uint32_t (*cv)[8], const uint8_t *in,
+                              size_t in_stride, size_t n, size_t len, uint64_t chunk_index,
+                              int is_root)
+{
+    if (len > SPW_BLAKE3_CHUNK_LEN) len = SPW_BLAKE3_CHUNK_LEN;
+    struct cvmany_job j = {cv, in, in_stride, len, chunk_index, is_root};
+    size_t grain = (65536 / (len + 64) / MANY_LANES + 1) * MANY_LANES;
+    spw_parallel_for(ctx, n, grain, cvmany_range, &j);
+}

@@ -319,6 +319,33 @@ START_TEST(test_chunk_parent)
         spw_blake3_chunk_cv(r1, data, 1024, 0, 1);
         ck_assert(memcmp(r1, cvs[0], 32) != 0);
     }
+    /* chunk_cv_many = chunk_cv one at a time, strided pieces, both impls */
+    spw_ctx *ctx = NULL;
+    spw_ctx_options o;
+    spw_ctx_options_default(&o);
+    o.threads = 2;
+    ck_assert_int_eq(spw_ctx_create(&ctx, &o), SPW_OK);
+    static const size_t plens[] = {1, 64, 100, 1000, 1024};
+    for (size_t a = 0; a < 5; a++) {
+        for (size_t n = 1; n <= 19; n += 3) {
+            for (int simd = 0; simd < 2; simd++) {
+                spw_blake3_set_simd(simd);
+                uint32_t got[19][8], want[8];
+                for (int root = 0; root < 2; root++) {
+                    spw_blake3_chunk_cv_many(simd ? ctx : NULL, got, data + 7, 1030, n, plens[a],
+                                             3 + (uint64_t)root * 0x100000000ull, root);
+                    for (size_t i = 0; i < n; i++) {
+                        spw_blake3_chunk_cv(want, data + 7 + 1030 * i, plens[a],
+                                            3 + (uint64_t)root * 0x100000000ull, root);
+                        ck_assert_msg(memcmp(got[i], want, 32) == 0,
+                                      "chunk_cv_many len %zu n %zu i %zu (%s)", plens[a], n, i,
+                                      spw_blake3_impl_name());
+                    }
+                }
+            }
+        }
+    }
+    spw_ctx_free(ctx);
     free(data);
 }
 END_TEST
