@@ -296,6 +296,56 @@ B3_TGT static void chunk_cv_avx2x8(uint32_t out[][8], const uint8_t *const ptrs[
     for (int l = 0; l < 8; l++) _mm256_storeu_si256((__m256i *)out[l], h[l]);
 }
 
+/* Rows straight from column-major u64 data, 8 rows (lanes) at once: lane l
+ * hashes the chunk made of columns [c0, c1) of row r0 + l (little-endian
+ * u64 values), chunk counter `chunk`. A column's 8 consecutive rows are one
+ * 64-byte load; its 32-bit halves become message words 2k and 2k+1. */
+B3_TGT static void rows_chunk_avx2x8(uint32_t out[][8], const uint64_t *cols, size_t stride,
+                                     size_t r0, size_t c0, size_t c1, uint64_t chunk, int root)
+{
+    __m256i h[8];
+    for (int i = 0; i < 8; i++) h[i] = _mm256_set1_epi32((int)B3_IV[i]);
+    const __m256i ctr_lo = _mm256_set1_epi32((int)(uint32_t)chunk);
+    const __m256i ctr_hi = _mm256_set1_epi32((int)(uint32_t)(chunk >> 32));
+    const __m256i deint = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+    size_t nblocks = (c1 - c0 + 7) / 8;
+    for (size_t b = 0; b < nblocks; b++) {
+        size_t cb = c0 + 8 * b, nc = c1 - cb < 8 ? c1 - cb : 8;
+        uint32_t flags = b == 0 ? B3_CHUNK_START : 0;
+        if (b == nblocks - 1) flags |= B3_CHUNK_END | (root ? B3_ROOT : 0);
+        __m256i m[16];
+        for (size_t k = 0; k < 8; k++) {
+            if (k < nc) {
+                const uint64_t *p = cols + (cb + k) * stride + r0;
+                _mm_prefetch((const char *)(p + 64), _MM_HINT_T0);
+                __m256i a = _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)p), deint);
+                __m256i c = _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)(p + 4)), deint);
+                m[2 * k] = _mm256_permute2x128_si256(a, c, 0x20);
+                m[2 * k + 1] = _mm256_permute2x128_si256(a, c, 0x31);
+            } else {
+                m[2 * k] = m[2 * k + 1] = _mm256_setzero_si256();
+            }
+        }
+        __m256i v[16];
+        for (int i = 0; i < 8; i++) v[i] = h[i];
+        for (int i = 0; i < 4; i++) v[8 + i] = _mm256_set1_epi32((int)B3_IV[i]);
+        v[12] = ctr_lo;
+        v[13] = ctr_hi;
+        v[14] = _mm256_set1_epi32((int)(8 * nc));
+        v[15] = _mm256_set1_epi32((int)flags);
+        B3_ROUND8(0);
+        B3_ROUND8(1);
+        B3_ROUND8(2);
+        B3_ROUND8(3);
+        B3_ROUND8(4);
+        B3_ROUND8(5);
+        B3_ROUND8(6);
+        for (int i = 0; i < 8; i++) h[i] = _mm256_xor_si256(v[i], v[8 + i]);
+    }
+    b3_transpose8(h);
+    for (int l = 0; l < 8; l++) _mm256_storeu_si256((__m256i *)out[l], h[l]);
+}
+
 static int b3_cpu_avx2(void)
 {
     static int have = -1;
@@ -613,4 +663,55 @@ void spw_blake3_chunk_cv_many(const struct spw_ctx *ctx, uint32_t (*cv)[8], cons
     struct cvmany_job j = {cv, in, in_stride, len, chunk_index, is_root};
     size_t grain = (65536 / (len + 64) / MANY_LANES + 1) * MANY_LANES;
     spw_parallel_for(ctx, n, grain, cvmany_range, &j);
+}
+
+/* ---- rows of column-major u64 data ---- */
+
+/* Portable: one row at a time, gathered 128 values (one chunk) at a time. */
+static void row_hash_portable(uint8_t out[32], const uint64_t *cols, size_t ncols, size_t stride,
+                              size_t r)
+{
+    spw_blake3_hasher h;
+    spw_blake3_init(&h);
+    uint8_t buf[SPW_BLAKE3_CHUNK_LEN];
+    for (size_t c0 = 0; c0 < ncols; c0 += 128) {
+        size_t nc = ncols - c0 < 128 ? ncols - c0 : 128;
+        for (size_t k = 0; k < nc; k++) {
+            uint64_t v = cols[(c0 + k) * stride + r];
+            for (int b = 0; b < 8; b++) buf[8 * k + b] = (uint8_t)(v >> (8 * b));
+        }
+        spw_blake3_update(&h, buf, 8 * nc);
+    }
+    spw_blake3_final(&h, out);
+}
+
+void spw_blake3_rows_u64(uint8_t *out, const uint64_t *cols, size_t ncols, size_t stride,
+                         size_t nrows)
+{
+    size_t r = 0;
+#ifdef SPW_B3_HAVE_AVX2
+    if (ncols > 0 && simd_active()) {
+        size_t nchunks = (ncols + 127) / 128;
+        uint32_t o[8][8];
+        uint32_t(*cvs)[8] = NULL;
+        if (nchunks > 1) cvs = spw_malloc_array(8 * nchunks, 32);
+        if (nchunks == 1 || cvs) {
+            for (; r + 8 <= nrows; r += 8) {
+                if (nchunks == 1) {
+                    rows_chunk_avx2x8(o, cols, stride, r, 0, ncols, 0, 1);
+                } else {
+                    for (size_t k = 0; k < nchunks; k++) {
+                        size_t c1 = 128 * (k + 1) < ncols ? 128 * (k + 1) : ncols;
+                        rows_chunk_avx2x8(o, cols, stride, r, 128 * k, c1, k, 0);
+                        for (int l = 0; l < 8; l++) memcpy(cvs[l * nchunks + k], o[l], 32);
+                    }
+                    for (int l = 0; l < 8; l++) tree_root(o[l], cvs + l * nchunks, nchunks, 1);
+                }
+                for (int l = 0; l < 8; l++) cv_to_bytes(out + 32 * (r + l), o[l]);
+            }
+        }
+        free(cvs);
+    }
+#endif
+    for (; r < nrows; r++) row_hash_portable(out + 32 * r, cols, ncols, stride, r);
 }

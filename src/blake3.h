@@ -55,6 +55,13 @@ void spw_blake3_chunk_cv_many(const struct spw_ctx *ctx, uint32_t (*cv)[8], cons
                               size_t in_stride, size_t n, size_t len, uint64_t chunk_index,
                               int is_root);
 
+/* Additive: hashes nrows rows of column-major u64 data: row r is the
+ * little-endian bytes of cols[c*stride + r] for c = 0 .. ncols-1, and its
+ * standard BLAKE3 digest goes to out + 32*r. Single-threaded; with AVX2 it
+ * reads 8 rows of a column per load, without gathering rows first. */
+void spw_blake3_rows_u64(uint8_t *out, const uint64_t *cols, size_t ncols, size_t stride,
+                         size_t nrows);
+
 /* Implementation switch (additive, for tests and benchmarks): on = 0 forces
  * the portable reference code, on != 0 selects the fastest one the CPU
  * supports (AVX2 on x86-64). Returns the previous setting (1 = SIMD was
