@@ -715,3 +715,60 @@ void spw_blake3_rows_u64(uint8_t *out, const uint64_t *cols, size_t ncols, size_
 #endif
     for (; r < nrows; r++) row_hash_portable(out + 32 * r, cols, ncols, stride, r);
 }
+
+/* Portable chunk cv of one row's columns [0, ncols) (ncols <= 128). */
+static void row_chunk_cv_portable(uint32_t cv[8], const uint64_t *cols, size_t ncols,
+                                  size_t stride, size_t r, uint64_t chunk, int root)
+{
+    uint8_t buf[SPW_BLAKE3_CHUNK_LEN];
+    for (size_t k = 0; k < ncols; k++) {
+        uint64_t v = cols[k * stride + r];
+        for (int b = 0; b < 8; b++) buf[8 * k + b] = (uint8_t)(v >> (8 * b));
+    }
+    chunk_cv_portable(cv, buf, 8 * ncols, chunk, root);
+}
+
+struct rows_cv_job {
+    uint32_t (*cv)[8];
+    const uint64_t *cols;
+    size_t ncols, stride;
+    uint64_t chunk;
+    int root;
+};
+
+static void rows_cv_range(void *arg, size_t begin, size_t end)
+{
+    const struct rows_cv_job *j = arg;
+    size_t r = begin;
+#ifdef SPW_B3_HAVE_AVX2
+    if (simd_active())
+        for (; r + 8 <= end; r += 8)
+            rows_chunk_avx2x8(j->cv + r, j->cols, j->stride, r, 0, j->ncols, j->chunk, j->root);
+#endif
+    for (; r < end; r++)
+        row_chunk_cv_portable(j->cv[r], j->cols, j->ncols, j->stride, r, j->chunk, j->root);
+}
+
+void spw_blake3_rows_chunk_cv(const struct spw_ctx *ctx, uint32_t (*cv)[8], const uint64_t *cols,
+                              size_t ncols, size_t stride, size_t nrows, uint64_t chunk_index,
+                              int is_root)
+{
+    if (ncols == 0 || ncols > 128) {
+        /* outside the contract; keep it defined: an empty chunk */
+        for (size_t r = 0; r < nrows; r++) chunk_cv_portable(cv[r], NULL, 0, chunk_index, is_root);
+        return;
+    }
+    struct rows_cv_job j = {cv, cols, ncols, stride, chunk_index, is_root};
+    spw_parallel_for(ctx, nrows, 2048, rows_cv_range, &j);
+}
+
+void spw_blake3_root_from_cvs(uint8_t out[32], const uint32_t (*cvs)[8], size_t n)
+{
+    uint32_t root[8];
+    if (n == 0) {
+        spw_blake3(out, "", 0);
+        return;
+    }
+    tree_root(root, cvs, n, n > 1);
+    cv_to_bytes(out, root);
+}
