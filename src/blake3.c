@@ -244,6 +244,7 @@ B3_TGT static void chunk_cv_avx2x8(uint32_t out[][8], const uint8_t *const ptrs[
                                    const uint64_t ctr[8], int root)
 {
     __m256i h[8];
+    #pragma GCC unroll 8
     for (int i = 0; i < 8; i++) h[i] = _mm256_set1_epi32((int)B3_IV[i]);
     const __m256i ctr_lo = _mm256_setr_epi32((int)ctr[0], (int)ctr[1], (int)ctr[2], (int)ctr[3],
                                              (int)ctr[4], (int)ctr[5], (int)ctr[6], (int)ctr[7]);
@@ -257,11 +258,13 @@ B3_TGT static void chunk_cv_avx2x8(uint32_t out[][8], const uint8_t *const ptrs[
         uint32_t flags = b == 0 ? B3_CHUNK_START : 0;
         size_t blen = 64;
         const uint8_t *src[8];
+        #pragma GCC unroll 8
         for (int l = 0; l < 8; l++) src[l] = ptrs[l] + 64 * b;
         if (b == nblocks - 1) {
             flags |= B3_CHUNK_END | (root ? B3_ROOT : 0);
             blen = len - 64 * b;
             if (blen < 64) {
+                #pragma GCC unroll 8
                 for (int l = 0; l < 8; l++) {
                     memset(tail[l], 0, 64);
                     memcpy(tail[l], src[l], blen);
@@ -270,6 +273,7 @@ B3_TGT static void chunk_cv_avx2x8(uint32_t out[][8], const uint8_t *const ptrs[
             }
         }
         __m256i m[16];
+        #pragma GCC unroll 8
         for (int l = 0; l < 8; l++) {
             m[l] = _mm256_loadu_si256((const __m256i *)src[l]);
             m[8 + l] = _mm256_loadu_si256((const __m256i *)(src[l] + 32));
@@ -277,7 +281,9 @@ B3_TGT static void chunk_cv_avx2x8(uint32_t out[][8], const uint8_t *const ptrs[
         b3_transpose8(m);
         b3_transpose8(m + 8);
         __m256i v[16];
+        #pragma GCC unroll 8
         for (int i = 0; i < 8; i++) v[i] = h[i];
+        #pragma GCC unroll 8
         for (int i = 0; i < 4; i++) v[8 + i] = _mm256_set1_epi32((int)B3_IV[i]);
         v[12] = ctr_lo;
         v[13] = ctr_hi;
@@ -290,9 +296,11 @@ B3_TGT static void chunk_cv_avx2x8(uint32_t out[][8], const uint8_t *const ptrs[
         B3_ROUND8(4);
         B3_ROUND8(5);
         B3_ROUND8(6);
+        #pragma GCC unroll 8
         for (int i = 0; i < 8; i++) h[i] = _mm256_xor_si256(v[i], v[8 + i]);
     }
     b3_transpose8(h);
+    #pragma GCC unroll 8
     for (int l = 0; l < 8; l++) _mm256_storeu_si256((__m256i *)out[l], h[l]);
 }
 
@@ -304,6 +312,7 @@ B3_TGT static void rows_chunk_avx2x8(uint32_t out[][8], const uint64_t *cols, si
                                      size_t r0, size_t c0, size_t c1, uint64_t chunk, int root)
 {
     __m256i h[8];
+    #pragma GCC unroll 8
     for (int i = 0; i < 8; i++) h[i] = _mm256_set1_epi32((int)B3_IV[i]);
     const __m256i ctr_lo = _mm256_set1_epi32((int)(uint32_t)chunk);
     const __m256i ctr_hi = _mm256_set1_epi32((int)(uint32_t)(chunk >> 32));
@@ -314,6 +323,7 @@ B3_TGT static void rows_chunk_avx2x8(uint32_t out[][8], const uint64_t *cols, si
         uint32_t flags = b == 0 ? B3_CHUNK_START : 0;
         if (b == nblocks - 1) flags |= B3_CHUNK_END | (root ? B3_ROOT : 0);
         __m256i m[16];
+        #pragma GCC unroll 8
         for (size_t k = 0; k < 8; k++) {
             if (k < nc) {
                 const uint64_t *p = cols + (cb + k) * stride + r0;
@@ -327,7 +337,9 @@ B3_TGT static void rows_chunk_avx2x8(uint32_t out[][8], const uint64_t *cols, si
             }
         }
         __m256i v[16];
+        #pragma GCC unroll 8
         for (int i = 0; i < 8; i++) v[i] = h[i];
+        #pragma GCC unroll 8
         for (int i = 0; i < 4; i++) v[8 + i] = _mm256_set1_epi32((int)B3_IV[i]);
         v[12] = ctr_lo;
         v[13] = ctr_hi;
@@ -340,9 +352,11 @@ B3_TGT static void rows_chunk_avx2x8(uint32_t out[][8], const uint64_t *cols, si
         B3_ROUND8(4);
         B3_ROUND8(5);
         B3_ROUND8(6);
+        #pragma GCC unroll 8
         for (int i = 0; i < 8; i++) h[i] = _mm256_xor_si256(v[i], v[8 + i]);
     }
     b3_transpose8(h);
+    #pragma GCC unroll 8
     for (int l = 0; l < 8; l++) _mm256_storeu_si256((__m256i *)out[l], h[l]);
 }
 
