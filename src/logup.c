@@ -122,23 +122,6 @@ static void eval_block(const spw_air_table *t, const lu_plan *p, const uint64_t 
     }
 }
 
-/* Montgomery batch inversion (zeros are checked by the caller beforehand). */
-static void lu_batch_inv(fe3 *v, size_t n, fe3 *scratch)
-{
-    if (n == 0) return;
-    fe3 acc = fe3_one();
-    for (size_t i = 0; i < n; i++) {
-        scratch[i] = acc;
-        acc = fe3_mul(acc, v[i]);
-    }
-    fe3 inv = fe3_inv(acc);
-    for (size_t i = n; i-- > 0;) {
-        fe3 vi = v[i];
-        v[i] = fe3_mul(inv, scratch[i]);
-        inv = fe3_mul(inv, vi);
-    }
-}
-
 /* ---- aux build ---- */
 
 typedef struct lu_job {
@@ -207,7 +190,7 @@ static void aux_worker(void *arg, size_t begin, size_t end)
                 }
             }
         }
-        lu_batch_inv(fp, (size_t)k * nr, scr);
+        fe3_batch_inv(fp, fp, (size_t)k * nr, scr); /* zeros were replaced by 1 above */
         for (size_t r = 0; r < nr; r++) {
             fe3 total = fe3_zero();
             for (uint32_t c = 0; c < n_terms; c++) {
