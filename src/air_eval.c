@@ -30,7 +30,7 @@ void spw_air_eval(const spw_air_table *t, const spw_eval_env *env, fe3 *s)
 
 size_t spw_air_eval_rows_scratch(const spw_air_table *t, size_t nrows)
 {
-    return (size_t)t->prog_len * nrows;
+    return (size_t)(t->eval_slot ? t->n_eval_slots : t->prog_len) * nrows;
 }
 
 /* Block interpreter: instruction-major loops over the rows of a block (one
@@ -44,31 +44,39 @@ void spw_air_eval_rows(const spw_air_table *t, fe3 *out, size_t out_stride,
                        const fe3 *challenges, const uint64_t *publics, fe3 logup_sum,
                        size_t nrows, fe3 *scratch)
 {
+    /* Before finalize (no plan): one slot per instruction, ext flags
+     * computed here. */
     uint8_t ext_small[1024];
-    uint8_t *ext = t->prog_len <= sizeof ext_small ? ext_small : malloc(t->prog_len);
-    int ext_heap = ext != ext_small;
-    if (!ext) { /* no memory for the flags: treat everything as ext3 */
-        ext = NULL;
+    const uint32_t *slot = t->eval_slot;
+    uint8_t *ext = t->eval_ext;
+    uint8_t *own = NULL;
+    if (!ext) {
+        own = t->prog_len <= sizeof ext_small ? ext_small : malloc(t->prog_len);
+        ext = own;
     }
     for (uint32_t i = 0; i < t->prog_len; i++) {
         const spw_insn *in = &t->prog[i];
-        fe3 *d = scratch + (size_t)i * nrows;
-        const fe3 *a = scratch + (size_t)in->a * nrows;
-        const fe3 *b = scratch + (size_t)in->b * nrows;
+        size_t si = slot ? slot[i] : i;
+        if (si == UINT32_MAX) continue; /* dead code */
+        fe3 *d = scratch + si * nrows;
+        const fe3 *a = d, *b = d;
         int ea = 1, eb = 1, e;
         switch ((spw_opcode)in->op) {
         case SPW_OP_AUX: case SPW_OP_AUX_NEXT: case SPW_OP_CHALLENGE: case SPW_OP_LOGUP_SUM: e = 1; break;
         case SPW_OP_ADD: case SPW_OP_SUB: case SPW_OP_MUL:
+            a = scratch + (size_t)(slot ? slot[in->a] : in->a) * nrows;
+            b = scratch + (size_t)(slot ? slot[in->b] : in->b) * nrows;
             if (ext) { ea = ext[in->a]; eb = ext[in->b]; }
             e = ea || eb;
             break;
         case SPW_OP_NEG:
+            a = scratch + (size_t)(slot ? slot[in->a] : in->a) * nrows;
             if (ext) ea = ext[in->a];
             e = ea;
             break;
         default: e = 0; break;
         }
-        if (ext) ext[i] = (uint8_t)e;
+        if (own) own[i] = (uint8_t)e;
         size_t r;
         switch ((spw_opcode)in->op) {
         case SPW_OP_CONST:
@@ -126,9 +134,10 @@ void spw_air_eval_rows(const spw_air_table *t, fe3 *out, size_t out_stride,
             break;
         }
     }
-    if (ext_heap) free(ext);
+    if (own && own != ext_small) free(own);
     for (uint32_t c = 0; c < t->n_constraints; c++) {
-        const fe3 *v = scratch + (size_t)t->constraints[c].root * nrows;
+        uint32_t root = t->constraints[c].root;
+        const fe3 *v = scratch + (size_t)(slot ? slot[root] : root) * nrows;
         fe3 *o = out + (size_t)c * out_stride;
         for (size_t r = 0; r < nrows; r++) o[r] = v[r];
     }
