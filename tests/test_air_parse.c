@@ -232,6 +232,34 @@ START_TEST(test_malformed)
 }
 END_TEST
 
+START_TEST(test_deep_nesting)
+{
+    spw_ctx *ctx = mkctx();
+    size_t n = 100000;
+    char *src = malloc(3 * n + 100);
+    strcpy(src, "table t {\n  columns a\n  every: ");
+    size_t len = strlen(src);
+    for (size_t i = 0; i < n; i++) src[len++] = i % 2 ? '(' : '-';
+    src[len++] = 'a';
+    for (size_t i = 0; i < n / 2; i++) src[len++] = ')';
+    src[len++] = '}';
+    spw_air *air;
+    ck_assert_int_eq(spw_air_parse_text(ctx, &air, "deep.air", src, len), SPW_ERR_PARSE);
+    ck_assert_msg(strstr(spw_ctx_last_error(ctx), "deep.air:3:") &&
+                      strstr(spw_ctx_last_error(ctx), "nested too deeply"), "%s", spw_ctx_last_error(ctx));
+    /* moderate nesting is fine */
+    len = strlen("table t {\n  columns a\n  every: ");
+    for (size_t i = 0; i < 50; i++) src[len++] = '(';
+    src[len++] = 'a';
+    for (size_t i = 0; i < 50; i++) src[len++] = ')';
+    src[len++] = '}';
+    CK_OK(ctx, spw_air_parse_text(ctx, &air, "deep.air", src, len));
+    spw_air_free(air);
+    free(src);
+    spw_ctx_free(ctx);
+}
+END_TEST
+
 START_TEST(test_missing_file)
 {
     spw_ctx *ctx = mkctx();
@@ -310,6 +338,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_syntax_features);
     tcase_add_loop_test(tc, test_malformed, 0, (int)(sizeof bad_cases / sizeof bad_cases[0]));
     tcase_add_test(tc, test_missing_file);
+    tcase_add_test(tc, test_deep_nesting);
     tcase_add_test(tc, test_mutations);
     suite_add_tcase(s, tc);
     return s;
