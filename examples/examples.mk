@@ -5,6 +5,6 @@ libspwexamples_la_SOURCES = examples/workloads.c examples/fib.c examples/vm.c \
 	examples/synth.c
 noinst_HEADERS += examples/workloads.h examples/wl_internal.h
 
-# tests/test_workloads.c is registered once the air layer (spw_air_*) is
-# merged: it needs the builder, the trace reader and the checkers to link.
-EXTRA_DIST += tests/test_workloads.c
+check_PROGRAMS += tests/test_workloads
+TESTS += tests/test_workloads
+tests_test_workloads_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
