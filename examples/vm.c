@@ -173,7 +173,28 @@ static uint64_t vm_cpu_value(const vm_row *rw, const uint64_t *regs, uint64_t cl
     case C_RES: return rw->res;
     case C_MVAL: return rw->mval;
     case C_NZ: return rw->nz;
-    default: return rw->a ? gl_inv(rw->a) : 0; /* C_AINV */
+    default: return rw->a; /* C_AINV: inverted in batches by the caller */
+    }
+}
+
+/* x -> x^-1 (0 stays 0) in place, by blocks with one inversion each. */
+static void vm_batch_inv(uint64_t *x, uint64_t n)
+{
+    enum { BLK = 256 };
+    uint64_t pre[BLK];
+    for (uint64_t b = 0; b < n; b += BLK) {
+        uint64_t m = n - b < BLK ? n - b : BLK, acc = 1;
+        for (uint64_t i = 0; i < m; i++) {
+            pre[i] = acc;
+            if (x[b + i]) acc = gl_mul(acc, x[b + i]);
+        }
+        uint64_t inv = gl_inv(acc); /* inverse of the product of the nonzeros */
+        for (uint64_t i = m; i-- > 0;) {
+            uint64_t v = x[b + i];
+            if (!v) continue;
+            x[b + i] = gl_mul(inv, pre[i]);
+            inv = gl_mul(inv, v);
+        }
     }
 }
 
@@ -191,6 +212,7 @@ static spw_status vm_fill_cpu(const vm_wl *w, uint64_t *out, uint32_t col, uint6
         if (!vm_step(w, &st, &rw)) return SPW_ERR_INTERNAL;
         out[i] = vm_cpu_value(&rw, regs, row0 + i, col);
     }
+    if (col == C_AINV) vm_batch_inv(out, nrows);
     return SPW_OK;
 }
 
