@@ -13,6 +13,13 @@
 
 #include <string.h>
 
+/* For hot loops: Check records every passing ck_assert as a message to the
+ * parent, which is slow and, by the million, overflows its message parser. */
+#define REQUIRE(cond, ...)                       \
+    do {                                         \
+        if (!(cond)) ck_abort_msg(__VA_ARGS__);  \
+    } while (0)
+
 /* ---- a loaded workload ------------------------------------------------- */
 
 typedef struct wl {
@@ -52,7 +59,7 @@ static void wl_load(wl *w)
         ck_assert_ptr_nonnull(w->cols[t]);
         for (uint32_t c = 0; c < nc; c++) {
             spw_status s = spw_trace_read(w->tr, w->cols[t] + c * h, t, c, 0, h);
-            ck_assert_msg(s == SPW_OK, "%s: read table %u col %u: %s", w->tag, t, c,
+            REQUIRE(s == SPW_OK, "%s: read table %u col %u: %s", w->tag, t, c,
                           spw_ctx_last_error(w->ctx));
         }
     }
@@ -125,7 +132,7 @@ static check_res check_all(const wl *w, uint64_t **cols)
             for (uint32_t c = 0; c < t->n_constraints; c++) {
                 const spw_constraint *cn = &t->constraints[c];
                 if (cn->is_logup) continue;
-                ck_assert_msg(ok[cn->root], "table %s constraint %u uses challenges", t->name, c);
+                REQUIRE(ok[cn->root], "table %s constraint %u uses challenges", t->name, c);
                 int applies = cn->kind == SPW_CONSTRAINT_EVERY ||
                               (cn->kind == SPW_CONSTRAINT_TRANSITION && row + 1 < h) ||
                               (cn->kind == SPW_CONSTRAINT_FIRST && row == 0) ||
@@ -141,7 +148,7 @@ static check_res check_all(const wl *w, uint64_t **cols)
                 uint32_t b = 0;
                 while (b < nbus && buses[b] != it->bus_id) b++;
                 if (b == nbus) {
-                    ck_assert_uint_lt(nbus, 256);
+                    REQUIRE(nbus < 256, "too many buses");
                     buses[nbus++] = it->bus_id;
                 }
                 uint64_t m = v[it->mult];
@@ -218,8 +225,8 @@ START_TEST(test_fib_sizes)
         /* the trace is the Fibonacci sequence mod p */
         uint64_t a = 0, b = 1, h = 1ull << lr;
         for (uint64_t r = 0; r < h; r++) {
-            ck_assert_uint_eq(w.cols[0][r], a);
-            ck_assert_uint_eq(w.cols[0][h + r], b);
+            REQUIRE(w.cols[0][r] == a && w.cols[0][h + r] == b, "fib 2^%u: row %llu", lr,
+                    (unsigned long long)r);
             uint64_t s = modp((unsigned __int128)a + b);
             a = b;
             b = s;
@@ -334,11 +341,12 @@ static void check_chunked(const char *name, unsigned lr, const char *preset, uin
                 for (uint64_t r = 0; r < h; r += ch) {
                     if (r == lim) r = h - lim;
                     uint64_t n = h - r < ch ? h - r : ch;
-                    ck_assert_int_eq(spw_trace_read(w.tr, buf + r, t, c, r, n), SPW_OK);
+                    REQUIRE(spw_trace_read(w.tr, buf + r, t, c, r, n) == SPW_OK, "%s: read: %s", w.tag,
+                            spw_ctx_last_error(w.ctx));
                 }
                 for (uint64_t r = 0; r < h; r++) {
                     if (lim < h && r >= lim && r < h - lim) continue;
-                    ck_assert_msg(buf[r] == w.cols[t][c * h + r],
+                    REQUIRE(buf[r] == w.cols[t][c * h + r],
                                   "%s: table %u col %u row %llu differs with chunks of %llu", w.tag, t, c,
                                   (unsigned long long)r, (unsigned long long)ch);
                 }
