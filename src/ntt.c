@@ -1,2 +1,490 @@
-/* ntt.c - placeholder; its owner replaces it. */
-typedef int spw_placeholder_ntt_;
+/*
+ * ntt.c - number-theoretic transforms over Goldilocks on the CPU: the naive
+ * O(n^2) reference DFT, the fast in-place NTT (radix-2 decimation in
+ * frequency, cache-blocked, multi-threaded within a column and across
+ * columns), bit reversal, and the coset low-degree extension.
+ *
+ * Layout of the fast forward transform of n = 2^k values (natural order in
+ * and out):
+ *   1. the stages whose butterfly span is larger than a cache block run over
+ *      the whole array, each stage split across threads;
+ *   2. the remaining stages run block by block (each block stays in L1/L2),
+ *      blocks split across threads;
+ *   3. a cache-blocked bit reversal (tiles of 8x8, one cache line per row)
+ *      turns the bit-reversed DIF output into natural order.
+ * The inverse is the forward transform followed by x[j] <- x[-j mod n] / n,
+ * and the LDE folds the 1/n and the coset powers into one multiplication per
+ * coefficient.
+ *
+ * Twiddles: level l (butterfly half-span h = 2^l) uses w_{2h}^j, j < h. The
+ * tables are shared by every size (w_{2h} does not depend on n), built once
+ * per level on first use under a mutex and published with release/acquire
+ * atomics. Levels above TW_CAP are not tabulated (they would cost 2^l * 8
+ * bytes); their stages compute twiddles with a running product instead.
+ */
+#include "ntt.h"
+#include "field.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TW_CAP 20          /* largest tabulated level: 2^20 entries, 8 MiB */
+#define BLOCK_LOG 12       /* stages with span <= 2^BLOCK_LOG run block-wise */
+#define STAGE_GRAIN 16384  /* butterflies per thread, at least */
+#define SEQ_LOG 15         /* below 2^15 values a column runs on one thread */
+
+/* Branch-free Goldilocks product for the hot loops. Same result as
+ * gl_mul (tests compare them through the transforms); gl_reduce128 in
+ * field.h has a data-dependent branch on the 64-bit carry that mispredicts
+ * about half the time and costs a factor of two in a butterfly loop. */
+static inline uint64_t fmul(uint64_t a, uint64_t b)
+{
+    unsigned __int128 x = (unsigned __int128)a * b;
+    uint64_t lo = (uint64_t)x, hi = (uint64_t)(x >> 64);
+    uint64_t hh = hi >> 32, hl = hi & GL_EPS;
+    uint64_t t0, r;
+    uint64_t borrow = __builtin_sub_overflow(lo, hh, &t0); /* 2^96 = -1 */
+    t0 -= GL_EPS & (0 - borrow);
+    uint64_t t1 = (hl << 32) - hl; /* hl * 2^64 = hl * EPS */
+    uint64_t carry = __builtin_add_overflow(t0, t1, &r);
+    r += GL_EPS & (0 - carry);
+    return r >= GL_P ? r - GL_P : r;
+}
+
+uint64_t spw_ntt_fmul(uint64_t a, uint64_t b) { return fmul(a, b); }
+
+/* ---- reference ---- */
+
+void spw_dft_naive(uint64_t *out, const uint64_t *coeffs, unsigned log_n, uint64_t shift)
+{
+    size_t n = (size_t)1 << log_n;
+    uint64_t w = gl_root_of_unity(log_n);
+    uint64_t x = shift; /* shift * w^i */
+    for (size_t i = 0; i < n; i++) {
+        uint64_t acc = 0;
+        for (size_t j = n; j-- > 0;) acc = gl_add(gl_mul(acc, x), coeffs[j]);
+        out[i] = acc;
+        x = gl_mul(x, w);
+    }
+}
+
+/* ---- twiddle tables ---- */
+
+static uint64_t *tw_tab[TW_CAP + 1];
+static pthread_mutex_t tw_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The table of level l (w_{2^(l+1)}^j, j < 2^l), or NULL when l > TW_CAP or
+ * the allocation failed (callers then compute twiddles on the fly). */
+static const uint64_t *twiddles(unsigned l)
+{
+    if (l > TW_CAP) return NULL;
+    uint64_t *t = __atomic_load_n(&tw_tab[l], __ATOMIC_ACQUIRE);
+    if (t) return t;
+    pthread_mutex_lock(&tw_lock);
+    t = tw_tab[l];
+    if (!t) {
+        size_t h = (size_t)1 << l;
+        t = malloc(h * sizeof *t);
+        if (t) {
+            uint64_t w = gl_root_of_unity(l + 1), x = 1;
+            for (size_t j = 0; j < h; j++) {
+                t[j] = x;
+                x = gl_mul(x, w);
+            }
+            __atomic_store_n(&tw_tab[l], t, __ATOMIC_RELEASE);
+        }
+    }
+    pthread_mutex_unlock(&tw_lock);
+    return t;
+}
+
+/* ---- butterflies ---- */
+
+/* Butterflies [b0, b1) of the DIF stage of level l (h = 2^l) over the array
+ * a: butterfly b pairs i = (b >> l) << (l+1) | (b & (h-1)) with i + h. */
+static void dif_stage_range(uint64_t *a, unsigned l, size_t b0, size_t b1)
+{
+    size_t h = (size_t)1 << l;
+    const uint64_t *tw = twiddles(l);
+    uint64_t root = tw ? 0 : gl_root_of_unity(l + 1);
+    size_t b = b0;
+    while (b < b1) {
+        size_t j = b & (h - 1);
+        size_t jend = h;
+        if (b1 - b < h - j) jend = j + (b1 - b);
+        uint64_t *x = a + ((b >> l) << (l + 1));
+        uint64_t *y = x + h;
+        if (tw) {
+            for (size_t i = j; i < jend; i++) {
+                uint64_t u = x[i], v = y[i];
+                x[i] = gl_add(u, v);
+                y[i] = fmul(gl_sub(u, v), tw[i]);
+            }
+        } else {
+            uint64_t w = gl_pow(root, j);
+            for (size_t i = j; i < jend; i++) {
+                uint64_t u = x[i], v = y[i];
+                x[i] = gl_add(u, v);
+                y[i] = fmul(gl_sub(u, v), w);
+                w = fmul(w, root);
+            }
+        }
+        b += jend - j;
+    }
+}
+
+/* Every DIF stage of levels log_m-1 .. 0 on one contiguous block of 2^log_m
+ * values (log_m <= BLOCK_LOG, so the block stays in cache). */
+static void dif_block(uint64_t *a, unsigned log_m)
+{
+    size_t m = (size_t)1 << log_m;
+    for (unsigned l = log_m; l-- > 1;) {
+        size_t h = (size_t)1 << l;
+        const uint64_t *tw = twiddles(l); /* l <= BLOCK_LOG <= TW_CAP */
+        if (!tw) { /* table allocation failed: running-product twiddles */
+            dif_stage_range(a, l, 0, m / 2);
+            continue;
+        }
+        for (size_t s = 0; s < m; s += 2 * h) {
+            uint64_t *x = a + s, *y = x + h;
+            uint64_t u = x[0], v = y[0]; /* twiddle 1 */
+            x[0] = gl_add(u, v);
+            y[0] = gl_sub(u, v);
+            for (size_t i = 1; i < h; i++) {
+                u = x[i];
+                v = y[i];
+                x[i] = gl_add(u, v);
+                y[i] = fmul(gl_sub(u, v), tw[i]);
+            }
+        }
+    }
+    if (log_m >= 1) /* level 0: twiddle 1 only */
+        for (size_t s = 0; s < m; s += 2) {
+            uint64_t u = a[s], v = a[s + 1];
+            a[s] = gl_add(u, v);
+            a[s + 1] = gl_sub(u, v);
+        }
+}
+
+/* ---- bit reversal ---- */
+
+static inline uint32_t rev32(uint32_t x)
+{
+    x = ((x >> 1) & 0x55555555u) | ((x & 0x55555555u) << 1);
+    x = ((x >> 2) & 0x33333333u) | ((x & 0x33333333u) << 2);
+    x = ((x >> 4) & 0x0F0F0F0Fu) | ((x & 0x0F0F0F0Fu) << 4);
+    x = ((x >> 8) & 0x00FF00FFu) | ((x & 0x00FF00FFu) << 8);
+    return (x >> 16) | (x << 16);
+}
+
+static inline size_t rev_bits(size_t x, unsigned bits)
+{
+    return bits ? (size_t)(rev32((uint32_t)x) >> (32 - bits)) : 0;
+}
+
+static void bitrev_simple_range(uint64_t *a, unsigned log_n, size_t i0, size_t i1)
+{
+    for (size_t i = i0; i < i1; i++) {
+        size_t r = rev_bits(i, log_n);
+        if (i < r) {
+            uint64_t t = a[i];
+            a[i] = a[r];
+            a[r] = t;
+        }
+    }
+}
+
+/* Tiled bit reversal: index = hi | mid | lo with TB-bit hi and lo. The
+ * 2^TB x 2^TB tile of a given mid (rows hi, each one cache line over lo)
+ * maps onto the tile of rev(mid), transposed. Handles mids [m0, m1), each
+ * pair of tiles by its smaller mid. */
+#define TB 3
+static void bitrev_tiled_range(uint64_t *a, unsigned log_n, size_t m0, size_t m1)
+{
+    const unsigned mb = log_n - 2 * TB, hs = log_n - TB;
+    const size_t T = (size_t)1 << TB;
+    static const uint8_t r3[8] = {0, 4, 2, 6, 1, 5, 3, 7};
+    uint64_t A[8][8], B[8][8];
+    for (size_t mid = m0; mid < m1; mid++) {
+        size_t mr = rev_bits(mid, mb);
+        if (mr < mid) continue;
+        uint64_t *ta = a + (mid << TB), *tb = a + (mr << TB);
+        for (size_t hi = 0; hi < T; hi++)
+            for (size_t lo = 0; lo < T; lo++) A[hi][lo] = ta[(hi << hs) + lo];
+        if (mr != mid)
+            for (size_t hi = 0; hi < T; hi++)
+                for (size_t lo = 0; lo < T; lo++) B[hi][lo] = tb[(hi << hs) + lo];
+        /* (hi, mid, lo) -> (rev lo, rev mid, rev hi) */
+        for (size_t lo = 0; lo < T; lo++)
+            for (size_t hi = 0; hi < T; hi++) tb[((size_t)r3[lo] << hs) + r3[hi]] = A[hi][lo];
+        if (mr != mid)
+            for (size_t lo = 0; lo < T; lo++)
+                for (size_t hi = 0; hi < T; hi++) ta[((size_t)r3[lo] << hs) + r3[hi]] = B[hi][lo];
+    }
+}
+
+struct br_job { uint64_t *a; unsigned log_n; };
+
+static void br_tiled_fn(void *arg, size_t b, size_t e)
+{
+    struct br_job *j = arg;
+    bitrev_tiled_range(j->a, j->log_n, b, e);
+}
+
+static void bit_reverse_ctx(const spw_ctx *ctx, uint64_t *a, unsigned log_n)
+{
+    if (log_n < 2 * TB + 4) {
+        bitrev_simple_range(a, log_n, 0, (size_t)1 << log_n);
+        return;
+    }
+    struct br_job j = {a, log_n};
+    spw_parallel_for(ctx, (size_t)1 << (log_n - 2 * TB), 256, br_tiled_fn, &j);
+}
+
+void spw_bit_reverse(uint64_t *a, unsigned log_n) { bit_reverse_ctx(NULL, a, log_n); }
+
+/* ---- forward / inverse cores ---- */
+
+struct stage_job { uint64_t *a; unsigned l; };
+
+static void stage_fn(void *arg, size_t b, size_t e)
+{
+    struct stage_job *j = arg;
+    dif_stage_range(j->a, j->l, b, e);
+}
+
+static void block_fn(void *arg, size_t b, size_t e)
+{
+    struct stage_job *j = arg;
+    for (size_t k = b; k < e; k++) dif_block(j->a + (k << j->l), j->l);
+}
+
+/* Forward NTT, natural order in and out; ctx NULL = this thread only. */
+static void fwd_core(const spw_ctx *ctx, uint64_t *a, unsigned log_n)
+{
+    if (log_n == 0) return;
+    if (log_n < SEQ_LOG) ctx = NULL;
+    size_t n = (size_t)1 << log_n;
+    unsigned bl = log_n < BLOCK_LOG ? log_n : BLOCK_LOG;
+    for (unsigned l = log_n; l-- > bl;) {
+        struct stage_job j = {a, l};
+        spw_parallel_for(ctx, n / 2, STAGE_GRAIN, stage_fn, &j);
+    }
+    struct stage_job j = {a, bl};
+    spw_parallel_for(ctx, n >> bl, 1, block_fn, &j);
+    bit_reverse_ctx(ctx, a, log_n);
+}
+
+/* After fwd_core on evaluations X: a[j] <- X[-j mod n] * scale[j] (scale
+ * NULL: times s0 for every j). Pairs (j, n-j) are handled by j <= n/2. */
+struct post_job { uint64_t *a; size_t n; const uint64_t *scale; uint64_t s0; };
+
+static void post_fn(void *arg, size_t b, size_t e)
+{
+    struct post_job *p = arg;
+    uint64_t *a = p->a;
+    size_t n = p->n;
+    for (size_t j = b; j < e; j++) {
+        if (j == 0) {
+            a[0] = fmul(a[0], p->scale ? p->scale[0] : p->s0);
+            continue;
+        }
+        size_t k = n - j;
+        if (k < j) break;
+        uint64_t x = a[j], y = a[k];
+        if (p->scale) {
+            a[j] = fmul(y, p->scale[j]);
+            if (k != j) a[k] = fmul(x, p->scale[k]);
+        } else {
+            a[j] = fmul(y, p->s0);
+            if (k != j) a[k] = fmul(x, p->s0);
+        }
+    }
+}
+
+static void post_pass(const spw_ctx *ctx, uint64_t *a, unsigned log_n, const uint64_t *scale,
+                      uint64_t s0)
+{
+    size_t n = (size_t)1 << log_n;
+    if (log_n < SEQ_LOG) ctx = NULL;
+    struct post_job p = {a, n, scale, s0};
+    spw_parallel_for(ctx, n / 2 + 1, STAGE_GRAIN, post_fn, &p);
+}
+
+static uint64_t inv_pow2(unsigned log_n)
+{
+    /* 2^-1 = (p+1)/2 */
+    return gl_pow((GL_P + 1) / 2, log_n);
+}
+
+static void inv_core(const spw_ctx *ctx, uint64_t *a, unsigned log_n)
+{
+    if (log_n == 0) return;
+    fwd_core(ctx, a, log_n);
+    post_pass(ctx, a, log_n, NULL, inv_pow2(log_n));
+}
+
+void spw_ntt_forward(uint64_t *a, unsigned log_n) { fwd_core(NULL, a, log_n); }
+void spw_ntt_inverse(uint64_t *a, unsigned log_n) { inv_core(NULL, a, log_n); }
+
+/* ---- batches ---- */
+
+static unsigned ctx_threads(const spw_ctx *ctx) { return ctx && ctx->threads ? ctx->threads : 1; }
+
+/* Column-parallel (each column on one thread, best locality) when there are
+ * enough columns to keep every thread busy evenly or the columns are small;
+ * otherwise one column at a time with every thread inside it. */
+static int split_columns(const spw_ctx *ctx, size_t ncols, unsigned log_n)
+{
+    unsigned t = ctx_threads(ctx);
+    if (t <= 1 || ncols <= 1) return 0;
+    if (log_n < SEQ_LOG) return 1;
+    return ncols >= 4 * (size_t)t || ncols % t == 0;
+}
+
+struct batch_job {
+    uint64_t *cols;
+    size_t stride;
+    unsigned log_n;
+    int inverse;
+};
+
+static void batch_fn(void *arg, size_t b, size_t e)
+{
+    struct batch_job *j = arg;
+    for (size_t c = b; c < e; c++) {
+        if (j->inverse) inv_core(NULL, j->cols + c * j->stride, j->log_n);
+        else fwd_core(NULL, j->cols + c * j->stride, j->log_n);
+    }
+}
+
+static spw_status batch(const spw_ctx *ctx, uint64_t *cols, size_t ncols, size_t stride,
+                        unsigned log_n, int inverse, const char *fn)
+{
+    if (!cols) return spw_fail(ctx, SPW_ERR_NULL, "%s: argument 'cols' is NULL", fn);
+    if (log_n > 32)
+        return spw_fail(ctx, SPW_ERR_INVALID_ARG, "%s: log_n %u exceeds 32 (the two-adicity)",
+                        fn, log_n);
+    size_t n = (size_t)1 << log_n;
+    if (stride < n)
+        return spw_fail(ctx, SPW_ERR_INVALID_ARG, "%s: stride %zu is smaller than n = %zu", fn,
+                        stride, n);
+    struct batch_job j = {cols, stride, log_n, inverse};
+    if (split_columns(ctx, ncols, log_n)) {
+        spw_parallel_for(ctx, ncols, 1, batch_fn, &j);
+    } else {
+        for (size_t c = 0; c < ncols; c++) {
+            if (inverse) inv_core(ctx, cols + c * stride, log_n);
+            else fwd_core(ctx, cols + c * stride, log_n);
+        }
+    }
+    return SPW_OK;
+}
+
+spw_status spw_ntt_forward_batch(const spw_ctx *ctx, uint64_t *cols, size_t ncols, size_t stride,
+                                 unsigned log_n)
+{
+    return batch(ctx, cols, ncols, stride, log_n, 0, "spw_ntt_forward_batch");
+}
+
+spw_status spw_ntt_inverse_batch(const spw_ctx *ctx, uint64_t *cols, size_t ncols, size_t stride,
+                                 unsigned log_n)
+{
+    return batch(ctx, cols, ncols, stride, log_n, 1, "spw_ntt_inverse_batch");
+}
+
+/* ---- coset LDE ---- */
+
+/* pw[j] = s0 * shift^j for j in [b, e) */
+struct pow_job { uint64_t *pw; uint64_t shift, s0; };
+
+static void pow_fn(void *arg, size_t b, size_t e)
+{
+    struct pow_job *p = arg;
+    uint64_t x = fmul(p->s0, gl_pow(p->shift, b));
+    for (size_t j = b; j < e; j++) {
+        p->pw[j] = x;
+        x = fmul(x, p->shift);
+    }
+}
+
+struct lde_job {
+    uint64_t *out;
+    const uint64_t *in;
+    const uint64_t *pw;
+    unsigned log_n, log_b;
+    int from_evals;
+};
+
+/* One column: out (n*B values) <- coset evaluations. */
+static void lde_column(const spw_ctx *ctx, const struct lde_job *j, size_t c)
+{
+    size_t n = (size_t)1 << j->log_n, N = n << j->log_b;
+    uint64_t *o = j->out + c * N;
+    const uint64_t *in = j->in + c * n;
+    if (j->from_evals) {
+        memcpy(o, in, n * sizeof *o);
+        if (j->log_n) {
+            fwd_core(ctx, o, j->log_n);
+            post_pass(ctx, o, j->log_n, j->pw, 0); /* reverse, 1/n, shift^j */
+        }
+    } else {
+        for (size_t k = 0; k < n; k++) o[k] = fmul(in[k], j->pw[k]);
+    }
+    memset(o + n, 0, (N - n) * sizeof *o);
+    fwd_core(ctx, o, j->log_n + j->log_b);
+}
+
+static void lde_fn(void *arg, size_t b, size_t e)
+{
+    for (size_t c = b; c < e; c++) lde_column(NULL, arg, c);
+}
+
+static spw_status lde(const spw_ctx *ctx, uint64_t *out, const uint64_t *in, size_t ncols,
+                      unsigned log_n, unsigned blowup, uint64_t shift, int from_evals,
+                      const char *fn, const char *in_name)
+{
+    if (!out) return spw_fail(ctx, SPW_ERR_NULL, "%s: argument 'out' is NULL", fn);
+    if (!in) return spw_fail(ctx, SPW_ERR_NULL, "%s: argument '%s' is NULL", fn, in_name);
+    if (blowup != 2 && blowup != 4 && blowup != 8)
+        return spw_fail(ctx, SPW_ERR_BLOWUP, "%s: blowup %u is not 2, 4 or 8", fn, blowup);
+    if (log_n > 32)
+        return spw_fail(ctx, SPW_ERR_INVALID_ARG, "%s: log_n %u exceeds 32", fn, log_n);
+    unsigned log_b = spw_log2(blowup);
+    if (log_n + log_b > 32)
+        return spw_fail(ctx, SPW_ERR_INVALID_ARG,
+                        "%s: LDE size 2^%u (log_n %u, blowup %u) exceeds 2^32", fn,
+                        log_n + log_b, log_n, blowup);
+    if (shift >= GL_P || shift == 0)
+        return spw_fail(ctx, SPW_ERR_INVALID_ARG, "%s: shift %llu is zero or not canonical",
+                        fn, (unsigned long long)shift);
+    if (ncols == 0) return SPW_OK;
+    size_t n = (size_t)1 << log_n;
+    uint64_t *pw = spw_malloc_array(n, sizeof *pw);
+    if (!pw)
+        return spw_fail(ctx, SPW_ERR_NOMEM, "%s: cannot allocate %zu coset powers", fn, n);
+    struct pow_job pj = {pw, shift, from_evals ? inv_pow2(log_n) : 1};
+    spw_parallel_for(log_n < SEQ_LOG ? NULL : ctx, n, STAGE_GRAIN, pow_fn, &pj);
+    struct lde_job j = {out, in, pw, log_n, log_b, from_evals};
+    if (split_columns(ctx, ncols, log_n + log_b)) {
+        spw_parallel_for(ctx, ncols, 1, lde_fn, &j);
+    } else {
+        for (size_t c = 0; c < ncols; c++) lde_column(ctx, &j, c);
+    }
+    free(pw);
+    return SPW_OK;
+}
+
+spw_status spw_lde_batch(const spw_ctx *ctx, uint64_t *out, const uint64_t *in, size_t ncols,
+                         unsigned log_n, unsigned blowup)
+{
+    return lde(ctx, out, in, ncols, log_n, blowup, GL_GENERATOR, 1, "spw_lde_batch", "in");
+}
+
+spw_status spw_coeffs_to_coset_batch(const spw_ctx *ctx, uint64_t *out, const uint64_t *coeffs,
+                                     size_t ncols, unsigned log_n, unsigned blowup, uint64_t shift)
+{
+    return lde(ctx, out, coeffs, ncols, log_n, blowup, shift, 0, "spw_coeffs_to_coset_batch",
+               "coeffs");
+}

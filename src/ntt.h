@@ -49,4 +49,8 @@ spw_status spw_lde_batch(const spw_ctx *ctx, uint64_t *out, const uint64_t *in, 
 spw_status spw_coeffs_to_coset_batch(const spw_ctx *ctx, uint64_t *out, const uint64_t *coeffs,
                                      size_t ncols, unsigned log_n, unsigned blowup, uint64_t shift);
 
+/* The branch-free Goldilocks product the fast paths use (canonical in and
+ * out, same value as gl_mul); exported for the tests. */
+uint64_t spw_ntt_fmul(uint64_t a, uint64_t b);
+
 #endif
