@@ -423,7 +423,6 @@ static spw_status open_table(tstate *s, spw_proof_table *pt, uint32_t j, uint64_
 
 /* ---- driver ---- */
 
-extern const spw_air_def *spw_air_get_def(const spw_air *air);
 
 static spw_status check_statement(spw_ctx *ctx, const spw_air_def *def, const spw_statement *stmt)
 {
@@ -489,7 +488,8 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
         if (tb->log_height > max_lh) max_lh = tb->log_height;
     }
     if (!forced) {
-        SPW_TRY(spw_air_check_trace(ctx, def, trace));
+        SPW_TRY(spw_air_check_trace(ctx, def, trace, stmt ? stmt->publics : NULL,
+                                    stmt ? stmt->n_publics : 0));
         SPW_TRY(spw_logup_check_balance(ctx, def, trace));
     }
     LAP(SPW_ROUND_CHECK);

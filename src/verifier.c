@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern const spw_air_def *spw_air_get_def(const spw_air *air);
 
 /* Interpreter over extension-field inputs (main values at zeta are ext3).
  * An independent second implementation beside spw_air_eval. */

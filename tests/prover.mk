@@ -2,3 +2,7 @@
 check_PROGRAMS += tests/test_prover_units
 TESTS += tests/test_prover_units
 tests_test_prover_units_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+check_PROGRAMS += tests/test_prover_e2e
+TESTS += tests/test_prover_e2e
+tests_test_prover_e2e_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+noinst_HEADERS += tests/prover_test_util.h
