@@ -4,3 +4,7 @@ noinst_LTLIBRARIES += libspwexamples.la
 libspwexamples_la_SOURCES = examples/workloads.c examples/fib.c examples/vm.c \
 	examples/synth.c
 noinst_HEADERS += examples/workloads.h examples/wl_internal.h
+
+check_PROGRAMS += tests/test_workloads
+TESTS += tests/test_workloads
+tests_test_workloads_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)

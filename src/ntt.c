@@ -246,32 +246,77 @@ void spw_bit_reverse(uint64_t *a, unsigned log_n) { bit_reverse_ctx(NULL, a, log
 
 /* ---- forward / inverse cores ---- */
 
-struct stage_job { uint64_t *a; unsigned l; };
-
-static void stage_fn(void *arg, size_t b, size_t e)
+/* The upper levels (log_n-1 .. bl) of a DIF of 2^log_n values, restricted
+ * to the column offsets [o0, o0 + CG) modulo S = 2^bl. Those butterflies
+ * never mix offsets, so a group of CG adjacent offsets (one cache line per
+ * row, 2^(log_n-bl) rows) is an independent sub-problem that stays in
+ * cache through every upper level: one memory pass instead of one per
+ * level. Twiddle of row r, offset o in level l: w_{2h}^(r*S + o). */
+#define CG 8
+static void dif_upper_group(uint64_t *a, unsigned log_n, unsigned bl, size_t o0)
 {
-    struct stage_job *j = arg;
-    dif_stage_range(j->a, j->l, b, e);
+    size_t n = (size_t)1 << log_n, S = (size_t)1 << bl;
+    for (unsigned l = log_n; l-- > bl;) {
+        size_t h = (size_t)1 << l, rows = h >> bl;
+        const uint64_t *tw = twiddles(l);
+        uint64_t g[CG], step = 0;
+        if (!tw) { /* untabulated level: w^(rS+o) = (w^S)^r * w^o */
+            uint64_t root = gl_root_of_unity(l + 1);
+            g[0] = gl_pow(root, o0);
+            for (size_t k = 1; k < CG; k++) g[k] = fmul(g[k - 1], root);
+            step = gl_pow(root, S);
+        }
+        for (size_t s = 0; s < n; s += 2 * h) {
+            uint64_t base = 1;
+            for (size_t r = 0; r < rows; r++) {
+                uint64_t *x = a + s + r * S + o0, *y = x + h;
+                if (tw) {
+                    const uint64_t *t = tw + r * S + o0;
+                    for (size_t k = 0; k < CG; k++) {
+                        uint64_t u = x[k], v = y[k];
+                        x[k] = gl_add(u, v);
+                        y[k] = fmul(gl_sub(u, v), t[k]);
+                    }
+                } else {
+                    for (size_t k = 0; k < CG; k++) {
+                        uint64_t u = x[k], v = y[k];
+                        x[k] = gl_add(u, v);
+                        y[k] = fmul(gl_sub(u, v), fmul(base, g[k]));
+                    }
+                    base = fmul(base, step);
+                }
+            }
+        }
+    }
+}
+
+struct fwd_job { uint64_t *a; unsigned log_n, bl; };
+
+static void upper_fn(void *arg, size_t b, size_t e)
+{
+    struct fwd_job *j = arg;
+    for (size_t grp = b; grp < e; grp++) dif_upper_group(j->a, j->log_n, j->bl, grp * CG);
 }
 
 static void block_fn(void *arg, size_t b, size_t e)
 {
-    struct stage_job *j = arg;
-    for (size_t k = b; k < e; k++) dif_block(j->a + (k << j->l), j->l);
+    struct fwd_job *j = arg;
+    for (size_t k = b; k < e; k++) dif_block(j->a + (k << j->bl), j->bl);
 }
 
-/* Forward NTT, natural order in and out; ctx NULL = this thread only. */
+/* Forward NTT, natural order in and out; ctx NULL = this thread only.
+ * Levels >= bl run in offset groups (dif_upper_group), levels < bl in
+ * contiguous blocks of 2^bl (dif_block); bl grows with n so that both the
+ * groups (2^(log_n-bl) cache lines) and the blocks stay in L2. */
 static void fwd_core(const spw_ctx *ctx, uint64_t *a, unsigned log_n)
 {
     if (log_n == 0) return;
     if (log_n < SEQ_LOG) ctx = NULL;
     size_t n = (size_t)1 << log_n;
     unsigned bl = log_n < BLOCK_LOG ? log_n : BLOCK_LOG;
-    for (unsigned l = log_n; l-- > bl;) {
-        struct stage_job j = {a, l};
-        spw_parallel_for(ctx, n / 2, STAGE_GRAIN, stage_fn, &j);
-    }
-    struct stage_job j = {a, bl};
+    if (log_n > 2 * BLOCK_LOG) bl = log_n - BLOCK_LOG;
+    struct fwd_job j = {a, log_n, bl};
+    if (bl < log_n) spw_parallel_for(ctx, ((size_t)1 << bl) / CG, 4, upper_fn, &j);
     spw_parallel_for(ctx, n >> bl, 1, block_fn, &j);
     bit_reverse_ctx(ctx, a, log_n);
 }

@@ -391,6 +391,34 @@ START_TEST(test_bad_input)
 }
 END_TEST
 
+/* Sizes whose upper levels exceed the twiddle tables (levels > 20 use
+ * running products): sampled outputs against Horner evaluation. */
+START_TEST(test_large_sampled)
+{
+    uint64_t st = 31;
+    for (unsigned k = 21; k <= 22; k++) {
+        size_t n = (size_t)1 << k;
+        uint64_t *c = rand_vec(n, 800 + k), *a = malloc(n * 8);
+        memcpy(a, c, n * 8);
+        spw_ctx *ctx = make_ctx(2);
+        ck_assert_int_eq(spw_ntt_forward_batch(ctx, a, 1, n, k), SPW_OK);
+        uint64_t w = gl_root_of_unity(k);
+        for (int s = 0; s < 6; s++) {
+            size_t i = s < 2 ? (size_t)s * (n / 2 + 1) : spw_test_rand(&st) % n;
+            uint64_t want = horner(c, n, gl_pow(w, i));
+            if (a[i] != want)
+                ck_abort_msg("forward log_n %u index %zu: got %llu want %llu", k, i,
+                             (unsigned long long)a[i], (unsigned long long)want);
+        }
+        ck_assert_int_eq(spw_ntt_inverse_batch(ctx, a, 1, n, k), SPW_OK);
+        expect_equal(a, c, n, "large round trip", k);
+        spw_ctx_free(ctx);
+        free(c);
+        free(a);
+    }
+}
+END_TEST
+
 static Suite *ntt_suite(void)
 {
     Suite *s = suite_create("ntt");
@@ -406,6 +434,7 @@ static Suite *ntt_suite(void)
     tcase_add_test(tc, test_coeffs_to_coset);
     tcase_add_test(tc, test_lde);
     tcase_add_test(tc, test_lde_threads);
+    tcase_add_test(tc, test_large_sampled);
     tcase_add_test(tc, test_bad_input);
     suite_add_tcase(s, tc);
     return s;
