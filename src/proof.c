@@ -571,3 +571,61 @@ void spw_air_digest(uint8_t out[32], const spw_air_def *air)
     }
     spw_blake3_final(&h, out);
 }
+
+/* ---- public inspection ---- */
+
+spw_status spw_proof_inspect(spw_ctx *ctx, spw_proof_info **out, const uint8_t *proof,
+                             size_t proof_len)
+{
+    SPW_CHECK_NULL(ctx, out);
+    *out = NULL;
+    SPW_CHECK_NULL(ctx, proof);
+    spw_proof p;
+    SPW_TRY(spw_proof_decode(ctx, &p, proof, proof_len));
+    spw_proof_info *in = calloc(1, sizeof *in);
+    if (in) {
+        in->log_heights = spw_calloc_array(p.n_tables, sizeof(unsigned));
+        in->publics = spw_calloc_array(p.n_publics + 1, 8);
+        in->tag = calloc(p.tag_len + 1, 1);
+    }
+    if (!in || !in->log_heights || !in->publics || !in->tag) {
+        spw_proof_info_free(in);
+        spw_proof_clear(&p);
+        return spw_fail(ctx, SPW_ERR_NOMEM, "proof: out of memory");
+    }
+    in->version = SPW_PROOF_VERSION;
+    in->blowup = p.params.blowup;
+    in->n_queries = p.params.n_queries;
+    in->grinding_bits = p.params.grinding_bits;
+    in->security_bits = spw_stark_conjectured_bits(&p.params);
+    in->provable_bits = spw_stark_provable_bits(&p.params);
+    in->n_tables = p.n_tables;
+    for (uint32_t t = 0; t < p.n_tables; t++) in->log_heights[t] = p.tables[t].log_height;
+    in->n_publics = p.n_publics;
+    if (p.n_publics) memcpy(in->publics, p.publics, 8 * (size_t)p.n_publics);
+    in->tag_len = p.tag_len;
+    if (p.tag_len) memcpy(in->tag, p.tag, p.tag_len);
+    spw_proof_clear(&p);
+    *out = in;
+    return SPW_OK;
+}
+
+void spw_proof_info_free(spw_proof_info *info)
+{
+    if (!info) return;
+    free(info->log_heights);
+    free(info->publics);
+    free(info->tag);
+    free(info);
+}
+
+spw_status spw_security_bits(spw_ctx *ctx, double *conjectured, double *provable, unsigned blowup)
+{
+    if (blowup != 2 && blowup != 4 && blowup != 8)
+        return spw_fail(ctx, SPW_ERR_BLOWUP, "security: blowup %u not in {2,4,8}", blowup);
+    spw_stark_params p;
+    spw_stark_default_params(&p, blowup, SPW_FRI_LOG_FINAL_MAX);
+    if (conjectured) *conjectured = spw_stark_conjectured_bits(&p);
+    if (provable) *provable = spw_stark_provable_bits(&p);
+    return SPW_OK;
+}
