@@ -105,6 +105,7 @@ typedef struct comp_job {
     const uint64_t *inv_zn;       /* E values: 1 / (x^n - 1) by i mod E */
     uint64_t w_last, w_ne;
     uint64_t *out;                /* 3 columns of NE */
+    int reference;                /* use spw_air_eval row by row */
     int failed;
 } comp_job;
 
@@ -170,9 +171,80 @@ out:
     free(buf);
 }
 
+/* Fast path: the block interpreter over blocks of BLK points (main and aux
+ * rows gathered into block buffers, next rows E positions later). */
+static void comp_range_fast(void *arg, size_t b, size_t e)
+{
+    comp_job *j = arg;
+    const spw_air_table *t = j->t;
+    size_t nm = t->n_main, na = t->n_aux, nk = t->n_constraints;
+    uint64_t *mb = spw_malloc_array(2 * nm * BLK + 1, 8);
+    fe3 *ab = spw_malloc_array(2 * na * BLK + 1, sizeof(fe3));
+    fe3 *cv = spw_malloc_array(nk * BLK + 1, sizeof(fe3));
+    fe3 *scratch = spw_malloc_array(spw_air_eval_rows_scratch(t, BLK) + 1, sizeof(fe3));
+    uint64_t *buf = spw_malloc_array(5 * BLK, 8);
+    if (!mb || !ab || !cv || !scratch || !buf) {
+        j->failed = 1;
+        goto out;
+    }
+    uint64_t *xs = buf, *d1 = buf + BLK, *d2 = buf + 2 * BLK, *tmp = buf + 3 * BLK;
+    uint64_t x = gl_mul(GL_GENERATOR, gl_pow(j->w_ne, b));
+    for (size_t b0 = b; b0 < e; b0 += BLK) {
+        size_t m = e - b0 < BLK ? e - b0 : BLK;
+        for (size_t i = 0; i < m; i++) {
+            xs[i] = x;
+            d1[i] = gl_sub(x, 1);
+            d2[i] = gl_sub(x, j->w_last);
+            x = gl_mul(x, j->w_ne);
+        }
+        gl_batch_inv(d1, d1, m, tmp);
+        gl_batch_inv(d2, d2, m, tmp);
+        for (size_t c = 0; c < nm; c++) {
+            const uint64_t *col = j->main + c * j->NE;
+            for (size_t i = 0; i < m; i++) {
+                size_t r = b0 + i;
+                mb[c * BLK + i] = col[r];
+                mb[(nm + c) * BLK + i] = col[(r + j->E) & (j->NE - 1)];
+            }
+        }
+        for (size_t c = 0; c < na; c++) {
+            const uint64_t *col = j->aux + 3 * c * j->NE;
+            for (size_t i = 0; i < m; i++) {
+                size_t r = b0 + i, rn = (r + j->E) & (j->NE - 1);
+                ab[c * BLK + i] = fe3_make(col[r], col[j->NE + r], col[2 * j->NE + r]);
+                ab[(na + c) * BLK + i] = fe3_make(col[rn], col[j->NE + rn], col[2 * j->NE + rn]);
+            }
+        }
+        spw_air_eval_rows(t, cv, BLK, mb, mb + nm * BLK, BLK, na ? ab : NULL,
+                          na ? ab + na * BLK : NULL, BLK, j->challenges, j->publics, j->logup_sum,
+                          m, scratch);
+        for (size_t i = 0; i < m; i++) {
+            size_t r = b0 + i;
+            fe3 sk[4] = {fe3_zero(), fe3_zero(), fe3_zero(), fe3_zero()};
+            for (uint32_t q = 0; q < nk; q++) {
+                unsigned k = t->constraints[q].kind & 3;
+                sk[k] = fe3_add(sk[k], fe3_mul(j->lpow[q], cv[q * BLK + i]));
+            }
+            uint64_t izn = j->inv_zn[r & (j->E - 1)];
+            uint64_t trans = gl_mul(gl_sub(xs[i], j->w_last), izn);
+            fe3 v = fe3_mul_base(sk[SPW_CONSTRAINT_TRANSITION], trans);
+            v = fe3_add(v, fe3_mul_base(sk[SPW_CONSTRAINT_FIRST], d1[i]));
+            v = fe3_add(v, fe3_mul_base(sk[SPW_CONSTRAINT_LAST], d2[i]));
+            v = fe3_add(v, fe3_mul_base(sk[SPW_CONSTRAINT_EVERY], izn));
+            for (int c = 0; c < 3; c++) j->out[c * j->NE + r] = v.c[c];
+        }
+    }
+out:
+    free(mb);
+    free(ab);
+    free(cv);
+    free(scratch);
+    free(buf);
+}
+
 static spw_status round_comp(const spw_ctx *ctx, tstate *s, const fe3 *challenges,
                              const uint64_t *publics, fe3 logup_sum, fe3 lambda, unsigned log_b,
-                             int forced)
+                             int forced, int reference)
 {
     const spw_air_table *t = s->t;
     uint32_t sp = s->n_parts;
@@ -219,8 +291,8 @@ static spw_status round_comp(const spw_ctx *ctx, tstate *s, const fe3 *challenge
     }
     comp_job cj = {t, s->n, NE, E, main, aux, challenges, publics, logup_sum, lpow, inv_zn,
                    gl_inv(gl_root_of_unity(s->log_n)), gl_root_of_unity(s->log_n + log_e),
-                   qcols, 0};
-    spw_parallel_for(ctx, NE, 1024, comp_range, &cj);
+                   qcols, reference, 0};
+    spw_parallel_for(ctx, NE, 1024, reference ? comp_range : comp_range_fast, &cj);
     if (cj.failed) {
         st = NOMEM("composition workers");
         goto out;
@@ -577,7 +649,8 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
     /* round 3: composition */
     for (uint32_t t = 0; t < def->n_tables && st == SPW_OK; t++) {
         fe3 lambda = spw_transcript_ext3(&tr);
-        st = round_comp(ctx, &S[t], ch, P.publics, P.tables[t].logup_sum, lambda, log_b, forced);
+        st = round_comp(ctx, &S[t], ch, P.publics, P.tables[t].logup_sum, lambda, log_b, forced,
+                        opts && opts->reference_eval);
     }
     if (st != SPW_OK) {
         free(ch);

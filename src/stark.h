@@ -122,6 +122,8 @@ void spw_air_digest(uint8_t out[32], const spw_air_def *air);
 
 typedef struct spw_prove_opts {
     int skip_checks;        /* test-only: do not refuse a bad trace */
+    int reference_eval;     /* evaluate constraints with the reference
+                               interpreter (spw_air_eval) row by row */
 } spw_prove_opts;
 
 enum {

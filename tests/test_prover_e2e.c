@@ -97,7 +97,7 @@ static void wrong_trace(int table, size_t idx, uint64_t delta, spw_status want)
                   spw_ctx_last_error(ctx));
     ck_assert_ptr_null(p);
     ck_assert(strlen(spw_ctx_last_error(ctx)) > 10);
-    spw_prove_opts o = {1};
+    spw_prove_opts o = {.skip_checks = 1};
     r = spw_prove_ex(ctx, &p, &len, s.air, s.trace, &st, &o, NULL);
     ck_assert_msg(r == SPW_OK, "forced prove: %s", spw_ctx_last_error(ctx));
     r = spw_verify(ctx, s.air, &st, p, len);
@@ -245,6 +245,30 @@ START_TEST(test_eval_ext_matches_reference)
 }
 END_TEST
 
+/* The composition round's block interpreter against the reference
+ * interpreter: the same proof bytes. */
+START_TEST(test_reference_eval_same_bytes)
+{
+    for (unsigned b = 2; b <= 4; b *= 2) {
+        spw_ctx *ctx = make_ctx(2, b);
+        small_air s;
+        small_air_build(ctx, &s);
+        spw_statement st = small_stmt(&s);
+        uint8_t *p1, *p2;
+        size_t l1, l2;
+        spw_prove_opts o = {.reference_eval = 1};
+        ck_assert_int_eq(spw_prove_ex(ctx, &p1, &l1, s.air, s.trace, &st, &o, NULL), SPW_OK);
+        ck_assert_int_eq(spw_prove(ctx, &p2, &l2, s.air, s.trace, &st), SPW_OK);
+        ck_assert_uint_eq(l1, l2);
+        ck_assert(!memcmp(p1, p2, l1));
+        spw_free(p1);
+        spw_free(p2);
+        small_air_free(&s);
+        spw_ctx_free(ctx);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("prover_e2e");
@@ -252,6 +276,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_prove_verify_blowups, 0, 3);
     tcase_add_test(tc, test_determinism);
+    tcase_add_test(tc, test_reference_eval_same_bytes);
     tcase_add_test(tc, test_statement_mismatch);
     tcase_add_test(tc, test_wrong_cell_fib);
     tcase_add_test(tc, test_wrong_cell_pow4);

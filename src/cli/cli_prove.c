@@ -233,7 +233,7 @@ int cli_prove(int argc, char **argv)
     }
     double t_build = spw_now() - t0;
     spw_statement stmt = {publics, n_publics, (const uint8_t *)tag, strlen(tag)};
-    spw_prove_opts opts = {force};
+    spw_prove_opts opts = {.skip_checks = force};
     spw_prove_stats stats;
     uint8_t *proof = NULL;
     size_t len = 0;
