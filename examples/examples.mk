@@ -10,10 +10,9 @@ TESTS += tests/test_workloads
 tests_test_workloads_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 
 # The embedding example links the installed-style library (exported SPW_API
-# names only). It needs spw_prove/spw_verify (prover layer): until that is
-# merged it is an EXTRA_PROGRAM (`make examples/embed` builds it), then it
-# moves to check_PROGRAMS and TESTS.
-EXTRA_PROGRAMS = examples/embed
+# names only) and proves and verifies a small two-table AIR.
+check_PROGRAMS += examples/embed
+TESTS += examples/embed
 examples_embed_SOURCES = examples/embed.c
 examples_embed_LDADD = libspillway.la
 CLEANFILES += examples/embed$(EXEEXT)
