@@ -304,6 +304,22 @@ START_TEST(test_checker_detects)
         ck_assert_msg(!ok.constraint_fail && !ok.bus_fail, "%s", ok.msg);
         wl_close(&w);
     }
+    /* vm: the ROM is pinned to the program of the tag's seed: the trace of
+     * seed 0 does not satisfy the AIR of seed 1 */
+    {
+        wl w0, w1;
+        wl_open(&w0, "vm", 10, NULL, 0);
+        wl_open(&w1, "vm", 10, NULL, 1);
+        wl_load(&w0);
+        const spw_air_def *own = w0.def;
+        w0.def = w1.def;
+        check_res r = check_all(&w0, w0.cols);
+        ck_assert_msg(r.constraint_fail, "vm: seed 0 trace accepted by the seed 1 AIR");
+        ck_assert_msg(strstr(r.msg, "table rom") != NULL, "%s", r.msg);
+        w0.def = own;
+        wl_close(&w0);
+        wl_close(&w1);
+    }
     /* vm: one more range lookup of 0 than there is; synth: lookup mult */
     const char *tabs[2] = {"range", "lut0"};
     for (int k = 0; k < 2; k++) {
