@@ -284,6 +284,10 @@ static spw_status vm_fill(void *user, uint64_t *out, uint32_t table, uint32_t co
                           uint64_t nrows)
 {
     const vm_wl *w = user;
+    static const unsigned fixed_log[4] = {0, VM_ROM_LOG, 0, VM_RANGE_LOG};
+    unsigned lh = table == T_CPU ? w->log_rows : table == T_MEM ? w->log_mem
+                  : table < 4 ? fixed_log[table] : 0;
+    if (table > T_RANGE || row0 > (1ull << lh) || nrows > (1ull << lh) - row0) return SPW_ERR_INVALID_ARG;
     switch (table) {
     case T_CPU:
         if (col >= C_NCOLS) return SPW_ERR_INVALID_ARG;

@@ -440,6 +440,16 @@ START_TEST(test_tags)
         spw_workload_free(air, NULL, NULL);
         spw_workload_free(air2, NULL, NULL);
     }
+    /* defaults */
+    spw_workload_params d;
+    ck_assert_int_eq(spw_workload_defaults(ctx, &d, "fib"), SPW_OK);
+    ck_assert_uint_eq(d.log_rows, 10);
+    ck_assert_int_eq(spw_workload_defaults(ctx, &d, "vm"), SPW_OK);
+    ck_assert_uint_eq(d.log_rows, 16);
+    ck_assert_int_eq(spw_workload_defaults(ctx, &d, "synth"), SPW_OK);
+    ck_assert_str_eq(d.preset, "tiny");
+    ck_assert_int_eq(spw_workload_defaults(ctx, &d, "nope"), SPW_ERR_INVALID_ARG);
+    ck_assert_int_eq(spw_workload_defaults(ctx, &d, NULL), SPW_ERR_INVALID_ARG);
     /* malformed tags */
     const char *bad[] = {"", "fob log_rows=3", "fib", "fib log_rows=x", "fib log_rows=5 extra",
                          "synth preset=huge seed=1", "synth seed=1", "vm log_rows=10 seed=-1",
