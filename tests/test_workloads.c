@@ -256,6 +256,18 @@ START_TEST(test_vm_sizes)
 }
 END_TEST
 
+/* One larger preset: heights up to 2^16, 10 tables. */
+START_TEST(test_synth_small)
+{
+    wl w;
+    wl_open(&w, "synth", 0, "small", 11);
+    ck_assert_uint_eq(w.def->n_tables, 10);
+    wl_load(&w);
+    assert_valid(&w);
+    wl_close(&w);
+}
+END_TEST
+
 START_TEST(test_synth_tiny)
 {
     uint64_t first = 0;
@@ -525,6 +537,7 @@ static Suite *workloads_suite(void)
     tcase_add_test(tc, test_fib_sizes);
     tcase_add_test(tc, test_vm_sizes);
     tcase_add_test(tc, test_synth_tiny);
+    tcase_add_test(tc, test_synth_small);
     tcase_add_test(tc, test_checker_detects);
     tcase_add_test(tc, test_chunk_independent);
     tcase_add_test(tc, test_deterministic);
