@@ -294,6 +294,32 @@ SPW_API SPW_WARN_UNUSED spw_status spw_verify(spw_ctx *ctx, const spw_air *air,
                                               size_t proof_len);
 SPW_API void spw_free(void *p);
 
+/* ---- proof inspection and security (owner: prover) ---------------------- */
+
+/* What a proof says about itself, decoded (with every bound checked) without
+ * an AIR: enough to rebuild the AIR and the statement for spw_verify. */
+typedef struct spw_proof_info {
+    uint32_t version;
+    uint32_t blowup, n_queries, grinding_bits;
+    double security_bits;     /* conjectured (ethSTARK-style), docs/PROTOCOL.md */
+    double provable_bits;     /* proven (Johnson-bound) estimate */
+    uint32_t n_tables;
+    unsigned *log_heights;    /* n_tables, in the AIR's table order */
+    uint64_t *publics;
+    size_t n_publics;
+    uint8_t *tag;             /* tag_len bytes, followed by a NUL */
+    size_t tag_len;
+} spw_proof_info;
+
+/* SPW_ERR_PROOF_MALFORMED when the bytes do not decode. *out is released
+ * with spw_proof_info_free. */
+SPW_API SPW_WARN_UNUSED spw_status spw_proof_inspect(spw_ctx *ctx, spw_proof_info **out,
+                                                     const uint8_t *proof, size_t proof_len);
+SPW_API void spw_proof_info_free(spw_proof_info *info);
+/* Security of the default parameters at a blowup (2, 4 or 8). */
+SPW_API SPW_WARN_UNUSED spw_status spw_security_bits(spw_ctx *ctx, double *conjectured,
+                                                     double *provable, unsigned blowup);
+
 #ifdef __cplusplus
 }
 #endif
