@@ -190,7 +190,9 @@ typedef enum spw_row_kind {
 SPW_API SPW_WARN_UNUSED spw_status spw_air_create(spw_ctx *ctx, spw_air **out);
 SPW_API void spw_air_free(spw_air *air);
 /* Adds a table of 2^log_height rows and n_main columns; *table_out = its
- * index. Names are unique, [A-Za-z_][A-Za-z0-9_]*. */
+ * index. Names are unique, [A-Za-z_][A-Za-z0-9_]*. log_height 0 leaves the
+ * height unset (set it later with spw_air_set_table_height, or let
+ * spw_trace_set_table / spw_trace_open_dir take it from the data). */
 SPW_API SPW_WARN_UNUSED spw_status spw_air_add_table(spw_air *air, uint32_t *table_out,
                                                      const char *name, unsigned log_height,
                                                      uint32_t n_main);
@@ -218,7 +220,8 @@ SPW_API SPW_WARN_UNUSED spw_status spw_air_bus(spw_air *air, uint32_t table, uin
 /* Compiles the LogUp columns and constraints and computes degrees. No
  * builder call is accepted afterwards. */
 SPW_API SPW_WARN_UNUSED spw_status spw_air_finalize(spw_air *air);
-/* Parses a text AIR (.air); errors name file:line:col and what was expected. */
+/* Parses a text AIR (.air, grammar in docs/AIR.md) and finalizes it; errors
+ * are SPW_ERR_PARSE naming file:line:col and what was expected. */
 SPW_API SPW_WARN_UNUSED spw_status spw_air_parse_file(spw_ctx *ctx, spw_air **out,
                                                       const char *path);
 SPW_API uint32_t spw_air_num_tables(const spw_air *air);
@@ -259,8 +262,9 @@ SPW_API SPW_WARN_UNUSED spw_status spw_trace_read(const spw_trace *trace, uint64
                                                   uint32_t table, uint32_t col, uint64_t row0,
                                                   uint64_t nrows);
 /* Trace files: one file per table, DIR/<table>.trace (format in
- * docs/PROTOCOL.md). Reading validates the header and checksum and streams
- * columns on demand. */
+ * docs/AIR.md). Reading validates the header and checksum and streams
+ * columns on demand; a table whose height the AIR leaves unset takes the
+ * file's (the AIR's heights are updated), otherwise they must match. */
 SPW_API SPW_WARN_UNUSED spw_status spw_trace_open_dir(spw_ctx *ctx, spw_trace **out,
                                                       const spw_air *air, const char *dir);
 SPW_API SPW_WARN_UNUSED spw_status spw_trace_write_dir(spw_ctx *ctx, const spw_trace *trace,

@@ -80,6 +80,14 @@ typedef struct spw_air_table {
      * = ceil(n_interactions / 2) + 1 when n_interactions > 0, else 0. */
     uint32_t n_aux;
     uint8_t max_degree;        /* max over constraints */
+    /* (air) Evaluation plan for the block interpreter, computed by
+     * finalize: eval_slot[i] = scratch slot of instruction i (slots are
+     * reused once a value is dead; UINT32_MAX = dead code, skipped),
+     * n_eval_slots slots in all; eval_ext[i] = 1 when instruction i depends
+     * on an ext3 leaf (challenge, aux, LogUp sum). NULL before finalize. */
+    uint32_t *eval_slot;
+    uint32_t n_eval_slots;
+    uint8_t *eval_ext;
 } spw_air_table;
 
 typedef struct spw_air_def {

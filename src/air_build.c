@@ -172,6 +172,8 @@ void spw_air_def_clear(spw_air_def *d)
         free(t->constraints);
         for (uint32_t j = 0; j < t->n_interactions; j++) free(t->interactions[j].values);
         free(t->interactions);
+        free(t->eval_slot);
+        free(t->eval_ext);
     }
     free(d->tables);
     free(d->source);
@@ -557,6 +559,62 @@ static spw_status compile_logup(spw_air *air, uint32_t ti)
     return SPW_OK;
 }
 
+/* The block interpreter's plan: liveness from the constraint roots, slot
+ * reuse by a free list (an instruction may take the slot of an operand that
+ * dies at it: the interpreter reads a[r], b[r] before writing d[r]), and
+ * the ext3 flags. */
+static spw_status plan_eval(spw_air *air, spw_air_table *t)
+{
+    uint32_t n = t->prog_len;
+    uint32_t *last = malloc((n ? n : 1) * sizeof *last);
+    uint32_t *freel = malloc((n ? n : 1) * sizeof *freel);
+    t->eval_slot = malloc((n ? n : 1) * sizeof *t->eval_slot);
+    t->eval_ext = malloc(n ? n : 1);
+    if (!last || !freel || !t->eval_slot || !t->eval_ext) {
+        free(last);
+        free(freel);
+        return air_err(air, SPW_ERR_NOMEM, "spw_air_finalize: out of memory");
+    }
+    const uint32_t LIVE = UINT32_MAX, DEAD = UINT32_MAX - 1;
+    for (uint32_t i = 0; i < n; i++) last[i] = DEAD;
+    for (uint32_t c = 0; c < t->n_constraints; c++) last[t->constraints[c].root] = LIVE;
+    for (uint32_t i = n; i-- > 0;) {
+        if (last[i] == DEAD) continue;
+        const spw_insn *in = &t->prog[i];
+        int bin = in->op == SPW_OP_ADD || in->op == SPW_OP_SUB || in->op == SPW_OP_MUL;
+        if (bin || in->op == SPW_OP_NEG) {
+            if (last[in->a] == DEAD) last[in->a] = i;
+            if (bin && last[in->b] == DEAD) last[in->b] = i;
+        }
+    }
+    uint32_t nfree = 0, nslots = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const spw_insn *in = &t->prog[i];
+        uint8_t e;
+        switch (in->op) {
+        case SPW_OP_AUX: case SPW_OP_AUX_NEXT: case SPW_OP_CHALLENGE: case SPW_OP_LOGUP_SUM: e = 1; break;
+        case SPW_OP_ADD: case SPW_OP_SUB: case SPW_OP_MUL: e = t->eval_ext[in->a] | t->eval_ext[in->b]; break;
+        case SPW_OP_NEG: e = t->eval_ext[in->a]; break;
+        default: e = 0; break;
+        }
+        t->eval_ext[i] = e;
+        if (last[i] == DEAD) {
+            t->eval_slot[i] = UINT32_MAX;
+            continue;
+        }
+        int bin = in->op == SPW_OP_ADD || in->op == SPW_OP_SUB || in->op == SPW_OP_MUL;
+        if (bin || in->op == SPW_OP_NEG) {
+            if (last[in->a] == i) freel[nfree++] = t->eval_slot[in->a];
+            if (bin && in->b != in->a && last[in->b] == i) freel[nfree++] = t->eval_slot[in->b];
+        }
+        t->eval_slot[i] = nfree ? freel[--nfree] : nslots++;
+    }
+    t->n_eval_slots = nslots;
+    free(last);
+    free(freel);
+    return SPW_OK;
+}
+
 spw_status spw_air_finalize(spw_air *air)
 {
     if (!air) return SPW_ERR_NULL;
@@ -579,6 +637,7 @@ spw_status spw_air_finalize(spw_air *air)
             if (cs->degree > md) md = cs->degree;
         }
         t->max_degree = md;
+        SPW_TRY(plan_eval(air, t));
     }
     air->def.finalized = 1;
     return SPW_OK;

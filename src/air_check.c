@@ -72,9 +72,18 @@ static spw_status check_table(const spw_ctx *ctx, const spw_air_def *air, const 
     const spw_air_table *t = &air->tables[ti];
     uint64_t h = spw_trace_height(trace, ti);
     if (h == 0) return spw_fail(ctx, SPW_ERR_TRACE, "table %s: height unknown", t->name);
-    int any = 0;
-    for (uint32_t c = 0; c < t->n_constraints; c++) any |= !t->constraints[c].is_logup;
-    if (!any) return SPW_OK;
+    /* User constraints come first and their instructions precede every
+     * LogUp instruction (finalize appends those), so a truncated view of
+     * the table evaluates exactly the user constraints. */
+    spw_air_table tu = *t;
+    tu.n_constraints = 0;
+    tu.prog_len = 0;
+    while (tu.n_constraints < t->n_constraints && !t->constraints[tu.n_constraints].is_logup) {
+        uint32_t root = t->constraints[tu.n_constraints++].root;
+        if (root + 1 > tu.prog_len) tu.prog_len = root + 1;
+    }
+    if (tu.n_constraints == 0) return SPW_OK;
+    t = &tu;
     size_t stride = CHECK_CHUNK + 1;
     uint64_t *main = malloc((size_t)t->n_main * stride * sizeof *main);
     fe3 *aux0 = calloc((size_t)(t->n_aux ? t->n_aux : 1) * CHECK_BLOCK, sizeof *aux0);

@@ -4,6 +4,7 @@
  * instruction over a block of rows (the same bytecode, instruction-major).
  */
 #include "air.h"
+#include <stdlib.h>
 
 void spw_air_eval(const spw_air_table *t, const spw_eval_env *env, fe3 *s)
 {
@@ -29,24 +30,53 @@ void spw_air_eval(const spw_air_table *t, const spw_eval_env *env, fe3 *s)
 
 size_t spw_air_eval_rows_scratch(const spw_air_table *t, size_t nrows)
 {
-    return (size_t)t->prog_len * nrows;
+    return (size_t)(t->eval_slot ? t->n_eval_slots : t->prog_len) * nrows;
 }
 
 /* Block interpreter: instruction-major loops over the rows of a block (one
- * dispatch per instruction, not per row and instruction); MUL takes the
- * base x ext3 shortcut when one operand is a base value (v, 0, 0), which
- * gives the same result as the full product. */
+ * dispatch per instruction, not per row and instruction). Instructions that
+ * depend on no ext3 leaf (challenge, aux, LogUp sum) hold base values
+ * (v, 0, 0) and are computed with base arithmetic only; MUL of a base and an
+ * ext3 operand uses the base x ext3 product. Results equal spw_air_eval's. */
 void spw_air_eval_rows(const spw_air_table *t, fe3 *out, size_t out_stride,
                        const uint64_t *main_cur, const uint64_t *main_next, size_t main_stride,
                        const fe3 *aux_cur, const fe3 *aux_next, size_t aux_stride,
                        const fe3 *challenges, const uint64_t *publics, fe3 logup_sum,
                        size_t nrows, fe3 *scratch)
 {
+    /* Before finalize (no plan): one slot per instruction, ext flags
+     * computed here. */
+    uint8_t ext_small[1024];
+    const uint32_t *slot = t->eval_slot;
+    uint8_t *ext = t->eval_ext;
+    uint8_t *own = NULL;
+    if (!ext) {
+        own = t->prog_len <= sizeof ext_small ? ext_small : malloc(t->prog_len);
+        ext = own;
+    }
     for (uint32_t i = 0; i < t->prog_len; i++) {
         const spw_insn *in = &t->prog[i];
-        fe3 *d = scratch + (size_t)i * nrows;
-        const fe3 *a = scratch + (size_t)in->a * nrows;
-        const fe3 *b = scratch + (size_t)in->b * nrows;
+        size_t si = slot ? slot[i] : i;
+        if (si == UINT32_MAX) continue; /* dead code */
+        fe3 *d = scratch + si * nrows;
+        const fe3 *a = d, *b = d;
+        int ea = 1, eb = 1, e;
+        switch ((spw_opcode)in->op) {
+        case SPW_OP_AUX: case SPW_OP_AUX_NEXT: case SPW_OP_CHALLENGE: case SPW_OP_LOGUP_SUM: e = 1; break;
+        case SPW_OP_ADD: case SPW_OP_SUB: case SPW_OP_MUL:
+            a = scratch + (size_t)(slot ? slot[in->a] : in->a) * nrows;
+            b = scratch + (size_t)(slot ? slot[in->b] : in->b) * nrows;
+            if (ext) { ea = ext[in->a]; eb = ext[in->b]; }
+            e = ea || eb;
+            break;
+        case SPW_OP_NEG:
+            a = scratch + (size_t)(slot ? slot[in->a] : in->a) * nrows;
+            if (ext) ea = ext[in->a];
+            e = ea;
+            break;
+        default: e = 0; break;
+        }
+        if (own) own[i] = (uint8_t)e;
         size_t r;
         switch ((spw_opcode)in->op) {
         case SPW_OP_CONST:
@@ -82,31 +112,32 @@ void spw_air_eval_rows(const spw_air_table *t, fe3 *out, size_t out_stride,
             for (r = 0; r < nrows; r++) d[r] = logup_sum;
             break;
         case SPW_OP_ADD:
-            for (r = 0; r < nrows; r++) d[r] = fe3_add(a[r], b[r]);
+            if (!e) for (r = 0; r < nrows; r++) d[r] = fe3_from_base(gl_add(a[r].c[0], b[r].c[0]));
+            else for (r = 0; r < nrows; r++) d[r] = fe3_add(a[r], b[r]);
             break;
         case SPW_OP_SUB:
-            for (r = 0; r < nrows; r++) d[r] = fe3_sub(a[r], b[r]);
+            if (!e) for (r = 0; r < nrows; r++) d[r] = fe3_from_base(gl_sub(a[r].c[0], b[r].c[0]));
+            else for (r = 0; r < nrows; r++) d[r] = fe3_sub(a[r], b[r]);
             break;
         case SPW_OP_MUL:
-            for (r = 0; r < nrows; r++) {
-                if ((a[r].c[1] | a[r].c[2]) == 0)
-                    d[r] = fe3_mul_base(b[r], a[r].c[0]);
-                else if ((b[r].c[1] | b[r].c[2]) == 0)
-                    d[r] = fe3_mul_base(a[r], b[r].c[0]);
-                else
-                    d[r] = fe3_mul(a[r], b[r]);
-            }
+            if (!e) for (r = 0; r < nrows; r++) d[r] = fe3_from_base(gl_mul(a[r].c[0], b[r].c[0]));
+            else if (!ea) for (r = 0; r < nrows; r++) d[r] = fe3_mul_base(b[r], a[r].c[0]);
+            else if (!eb) for (r = 0; r < nrows; r++) d[r] = fe3_mul_base(a[r], b[r].c[0]);
+            else for (r = 0; r < nrows; r++) d[r] = fe3_mul(a[r], b[r]);
             break;
         case SPW_OP_NEG:
-            for (r = 0; r < nrows; r++) d[r] = fe3_neg(a[r]);
+            if (!e) for (r = 0; r < nrows; r++) d[r] = fe3_from_base(gl_neg(a[r].c[0]));
+            else for (r = 0; r < nrows; r++) d[r] = fe3_neg(a[r]);
             break;
         default:
             for (r = 0; r < nrows; r++) d[r] = fe3_zero();
             break;
         }
     }
+    if (own && own != ext_small) free(own);
     for (uint32_t c = 0; c < t->n_constraints; c++) {
-        const fe3 *v = scratch + (size_t)t->constraints[c].root * nrows;
+        uint32_t root = t->constraints[c].root;
+        const fe3 *v = scratch + (size_t)(slot ? slot[root] : root) * nrows;
         fe3 *o = out + (size_t)c * out_stride;
         for (size_t r = 0; r < nrows; r++) o[r] = v[r];
     }

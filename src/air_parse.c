@@ -32,7 +32,10 @@ typedef struct parser {
     uint32_t table;
     char **cols;
     uint32_t n_cols, cols_cap;
+    unsigned depth; /* expression nesting, bounded */
 } parser;
+
+#define PARSE_MAX_DEPTH 200
 
 static const char *const keywords[] = {"table", "columns", "rows", "publics", "transition", "first",
                                        "last", "every", "send", "receive", "mult", "pub", "challenge",
@@ -186,8 +189,12 @@ static spw_status parse_primary(parser *ps, spw_expr *out)
         *out = spw_air_const(air, ti, ps->t.value);
         next(ps);
     } else if (is_punct(ps, '(')) {
+        if (ps->depth >= PARSE_MAX_DEPTH) return errat(ps, line, col, "expression nested too deeply");
         next(ps);
-        SPW_TRY(parse_expr(ps, out));
+        ps->depth++;
+        spw_status s = parse_expr(ps, out);
+        ps->depth--;
+        SPW_TRY(s);
         SPW_TRY(expect_punct(ps, ')'));
         return SPW_OK;
     } else if (is_word(ps, "pub") || is_word(ps, "challenge")) {
@@ -247,10 +254,15 @@ static spw_status parse_power(parser *ps, spw_expr *out)
 
 static spw_status parse_unary(parser *ps, spw_expr *out)
 {
+    if (ps->depth >= PARSE_MAX_DEPTH)
+        return errat(ps, ps->t.line, ps->t.col, "expression nested too deeply");
     if (is_punct(ps, '-')) {
         unsigned line = ps->t.line, col = ps->t.col;
         next(ps);
-        SPW_TRY(parse_unary(ps, out));
+        ps->depth++;
+        spw_status s = parse_unary(ps, out);
+        ps->depth--;
+        SPW_TRY(s);
         *out = spw_air_neg(ps->air, ps->table, *out);
         if (*out < 0) return builder_err(ps, line, col);
         return SPW_OK;

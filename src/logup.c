@@ -122,23 +122,6 @@ static void eval_block(const spw_air_table *t, const lu_plan *p, const uint64_t 
     }
 }
 
-/* Montgomery batch inversion (zeros are checked by the caller beforehand). */
-static void lu_batch_inv(fe3 *v, size_t n, fe3 *scratch)
-{
-    if (n == 0) return;
-    fe3 acc = fe3_one();
-    for (size_t i = 0; i < n; i++) {
-        scratch[i] = acc;
-        acc = fe3_mul(acc, v[i]);
-    }
-    fe3 inv = fe3_inv(acc);
-    for (size_t i = n; i-- > 0;) {
-        fe3 vi = v[i];
-        v[i] = fe3_mul(inv, scratch[i]);
-        inv = fe3_mul(inv, vi);
-    }
-}
-
 /* ---- aux build ---- */
 
 typedef struct lu_job {
@@ -207,7 +190,7 @@ static void aux_worker(void *arg, size_t begin, size_t end)
                 }
             }
         }
-        lu_batch_inv(fp, (size_t)k * nr, scr);
+        fe3_batch_inv(fp, fp, (size_t)k * nr, scr); /* zeros were replaced by 1 above */
         for (size_t r = 0; r < nr; r++) {
             fe3 total = fe3_zero();
             for (uint32_t c = 0; c < n_terms; c++) {
@@ -306,6 +289,7 @@ typedef struct bal_entry {
     uint64_t net;      /* net multiplicity, field element */
     uint64_t row;      /* first seen */
     uint32_t bus, n, table;
+    uint32_t n_full;   /* tuple as first seen (with trailing zeros) */
 } bal_entry;
 
 typedef struct bal_map {
@@ -348,16 +332,14 @@ static int map_reindex(bal_map *m, size_t cap)
     return 0;
 }
 
-/* Adds delta to the net multiplicity of (bus, v[0..n)); trailing zeros of
- * the tuple are not significant (the fingerprint pads with zeros). */
-static int map_add(bal_map *m, uint32_t bus, const uint64_t *v, uint32_t n, uint64_t delta,
-                   uint32_t table, uint64_t row)
+/* Adds delta to the net multiplicity of (bus, v[0..n)); n is already
+ * trimmed of trailing zeros and hh = tuple_hash(bus, v, n). */
+static int map_add(bal_map *m, uint32_t bus, const uint64_t *v, uint32_t n, uint32_t n_full,
+                   uint64_t hh, uint64_t delta, uint32_t table, uint64_t row)
 {
-    while (n > 0 && v[n - 1] == 0) n--;
     if ((m->n + 1) * 2 > m->idx_cap) {
         if (m->n >= UINT32_MAX - 1 || map_reindex(m, m->idx_cap ? m->idx_cap * 2 : 1024)) return -1;
     }
-    uint64_t hh = tuple_hash(bus, v, n);
     size_t h = hh & (m->idx_cap - 1);
     while (m->idx[h] != UINT32_MAX) {
         bal_entry *e = &m->e[m->idx[h]];
@@ -375,15 +357,15 @@ static int map_add(bal_map *m, uint32_t bus, const uint64_t *v, uint32_t n, uint
         m->e = ne;
         m->cap = nc;
     }
-    if (m->n_vals + n > m->vals_cap) {
+    if (m->n_vals + n_full > m->vals_cap) {
         size_t nc = m->vals_cap ? m->vals_cap : 4096;
-        while (nc < m->n_vals + n) nc *= 2;
+        while (nc < m->n_vals + n_full) nc *= 2;
         uint64_t *nv = realloc(m->vals, nc * sizeof *nv);
         if (!nv) return -1;
         m->vals = nv;
         m->vals_cap = nc;
     }
-    memcpy(m->vals + m->n_vals, v, n * sizeof *v);
+    memcpy(m->vals + m->n_vals, v, n_full * sizeof *v);
     bal_entry *e = &m->e[m->n];
     e->hash = hh;
     e->voff = m->n_vals;
@@ -392,7 +374,8 @@ static int map_add(bal_map *m, uint32_t bus, const uint64_t *v, uint32_t n, uint
     e->bus = bus;
     e->n = n;
     e->table = table;
-    m->n_vals += n;
+    e->n_full = n_full;
+    m->n_vals += n_full;
     m->idx[h] = (uint32_t)m->n++;
     return 0;
 }
@@ -402,6 +385,14 @@ static void map_free(bal_map *m)
     free(m->e);
     free(m->idx);
     free(m->vals);
+    memset(m, 0, sizeof *m);
+}
+
+static size_t balance_max_entries = (size_t)1 << 22;
+
+void spw_logup_set_balance_limit(size_t max_entries)
+{
+    balance_max_entries = max_entries ? max_entries : (size_t)1 << 22;
 }
 
 /* Signed rendering of a field element: values above p/2 are negative. */
@@ -437,9 +428,9 @@ static spw_status report(const spw_ctx *ctx, const spw_air_def *air, const bal_m
     } while (0)
     fmt_signed(num, sizeof num, e->net);
     APPEND("bus %u does not balance: net multiplicity %s for tuple (", e->bus, num);
-    for (uint32_t i = 0; i < e->n && i < 8; i++)
+    for (uint32_t i = 0; i < e->n_full && i < 8; i++)
         APPEND("%s%llu", i ? ", " : "", (unsigned long long)m->vals[e->voff + i]);
-    if (e->n > 8) APPEND(", ...");
+    if (e->n_full > 8) APPEND(", ...");
     APPEND(") first seen in table %s row %llu; net per table:", air->tables[e->table].name,
            (unsigned long long)e->row);
     for (uint32_t t = 0; t < air->n_tables; t++) {
@@ -460,70 +451,84 @@ spw_status spw_logup_check_balance(const spw_ctx *ctx, const spw_air_def *air, c
     SPW_CHECK_NULL(ctx, air);
     SPW_CHECK_NULL(ctx, trace);
     const size_t CH = 4096;
+    /* Exact counting with bounded memory: the tuples are split by hash into
+     * `passes` classes and the trace is read once per class. */
+    uint64_t total = 0;
+    for (uint32_t ti = 0; ti < air->n_tables; ti++)
+        total += spw_trace_height(trace, ti) * air->tables[ti].n_interactions;
+    uint64_t passes = 1;
+    while (total / passes > balance_max_entries) passes *= 2;
     bal_map m;
     memset(&m, 0, sizeof m);
     bal_bus *buses = NULL;
     uint32_t n_buses = 0;
     spw_status s = SPW_OK;
     uint64_t *main = NULL, *sc = NULL, tup[64];
-    for (uint32_t ti = 0; s == SPW_OK && ti < air->n_tables; ti++) {
-        const spw_air_table *t = &air->tables[ti];
-        if (t->n_interactions == 0) continue;
-        uint64_t h = spw_trace_height(trace, ti);
-        if (h == 0) {
-            s = spw_fail(ctx, SPW_ERR_TRACE, "table %s: height unknown", t->name);
-            break;
-        }
-        lu_plan plan;
-        if ((s = plan_make(ctx, &plan, t))) break;
-        free(main);
-        free(sc);
-        main = malloc((size_t)t->n_main * CH * sizeof *main);
-        sc = malloc(((size_t)plan.n_need + 1) * LU_BLOCK * sizeof *sc);
-        if (!main || !sc) {
-            plan_free(&plan);
-            s = spw_fail(ctx, SPW_ERR_NOMEM, "bus balance: out of memory");
-            break;
-        }
-        for (uint64_t r0 = 0; s == SPW_OK && r0 < h; r0 += CH) {
-            size_t nr = h - r0 < CH ? (size_t)(h - r0) : CH;
-            for (uint32_t c = 0; c < plan.n_cols && s == SPW_OK; c++)
-                s = spw_trace_read(trace, main + (size_t)plan.cols[c] * CH, ti, plan.cols[c], r0, nr);
-            for (size_t b0 = 0; s == SPW_OK && b0 < nr; b0 += LU_BLOCK) {
-                size_t nb = nr - b0 < LU_BLOCK ? nr - b0 : LU_BLOCK;
-                eval_block(t, &plan, main + b0, CH, nb, sc);
-                for (uint32_t i = 0; s == SPW_OK && i < t->n_interactions; i++) {
-                    const spw_interaction *it = &t->interactions[i];
-                    bal_bus *bb = find_bus(&buses, &n_buses, it->bus_id, air->n_tables);
-                    if (!bb) {
-                        s = spw_fail(ctx, SPW_ERR_NOMEM, "bus balance: out of memory");
-                        break;
-                    }
-                    for (size_t r = 0; r < nb; r++) {
-                        uint64_t mlt = sc[(size_t)plan.slot[it->mult] * LU_BLOCK + r];
-                        if (mlt == 0) continue;
-                        uint64_t d = it->is_sender ? mlt : gl_neg(mlt);
-                        bb->net[ti] = gl_add(bb->net[ti], d);
-                        for (uint32_t q = 0; q < it->n_values; q++)
-                            tup[q] = sc[(size_t)plan.slot[it->values[q]] * LU_BLOCK + r];
-                        if (map_add(&m, it->bus_id, tup, it->n_values, d, ti, r0 + b0 + r)) {
+    for (uint64_t pass = 0; s == SPW_OK && pass < passes; pass++) {
+        map_free(&m);
+        for (uint32_t ti = 0; s == SPW_OK && ti < air->n_tables; ti++) {
+            const spw_air_table *t = &air->tables[ti];
+            if (t->n_interactions == 0) continue;
+            uint64_t h = spw_trace_height(trace, ti);
+            if (h == 0) {
+                s = spw_fail(ctx, SPW_ERR_TRACE, "table %s: height unknown", t->name);
+                break;
+            }
+            lu_plan plan;
+            if ((s = plan_make(ctx, &plan, t))) break;
+            free(main);
+            free(sc);
+            main = malloc((size_t)t->n_main * CH * sizeof *main);
+            sc = malloc(((size_t)plan.n_need + 1) * LU_BLOCK * sizeof *sc);
+            if (!main || !sc) {
+                plan_free(&plan);
+                s = spw_fail(ctx, SPW_ERR_NOMEM, "bus balance: out of memory");
+                break;
+            }
+            for (uint64_t r0 = 0; s == SPW_OK && r0 < h; r0 += CH) {
+                size_t nr = h - r0 < CH ? (size_t)(h - r0) : CH;
+                for (uint32_t c = 0; c < plan.n_cols && s == SPW_OK; c++)
+                    s = spw_trace_read(trace, main + (size_t)plan.cols[c] * CH, ti, plan.cols[c], r0, nr);
+                for (size_t b0 = 0; s == SPW_OK && b0 < nr; b0 += LU_BLOCK) {
+                    size_t nb = nr - b0 < LU_BLOCK ? nr - b0 : LU_BLOCK;
+                    eval_block(t, &plan, main + b0, CH, nb, sc);
+                    for (uint32_t i = 0; s == SPW_OK && i < t->n_interactions; i++) {
+                        const spw_interaction *it = &t->interactions[i];
+                        bal_bus *bb = find_bus(&buses, &n_buses, it->bus_id, air->n_tables);
+                        if (!bb) {
                             s = spw_fail(ctx, SPW_ERR_NOMEM, "bus balance: out of memory");
                             break;
+                        }
+                        for (size_t r = 0; r < nb; r++) {
+                            uint64_t mlt = sc[(size_t)plan.slot[it->mult] * LU_BLOCK + r];
+                            if (mlt == 0) continue;
+                            uint64_t d = it->is_sender ? mlt : gl_neg(mlt);
+                            if (pass == 0) bb->net[ti] = gl_add(bb->net[ti], d);
+                            uint32_t n = it->n_values;
+                            for (uint32_t q = 0; q < n; q++)
+                                tup[q] = sc[(size_t)plan.slot[it->values[q]] * LU_BLOCK + r];
+                            while (n > 0 && tup[n - 1] == 0) n--; /* zero padding is not significant */
+                            uint64_t hh = tuple_hash(it->bus_id, tup, n);
+                            if (passes > 1 && (hh >> 32) % passes != pass) continue;
+                            if (map_add(&m, it->bus_id, tup, n, it->n_values, hh, d, ti, r0 + b0 + r)) {
+                                s = spw_fail(ctx, SPW_ERR_NOMEM, "bus balance: out of memory");
+                                break;
+                            }
                         }
                     }
                 }
             }
+            plan_free(&plan);
         }
-        plan_free(&plan);
-    }
-    if (s == SPW_OK) {
-        for (size_t i = 0; i < m.n; i++) {
-            if (m.e[i].net == 0) continue;
-            bal_bus *bb = NULL;
-            for (uint32_t b = 0; b < n_buses; b++)
-                if (buses[b].bus == m.e[i].bus) bb = &buses[b];
-            s = report(ctx, air, &m, &m.e[i], bb);
-            break;
+        if (s == SPW_OK) {
+            for (size_t i = 0; i < m.n; i++) {
+                if (m.e[i].net == 0) continue;
+                bal_bus *bb = NULL;
+                for (uint32_t b = 0; b < n_buses; b++)
+                    if (buses[b].bus == m.e[i].bus) bb = &buses[b];
+                s = report(ctx, air, &m, &m.e[i], bb);
+                break;
+            }
         }
     }
     free(main);

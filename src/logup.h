@@ -44,4 +44,11 @@ spw_status spw_logup_build_aux_chunk(const spw_ctx *ctx, uint64_t *aux, size_t a
 spw_status spw_logup_check_balance(const spw_ctx *ctx, const spw_air_def *air,
                                    const spw_trace *trace);
 
+/* (air) The balance check is exact with bounded memory: it keeps at most
+ * about max_entries distinct tuples (default 2^22; 0 restores it) and reads
+ * the bus columns in several passes, splitting tuples by hash, when the
+ * trace has more interaction rows than that. For tests and tuning;
+ * process-wide. */
+void spw_logup_set_balance_limit(size_t max_entries);
+
 #endif

@@ -16,6 +16,19 @@
 #include <xxhash.h>
 
 #define IO_CHUNK_VALUES ((size_t)1 << 16)
+/* Page-cache hygiene for large traces (the brief: dirty pages count against
+ * a cgroup's memory): writes are flushed and dropped from the cache every
+ * FLUSH_BYTES; after the checksum pass of a file larger than FLUSH_BYTES,
+ * its clean pages are dropped too (reads then come from the disk, which is
+ * what an out-of-core run wants). */
+#define FLUSH_BYTES ((uint64_t)64 << 20)
+
+static void drop_written(int fd, uint64_t off, uint64_t len)
+{
+    sync_file_range(fd, (off_t)off, (off_t)len,
+                    SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+    posix_fadvise(fd, (off_t)off, (off_t)len, POSIX_FADV_DONTNEED);
+}
 
 static const spw_air_def *tdef(const spw_trace *tr) { return spw_air_get_def(tr->air); }
 
@@ -290,6 +303,7 @@ static spw_status write_table(spw_ctx *ctx, const spw_trace *tr, uint32_t ti, co
     put_u64(hdr + 24, 0);
     if ((s = write_all(ctx, fd, hdr, sizeof hdr, tmp))) goto out;
     XXH3_64bits_reset(xs);
+    uint64_t written = SPW_TRACE_HEADER_BYTES, flushed = 0;
     for (uint32_t c = 0; c < at->n_main; c++) {
         for (uint64_t r = 0; r < h; r += IO_CHUNK_VALUES) {
             uint64_t n = h - r < IO_CHUNK_VALUES ? h - r : IO_CHUNK_VALUES;
@@ -297,6 +311,11 @@ static spw_status write_table(spw_ctx *ctx, const spw_trace *tr, uint32_t ti, co
             host_to_le(buf, n);
             XXH3_64bits_update(xs, buf, n * 8);
             if ((s = write_all(ctx, fd, buf, n * 8, tmp))) goto out;
+            written += n * 8;
+            if (written - flushed >= FLUSH_BYTES) {
+                drop_written(fd, flushed, written - flushed);
+                flushed = written;
+            }
         }
     }
     put_u64(hdr + 24, XXH3_64bits_digest(xs));
@@ -384,6 +403,7 @@ static spw_status open_table(spw_trace *tr, uint32_t ti, const char *dir, uint64
     }
     SPW_TRY(bind_height(tr, ti, rows, path));
     XXH3_64bits_reset(xs);
+    posix_fadvise(t->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     int bad = 0;
     uint64_t bad_col = 0, bad_row = 0, bad_val = 0;
     uint64_t total = (uint64_t)ncols * rows;
@@ -404,6 +424,8 @@ static spw_status open_table(spw_trace *tr, uint32_t ti, const char *dir, uint64
         }
     }
     uint64_t got = XXH3_64bits_digest(xs);
+    posix_fadvise(t->fd, 0, 0, POSIX_FADV_NORMAL);
+    if (size > FLUSH_BYTES) posix_fadvise(t->fd, 0, 0, POSIX_FADV_DONTNEED);
     if (got != sum)
         return spw_fail(ctx, SPW_ERR_CHECKSUM,
                         "%s: table %s: checksum mismatch (header %016llx, payload %016llx): the file is corrupt",

@@ -235,8 +235,10 @@ START_TEST(test_interpreter)
     spw_expr e2 = spw_air_mul(air, t, spw_air_neg(air, t, spw_air_sub(air, t, b, c)), spw_air_mul(air, t, z, z));
     CK_OK(ctx, spw_air_constrain(air, t, SPW_ROWS_TRANSITION, e1));
     CK_OK(ctx, spw_air_constrain(air, t, SPW_ROWS_EVERY, e2));
-    CK_OK(ctx, spw_air_finalize(air));
+    /* dead code: built but never constrained */
+    (void)spw_air_mul(air, t, spw_air_add(air, t, a, z), c);
     const spw_air_table *T = &spw_air_get_def(air)->tables[t];
+    ck_assert_ptr_null(T->eval_slot); /* no plan before finalize */
     uint64_t seed = 42;
     enum { R = 37 };
     uint64_t cur[3 * R], nxt[3 * R], pub[2];
@@ -250,10 +252,20 @@ START_TEST(test_interpreter)
     cur[R] = 0;
     pub[0] = 1;
     pub[1] = gl_from_u64(spw_test_rand(&seed));
-    fe3 *scratch = malloc(T->prog_len * sizeof *scratch);
     fe3 *bscr = malloc(spw_air_eval_rows_scratch(T, R) * sizeof *bscr);
+    fe3 out0[2 * R];
+    spw_air_eval_rows(T, out0, R, cur, nxt, R, NULL, NULL, 0, ch, pub, fe3_zero(), R, bscr);
+    free(bscr);
+    CK_OK(ctx, spw_air_finalize(air));
+    T = &spw_air_get_def(air)->tables[t];
+    ck_assert_ptr_nonnull(T->eval_slot);
+    ck_assert_uint_lt(T->n_eval_slots, T->prog_len); /* slots are reused, dead code skipped */
+    ck_assert_uint_eq(T->eval_slot[T->prog_len - 1], UINT32_MAX);
+    fe3 *scratch = malloc(T->prog_len * sizeof *scratch);
+    bscr = malloc(spw_air_eval_rows_scratch(T, R) * sizeof *bscr);
     fe3 out[2 * R];
     spw_air_eval_rows(T, out, R, cur, nxt, R, NULL, NULL, 0, ch, pub, fe3_zero(), R, bscr);
+    ck_assert(!memcmp(out, out0, sizeof out));
     for (int r = 0; r < R; r++) {
         uint64_t mc[3] = {cur[r], cur[R + r], cur[2 * R + r]};
         uint64_t mn[3] = {nxt[r], nxt[R + r], nxt[2 * R + r]};

@@ -234,6 +234,97 @@ START_TEST(test_balance_padding)
 }
 END_TEST
 
+/* The multi-pass (bounded memory) balance check decides like the one-pass. */
+START_TEST(test_balance_multipass)
+{
+    spw_ctx *ctx = mkctx(1);
+    const unsigned lc = 4, ll = 6;
+    spw_air *air = lookup_air_build(ctx, lc, ll);
+    const spw_air_def *d = spw_air_get_def(air);
+    uint64_t *cpu, *lut;
+    lookup_trace_gen(lc, ll, &cpu, &lut);
+    spw_trace *tr = mk_trace(ctx, air, cpu, lut, lc, ll);
+    spw_logup_set_balance_limit(8); /* 240 interaction rows -> 32 passes */
+    CK_OK(ctx, spw_logup_check_balance(ctx, d, tr));
+    uint64_t hl = 1ull << ll;
+    for (uint64_t r = 0; r < 16; r += 5) {
+        lut[2 * hl + r] = 0; /* (r) on bus 5 received 0 times instead of once */
+        ck_assert_int_eq(spw_logup_check_balance(ctx, d, tr), SPW_ERR_BUS_UNBALANCED);
+        char want[80];
+        snprintf(want, sizeof want, "bus 5 does not balance: net multiplicity +1 for tuple (%llu)",
+                 (unsigned long long)r);
+        ck_assert_msg(strstr(spw_ctx_last_error(ctx), want), "%s", spw_ctx_last_error(ctx));
+        ck_assert_msg(strstr(spw_ctx_last_error(ctx), "cpu +16 lut -15"), "%s", spw_ctx_last_error(ctx));
+        lut[2 * hl + r] = 1;
+    }
+    CK_OK(ctx, spw_logup_check_balance(ctx, d, tr));
+    spw_logup_set_balance_limit(0);
+    spw_trace_free(tr);
+    free(cpu);
+    free(lut);
+    spw_air_free(air);
+    spw_ctx_free(ctx);
+}
+END_TEST
+
+/* Block interpreter = reference interpreter on random rows, with aux,
+ * challenges and L_t (LogUp constraints included). */
+START_TEST(test_eval_rows_vs_reference)
+{
+    spw_ctx *ctx = mkctx(1);
+    spw_air *air = lookup_air_build(ctx, 3, 4);
+    const spw_air_def *d = spw_air_get_def(air);
+    uint64_t seed = 11;
+    enum { R = 29 };
+    for (int ti = 0; ti < 2; ti++) {
+        const spw_air_table *t = &d->tables[ti];
+        uint64_t *mc = malloc(t->n_main * R * 8), *mn = malloc(t->n_main * R * 8);
+        fe3 *ac = malloc(t->n_aux * R * sizeof(fe3)), *an = malloc(t->n_aux * R * sizeof(fe3));
+        for (size_t i = 0; i < t->n_main * R; i++) {
+            mc[i] = gl_from_u64(spw_test_rand(&seed));
+            mn[i] = i % 7 ? gl_from_u64(spw_test_rand(&seed)) : 0;
+        }
+        for (size_t i = 0; i < t->n_aux * R; i++)
+            for (int c = 0; c < 3; c++) {
+                ac[i].c[c] = gl_from_u64(spw_test_rand(&seed));
+                an[i].c[c] = gl_from_u64(spw_test_rand(&seed));
+            }
+        fe3 ch[2], ls = fe3_make(5, 6, 7);
+        test_challenges(ch, 8);
+        fe3 *out = malloc(t->n_constraints * R * sizeof(fe3));
+        fe3 *bs = malloc(spw_air_eval_rows_scratch(t, R) * sizeof(fe3));
+        fe3 *scr = malloc(t->prog_len * sizeof(fe3));
+        spw_air_eval_rows(t, out, R, mc, mn, R, ac, an, R, ch, NULL, ls, R, bs);
+        for (int r = 0; r < R; r++) {
+            uint64_t c1[8], n1[8];
+            fe3 a1[8], b1[8];
+            for (uint32_t c = 0; c < t->n_main; c++) {
+                c1[c] = mc[c * R + r];
+                n1[c] = mn[c * R + r];
+            }
+            for (uint32_t c = 0; c < t->n_aux; c++) {
+                a1[c] = ac[c * R + r];
+                b1[c] = an[c * R + r];
+            }
+            spw_eval_env env = {c1, n1, a1, b1, ch, NULL, ls};
+            spw_air_eval(t, &env, scr);
+            for (uint32_t c = 0; c < t->n_constraints; c++)
+                ck_assert_msg(fe3_eq(out[c * R + r], scr[t->constraints[c].root]), "table %s constraint %u row %d",
+                              t->name, c, r);
+        }
+        free(mc);
+        free(mn);
+        free(ac);
+        free(an);
+        free(out);
+        free(bs);
+        free(scr);
+    }
+    spw_air_free(air);
+    spw_ctx_free(ctx);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("air_logup");
@@ -243,6 +334,8 @@ static Suite *suite(void)
     tcase_add_test(tc, test_chunked_equals_oneshot);
     tcase_add_test(tc, test_balance);
     tcase_add_test(tc, test_balance_padding);
+    tcase_add_test(tc, test_balance_multipass);
+    tcase_add_test(tc, test_eval_rows_vs_reference);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -232,12 +232,99 @@ START_TEST(test_malformed)
 }
 END_TEST
 
+START_TEST(test_deep_nesting)
+{
+    spw_ctx *ctx = mkctx();
+    size_t n = 100000;
+    char *src = malloc(3 * n + 100);
+    strcpy(src, "table t {\n  columns a\n  every: ");
+    size_t len = strlen(src);
+    for (size_t i = 0; i < n; i++) src[len++] = i % 2 ? '(' : '-';
+    src[len++] = 'a';
+    for (size_t i = 0; i < n / 2; i++) src[len++] = ')';
+    src[len++] = '}';
+    spw_air *air;
+    ck_assert_int_eq(spw_air_parse_text(ctx, &air, "deep.air", src, len), SPW_ERR_PARSE);
+    ck_assert_msg(strstr(spw_ctx_last_error(ctx), "deep.air:3:") &&
+                      strstr(spw_ctx_last_error(ctx), "nested too deeply"), "%s", spw_ctx_last_error(ctx));
+    /* moderate nesting is fine */
+    len = strlen("table t {\n  columns a\n  every: ");
+    for (size_t i = 0; i < 50; i++) src[len++] = '(';
+    src[len++] = 'a';
+    for (size_t i = 0; i < 50; i++) src[len++] = ')';
+    src[len++] = '}';
+    CK_OK(ctx, spw_air_parse_text(ctx, &air, "deep.air", src, len));
+    spw_air_free(air);
+    free(src);
+    spw_ctx_free(ctx);
+}
+END_TEST
+
 START_TEST(test_missing_file)
 {
     spw_ctx *ctx = mkctx();
     spw_air *air;
     ck_assert_int_eq(spw_air_parse_file(ctx, &air, "/nonexistent/x.air"), SPW_ERR_IO);
     ck_assert(strstr(spw_ctx_last_error(ctx), "/nonexistent/x.air"));
+    spw_ctx_free(ctx);
+}
+END_TEST
+
+/* Seeded mutations of the example files (byte flips, deletions,
+ * insertions of grammar characters, truncations): the parser returns
+ * SPW_OK or SPW_ERR_PARSE with a file:line:col message, and never crashes
+ * (Check's fork would report the signal). */
+START_TEST(test_mutations)
+{
+    spw_ctx *ctx = mkctx();
+    const char *names[2] = {"fib.air", "lookup.air"};
+    static const char alphabet[] = "{}()[],:'+-*^=;# \n0123456789abcxyz_pubrowstable";
+    uint64_t seed = 2024;
+    int n_ok = 0, n_err = 0;
+    for (int f = 0; f < 2; f++) {
+        char *p = data_path(names[f]);
+        FILE *fp = fopen(p, "rb");
+        ck_assert_ptr_nonnull(fp);
+        char orig[4096];
+        size_t len = fread(orig, 1, sizeof orig, fp);
+        fclose(fp);
+        free(p);
+        char buf[4200];
+        for (int it = 0; it < 1500; it++) {
+            memcpy(buf, orig, len);
+            size_t n = len;
+            int edits = 1 + (int)(spw_test_rand(&seed) % 3);
+            for (int e = 0; e < edits; e++) {
+                size_t pos = (size_t)(spw_test_rand(&seed) % (n ? n : 1));
+                switch (spw_test_rand(&seed) % 4) {
+                case 0: buf[pos] = alphabet[spw_test_rand(&seed) % (sizeof alphabet - 1)]; break;
+                case 1: memmove(buf + pos, buf + pos + 1, n - pos - 1); n--; break;
+                case 2:
+                    if (n + 1 < sizeof buf) {
+                        memmove(buf + pos + 1, buf + pos, n - pos);
+                        buf[pos] = alphabet[spw_test_rand(&seed) % (sizeof alphabet - 1)];
+                        n++;
+                    }
+                    break;
+                default: n = pos; break;
+                }
+            }
+            spw_air *air = NULL;
+            spw_status s = spw_air_parse_text(ctx, &air, "m.air", buf, n);
+            if (s == SPW_OK) {
+                ck_assert_ptr_nonnull(air);
+                n_ok++;
+                spw_air_free(air);
+            } else {
+                ck_assert_msg(s == SPW_ERR_PARSE, "%s: %s", spw_strerror(s), spw_ctx_last_error(ctx));
+                ck_assert_ptr_null(air);
+                ck_assert_msg(!strncmp(spw_ctx_last_error(ctx), "m.air:", 6), "%s", spw_ctx_last_error(ctx));
+                n_err++;
+            }
+        }
+    }
+    ck_assert_int_gt(n_err, 1000);
+    ck_assert_int_gt(n_ok, 10);
     spw_ctx_free(ctx);
 }
 END_TEST
@@ -251,6 +338,8 @@ static Suite *suite(void)
     tcase_add_test(tc, test_syntax_features);
     tcase_add_loop_test(tc, test_malformed, 0, (int)(sizeof bad_cases / sizeof bad_cases[0]));
     tcase_add_test(tc, test_missing_file);
+    tcase_add_test(tc, test_deep_nesting);
+    tcase_add_test(tc, test_mutations);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -261,6 +261,104 @@ START_TEST(test_check_trace)
 }
 END_TEST
 
+/* Three tables on one bus, from tests/data/three.air, through trace files
+ * written from producers: check, balance, the global LogUp sum, and a cell
+ * changed inside a file (checksum recomputed) caught by the trace check. */
+typedef struct three_data {
+    uint64_t left[8], right[8], range8[512];
+} three_data;
+
+static spw_status three_fill(void *user, uint64_t *out, uint32_t table, uint32_t col, uint64_t row0,
+                             uint64_t nrows)
+{
+    const three_data *d = user;
+    const uint64_t *src = table == 0 ? d->left : table == 1 ? d->right : d->range8;
+    uint64_t h = table == 0 ? 8 : table == 1 ? 4 : 256;
+    memcpy(out, src + col * h + row0, nrows * 8);
+    return SPW_OK;
+}
+
+START_TEST(test_three_tables)
+{
+    spw_ctx *ctx = mkctx();
+    const char *dd = getenv("SPW_TEST_DATA") ? getenv("SPW_TEST_DATA") : "tests/data";
+    char ap[512];
+    snprintf(ap, sizeof ap, "%s/three.air", dd);
+    spw_air *air;
+    CK_OK(ctx, spw_air_parse_file(ctx, &air, ap));
+    const spw_air_def *d = spw_air_get_def(air);
+    three_data td;
+    memset(&td, 0, sizeof td);
+    uint64_t pub[1] = {10};
+    for (int r = 0; r < 8; r++) td.left[r] = 10 + 2 * r; /* 10 .. 24 */
+    uint64_t ys[4] = {3, 50, 7, 100}, on[4] = {1, 1, 0, 1};
+    for (int r = 0; r < 4; r++) {
+        td.right[r] = ys[r];
+        td.right[4 + r] = on[r];
+    }
+    for (int v = 0; v < 256; v++) td.range8[v] = (uint64_t)v;
+    for (int r = 0; r < 8; r++) td.range8[256 + td.left[r]]++;
+    for (int r = 0; r < 4; r++)
+        if (on[r]) td.range8[256 + 2 * ys[r] + 1]++;
+    spw_trace *tr;
+    CK_OK(ctx, spw_trace_create(ctx, &tr, air));
+    for (uint32_t t = 0; t < 3; t++) CK_OK(ctx, spw_trace_set_producer(tr, t, three_fill, &td));
+    CK_OK(ctx, spw_air_check_trace(ctx, d, tr, pub, 1));
+    CK_OK(ctx, spw_logup_check_balance(ctx, d, tr));
+    char *dir = mktmp();
+    CK_OK(ctx, spw_trace_write_dir(ctx, tr, dir));
+    spw_trace_free(tr);
+    CK_OK(ctx, spw_trace_open_dir(ctx, &tr, air, dir));
+    CK_OK(ctx, spw_air_check_trace(ctx, d, tr, pub, 1));
+    CK_OK(ctx, spw_logup_check_balance(ctx, d, tr));
+    /* the LogUp contributions of the three tables cancel */
+    fe3 ch[2], sum = fe3_zero();
+    test_challenges(ch, 31);
+    for (uint32_t t = 0; t < 3; t++) {
+        const spw_air_table *T = &d->tables[t];
+        uint64_t h = spw_air_table_height(T);
+        uint64_t *m = malloc(T->n_main * h * 8), *aux = malloc(3 * T->n_aux * h * 8), *ref = malloc(3 * T->n_aux * h * 8);
+        for (uint32_t c = 0; c < T->n_main; c++) CK_OK(ctx, spw_trace_read(tr, m + c * h, t, c, 0, h));
+        fe3 L;
+        CK_OK(ctx, spw_logup_build_aux(ctx, aux, &L, T, m, h, ch));
+        ck_assert(fe3_eq(L, ref_logup(T, m, h, ch, ref)));
+        sum = fe3_add(sum, L);
+        free(m);
+        free(aux);
+        free(ref);
+    }
+    ck_assert(fe3_is_zero(sum));
+    /* wrong public input */
+    uint64_t bad[1] = {11};
+    ck_assert_int_eq(spw_air_check_trace(ctx, d, tr, bad, 1), SPW_ERR_CONSTRAINT);
+    ck_assert_msg(strstr(spw_ctx_last_error(ctx), "table left: constraint 0 (first-row, ") &&
+                      strstr(spw_ctx_last_error(ctx), "three.air:7) does not hold at row 0 of 8"),
+                  "%s", spw_ctx_last_error(ctx));
+    ck_assert_int_eq(spw_air_check_trace(ctx, d, tr, pub, 2), SPW_ERR_INVALID_ARG);
+    spw_trace_free(tr);
+    /* the selector of right row 2 set to 2 inside the file */
+    char path[600];
+    snprintf(path, sizeof path, "%s/right.trace", dir);
+    uint8_t two = 2;
+    patch(path, 32 + 8 * (4 + 2), &two, 1);
+    fix_checksum(path);
+    CK_OK(ctx, spw_trace_open_dir(ctx, &tr, air, dir));
+    ck_assert_int_eq(spw_air_check_trace(ctx, d, tr, pub, 1), SPW_ERR_CONSTRAINT);
+    ck_assert_msg(strstr(spw_ctx_last_error(ctx), "table right: constraint 0 (every-row, ") &&
+                      strstr(spw_ctx_last_error(ctx), "three.air:14) does not hold at row 2 of 4"),
+                  "%s", spw_ctx_last_error(ctx));
+    /* ... which also unbalances bus 1: (15) is sent twice, received never */
+    ck_assert_int_eq(spw_logup_check_balance(ctx, d, tr), SPW_ERR_BUS_UNBALANCED);
+    ck_assert_msg(strstr(spw_ctx_last_error(ctx), "bus 1 does not balance: net multiplicity +2 for tuple (15) first seen in table right row 2; net per table: left +8 right +5 range8 -11"),
+                  "%s", spw_ctx_last_error(ctx));
+    spw_trace_free(tr);
+    rmtree(dir);
+    free(dir);
+    spw_air_free(air);
+    spw_ctx_free(ctx);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("air_trace");
@@ -270,6 +368,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_file_errors);
     tcase_add_test(tc, test_read_errors);
     tcase_add_test(tc, test_check_trace);
+    tcase_add_test(tc, test_three_tables);
     suite_add_tcase(s, tc);
     return s;
 }
