@@ -2,7 +2,7 @@
  * bench_ntt.c - throughput of the CPU NTT and coset LDE (src/ntt.c).
  *
  *   bench/bench_ntt [--threads N] [--min-log K] [--max-log K] [--cols C]
- *                   [--lde-log K] [--time S]
+ *                   [--lde-log K] [--time S] [--simd 0|1]
  *
  * Prints one row per forward NTT size (one column, then a batch of C
  * columns) and one row for the blowup-4 LDE of 2^lde-log x C columns:
@@ -34,7 +34,7 @@ static uint64_t next_fe(void)
 static void usage(void)
 {
     fprintf(stderr, "usage: bench_ntt [--threads N] [--min-log K] [--max-log K] [--cols C] "
-                    "[--lde-log K] [--time S]\n");
+                    "[--lde-log K] [--time S] [--simd 0|1]\n");
     exit(2);
 }
 
@@ -90,6 +90,7 @@ int main(int argc, char **argv)
     unsigned threads = 0, min_log = 16, max_log = 22, lde_log = 20;
     size_t cols = 32;
     double min_time = 0.5;
+    int simd = -1;
     for (int i = 1; i < argc; i++) {
         if (i + 1 >= argc) usage();
         const char *o = argv[i], *v = argv[++i];
@@ -99,6 +100,7 @@ int main(int argc, char **argv)
         else if (!strcmp(o, "--cols")) cols = (size_t)atol(v);
         else if (!strcmp(o, "--lde-log")) lde_log = (unsigned)atoi(v);
         else if (!strcmp(o, "--time")) min_time = atof(v);
+        else if (!strcmp(o, "--simd")) simd = atoi(v);
         else usage();
     }
     if (max_log > 28 || min_log > max_log || lde_log > 26 || cols == 0) usage();
@@ -109,9 +111,10 @@ int main(int argc, char **argv)
     if (spw_ctx_create(&ctx, &opts) != SPW_OK) return 1;
     int64_t nt = 0;
     if (spw_ctx_get_param(ctx, &nt, SPW_PARAM_THREADS) != SPW_OK) return 1;
-    printf("bench_ntt: threads %lld; per call: wall time, elements/s, wall ns per butterfly, "
+    simd = spw_ntt_simd(simd);
+    printf("bench_ntt: threads %lld, %s butterflies; per call: wall time, elements/s, wall ns per butterfly, "
            "GB/s at 16 B per element per radix-2 pass\n",
-           (long long)nt);
+           (long long)nt, simd ? "AVX2" : "scalar");
     printf("%-14s %-10s %13s %13s %11s %13s\n", "op", "size", "time", "rate", "ns/bfly", "eff. bw");
 
     size_t maxn = (size_t)1 << max_log;

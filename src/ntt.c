@@ -31,6 +31,7 @@
 
 #define TW_CAP 20          /* largest tabulated level: 2^20 entries, 8 MiB */
 #define BLOCK_LOG 12       /* stages with span <= 2^BLOCK_LOG run block-wise */
+#define UP_LOG BLOCK_LOG   /* group-major twiddle tables from this level up */
 #define STAGE_GRAIN 16384  /* butterflies per thread, at least */
 #define SEQ_LOG 15         /* below 2^15 values a column runs on one thread */
 
@@ -54,6 +55,192 @@ static inline uint64_t fmul(uint64_t a, uint64_t b)
 
 uint64_t spw_ntt_fmul(uint64_t a, uint64_t b) { return fmul(a, b); }
 
+/* ---- AVX2 butterflies (x86-64, chosen at run time) ----
+ * Four lanes of canonical values. The 64x64 -> 128 product is built from
+ * four 32x32 -> 64 products (vpmuludq) and reduced as in fmul; unsigned
+ * compares flip the sign bit for vpcmpgtq. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define NTT_HAVE_AVX2 1
+#include <immintrin.h>
+#define AVX2_FN __attribute__((target("avx2")))
+
+AVX2_FN static inline __m256i v_lt(__m256i a, __m256i b) /* unsigned a < b */
+{
+    const __m256i sg = _mm256_set1_epi64x((long long)0x8000000000000000ULL);
+    return _mm256_cmpgt_epi64(_mm256_xor_si256(b, sg), _mm256_xor_si256(a, sg));
+}
+
+AVX2_FN static inline __m256i v_add(__m256i a, __m256i b)
+{
+    const __m256i P = _mm256_set1_epi64x((long long)GL_P);
+    __m256i pb = _mm256_sub_epi64(P, b); /* in [1, p] */
+    __m256i t = _mm256_sub_epi64(a, pb); /* a + b - p */
+    return _mm256_add_epi64(t, _mm256_and_si256(v_lt(a, pb), P));
+}
+
+AVX2_FN static inline __m256i v_sub(__m256i a, __m256i b)
+{
+    const __m256i P = _mm256_set1_epi64x((long long)GL_P);
+    __m256i d = _mm256_sub_epi64(a, b);
+    return _mm256_add_epi64(d, _mm256_and_si256(v_lt(a, b), P));
+}
+
+AVX2_FN static inline __m256i v_mul(__m256i a, __m256i b)
+{
+    const __m256i M32 = _mm256_set1_epi64x(0xFFFFFFFFLL);
+    const __m256i EPS = M32;
+    const __m256i P = _mm256_set1_epi64x((long long)GL_P);
+    __m256i ah = _mm256_srli_epi64(a, 32), bh = _mm256_srli_epi64(b, 32);
+    __m256i ll = _mm256_mul_epu32(a, b), lh = _mm256_mul_epu32(a, bh);
+    __m256i hl = _mm256_mul_epu32(ah, b), hh = _mm256_mul_epu32(ah, bh);
+    __m256i t = _mm256_add_epi64(hl, _mm256_srli_epi64(ll, 32));
+    __m256i u = _mm256_add_epi64(lh, _mm256_and_si256(t, M32));
+    __m256i lo = _mm256_or_si256(_mm256_slli_epi64(u, 32), _mm256_and_si256(ll, M32));
+    __m256i hi = _mm256_add_epi64(_mm256_add_epi64(hh, _mm256_srli_epi64(t, 32)),
+                                  _mm256_srli_epi64(u, 32));
+    /* reduce hi:lo; 2^64 = EPS, 2^96 = -1 */
+    __m256i h_hi = _mm256_srli_epi64(hi, 32), h_lo = _mm256_and_si256(hi, M32);
+    __m256i t0 = _mm256_sub_epi64(lo, h_hi);
+    t0 = _mm256_sub_epi64(t0, _mm256_and_si256(v_lt(lo, h_hi), EPS));
+    __m256i t1 = _mm256_sub_epi64(_mm256_slli_epi64(h_lo, 32), h_lo);
+    __m256i r = _mm256_add_epi64(t0, t1);
+    r = _mm256_add_epi64(r, _mm256_and_si256(v_lt(r, t1), EPS));
+    return _mm256_sub_epi64(r, _mm256_andnot_si256(v_lt(r, P), P));
+}
+
+/* cnt (a multiple of 4) DIF butterflies x[i], y[i] with twiddles t[i] */
+AVX2_FN static void bfly_avx2(uint64_t *x, uint64_t *y, const uint64_t *t, size_t cnt)
+{
+    for (size_t i = 0; i < cnt; i += 4) {
+        __m256i u = _mm256_loadu_si256((const __m256i *)(x + i));
+        __m256i v = _mm256_loadu_si256((const __m256i *)(y + i));
+        __m256i w = _mm256_loadu_si256((const __m256i *)(t + i));
+        _mm256_storeu_si256((__m256i *)(x + i), v_add(u, v));
+        _mm256_storeu_si256((__m256i *)(y + i), v_mul(v_sub(u, v), w));
+    }
+}
+
+/* DIF levels 1 and 0 on m values (m a multiple of 16): each run of 4
+ * values a0..a3 becomes (a0+a2) +- (a1+a3), (a0-a2) +- w4 (a1-a3).
+ * Four runs at a time, transposed so that the butterflies are vertical. */
+AVX2_FN static void last2_avx2(uint64_t *a, size_t m, uint64_t w4)
+{
+    const __m256i W = _mm256_set1_epi64x((long long)w4);
+    for (size_t s = 0; s < m; s += 16) {
+        __m256i r0 = _mm256_loadu_si256((const __m256i *)(a + s));
+        __m256i r1 = _mm256_loadu_si256((const __m256i *)(a + s + 4));
+        __m256i r2 = _mm256_loadu_si256((const __m256i *)(a + s + 8));
+        __m256i r3 = _mm256_loadu_si256((const __m256i *)(a + s + 12));
+        /* transpose: c_k holds element k of each run */
+        __m256i t0 = _mm256_unpacklo_epi64(r0, r1), t1 = _mm256_unpackhi_epi64(r0, r1);
+        __m256i t2 = _mm256_unpacklo_epi64(r2, r3), t3 = _mm256_unpackhi_epi64(r2, r3);
+        __m256i c0 = _mm256_permute2x128_si256(t0, t2, 0x20);
+        __m256i c1 = _mm256_permute2x128_si256(t1, t3, 0x20);
+        __m256i c2 = _mm256_permute2x128_si256(t0, t2, 0x31);
+        __m256i c3 = _mm256_permute2x128_si256(t1, t3, 0x31);
+        /* level 1: (c0, c2) twiddle 1, (c1, c3) twiddle w4 */
+        __m256i d0 = v_add(c0, c2), d2 = v_sub(c0, c2);
+        __m256i d1 = v_add(c1, c3), d3 = v_mul(v_sub(c1, c3), W);
+        /* level 0 */
+        c0 = v_add(d0, d1);
+        c1 = v_sub(d0, d1);
+        c2 = v_add(d2, d3);
+        c3 = v_sub(d2, d3);
+        /* transpose back */
+        t0 = _mm256_unpacklo_epi64(c0, c1);
+        t1 = _mm256_unpackhi_epi64(c0, c1);
+        t2 = _mm256_unpacklo_epi64(c2, c3);
+        t3 = _mm256_unpackhi_epi64(c2, c3);
+        _mm256_storeu_si256((__m256i *)(a + s), _mm256_permute2x128_si256(t0, t2, 0x20));
+        _mm256_storeu_si256((__m256i *)(a + s + 4), _mm256_permute2x128_si256(t1, t3, 0x20));
+        _mm256_storeu_si256((__m256i *)(a + s + 8), _mm256_permute2x128_si256(t0, t2, 0x31));
+        _mm256_storeu_si256((__m256i *)(a + s + 12), _mm256_permute2x128_si256(t1, t3, 0x31));
+    }
+}
+
+/* out[k] = b * g[k], k < 4*cnt4 */
+AVX2_FN static void mul_bcast_avx2(uint64_t *out, uint64_t b, const uint64_t *g, size_t cnt)
+{
+    const __m256i B = _mm256_set1_epi64x((long long)b);
+    for (size_t k = 0; k < cnt; k += 4)
+        _mm256_storeu_si256((__m256i *)(out + k),
+                            v_mul(B, _mm256_loadu_si256((const __m256i *)(g + k))));
+}
+
+/* Lane-wise products, for the tests. */
+AVX2_FN static void mul4_avx2(uint64_t *out, const uint64_t *a, const uint64_t *b)
+{
+    __m256i x = _mm256_loadu_si256((const __m256i *)a), y = _mm256_loadu_si256((const __m256i *)b);
+    _mm256_storeu_si256((__m256i *)out, v_mul(x, y));
+}
+#endif
+
+static void bfly_scalar(uint64_t *x, uint64_t *y, const uint64_t *t, size_t cnt)
+{
+    for (size_t i = 0; i < cnt; i++) {
+        uint64_t u = x[i], v = y[i];
+        x[i] = gl_add(u, v);
+        y[i] = fmul(gl_sub(u, v), t[i]);
+    }
+}
+
+/* -1 = not decided yet; 0 = scalar; 1 = AVX2 */
+static int simd_state = -1;
+
+int spw_ntt_simd(int mode)
+{
+    int have = 0;
+#ifdef NTT_HAVE_AVX2
+    __builtin_cpu_init();
+    have = __builtin_cpu_supports("avx2") != 0;
+#endif
+    int cur = __atomic_load_n(&simd_state, __ATOMIC_RELAXED);
+    if (mode >= 0) cur = mode && have;
+    else if (cur < 0) cur = have;
+    __atomic_store_n(&simd_state, cur, __ATOMIC_RELAXED);
+    return cur;
+}
+
+static inline int use_simd(void)
+{
+    int s = __atomic_load_n(&simd_state, __ATOMIC_RELAXED);
+    return s >= 0 ? s : spw_ntt_simd(-1);
+}
+
+/* cnt butterflies, cnt a multiple of 4 */
+static inline void bfly_run(uint64_t *x, uint64_t *y, const uint64_t *t, size_t cnt)
+{
+#ifdef NTT_HAVE_AVX2
+    if (use_simd()) {
+        bfly_avx2(x, y, t, cnt);
+        return;
+    }
+#endif
+    bfly_scalar(x, y, t, cnt);
+}
+
+static inline void mul_bcast(uint64_t *out, uint64_t b, const uint64_t *g, size_t cnt)
+{
+#ifdef NTT_HAVE_AVX2
+    if (use_simd()) {
+        mul_bcast_avx2(out, b, g, cnt);
+        return;
+    }
+#endif
+    for (size_t k = 0; k < cnt; k++) out[k] = fmul(b, g[k]);
+}
+
+void spw_ntt_mul4(uint64_t out[4], const uint64_t a[4], const uint64_t b[4])
+{
+#ifdef NTT_HAVE_AVX2
+    if (use_simd()) {
+        mul4_avx2(out, a, b);
+        return;
+    }
+#endif
+    for (int i = 0; i < 4; i++) out[i] = fmul(a[i], b[i]);
+}
+
 /* ---- reference ---- */
 
 void spw_dft_naive(uint64_t *out, const uint64_t *coeffs, unsigned log_n, uint64_t shift)
@@ -71,33 +258,49 @@ void spw_dft_naive(uint64_t *out, const uint64_t *coeffs, unsigned log_n, uint64
 
 /* ---- twiddle tables ---- */
 
-static uint64_t *tw_tab[TW_CAP + 1];
+static uint64_t *tw_tab[TW_CAP + 1]; /* natural order */
+static uint64_t *tw_up[TW_CAP + 1];  /* group-major order, levels >= UP_LOG */
 static pthread_mutex_t tw_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* The table of level l (w_{2^(l+1)}^j, j < 2^l), or NULL when l > TW_CAP or
- * the allocation failed (callers then compute twiddles on the fly). */
-static const uint64_t *twiddles(unsigned l)
+/* Group-major position of twiddle index i of level l (l >= UP_LOG): with
+ * i = q * 2^UP_LOG + g * 8 + k, the 2^(l-UP_LOG) rows q of offset group g
+ * are contiguous, so an upper-level group reads its twiddles sequentially
+ * instead of at a power-of-two stride (which thrashes cache sets). */
+static inline size_t up_pos(size_t i, unsigned l)
+{
+    size_t q = i >> UP_LOG, o = i & (((size_t)1 << UP_LOG) - 1);
+    return ((((o >> 3) << (l - UP_LOG)) + q) << 3) + (o & 7);
+}
+
+static const uint64_t *build_table(uint64_t **slot, unsigned l, int group_major)
 {
     if (l > TW_CAP) return NULL;
-    uint64_t *t = __atomic_load_n(&tw_tab[l], __ATOMIC_ACQUIRE);
+    uint64_t *t = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
     if (t) return t;
     pthread_mutex_lock(&tw_lock);
-    t = tw_tab[l];
+    t = *slot;
     if (!t) {
         size_t h = (size_t)1 << l;
         t = malloc(h * sizeof *t);
         if (t) {
             uint64_t w = gl_root_of_unity(l + 1), x = 1;
             for (size_t j = 0; j < h; j++) {
-                t[j] = x;
-                x = gl_mul(x, w);
+                t[group_major ? up_pos(j, l) : j] = x;
+                x = fmul(x, w);
             }
-            __atomic_store_n(&tw_tab[l], t, __ATOMIC_RELEASE);
+            __atomic_store_n(slot, t, __ATOMIC_RELEASE);
         }
     }
     pthread_mutex_unlock(&tw_lock);
     return t;
 }
+
+/* The table of level l (w_{2^(l+1)}^j, j < 2^l), natural order, or NULL
+ * when l > TW_CAP or the allocation failed (callers then compute twiddles
+ * on the fly). */
+static const uint64_t *twiddles(unsigned l) { return build_table(&tw_tab[l < TW_CAP ? l : TW_CAP], l, 0); }
+/* The same values in group-major order (up_pos), l >= UP_LOG. */
+static const uint64_t *twiddles_up(unsigned l) { return build_table(&tw_up[l < TW_CAP ? l : TW_CAP], l, 1); }
 
 /* ---- butterflies ---- */
 
@@ -139,11 +342,21 @@ static void dif_stage_range(uint64_t *a, unsigned l, size_t b0, size_t b1)
 static void dif_block(uint64_t *a, unsigned log_m)
 {
     size_t m = (size_t)1 << log_m;
+#ifdef NTT_HAVE_AVX2
+    const int vec2 = log_m >= 4 && use_simd(); /* levels 1 and 0 together */
+#else
+    const int vec2 = 0;
+#endif
     for (unsigned l = log_m; l-- > 1;) {
         size_t h = (size_t)1 << l;
+        if (h == 2 && vec2) break;
         const uint64_t *tw = twiddles(l); /* l <= BLOCK_LOG <= TW_CAP */
         if (!tw) { /* table allocation failed: running-product twiddles */
             dif_stage_range(a, l, 0, m / 2);
+            continue;
+        }
+        if (h >= 4) {
+            for (size_t s = 0; s < m; s += 2 * h) bfly_run(a + s, a + s + h, tw, h);
             continue;
         }
         for (size_t s = 0; s < m; s += 2 * h) {
@@ -159,6 +372,12 @@ static void dif_block(uint64_t *a, unsigned log_m)
             }
         }
     }
+#ifdef NTT_HAVE_AVX2
+    if (vec2) {
+        last2_avx2(a, m, gl_root_of_unity(2));
+        return;
+    }
+#endif
     if (log_m >= 1) /* level 0: twiddle 1 only */
         for (size_t s = 0; s < m; s += 2) {
             uint64_t u = a[s], v = a[s + 1];
@@ -253,12 +472,21 @@ void spw_bit_reverse(uint64_t *a, unsigned log_n) { bit_reverse_ctx(NULL, a, log
  * cache through every upper level: one memory pass instead of one per
  * level. Twiddle of row r, offset o in level l: w_{2h}^(r*S + o). */
 #define CG 8
-static void dif_upper_group(uint64_t *a, unsigned log_n, unsigned bl, size_t o0)
+static void dif_upper_group(uint64_t *a, unsigned log_n, unsigned bl, size_t o0, uint64_t *buf)
 {
-    size_t n = (size_t)1 << log_n, S = (size_t)1 << bl;
+    size_t S = (size_t)1 << bl, R = (size_t)1 << (log_n - bl);
+    /* The group's rows sit 2^bl values apart: a power-of-two stride that
+     * maps them all onto a few cache sets. Work on a contiguous copy. */
+    uint64_t *p = a + o0;
+    size_t rs = S;
+    if (buf) {
+        for (size_t r = 0; r < R; r++) memcpy(buf + r * CG, a + r * S + o0, CG * sizeof *buf);
+        p = buf;
+        rs = CG;
+    }
     for (unsigned l = log_n; l-- > bl;) {
-        size_t h = (size_t)1 << l, rows = h >> bl;
-        const uint64_t *tw = twiddles(l);
+        size_t hr = (size_t)1 << (l - bl); /* row distance of the pairs */
+        const uint64_t *tw = twiddles_up(l); /* group-major: see up_pos */
         uint64_t g[CG], step = 0;
         if (!tw) { /* untabulated level: w^(rS+o) = (w^S)^r * w^o */
             uint64_t root = gl_root_of_unity(l + 1);
@@ -266,28 +494,23 @@ static void dif_upper_group(uint64_t *a, unsigned log_n, unsigned bl, size_t o0)
             for (size_t k = 1; k < CG; k++) g[k] = fmul(g[k - 1], root);
             step = gl_pow(root, S);
         }
-        for (size_t s = 0; s < n; s += 2 * h) {
+        for (size_t sb = 0; sb < R; sb += 2 * hr) {
             uint64_t base = 1;
-            for (size_t r = 0; r < rows; r++) {
-                uint64_t *x = a + s + r * S + o0, *y = x + h;
+            for (size_t r = 0; r < hr; r++) {
+                uint64_t *x = p + (sb + r) * rs, *y = x + hr * rs;
                 if (tw) {
-                    const uint64_t *t = tw + r * S + o0;
-                    for (size_t k = 0; k < CG; k++) {
-                        uint64_t u = x[k], v = y[k];
-                        x[k] = gl_add(u, v);
-                        y[k] = fmul(gl_sub(u, v), t[k]);
-                    }
+                    bfly_run(x, y, tw + up_pos(r * S + o0, l), CG);
                 } else {
-                    for (size_t k = 0; k < CG; k++) {
-                        uint64_t u = x[k], v = y[k];
-                        x[k] = gl_add(u, v);
-                        y[k] = fmul(gl_sub(u, v), fmul(base, g[k]));
-                    }
+                    uint64_t t[CG];
+                    mul_bcast(t, base, g, CG);
+                    bfly_run(x, y, t, CG);
                     base = fmul(base, step);
                 }
             }
         }
     }
+    if (buf)
+        for (size_t r = 0; r < R; r++) memcpy(a + r * S + o0, buf + r * CG, CG * sizeof *buf);
 }
 
 struct fwd_job { uint64_t *a; unsigned log_n, bl; };
@@ -295,7 +518,10 @@ struct fwd_job { uint64_t *a; unsigned log_n, bl; };
 static void upper_fn(void *arg, size_t b, size_t e)
 {
     struct fwd_job *j = arg;
-    for (size_t grp = b; grp < e; grp++) dif_upper_group(j->a, j->log_n, j->bl, grp * CG);
+    /* NULL (no copy, strided in place) if the scratch cannot be had */
+    uint64_t *buf = malloc(((size_t)CG << (j->log_n - j->bl)) * sizeof *buf);
+    for (size_t grp = b; grp < e; grp++) dif_upper_group(j->a, j->log_n, j->bl, grp * CG, buf);
+    free(buf);
 }
 
 static void block_fn(void *arg, size_t b, size_t e)
