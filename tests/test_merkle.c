@@ -273,6 +273,11 @@ START_TEST(test_errors)
     ck_assert(!spw_merkle_verify(NULL, &leaves[0], 0, path, 3));
     spw_merkle_free(&t);
     spw_merkle_free(&t); /* twice is fine */
+    /* zero columns: every leaf is the digest of the empty row */
+    spw_digest empty;
+    spw_blake3(empty.b, "", 0);
+    ck_assert_int_eq(spw_merkle_leaves(ctx, leaves, NULL, 0, 0, 16), SPW_OK);
+    for (int i = 0; i < 16; i++) ck_assert(memcmp(leaves[i].b, empty.b, 32) == 0);
     spw_merkle_free(NULL);
     spw_ctx_free(ctx);
 }
