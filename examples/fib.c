@@ -35,7 +35,7 @@ static spw_status fib_fill(void *user, uint64_t *out, uint32_t table, uint32_t c
                            uint64_t nrows)
 {
     (void)user;
-    if (table != 0 || col > 1) return SPW_ERR_INVALID_ARG;
+    if (table != 0 || col > 1 || row0 + nrows < row0) return SPW_ERR_INVALID_ARG;
     uint64_t a, b;
     fib_pair(&a, &b, row0 + col); /* column b is column a shifted by one */
     for (uint64_t i = 0; i < nrows; i++) {

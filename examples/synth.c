@@ -325,6 +325,8 @@ static spw_status sy_fill(void *user, uint64_t *out, uint32_t table, uint32_t co
 {
     sy_wl *w = user;
     if (table >= w->n_tables || col >= w->t[table].width) return SPW_ERR_INVALID_ARG;
+    uint64_t h = 1ull << w->t[table].log_h;
+    if (row0 > h || nrows > h - row0) return SPW_ERR_INVALID_ARG;
     if (w->t[table].cols[col].kind == K_LUT_MULT) SPW_TRY(sy_count(w));
     for (uint64_t i = 0; i < nrows; i++) out[i] = sy_val(w, table, col, row0 + i);
     return SPW_OK;

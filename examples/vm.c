@@ -5,7 +5,8 @@
  *   cpu    one row per step: clk, pc, one-hot opcode/dst/src1/src2 selectors,
  *          8 registers, operands a and b, imm, result, memory value,
  *          a != 0 flag and inverse (48 columns)
- *   rom    the program: pc, opcode, dst, src1, src2, imm, execution count
+ *   rom    the program: pc, opcode, dst, src1, src2, imm, execution count,
+ *          and shift registers that pin it to the program of the seed
  *   mem    memory accesses sorted by (addr, ts) with read/write consistency,
  *          16-bit limbs of the ts/addr gaps
  *   range  the values 0..65535 with lookup multiplicities
@@ -49,7 +50,12 @@ enum {
     C_NCOLS
 };
 /* rom, mem, range columns */
-enum { R_PC, R_OP, R_DST, R_SRC1, R_SRC2, R_IMM, R_MULT, R_NCOLS };
+/* rom: the fetched fields, the multiplicity, then two shift registers that
+ * pin the ROM to the program: K_j at row r = code(prog[r + j]), I_j at row r
+ * = prog[r + j].imm (0 past the end). */
+#define VM_ROM_ROWS (1u << VM_ROM_LOG)
+enum { R_PC, R_OP, R_DST, R_SRC1, R_SRC2, R_IMM, R_MULT, R_K, R_I = R_K + VM_ROM_ROWS,
+       R_NCOLS = R_I + VM_ROM_ROWS };
 enum { M_ADDR, M_TS, M_VAL, M_ISW, M_MULT, M_NEW, M_DLO, M_DHI, M_NCOLS };
 enum { G_VAL, G_MULT, G_NCOLS };
 enum { T_CPU, T_ROM, T_MEM, T_RANGE };
@@ -114,6 +120,12 @@ static uint32_t vm_program(vm_insn *prog, uint64_t outer, uint64_t seed)
     return n;
 }
 
+/* An instruction's fields packed in one value (each field < 8). */
+static uint64_t vm_code(const vm_insn *q)
+{
+    return q->op + 8u * q->dst + 64u * q->src1 + 512u * q->src2;
+}
+
 /* Fills *row for the state's current step, then advances the state.
  * Returns 0 on a bad memory address (a bug in the program). */
 static int vm_step(const vm_wl *w, vm_state *st, vm_row *row)
@@ -173,7 +185,28 @@ static uint64_t vm_cpu_value(const vm_row *rw, const uint64_t *regs, uint64_t cl
     case C_RES: return rw->res;
     case C_MVAL: return rw->mval;
     case C_NZ: return rw->nz;
-    default: return rw->a ? gl_inv(rw->a) : 0; /* C_AINV */
+    default: return rw->a; /* C_AINV: inverted in batches by the caller */
+    }
+}
+
+/* x -> x^-1 (0 stays 0) in place, by blocks with one inversion each. */
+static void vm_batch_inv(uint64_t *x, uint64_t n)
+{
+    enum { BLK = 256 };
+    uint64_t pre[BLK];
+    for (uint64_t b = 0; b < n; b += BLK) {
+        uint64_t m = n - b < BLK ? n - b : BLK, acc = 1;
+        for (uint64_t i = 0; i < m; i++) {
+            pre[i] = acc;
+            if (x[b + i]) acc = gl_mul(acc, x[b + i]);
+        }
+        uint64_t inv = gl_inv(acc); /* inverse of the product of the nonzeros */
+        for (uint64_t i = m; i-- > 0;) {
+            uint64_t v = x[b + i];
+            if (!v) continue;
+            x[b + i] = gl_mul(inv, pre[i]);
+            inv = gl_mul(inv, v);
+        }
     }
 }
 
@@ -191,6 +224,7 @@ static spw_status vm_fill_cpu(const vm_wl *w, uint64_t *out, uint32_t col, uint6
         if (!vm_step(w, &st, &rw)) return SPW_ERR_INTERNAL;
         out[i] = vm_cpu_value(&rw, regs, row0 + i, col);
     }
+    if (col == C_AINV) vm_batch_inv(out, nrows);
     return SPW_OK;
 }
 
@@ -250,6 +284,10 @@ static spw_status vm_fill(void *user, uint64_t *out, uint32_t table, uint32_t co
                           uint64_t nrows)
 {
     const vm_wl *w = user;
+    static const unsigned fixed_log[4] = {0, VM_ROM_LOG, 0, VM_RANGE_LOG};
+    unsigned lh = table == T_CPU ? w->log_rows : table == T_MEM ? w->log_mem
+                  : table < 4 ? fixed_log[table] : 0;
+    if (table > T_RANGE || row0 > (1ull << lh) || nrows > (1ull << lh) - row0) return SPW_ERR_INVALID_ARG;
     switch (table) {
     case T_CPU:
         if (col >= C_NCOLS) return SPW_ERR_INVALID_ARG;
@@ -260,6 +298,12 @@ static spw_status vm_fill(void *user, uint64_t *out, uint32_t table, uint32_t co
             uint64_t r = row0 + i;
             const vm_insn *in = &w->prog[r];
             uint64_t v = 0;
+            if (col >= R_K) {
+                uint32_t j = col >= R_I ? col - R_I : col - R_K;
+                const vm_insn *q = r + j < VM_ROM_ROWS ? &w->prog[r + j] : NULL;
+                out[i] = !q ? 0 : col >= R_I ? q->imm : vm_code(q);
+                continue;
+            }
             switch (col) {
             case R_PC: v = r; break;
             case R_OP: v = in->op; break;
@@ -450,9 +494,23 @@ static spw_status vm_cpu_constraints(spw_air *air, uint32_t t)
     return SPW_OK;
 }
 
-static spw_status vm_rom_constraints(spw_air *air, uint32_t t)
+static spw_status vm_rom_constraints(spw_air *air, uint32_t t, const vm_insn *prog)
 {
     spw_wl_eb e = {air, t}, *E = &e;
+    /* the fields are the program's: shift registers loaded with constants */
+    for (uint32_t j = 0; j < VM_ROM_ROWS; j++) {
+        SPW_TRY(wl_con(E, SPW_ROWS_FIRST, wl_sub(E, wl_c(E, R_K + j), wl_k(E, vm_code(&prog[j])))));
+        SPW_TRY(wl_con(E, SPW_ROWS_FIRST, wl_sub(E, wl_c(E, R_I + j), wl_k(E, prog[j].imm))));
+        spw_expr kn = j + 1 < VM_ROM_ROWS ? wl_c(E, R_K + j + 1) : wl_k(E, 0);
+        spw_expr in = j + 1 < VM_ROM_ROWS ? wl_c(E, R_I + j + 1) : wl_k(E, 0);
+        SPW_TRY(wl_con(E, SPW_ROWS_TRANSITION, wl_sub(E, wl_n(E, R_K + j), kn)));
+        SPW_TRY(wl_con(E, SPW_ROWS_TRANSITION, wl_sub(E, wl_n(E, R_I + j), in)));
+    }
+    spw_expr code = wl_add(E, wl_add(E, wl_c(E, R_OP), wl_mul(E, wl_k(E, 8), wl_c(E, R_DST))),
+                           wl_add(E, wl_mul(E, wl_k(E, 64), wl_c(E, R_SRC1)),
+                                  wl_mul(E, wl_k(E, 512), wl_c(E, R_SRC2))));
+    SPW_TRY(wl_con(E, SPW_ROWS_EVERY, wl_sub(E, code, wl_c(E, R_K))));
+    SPW_TRY(wl_con(E, SPW_ROWS_EVERY, wl_sub(E, wl_c(E, R_IMM), wl_c(E, R_I))));
     SPW_TRY(wl_con(E, SPW_ROWS_FIRST, wl_c(E, R_PC)));
     SPW_TRY(wl_con(E, SPW_ROWS_TRANSITION, wl_sub(E, wl_n(E, R_PC), wl_add(E, wl_c(E, R_PC), wl_k(E, 1)))));
     spw_expr v[6];
@@ -512,10 +570,12 @@ static unsigned vm_log_mem(unsigned log_rows)
     return l;
 }
 
-static spw_status vm_air(spw_ctx *ctx, spw_air **out, unsigned log_rows)
+static spw_status vm_air(spw_ctx *ctx, spw_air **out, unsigned log_rows, uint64_t seed)
 {
     spw_air *air = NULL;
     uint32_t t[4];
+    vm_insn prog[VM_ROM_ROWS];
+    vm_program(prog, vm_outer(log_rows), seed);
     SPW_TRY(spw_air_create(ctx, &air));
     spw_status s = spw_air_add_table(air, &t[0], "cpu", log_rows, C_NCOLS);
     if (s == SPW_OK) s = spw_air_add_table(air, &t[1], "rom", VM_ROM_LOG, R_NCOLS);
@@ -523,7 +583,7 @@ static spw_status vm_air(spw_ctx *ctx, spw_air **out, unsigned log_rows)
     if (s == SPW_OK) s = spw_air_add_table(air, &t[3], "range", VM_RANGE_LOG, G_NCOLS);
     if (s == SPW_OK) s = spw_air_set_publics(air, 1);
     if (s == SPW_OK) s = vm_cpu_constraints(air, t[0]);
-    if (s == SPW_OK) s = vm_rom_constraints(air, t[1]);
+    if (s == SPW_OK) s = vm_rom_constraints(air, t[1], prog);
     if (s == SPW_OK) s = vm_mem_constraints(air, t[2]);
     if (s == SPW_OK) s = vm_range_constraints(air, t[3]);
     if (s == SPW_OK) s = spw_air_finalize(air);
@@ -567,7 +627,7 @@ spw_status spw_wl_vm_build(spw_ctx *ctx, spw_air **air_out, spw_trace **trace_ou
             *n_publics = 1;
         }
     }
-    if (s == SPW_OK && air_out) s = vm_air(ctx, air_out, p->log_rows);
+    if (s == SPW_OK && air_out) s = vm_air(ctx, air_out, p->log_rows, p->seed);
     if (s == SPW_OK && trace_out) {
         s = spw_trace_create(ctx, trace_out, *air_out);
         for (uint32_t t = 0; t < 4 && s == SPW_OK; t++) s = spw_trace_set_producer(*trace_out, t, vm_fill, w);

@@ -13,6 +13,13 @@
 
 #include <string.h>
 
+/* For hot loops: Check records every passing ck_assert as a message to the
+ * parent, which is slow and, by the million, overflows its message parser. */
+#define REQUIRE(cond, ...)                       \
+    do {                                         \
+        if (!(cond)) ck_abort_msg(__VA_ARGS__);  \
+    } while (0)
+
 /* ---- a loaded workload ------------------------------------------------- */
 
 typedef struct wl {
@@ -52,7 +59,7 @@ static void wl_load(wl *w)
         ck_assert_ptr_nonnull(w->cols[t]);
         for (uint32_t c = 0; c < nc; c++) {
             spw_status s = spw_trace_read(w->tr, w->cols[t] + c * h, t, c, 0, h);
-            ck_assert_msg(s == SPW_OK, "%s: read table %u col %u: %s", w->tag, t, c,
+            REQUIRE(s == SPW_OK, "%s: read table %u col %u: %s", w->tag, t, c,
                           spw_ctx_last_error(w->ctx));
         }
     }
@@ -125,7 +132,7 @@ static check_res check_all(const wl *w, uint64_t **cols)
             for (uint32_t c = 0; c < t->n_constraints; c++) {
                 const spw_constraint *cn = &t->constraints[c];
                 if (cn->is_logup) continue;
-                ck_assert_msg(ok[cn->root], "table %s constraint %u uses challenges", t->name, c);
+                REQUIRE(ok[cn->root], "table %s constraint %u uses challenges", t->name, c);
                 int applies = cn->kind == SPW_CONSTRAINT_EVERY ||
                               (cn->kind == SPW_CONSTRAINT_TRANSITION && row + 1 < h) ||
                               (cn->kind == SPW_CONSTRAINT_FIRST && row == 0) ||
@@ -141,7 +148,7 @@ static check_res check_all(const wl *w, uint64_t **cols)
                 uint32_t b = 0;
                 while (b < nbus && buses[b] != it->bus_id) b++;
                 if (b == nbus) {
-                    ck_assert_uint_lt(nbus, 256);
+                    REQUIRE(nbus < 256, "too many buses");
                     buses[nbus++] = it->bus_id;
                 }
                 uint64_t m = v[it->mult];
@@ -218,8 +225,8 @@ START_TEST(test_fib_sizes)
         /* the trace is the Fibonacci sequence mod p */
         uint64_t a = 0, b = 1, h = 1ull << lr;
         for (uint64_t r = 0; r < h; r++) {
-            ck_assert_uint_eq(w.cols[0][r], a);
-            ck_assert_uint_eq(w.cols[0][h + r], b);
+            REQUIRE(w.cols[0][r] == a && w.cols[0][h + r] == b, "fib 2^%u: row %llu", lr,
+                    (unsigned long long)r);
             uint64_t s = modp((unsigned __int128)a + b);
             a = b;
             b = s;
@@ -246,6 +253,18 @@ START_TEST(test_vm_sizes)
             wl_close(&w);
         }
     }
+}
+END_TEST
+
+/* One larger preset: heights up to 2^16, 10 tables. */
+START_TEST(test_synth_small)
+{
+    wl w;
+    wl_open(&w, "synth", 0, "small", 11);
+    ck_assert_uint_eq(w.def->n_tables, 10);
+    wl_load(&w);
+    assert_valid(&w);
+    wl_close(&w);
 }
 END_TEST
 
@@ -297,6 +316,22 @@ START_TEST(test_checker_detects)
         ck_assert_msg(!ok.constraint_fail && !ok.bus_fail, "%s", ok.msg);
         wl_close(&w);
     }
+    /* vm: the ROM is pinned to the program of the tag's seed: the trace of
+     * seed 0 does not satisfy the AIR of seed 1 */
+    {
+        wl w0, w1;
+        wl_open(&w0, "vm", 10, NULL, 0);
+        wl_open(&w1, "vm", 10, NULL, 1);
+        wl_load(&w0);
+        const spw_air_def *own = w0.def;
+        w0.def = w1.def;
+        check_res r = check_all(&w0, w0.cols);
+        ck_assert_msg(r.constraint_fail, "vm: seed 0 trace accepted by the seed 1 AIR");
+        ck_assert_msg(strstr(r.msg, "table rom") != NULL, "%s", r.msg);
+        w0.def = own;
+        wl_close(&w0);
+        wl_close(&w1);
+    }
     /* vm: one more range lookup of 0 than there is; synth: lookup mult */
     const char *tabs[2] = {"range", "lut0"};
     for (int k = 0; k < 2; k++) {
@@ -334,11 +369,12 @@ static void check_chunked(const char *name, unsigned lr, const char *preset, uin
                 for (uint64_t r = 0; r < h; r += ch) {
                     if (r == lim) r = h - lim;
                     uint64_t n = h - r < ch ? h - r : ch;
-                    ck_assert_int_eq(spw_trace_read(w.tr, buf + r, t, c, r, n), SPW_OK);
+                    REQUIRE(spw_trace_read(w.tr, buf + r, t, c, r, n) == SPW_OK, "%s: read: %s", w.tag,
+                            spw_ctx_last_error(w.ctx));
                 }
                 for (uint64_t r = 0; r < h; r++) {
                     if (lim < h && r >= lim && r < h - lim) continue;
-                    ck_assert_msg(buf[r] == w.cols[t][c * h + r],
+                    REQUIRE(buf[r] == w.cols[t][c * h + r],
                                   "%s: table %u col %u row %llu differs with chunks of %llu", w.tag, t, c,
                                   (unsigned long long)r, (unsigned long long)ch);
                 }
@@ -416,6 +452,16 @@ START_TEST(test_tags)
         spw_workload_free(air, NULL, NULL);
         spw_workload_free(air2, NULL, NULL);
     }
+    /* defaults */
+    spw_workload_params d;
+    ck_assert_int_eq(spw_workload_defaults(ctx, &d, "fib"), SPW_OK);
+    ck_assert_uint_eq(d.log_rows, 10);
+    ck_assert_int_eq(spw_workload_defaults(ctx, &d, "vm"), SPW_OK);
+    ck_assert_uint_eq(d.log_rows, 16);
+    ck_assert_int_eq(spw_workload_defaults(ctx, &d, "synth"), SPW_OK);
+    ck_assert_str_eq(d.preset, "tiny");
+    ck_assert_int_eq(spw_workload_defaults(ctx, &d, "nope"), SPW_ERR_INVALID_ARG);
+    ck_assert_int_eq(spw_workload_defaults(ctx, &d, NULL), SPW_ERR_INVALID_ARG);
     /* malformed tags */
     const char *bad[] = {"", "fob log_rows=3", "fib", "fib log_rows=x", "fib log_rows=5 extra",
                          "synth preset=huge seed=1", "synth seed=1", "vm log_rows=10 seed=-1",
@@ -491,6 +537,7 @@ static Suite *workloads_suite(void)
     tcase_add_test(tc, test_fib_sizes);
     tcase_add_test(tc, test_vm_sizes);
     tcase_add_test(tc, test_synth_tiny);
+    tcase_add_test(tc, test_synth_small);
     tcase_add_test(tc, test_checker_detects);
     tcase_add_test(tc, test_chunk_independent);
     tcase_add_test(tc, test_deterministic);
