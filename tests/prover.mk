@@ -9,3 +9,4 @@ noinst_HEADERS += tests/prover_test_util.h
 check_PROGRAMS += tests/test_prover_workloads
 TESTS += tests/test_prover_workloads
 tests_test_prover_workloads_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+EXTRA_DIST += tests/prover_perf.sh
