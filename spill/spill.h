@@ -43,7 +43,9 @@ typedef struct spw_spill_opts {
     uint32_t request_size; /* bytes per NVMe request (0 = 4 MiB) */
     int engine;            /* SPW_IO_AUTO / SPW_IO_URING / SPW_IO_THREADS */
     int require_direct;    /* 1 = refuse a file system without O_DIRECT */
-    int compress;          /* 1 = adaptive zstd for TRACE chunks (default), 0 = never */
+    int compress;          /* TRACE chunks: 1 = adaptive zstd (default; skipped while
+                            * compressing is slower than the disk), 2 = always
+                            * try zstd, 0 = never */
     int register_cuda;     /* 1 = cudaHostRegister the pool when a GPU is present (default) */
     uint64_t fault_n;      /* fault injection (tests): the fault_n-th I/O op fails ... */
     int fault_kind;        /* ... with SPW_FAULT_* */

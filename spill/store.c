@@ -272,7 +272,7 @@ static spw_status store_chunk(spw_spill *s, chunk *c)
         try_comp = 1;
         /* Compressing slower than the disk writes does not pay; re-measure
          * every 16th trace chunk. */
-        if (s->comp_rate > 0 && s->disk_rate > 0 && s->comp_rate < s->disk_rate &&
+        if (s->o.compress == 1 && s->comp_rate > 0 && s->disk_rate > 0 && s->comp_rate < s->disk_rate &&
             s->trace_writes % 16) {
             try_comp = 0;
             s->st.compress_skipped_slow++;
