@@ -510,7 +510,12 @@ spw_status spw_io_open(const spw_ctx *ctx, spw_io **out, const char *dir, uint64
 
     if (reserve) {
         int kind = fault_for_op(io);
-        int r = kind == SPW_FAULT_EIO ? (errno = EIO, -1)
+        /* Check free space first: a failing fallocate on ext4 allocates
+         * (then frees) blocks until the disk is full. */
+        struct statvfs pre;
+        int short_space = !fstatvfs(io->fd, &pre) && (uint64_t)pre.f_bavail * pre.f_frsize < reserve;
+        int r = short_space ? (errno = ENOSPC, -1)
+                : kind == SPW_FAULT_EIO ? (errno = EIO, -1)
                 : kind == SPW_FAULT_ENOSPC ? (errno = ENOSPC, -1)
                 : fallocate(io->fd, 0, 0, (off_t)reserve);
         if (r && (errno == EOPNOTSUPP || errno == ENOSYS)) {
