@@ -6,3 +6,6 @@ tests_test_spill_io_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 check_PROGRAMS += tests/test_spill_store
 TESTS += tests/test_spill_store
 tests_test_spill_store_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+check_PROGRAMS += tests/test_spill_fault
+TESTS += tests/test_spill_fault
+tests_test_spill_fault_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
