@@ -15,6 +15,7 @@
 #define SPW_SPILL_H
 
 #include "spill_io.h"
+#include <stdio.h>
 
 typedef struct spw_spill spw_spill;
 typedef uint32_t spw_chunk; /* handle; 0 is never a valid chunk */
@@ -112,3 +113,25 @@ spw_tier spw_spill_where(spw_spill *s, spw_chunk c);
 void spw_spill_get_stats(spw_spill *s, spw_spill_stats *out);
 
 #endif /* SPW_SPILL_H */
+
+/* ---- probe: measured bandwidths for the planner's cost model ------------- */
+
+typedef struct spw_spill_probe_result {
+    char dir[256];
+    int engine, direct;
+    uint32_t align, queue_depth, request_size;
+    uint64_t size;
+    double write_gbs, read_gbs; /* sequential, through the engine (1e9 B/s) */
+    int have_gpu;
+    double h2d_gbs, d2h_gbs;    /* pinned host <-> device, when have_gpu */
+} spw_spill_probe_result;
+
+/* Writes then reads `size` bytes sequentially in dir through the engine
+ * (queue_depth, request_size, engine as in spw_spill_opts; 0 = defaults),
+ * and measures pinned host<->device copies when a GPU is present. */
+spw_status spw_spill_probe(spw_ctx *ctx, spw_spill_probe_result *out, const char *dir,
+                           uint64_t size, unsigned queue_depth, uint32_t request_size, int engine);
+/* key=value text, one per line (the format `spillway probe --save` writes). */
+spw_status spw_spill_probe_save(spw_ctx *ctx, const char *path, const spw_spill_probe_result *r);
+spw_status spw_spill_probe_load(spw_ctx *ctx, spw_spill_probe_result *out, const char *path);
+void spw_spill_probe_print(FILE *f, const spw_spill_probe_result *r);

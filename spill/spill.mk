@@ -1,6 +1,6 @@
 # spill/spill.mk - the column store (issue: spill store)
 noinst_HEADERS += spill/spill.h spill/spill_io.h cuda/pinned_api.h
-libspwcore_la_SOURCES += spill/range.c spill/io.c spill/pool.c spill/codec.c spill/store.c
+libspwcore_la_SOURCES += spill/range.c spill/io.c spill/pool.c spill/codec.c spill/store.c spill/probe.c
 EXTRA_DIST += cuda/pinned.cu
 
 # cuda/pinned.cu (page-locking the pool, the probe's copy benchmark) goes
