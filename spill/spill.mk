@@ -12,3 +12,4 @@ libspwpinned_la_SOURCES = cuda/pinned.cu
 libspwpinned_la_LINK = $(LINK)
 libspwcore_la_LIBADD += libspwpinned.la
 endif
+EXTRA_DIST += spill/bench-vs-fio.sh
