@@ -1,1 +1,15 @@
 # tests/spill.mk - tests of the spill layer
+noinst_HEADERS += tests/test_spill_util.h
+check_PROGRAMS += tests/test_spill_io
+TESTS += tests/test_spill_io
+tests_test_spill_io_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+check_PROGRAMS += tests/test_spill_store
+TESTS += tests/test_spill_store
+tests_test_spill_store_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+check_PROGRAMS += tests/test_spill_fault
+TESTS += tests/test_spill_fault
+tests_test_spill_fault_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+check_PROGRAMS += tests/test_spill_probe tests/test_spill_gpu
+TESTS += tests/test_spill_probe tests/test_spill_gpu
+tests_test_spill_probe_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_test_spill_gpu_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)

@@ -1,0 +1,150 @@
+/*
+ * probe.c - measures what the planner's cost model needs: sequential
+ * write and read bandwidth of the spill directory through the engine
+ * (same request size and queue depth the store uses) and, with a GPU,
+ * pinned host<->device copy bandwidth. Results print and save as
+ * key=value lines.
+ */
+#include "spill.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#ifdef SPW_HAVE_CUDA
+#include "cuda_api.h"
+#include "pinned_api.h"
+#endif
+
+spw_status spw_spill_probe(spw_ctx *ctx, spw_spill_probe_result *out, const char *dir,
+                           uint64_t size, unsigned queue_depth, uint32_t request_size, int engine)
+{
+    SPW_CHECK_NULL(ctx, out);
+    SPW_CHECK_NULL(ctx, dir);
+    memset(out, 0, sizeof *out);
+    unsigned qd = queue_depth ? queue_depth : 8;
+    uint64_t req = request_size ? request_size : 4u << 20;
+    spw_io_opts o = {.queue_depth = qd, .request_size = (uint32_t)req, .engine = engine};
+    spw_io *io = NULL;
+    size = (size + req - 1) / req * req;
+    if (!size) return spw_fail(ctx, SPW_ERR_INVALID_ARG, "probe: size is 0");
+    SPW_TRY(spw_io_open(ctx, &io, dir, size, &o));
+    req = (req + spw_io_align(io) - 1) / spw_io_align(io) * spw_io_align(io);
+    /* A ring of 2 * qd request buffers, reused across the file. */
+    uint64_t nbuf = 2 * qd, blen = nbuf * req;
+    if (blen > size) blen = size, nbuf = size / req;
+    uint8_t *buf = mmap(NULL, blen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    uint64_t nseg = size / req;
+    spw_io_seg *segs = calloc(nseg, sizeof *segs);
+    spw_status s = SPW_OK;
+    if (buf == MAP_FAILED || !segs) {
+        s = spw_fail(ctx, SPW_ERR_NOMEM, "probe: no memory for %llu-byte buffers",
+                     (unsigned long long)blen);
+        goto out;
+    }
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    for (uint64_t i = 0; i < blen / 8; i++) ((uint64_t *)buf)[i] = (x = x * 6364136223846793005ull + 1);
+    spw_io_register(io, buf, blen);
+    for (uint64_t i = 0; i < nseg; i++) segs[i] = (spw_io_seg){buf + (i % nbuf) * req, req, i * req};
+    double t0 = spw_now();
+    if ((s = spw_io_rw(io, 1, segs, nseg))) goto out;
+    double t1 = spw_now();
+    if ((s = spw_io_rw(io, 0, segs, nseg))) goto out;
+    double t2 = spw_now();
+    spw_io_stats st;
+    spw_io_get_stats(io, &st);
+    snprintf(out->dir, sizeof out->dir, "%s", dir);
+    out->engine = st.engine;
+    out->direct = st.direct;
+    out->align = st.align;
+    out->queue_depth = qd;
+    out->request_size = (uint32_t)req;
+    out->size = size;
+    out->write_gbs = size / (t1 - t0) / 1e9;
+    out->read_gbs = size / (t2 - t1) / 1e9;
+#ifdef SPW_HAVE_CUDA
+    if (spw_cuda_device_count() > 0) {
+        spw_pool pool;
+        const uint64_t plen = 256u << 20;
+        if ((s = spw_pool_create(ctx, &pool, plen, 1))) goto out;
+        memset(pool.base, 1, plen);
+        s = spw_cuda_pinned_bandwidth(&out->h2d_gbs, &out->d2h_gbs, pool.base, plen, 8);
+        spw_pool_destroy(&pool);
+        if (s) {
+            s = spw_fail(ctx, s, "probe: pinned host<->device copy failed");
+            goto out;
+        }
+        out->have_gpu = 1;
+    }
+#endif
+out:
+    if (buf != MAP_FAILED) munmap(buf, blen);
+    free(segs);
+    spw_io_close(io);
+    return s;
+}
+
+void spw_spill_probe_print(FILE *f, const spw_spill_probe_result *r)
+{
+    fprintf(f, "spill_dir=%s\nengine=%s\ndirect=%d\nalign=%u\nqueue_depth=%u\nrequest_size=%u\n"
+               "size=%llu\nwrite_gbs=%.3f\nread_gbs=%.3f\n",
+            r->dir, spw_io_engine_name(r->engine), r->direct, r->align, r->queue_depth,
+            r->request_size, (unsigned long long)r->size, r->write_gbs, r->read_gbs);
+    if (r->have_gpu) fprintf(f, "h2d_gbs=%.3f\nd2h_gbs=%.3f\n", r->h2d_gbs, r->d2h_gbs);
+}
+
+spw_status spw_spill_probe_save(spw_ctx *ctx, const char *path, const spw_spill_probe_result *r)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) return spw_fail(ctx, SPW_ERR_IO, "probe: cannot write '%s': %s", path, strerror(errno));
+    fprintf(f, "# spillway probe results (key=value)\n");
+    spw_spill_probe_print(f, r);
+    if (fclose(f)) return spw_fail(ctx, SPW_ERR_IO, "probe: writing '%s' failed", path);
+    return SPW_OK;
+}
+
+spw_status spw_spill_probe_load(spw_ctx *ctx, spw_spill_probe_result *out, const char *path)
+{
+    SPW_CHECK_NULL(ctx, out);
+    memset(out, 0, sizeof *out);
+    FILE *f = fopen(path, "r");
+    if (!f) return spw_fail(ctx, SPW_ERR_IO, "probe: cannot read '%s': %s", path, strerror(errno));
+    char line[512];
+    unsigned lineno = 0;
+    int have_w = 0, have_r = 0;
+    spw_status s = SPW_OK;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        line[strcspn(line, "\r\n")] = 0;
+        if (!line[0] || line[0] == '#') continue;
+        char *eq = strchr(line, '=');
+        if (!eq) {
+            s = spw_fail(ctx, SPW_ERR_PARSE, "%s:%u: expected key=value", path, lineno);
+            break;
+        }
+        *eq = 0;
+        const char *k = line, *v = eq + 1;
+        char *end = NULL;
+        if (!strcmp(k, "spill_dir")) snprintf(out->dir, sizeof out->dir, "%s", v);
+        else if (!strcmp(k, "engine")) out->engine = !strcmp(v, "io_uring") ? SPW_IO_URING : SPW_IO_THREADS;
+        else if (!strcmp(k, "direct")) out->direct = atoi(v);
+        else if (!strcmp(k, "align")) out->align = (uint32_t)strtoul(v, &end, 10);
+        else if (!strcmp(k, "queue_depth")) out->queue_depth = (uint32_t)strtoul(v, &end, 10);
+        else if (!strcmp(k, "request_size")) out->request_size = (uint32_t)strtoul(v, &end, 10);
+        else if (!strcmp(k, "size")) out->size = strtoull(v, &end, 10);
+        else if (!strcmp(k, "write_gbs")) out->write_gbs = strtod(v, &end), have_w = 1;
+        else if (!strcmp(k, "read_gbs")) out->read_gbs = strtod(v, &end), have_r = 1;
+        else if (!strcmp(k, "h2d_gbs")) out->h2d_gbs = strtod(v, &end), out->have_gpu = 1;
+        else if (!strcmp(k, "d2h_gbs")) out->d2h_gbs = strtod(v, &end), out->have_gpu = 1;
+        /* unknown keys are ignored: newer probes may add some */
+        if (end && (*end || end == v)) {
+            s = spw_fail(ctx, SPW_ERR_PARSE, "%s:%u: bad value '%s' for %s", path, lineno, v, k);
+            break;
+        }
+    }
+    fclose(f);
+    if (!s && (!have_w || !have_r))
+        s = spw_fail(ctx, SPW_ERR_PARSE, "%s: write_gbs and read_gbs are required", path);
+    return s;
+}

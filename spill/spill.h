@@ -1,0 +1,137 @@
+/*
+ * spill.h - the column store: chunks of columns with a home tier, living in
+ * the pinned host pool and/or the NVMe spill file, moved between them under
+ * budgets. This is the interface the planner and the streaming prover call
+ * (docs/SPILL.md). Not installed.
+ *
+ * Thread safety: every function here may be called from any thread at any
+ * time on the same store, except spw_spill_free (no other call may be in
+ * progress or follow). Two threads may pin the same chunk (pins count);
+ * writing the memory of a pinned chunk from two threads at once is the
+ * callers' business. Chunk data moved by spw_spill_read/write with a token
+ * must stay valid (and untouched) until spw_spill_wait on that token.
+ */
+#ifndef SPW_SPILL_H
+#define SPW_SPILL_H
+
+#include "spill_io.h"
+#include <stdio.h>
+
+typedef struct spw_spill spw_spill;
+typedef uint32_t spw_chunk; /* handle; 0 is never a valid chunk */
+typedef uint64_t spw_token; /* completion token of an asynchronous operation */
+
+typedef enum spw_tier {
+    SPW_TIER_NONE = -1, /* never written: reads as zeros, holds no memory */
+    SPW_TIER_VRAM = 0,  /* device memory: owned by the CUDA arena, not here */
+    SPW_TIER_HOST = 1,  /* the pinned host pool */
+    SPW_TIER_NVME = 2   /* the spill file */
+} spw_tier;
+
+/* What the data is; decides compression (only TRACE chunks are tried). */
+typedef enum spw_chunk_kind {
+    SPW_CHUNK_TRACE = 0, /* u64 trace values, often small: narrowing/shuffle + zstd */
+    SPW_CHUNK_LDE = 1,   /* extended columns: never compressed */
+    SPW_CHUNK_HASH = 2,  /* digests / Merkle nodes: never compressed */
+    SPW_CHUNK_OTHER = 3  /* anything else: never compressed */
+} spw_chunk_kind;
+
+typedef struct spw_spill_opts {
+    const char *dir;       /* spill directory; NULL = no NVMe tier */
+    uint64_t host_budget;  /* bytes of pinned host pool (> 0) */
+    uint64_t nvme_budget;  /* bytes reserved in dir with fallocate (0 = no NVMe tier) */
+    unsigned queue_depth;  /* NVMe requests in flight (0 = 8) */
+    uint32_t request_size; /* bytes per NVMe request (0 = 4 MiB) */
+    int engine;            /* SPW_IO_AUTO / SPW_IO_URING / SPW_IO_THREADS */
+    int require_direct;    /* 1 = refuse a file system without O_DIRECT */
+    int compress;          /* TRACE chunks: 1 = adaptive zstd (default; skipped while
+                            * compressing is slower than the disk), 2 = always
+                            * try zstd, 0 = never */
+    int register_cuda;     /* 1 = cudaHostRegister the pool when a GPU is present (default) */
+    uint64_t fault_n;      /* fault injection (tests): the fault_n-th I/O op fails ... */
+    int fault_kind;        /* ... with SPW_FAULT_* */
+} spw_spill_opts;
+
+typedef struct spw_spill_stats {
+    uint64_t host_budget, host_in_use, host_peak, host_pinned; /* pool bytes */
+    uint64_t nvme_budget, nvme_in_use, nvme_peak;              /* spill-file bytes */
+    uint64_t bytes_host_to_nvme, bytes_nvme_to_host; /* moved on the link, headers included */
+    uint64_t logical_to_nvme, logical_from_nvme;     /* chunk bytes those moves carried */
+    uint64_t evictions, loads, writebacks;
+    uint64_t chunks_compressed, chunks_raw, compress_skipped_slow; /* TRACE chunk writes */
+    uint64_t scratch_peak;  /* largest codec scratch (outside the pool) */
+    uint64_t async_errors;  /* failed fire-and-forget prefetch/write-back */
+    int pool_cuda_registered;
+    spw_io_stats io;        /* zero when there is no NVMe tier */
+} spw_spill_stats;
+
+void spw_spill_opts_default(spw_spill_opts *o);
+/* Creates the pool, validates the directory and reserves the NVMe budget:
+ * a bad directory or a full disk fails here, naming the directory. */
+spw_status spw_spill_create(spw_ctx *ctx, spw_spill **out, const spw_spill_opts *opts);
+/* Waits for queued operations, then releases everything. NULL is fine. */
+void spw_spill_free(spw_spill *s);
+
+/* A chunk of `bytes` bytes (reads as zeros until written). home = HOST:
+ * never evicted once resident; NVME: may be evicted to the spill file;
+ * VRAM: SPW_ERR_UNSUPPORTED (the CUDA arena owns device memory). name (may
+ * be NULL) appears in error messages, e.g. "main/col3/rows0-65535". */
+spw_status spw_spill_chunk_new(spw_spill *s, spw_chunk *out, uint64_t bytes, spw_chunk_kind kind,
+                               spw_tier home, const char *name);
+/* Releases a chunk's memory and disk extent (not while pinned). */
+spw_status spw_spill_chunk_free(spw_spill *s, spw_chunk c);
+
+/* Makes the chunk resident in the pinned pool (loading it from NVMe and
+ * evicting others if needed) and returns its address; it stays resident
+ * and is never evicted until the matching unpin. Blocking. */
+spw_status spw_spill_pin(spw_spill *s, void **ptr, spw_chunk c);
+/* dirty = 1 when the caller modified the memory. */
+spw_status spw_spill_unpin(spw_spill *s, spw_chunk c, int dirty);
+
+/* Copies len bytes at byte offset off of the chunk into dst / from src.
+ * tok == NULL: synchronous. Otherwise queued; *tok is its token. */
+spw_status spw_spill_read(spw_spill *s, spw_token *tok, void *dst, spw_chunk c, uint64_t off,
+                          uint64_t len);
+spw_status spw_spill_write(spw_spill *s, spw_token *tok, spw_chunk c, uint64_t off,
+                           const void *src, uint64_t len);
+/* Queues loading the chunk into the pool (tok may be NULL: fire and forget,
+ * failures counted in stats.async_errors and reported again on use). */
+spw_status spw_spill_prefetch(spw_spill *s, spw_token *tok, spw_chunk c);
+/* Queues writing a dirty resident chunk to NVMe; drop = 1 also frees its
+ * pool memory afterwards (an explicit eviction). */
+spw_status spw_spill_writeback(spw_spill *s, spw_token *tok, spw_chunk c, int drop);
+/* Waits for one queued operation and returns its status (once per token). */
+spw_status spw_spill_wait(spw_spill *s, spw_token tok);
+/* Waits until every queued operation has run. */
+void spw_spill_drain(spw_spill *s);
+/* The chunks needed next, soonest first: eviction spares them (evicting the
+ * one needed last first) and takes least-recently-used chunks before. */
+spw_status spw_spill_hint(spw_spill *s, const spw_chunk *next, size_t n);
+
+/* Where the chunk's current data is: HOST when resident, else NVME, else NONE. */
+spw_tier spw_spill_where(spw_spill *s, spw_chunk c);
+void spw_spill_get_stats(spw_spill *s, spw_spill_stats *out);
+
+#endif /* SPW_SPILL_H */
+
+/* ---- probe: measured bandwidths for the planner's cost model ------------- */
+
+typedef struct spw_spill_probe_result {
+    char dir[256];
+    int engine, direct;
+    uint32_t align, queue_depth, request_size;
+    uint64_t size;
+    double write_gbs, read_gbs; /* sequential, through the engine (1e9 B/s) */
+    int have_gpu;
+    double h2d_gbs, d2h_gbs;    /* pinned host <-> device, when have_gpu */
+} spw_spill_probe_result;
+
+/* Writes then reads `size` bytes sequentially in dir through the engine
+ * (queue_depth, request_size, engine as in spw_spill_opts; 0 = defaults),
+ * and measures pinned host<->device copies when a GPU is present. */
+spw_status spw_spill_probe(spw_ctx *ctx, spw_spill_probe_result *out, const char *dir,
+                           uint64_t size, unsigned queue_depth, uint32_t request_size, int engine);
+/* key=value text, one per line (the format `spillway probe --save` writes). */
+spw_status spw_spill_probe_save(spw_ctx *ctx, const char *path, const spw_spill_probe_result *r);
+spw_status spw_spill_probe_load(spw_ctx *ctx, spw_spill_probe_result *out, const char *path);
+void spw_spill_probe_print(FILE *f, const spw_spill_probe_result *r);
