@@ -222,6 +222,14 @@ SPW_API SPW_WARN_UNUSED spw_status spw_air_finalize(spw_air *air);
 SPW_API SPW_WARN_UNUSED spw_status spw_air_parse_file(spw_ctx *ctx, spw_air **out,
                                                       const char *path);
 SPW_API uint32_t spw_air_num_tables(const spw_air *air);
+/* Sets (or changes) a table's height; allowed after finalize, since heights
+ * do not change the compiled constraints. A .air file may leave heights to
+ * the trace files or to the proof. log_height 1 .. 32. */
+SPW_API SPW_WARN_UNUSED spw_status spw_air_set_table_height(spw_air *air, uint32_t table,
+                                                            unsigned log_height);
+/* Index of the table with this name, or SPW_ERR_INVALID_ARG. */
+SPW_API SPW_WARN_UNUSED spw_status spw_air_find_table(const spw_air *air, uint32_t *table_out,
+                                                      const char *name);
 
 /* ---- traces (owner: air) ----------------------------------------------- */
 

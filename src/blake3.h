@@ -47,4 +47,20 @@ void spw_blake3_chunk_cv(uint32_t cv[8], const uint8_t *in, size_t len, uint64_t
 void spw_blake3_parent_cv(uint32_t cv[8], const uint32_t left[8], const uint32_t right[8],
                           int is_root);
 
+/* Additive: chunk_cv of n row pieces at once (SIMD lanes; threads when ctx
+ * is not NULL): piece i is the len (1..1024) bytes at in + i*in_stride, all
+ * with chunk index chunk_index; cv[i] = its chaining value (root words
+ * when is_root). Same result as n calls of spw_blake3_chunk_cv. */
+void spw_blake3_chunk_cv_many(const struct spw_ctx *ctx, uint32_t (*cv)[8], const uint8_t *in,
+                              size_t in_stride, size_t n, size_t len, uint64_t chunk_index,
+                              int is_root);
+
+/* Implementation switch (additive, for tests and benchmarks): on = 0 forces
+ * the portable reference code, on != 0 selects the fastest one the CPU
+ * supports (AVX2 on x86-64). Returns the previous setting (1 = SIMD was
+ * active). Process-wide; call it while no other thread is hashing. */
+int spw_blake3_set_simd(int on);
+/* "avx2" or "portable": the implementation in use. */
+const char *spw_blake3_impl_name(void);
+
 #endif
