@@ -8,9 +8,13 @@
 // values whose indices vary in the pass's k butterfly bits [b, b+k) and in
 // the m = min(4, b) lowest bits (so a warp reads runs of 16 consecutive
 // u64, 128 bytes) - runs its k stages there, and writes the tile back.
-// Passes cover bits [0,12), [12,20), [20,28), [28,32): 3 passes for
-// 2^21..2^28 rows.
-//   forward/inverse: in-place bit reversal, then Cooley-Tukey (DIT) passes
+// The first pass covers bits [0,12); the rest share the remaining bits
+// evenly, at most 8 each, with the tile filled by longer contiguous runs
+// (2^24: [0,12) [12,18) [18,24), 512-byte runs): 2 passes for 2^13..2^20,
+// 3 for 2^21..2^28. Stages are done two at a time (radix-4) in registers,
+// so a tile of 12 stages makes 6 shared-memory round trips.
+//   forward/inverse: in-place bit reversal (32x32 tiles swapped through
+//                    shared memory: one coalesced pass), then Cooley-Tukey (DIT) passes
 //                    (inverse: inverse roots, 1/n folded into the last pass)
 //   coset LDE:       Gentleman-Sande (DIF) inverse passes (natural in,
 //                    bit-reversed out, out of place into scratch), then DIT
@@ -30,7 +34,7 @@
 
 #define TILE_LOG 12
 #define TILE (1u << TILE_LOG)
-#define COAL_LOG 4
+#define MAX_K 8
 #define NTT_THREADS 512
 #define MAX_PASSES 8
 #define TW_LOG 16
@@ -40,19 +44,29 @@ struct pass_desc {
     unsigned b_lo, k, m;
 };
 
-/* Splits bits [s0, L) into passes (at least one, possibly with k = 0). */
+/* Splits bits [s0, L) into passes (at least one, possibly with k = 0):
+ * the first takes the lowest bits (tile = 2^12 consecutive values), the
+ * rest share the remaining bits evenly, at most MAX_K each, and widen their
+ * contiguous runs m to fill the 2^12 tile (m >= 4: 128-byte runs). */
 static unsigned plan_passes(pass_desc *p, unsigned L, unsigned s0)
 {
-    unsigned np = 0, b = s0;
-    do {
-        unsigned m = b < COAL_LOG ? b : COAL_LOG;
-        unsigned k = L - b < TILE_LOG - m ? L - b : TILE_LOG - m;
-        p[np].b_lo = b;
-        p[np].k = k;
-        p[np].m = m;
-        np++;
-        b += k;
-    } while (b < L);
+    unsigned k0 = L - s0 < TILE_LOG - s0 ? L - s0 : TILE_LOG - s0;
+    unsigned np = 0, b = s0 + k0;
+    p[np].b_lo = s0;
+    p[np].k = k0;
+    p[np].m = s0;
+    np++;
+    if (b < L) {
+        unsigned R = L - b, P = (R + MAX_K - 1) / MAX_K;
+        for (unsigned i = 0; i < P; i++) {
+            unsigned k = R / P + (i < R % P ? 1 : 0);
+            p[np].b_lo = b;
+            p[np].k = k;
+            p[np].m = b < TILE_LOG - k ? b : TILE_LOG - k;
+            np++;
+            b += k;
+        }
+    }
     return np;
 }
 
@@ -90,7 +104,7 @@ static __device__ __forceinline__ uint32_t tile_index(uint32_t base, uint32_t t,
 }
 
 template <bool DIT>
-__global__ void __launch_bounds__(NTT_THREADS) ntt_pass_kernel(pass_args a, unsigned col0)
+__global__ void __launch_bounds__(NTT_THREADS, 3) ntt_pass_kernel(pass_args a, unsigned col0)
 {
     __shared__ uint64_t sh[TILE];
     const unsigned col = col0 + blockIdx.y;
@@ -117,9 +131,45 @@ __global__ void __launch_bounds__(NTT_THREADS) ntt_pass_kernel(pass_args a, unsi
     }
     __syncthreads();
 
-    for (unsigned s = 0; s < a.k; s++) {
-        const unsigned b = DIT ? a.b_lo + s : a.b_lo + a.k - 1 - s; /* global stage bit */
-        const unsigned lb = a.m + (b - a.b_lo);                    /* its bit in t */
+    /* radix-4: two stages per shared-memory round trip */
+    unsigned s = 0;
+    for (; s + 1 < a.k; s += 2) {
+        const unsigned bt = DIT ? a.b_lo + s : a.b_lo + a.k - 1 - s; /* DIT: lower, DIF: upper */
+        const unsigned bb = DIT ? bt : bt - 1;                      /* the lower stage bit */
+        const unsigned lb = a.m + (bb - a.b_lo);
+        for (uint32_t q = threadIdx.x; q < T / 4; q += blockDim.x) {
+            uint32_t t0 = ((q >> lb) << (lb + 2)) | (q & ((1u << lb) - 1));
+            uint32_t t1 = t0 + (1u << lb), t2 = t0 + (2u << lb), t3 = t0 + (3u << lb);
+            uint32_t g0 = tile_index(base, t0, a.b_lo, a.m);
+            uint64_t x0 = sh[t0], x1 = sh[t1], x2 = sh[t2], x3 = sh[t3], y;
+            if (DIT) {
+                /* stage bb: (x0,x1), (x2,x3) share j; stage bb+1: (x0,x2) j, (x1,x3) j+2^bb */
+                uint32_t j = g0 & ((1u << bb) - 1);
+                uint64_t w = tw_get(a.tw_lo, a.tw_hi, j << (31 - bb));
+                uint64_t w1 = tw_get(a.tw_lo, a.tw_hi, j << (30 - bb));
+                uint64_t w2 = tw_get(a.tw_lo, a.tw_hi, (j + (1u << bb)) << (30 - bb));
+                y = gl_mul(x1, w); x1 = gl_sub(x0, y); x0 = gl_add(x0, y);
+                y = gl_mul(x3, w); x3 = gl_sub(x2, y); x2 = gl_add(x2, y);
+                y = gl_mul(x2, w1); x2 = gl_sub(x0, y); x0 = gl_add(x0, y);
+                y = gl_mul(x3, w2); x3 = gl_sub(x1, y); x1 = gl_add(x1, y);
+            } else {
+                /* stage bt: (x0,x2) j0, (x1,x3) j0+2^bb; stage bb: (x0,x1), (x2,x3) share jb */
+                uint32_t j0 = g0 & ((1u << bt) - 1), jb = g0 & ((1u << bb) - 1);
+                uint64_t wt0 = tw_get(a.tw_lo, a.tw_hi, j0 << (31 - bt));
+                uint64_t wt1 = tw_get(a.tw_lo, a.tw_hi, (j0 + (1u << bb)) << (31 - bt));
+                uint64_t wb = tw_get(a.tw_lo, a.tw_hi, jb << (31 - bb));
+                y = gl_add(x0, x2); x2 = gl_mul(gl_sub(x0, x2), wt0); x0 = y;
+                y = gl_add(x1, x3); x3 = gl_mul(gl_sub(x1, x3), wt1); x1 = y;
+                y = gl_add(x0, x1); x1 = gl_mul(gl_sub(x0, x1), wb); x0 = y;
+                y = gl_add(x2, x3); x3 = gl_mul(gl_sub(x2, x3), wb); x2 = y;
+            }
+            sh[t0] = x0; sh[t1] = x1; sh[t2] = x2; sh[t3] = x3;
+        }
+        __syncthreads();
+    }
+    if (s < a.k) { /* a last radix-2 stage when k is odd */
+        const unsigned b = DIT ? a.b_lo + s : a.b_lo + a.k - 1 - s;
+        const unsigned lb = a.m + (b - a.b_lo);
         for (uint32_t q = threadIdx.x; q < T / 2; q += blockDim.x) {
             uint32_t t0 = ((q >> lb) << (lb + 1)) | (q & ((1u << lb) - 1));
             uint32_t t1 = t0 | (1u << lb);
@@ -157,6 +207,31 @@ __global__ void bitrev_kernel(uint64_t *cols, uint64_t stride, unsigned L, uint6
         uint64_t x = c[i];
         c[i] = c[r];
         c[r] = x;
+    }
+}
+
+/* In-place bit reversal for L >= 10 with coalesced accesses: index
+ * g = (hi, mid, lo) with 5-bit hi and lo; the 32x32 tile of a fixed mid and
+ * the tile of brev(mid) are swapped through shared memory, transposed and
+ * bit-reversed, so every global access is a 256-byte run. */
+__global__ void __launch_bounds__(256) bitrev_tiled_kernel(uint64_t *cols, uint64_t stride, unsigned L)
+{
+    __shared__ uint64_t sa[32][33], sb[32][33];
+    const unsigned midbits = L - 10;
+    const uint32_t mid = blockIdx.x, mid2 = brev_bits(mid, midbits);
+    if (mid2 < mid) return;
+    uint64_t *c = cols + (uint64_t)blockIdx.y * stride;
+    const unsigned hs = L - 5;
+    for (unsigned i = threadIdx.x; i < 1024; i += blockDim.x) {
+        unsigned hi = i >> 5, lo = i & 31;
+        sa[hi][lo] = c[((uint64_t)hi << hs) | ((uint64_t)mid << 5) | lo];
+        sb[hi][lo] = c[((uint64_t)hi << hs) | ((uint64_t)mid2 << 5) | lo];
+    }
+    __syncthreads();
+    for (unsigned i = threadIdx.x; i < 1024; i += blockDim.x) {
+        unsigned hi = i >> 5, lo = i & 31, rl = __brev(lo) >> 27, rh = __brev(hi) >> 27;
+        c[((uint64_t)hi << hs) | ((uint64_t)mid << 5) | lo] = sb[rl][rh];
+        if (mid2 != mid) c[((uint64_t)hi << hs) | ((uint64_t)mid2 << 5) | lo] = sa[rl][rh];
     }
 }
 
@@ -240,8 +315,13 @@ static spw_status ntt_batch(spw_cuda_arena *a, cudaStream_t s, uint64_t *d, size
     if ((st = spw_cuda_arena_twiddles(a, &tw)) != SPW_OK) return st;
     for (size_t c0 = 0; c0 < ncols; c0 += 65535) {
         unsigned nc = (unsigned)(ncols - c0 < 65535 ? ncols - c0 : 65535);
-        dim3 grid((unsigned)((n + 255) / 256), nc);
-        bitrev_kernel<<<grid, 256, 0, s>>>(d + c0 * stride, stride, L, n);
+        if (L >= 10) {
+            dim3 grid(1u << (L - 10), nc);
+            bitrev_tiled_kernel<<<grid, 256, 0, s>>>(d + c0 * stride, stride, L);
+        } else {
+            dim3 grid((unsigned)((n + 255) / 256), nc);
+            bitrev_kernel<<<grid, 256, 0, s>>>(d + c0 * stride, stride, L, n);
+        }
         SPW_CUDA_LAUNCHED("bitrev_kernel");
     }
     pass_desc p[MAX_PASSES];
