@@ -1,10 +1,11 @@
 # cuda/cuda.mk - the CUDA backend, built into a libtool convenience library
 # that libspillway absorbs. Kernels and thin launchers only.
-EXTRA_DIST += cuda/nvcc-libtool cuda/cuda_api.h cuda/device.cu
+EXTRA_DIST += cuda/nvcc-libtool cuda/cuda_api.h cuda/cuda_internal.cuh cuda/device.cu \
+	cuda/arena.cu cuda/ntt.cu cuda/blake3.cu
 
 if HAVE_CUDA
 noinst_LTLIBRARIES += libspwcuda.la
-libspwcuda_la_SOURCES = cuda/device.cu
+libspwcuda_la_SOURCES = cuda/device.cu cuda/arena.cu cuda/ntt.cu cuda/blake3.cu
 libspwcuda_la_LINK = $(LINK)
 
 endif

@@ -1,0 +1,555 @@
+// ntt.cu - NTT and coset-LDE kernels for batches of Goldilocks columns
+// resident on the device, with the conventions of src/ntt.h (natural order
+// in and out; LDE onto GL_GENERATOR * <w_{n*blowup}>).
+//
+// Scheme. A transform of 2^L values is radix-2 butterflies over the L
+// index bits, grouped into "passes": one kernel sweep over the data per
+// pass. A pass loads a tile of up to 2^12 values into shared memory - the
+// values whose indices vary in the pass's k butterfly bits [b, b+k) and in
+// the m = min(4, b) lowest bits (so a warp reads runs of 16 consecutive
+// u64, 128 bytes) - runs its k stages there, and writes the tile back.
+// The first pass covers bits [0,12); the rest share the remaining bits
+// evenly, at most 8 each, with the tile filled by longer contiguous runs
+// (2^24: [0,12) [12,18) [18,24), 512-byte runs): 2 passes for 2^13..2^20,
+// 3 for 2^21..2^28. Stages are done two at a time (radix-4) in registers,
+// so a tile of 12 stages makes 6 shared-memory round trips.
+//   forward/inverse: in-place bit reversal (32x32 tiles swapped through
+//                    shared memory: one coalesced pass), then Cooley-Tukey (DIT) passes
+//                    (inverse: inverse roots, 1/n folded into the last pass)
+//   coset LDE:       Gentleman-Sande (DIF) inverse passes (natural in,
+//                    bit-reversed out, out of place into scratch), then DIT
+//                    forward passes over n*B starting at bit log2(B): in
+//                    bit-reversed order the zero-padded coefficients sit at
+//                    multiples of B, and the first log2(B) DIT stages merely
+//                    replicate each one B times, so the first forward pass
+//                    reads coefficient g>>log2(B) directly, scaled by
+//                    shift^j / n (j = bitrev(g>>log2 B)). No bit-reversal
+//                    pass and no zero fill.
+// Twiddles: w = g32^e with g32 a primitive 2^32-th root and e = j<<(31-b)
+// at stage b, from two tables of 2^16 values each (g32^lo, g32^(hi<<16)):
+// one lookup for stages b < 16, two lookups and a multiply above. The
+// tables (2 MiB with the inverse ones) live in the arena.
+#include "cuda_internal.cuh"
+#include "field.h"
+
+#define TILE_LOG 12
+#define TILE (1u << TILE_LOG)
+#define MAX_K 8
+#define NTT_THREADS 512
+#define MAX_PASSES 8
+#define TW_LOG 16
+#define TW_N (1u << TW_LOG)
+
+struct pass_desc {
+    unsigned b_lo, k, m;
+};
+
+/* Splits bits [s0, L) into passes (at least one, possibly with k = 0):
+ * the first takes the lowest bits (tile = 2^12 consecutive values), the
+ * rest share the remaining bits evenly, at most MAX_K each, and widen their
+ * contiguous runs m to fill the 2^12 tile (m >= 4: 128-byte runs). */
+static unsigned plan_passes(pass_desc *p, unsigned L, unsigned s0)
+{
+    unsigned k0 = L - s0 < TILE_LOG - s0 ? L - s0 : TILE_LOG - s0;
+    unsigned np = 0, b = s0 + k0;
+    p[np].b_lo = s0;
+    p[np].k = k0;
+    p[np].m = s0;
+    np++;
+    if (b < L) {
+        unsigned R = L - b, P = (R + MAX_K - 1) / MAX_K;
+        for (unsigned i = 0; i < P; i++) {
+            unsigned k = R / P + (i < R % P ? 1 : 0);
+            p[np].b_lo = b;
+            p[np].k = k;
+            p[np].m = b < TILE_LOG - k ? b : TILE_LOG - k;
+            np++;
+            b += k;
+        }
+    }
+    return np;
+}
+
+struct pass_args {
+    uint64_t *dst;
+    const uint64_t *src;
+    uint64_t dst_stride, src_stride;
+    unsigned L, b_lo, k, m;
+    const uint64_t *tw_lo, *tw_hi;
+    /* expand mode (LDE): value at g = src[g >> ex_shift] * scale(bitrev(g >> ex_shift)) */
+    int expand;
+    unsigned ex_shift, ex_log;
+    const uint64_t *sc_lo, *sc_hi;
+    /* store-time multiplier (inverse's 1/n), applied when post != 0 */
+    uint64_t post;
+};
+
+static __device__ __forceinline__ uint64_t tw_get(const uint64_t *lo, const uint64_t *hi, uint32_t e)
+{
+    uint64_t h = __ldg(hi + (e >> TW_LOG));
+    uint32_t l = e & (TW_N - 1);
+    return l ? gl_mul(h, __ldg(lo + l)) : h;
+}
+
+static __device__ __forceinline__ uint32_t brev_bits(uint32_t x, unsigned bits)
+{
+    return bits ? __brev(x) >> (32 - bits) : 0;
+}
+
+/* Global index (within the column) of tile element t. */
+static __device__ __forceinline__ uint32_t tile_index(uint32_t base, uint32_t t, unsigned b_lo,
+                                                      unsigned m)
+{
+    return base | ((t >> m) << b_lo) | (t & ((1u << m) - 1));
+}
+
+template <bool DIT>
+__global__ void __launch_bounds__(NTT_THREADS, 3) ntt_pass_kernel(pass_args a, unsigned col0)
+{
+    __shared__ uint64_t sh[TILE];
+    const unsigned col = col0 + blockIdx.y;
+    const unsigned T = 1u << (a.k + a.m);
+    const unsigned low_free = a.b_lo - a.m; /* tile-id bits placed at m */
+    const uint32_t tid = blockIdx.x;
+    const uint32_t base = ((tid & ((1u << low_free) - 1)) << a.m) |
+                          (uint32_t)((uint64_t)(tid >> low_free) << (a.b_lo + a.k));
+    uint64_t *dst = a.dst + (uint64_t)col * a.dst_stride;
+    const uint64_t *src = a.src + (uint64_t)col * a.src_stride;
+
+    for (uint32_t t = threadIdx.x; t < T; t += blockDim.x) {
+        uint32_t g = tile_index(base, t, a.b_lo, a.m);
+        uint64_t v;
+        if (a.expand) {
+            uint32_t p = g >> a.ex_shift;
+            uint32_t j = brev_bits(p, a.ex_log);
+            uint64_t s = gl_mul(__ldg(a.sc_hi + (j >> TW_LOG)), __ldg(a.sc_lo + (j & (TW_N - 1))));
+            v = gl_mul(src[p], s);
+        } else {
+            v = src[g];
+        }
+        sh[t] = v;
+    }
+    __syncthreads();
+
+    /* radix-4: two stages per shared-memory round trip */
+    unsigned s = 0;
+    for (; s + 1 < a.k; s += 2) {
+        const unsigned bt = DIT ? a.b_lo + s : a.b_lo + a.k - 1 - s; /* DIT: lower, DIF: upper */
+        const unsigned bb = DIT ? bt : bt - 1;                      /* the lower stage bit */
+        const unsigned lb = a.m + (bb - a.b_lo);
+        for (uint32_t q = threadIdx.x; q < T / 4; q += blockDim.x) {
+            uint32_t t0 = ((q >> lb) << (lb + 2)) | (q & ((1u << lb) - 1));
+            uint32_t t1 = t0 + (1u << lb), t2 = t0 + (2u << lb), t3 = t0 + (3u << lb);
+            uint32_t g0 = tile_index(base, t0, a.b_lo, a.m);
+            uint64_t x0 = sh[t0], x1 = sh[t1], x2 = sh[t2], x3 = sh[t3], y;
+            if (DIT) {
+                /* stage bb: (x0,x1), (x2,x3) share j; stage bb+1: (x0,x2) j, (x1,x3) j+2^bb */
+                uint32_t j = g0 & ((1u << bb) - 1);
+                uint64_t w = tw_get(a.tw_lo, a.tw_hi, j << (31 - bb));
+                uint64_t w1 = tw_get(a.tw_lo, a.tw_hi, j << (30 - bb));
+                uint64_t w2 = tw_get(a.tw_lo, a.tw_hi, (j + (1u << bb)) << (30 - bb));
+                y = gl_mul(x1, w); x1 = gl_sub(x0, y); x0 = gl_add(x0, y);
+                y = gl_mul(x3, w); x3 = gl_sub(x2, y); x2 = gl_add(x2, y);
+                y = gl_mul(x2, w1); x2 = gl_sub(x0, y); x0 = gl_add(x0, y);
+                y = gl_mul(x3, w2); x3 = gl_sub(x1, y); x1 = gl_add(x1, y);
+            } else {
+                /* stage bt: (x0,x2) j0, (x1,x3) j0+2^bb; stage bb: (x0,x1), (x2,x3) share jb */
+                uint32_t j0 = g0 & ((1u << bt) - 1), jb = g0 & ((1u << bb) - 1);
+                uint64_t wt0 = tw_get(a.tw_lo, a.tw_hi, j0 << (31 - bt));
+                uint64_t wt1 = tw_get(a.tw_lo, a.tw_hi, (j0 + (1u << bb)) << (31 - bt));
+                uint64_t wb = tw_get(a.tw_lo, a.tw_hi, jb << (31 - bb));
+                y = gl_add(x0, x2); x2 = gl_mul(gl_sub(x0, x2), wt0); x0 = y;
+                y = gl_add(x1, x3); x3 = gl_mul(gl_sub(x1, x3), wt1); x1 = y;
+                y = gl_add(x0, x1); x1 = gl_mul(gl_sub(x0, x1), wb); x0 = y;
+                y = gl_add(x2, x3); x3 = gl_mul(gl_sub(x2, x3), wb); x2 = y;
+            }
+            sh[t0] = x0; sh[t1] = x1; sh[t2] = x2; sh[t3] = x3;
+        }
+        __syncthreads();
+    }
+    if (s < a.k) { /* a last radix-2 stage when k is odd */
+        const unsigned b = DIT ? a.b_lo + s : a.b_lo + a.k - 1 - s;
+        const unsigned lb = a.m + (b - a.b_lo);
+        for (uint32_t q = threadIdx.x; q < T / 2; q += blockDim.x) {
+            uint32_t t0 = ((q >> lb) << (lb + 1)) | (q & ((1u << lb) - 1));
+            uint32_t t1 = t0 | (1u << lb);
+            uint32_t g0 = tile_index(base, t0, a.b_lo, a.m);
+            uint32_t j = g0 & ((1u << b) - 1);
+            uint64_t w = tw_get(a.tw_lo, a.tw_hi, j << (31 - b));
+            uint64_t x = sh[t0], y = sh[t1];
+            if (DIT) {
+                y = gl_mul(y, w);
+                sh[t0] = gl_add(x, y);
+                sh[t1] = gl_sub(x, y);
+            } else {
+                sh[t0] = gl_add(x, y);
+                sh[t1] = gl_mul(gl_sub(x, y), w);
+            }
+        }
+        __syncthreads();
+    }
+
+    for (uint32_t t = threadIdx.x; t < T; t += blockDim.x) {
+        uint32_t g = tile_index(base, t, a.b_lo, a.m);
+        uint64_t v = sh[t];
+        if (a.post) v = gl_mul(v, a.post);
+        dst[g] = v;
+    }
+}
+
+__global__ void bitrev_kernel(uint64_t *cols, uint64_t stride, unsigned L, uint64_t n)
+{
+    uint64_t i = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    uint64_t *c = cols + (uint64_t)blockIdx.y * stride;
+    uint64_t r = brev_bits((uint32_t)i, L);
+    if (i < r) {
+        uint64_t x = c[i];
+        c[i] = c[r];
+        c[r] = x;
+    }
+}
+
+/* In-place bit reversal for L >= 10 with coalesced accesses: index
+ * g = (hi, mid, lo) with 5-bit hi and lo; the 32x32 tile of a fixed mid and
+ * the tile of brev(mid) are swapped through shared memory, transposed and
+ * bit-reversed, so every global access is a 256-byte run. */
+__global__ void __launch_bounds__(256) bitrev_tiled_kernel(uint64_t *cols, uint64_t stride, unsigned L)
+{
+    __shared__ uint64_t sa[32][33], sb[32][33];
+    const unsigned midbits = L - 10;
+    const uint32_t mid = blockIdx.x, mid2 = brev_bits(mid, midbits);
+    if (mid2 < mid) return;
+    uint64_t *c = cols + (uint64_t)blockIdx.y * stride;
+    const unsigned hs = L - 5;
+    for (unsigned i = threadIdx.x; i < 1024; i += blockDim.x) {
+        unsigned hi = i >> 5, lo = i & 31;
+        sa[hi][lo] = c[((uint64_t)hi << hs) | ((uint64_t)mid << 5) | lo];
+        sb[hi][lo] = c[((uint64_t)hi << hs) | ((uint64_t)mid2 << 5) | lo];
+    }
+    __syncthreads();
+    for (unsigned i = threadIdx.x; i < 1024; i += blockDim.x) {
+        unsigned hi = i >> 5, lo = i & 31, rl = __brev(lo) >> 27, rh = __brev(hi) >> 27;
+        c[((uint64_t)hi << hs) | ((uint64_t)mid << 5) | lo] = sb[rl][rh];
+        if (mid2 != mid) c[((uint64_t)hi << hs) | ((uint64_t)mid2 << 5) | lo] = sa[rl][rh];
+    }
+}
+
+/* out[i] = mulc * base^(i << shift), i < count */
+__global__ void pow_table_kernel(uint64_t *out, uint64_t base, unsigned shift, uint64_t mulc,
+                                 unsigned count)
+{
+    unsigned i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < count) out[i] = gl_mul(mulc, gl_pow(base, (uint64_t)i << shift));
+}
+
+static spw_status pow_table(uint64_t *out, uint64_t base, unsigned shift, uint64_t mulc,
+                            cudaStream_t s)
+{
+    pow_table_kernel<<<TW_N / 256, 256, 0, s>>>(out, base, shift, mulc, TW_N);
+    SPW_CUDA_LAUNCHED("pow_table_kernel");
+    return SPW_OK;
+}
+
+spw_status spw_cuda_build_twiddles(spw_cuda_arena *a, spw_cuda_twiddles *tw)
+{
+    void *p;
+    spw_status st = spw_cuda_arena_alloc(a, &p, 4ull * TW_N * sizeof(uint64_t));
+    if (st != SPW_OK) return st;
+    uint64_t *t = (uint64_t *)p;
+    tw->fwd_lo = t;
+    tw->fwd_hi = t + TW_N;
+    tw->inv_lo = t + 2 * TW_N;
+    tw->inv_hi = t + 3 * TW_N;
+    uint64_t g = gl_root_of_unity(32), gi = gl_inv(g);
+    if ((st = pow_table(tw->fwd_lo, g, 0, 1, 0)) != SPW_OK ||
+        (st = pow_table(tw->fwd_hi, g, TW_LOG, 1, 0)) != SPW_OK ||
+        (st = pow_table(tw->inv_lo, gi, 0, 1, 0)) != SPW_OK ||
+        (st = pow_table(tw->inv_hi, gi, TW_LOG, 1, 0)) != SPW_OK) {
+        spw_cuda_arena_free(a, p);
+        return st;
+    }
+    cudaError_t e = cudaStreamSynchronize(0);
+    if (e != cudaSuccess) {
+        spw_cuda_arena_free(a, p);
+        return spw_cuda_check(e, "building twiddle tables");
+    }
+    return SPW_OK;
+}
+
+static spw_status launch_pass(const pass_args &pa, bool dit, size_t ncols, cudaStream_t s)
+{
+    unsigned T = 1u << (pa.k + pa.m);
+    uint64_t tiles = 1ull << (pa.L - pa.k - pa.m);
+    unsigned threads = T / 2 < 32 ? 32 : (T / 2 > NTT_THREADS ? NTT_THREADS : T / 2);
+    for (size_t c0 = 0; c0 < ncols; c0 += 65535) {
+        unsigned nc = (unsigned)(ncols - c0 < 65535 ? ncols - c0 : 65535);
+        dim3 grid((unsigned)tiles, nc);
+        if (dit) ntt_pass_kernel<true><<<grid, threads, 0, s>>>(pa, (unsigned)c0);
+        else ntt_pass_kernel<false><<<grid, threads, 0, s>>>(pa, (unsigned)c0);
+        SPW_CUDA_LAUNCHED("ntt_pass_kernel");
+    }
+    return SPW_OK;
+}
+
+static spw_status check_common(spw_cuda_arena *a, const void *p, size_t ncols, unsigned log_n,
+                               const char *fn)
+{
+    if (!a) return spw_cuda_set_error(SPW_ERR_NULL, "%s: arena is NULL", fn);
+    if (!p && ncols) return spw_cuda_set_error(SPW_ERR_NULL, "%s: column pointer is NULL", fn);
+    if (log_n > 32) return spw_cuda_set_error(SPW_ERR_INVALID_ARG, "%s: log_n %u > 32", fn, log_n);
+    return SPW_OK;
+}
+
+static spw_status ntt_batch(spw_cuda_arena *a, cudaStream_t s, uint64_t *d, size_t ncols,
+                            size_t stride, unsigned L, bool inverse, const char *fn)
+{
+    spw_status st = check_common(a, d, ncols, L, fn);
+    if (st != SPW_OK) return st;
+    uint64_t n = 1ull << L;
+    if (stride < n)
+        return spw_cuda_set_error(SPW_ERR_INVALID_ARG, "%s: stride %zu < n = %llu", fn, stride,
+                                  (unsigned long long)n);
+    if (!ncols || L == 0) return SPW_OK;
+    const spw_cuda_twiddles *tw;
+    if ((st = spw_cuda_arena_twiddles(a, &tw)) != SPW_OK) return st;
+    for (size_t c0 = 0; c0 < ncols; c0 += 65535) {
+        unsigned nc = (unsigned)(ncols - c0 < 65535 ? ncols - c0 : 65535);
+        if (L >= 10) {
+            dim3 grid(1u << (L - 10), nc);
+            bitrev_tiled_kernel<<<grid, 256, 0, s>>>(d + c0 * stride, stride, L);
+        } else {
+            dim3 grid((unsigned)((n + 255) / 256), nc);
+            bitrev_kernel<<<grid, 256, 0, s>>>(d + c0 * stride, stride, L, n);
+        }
+        SPW_CUDA_LAUNCHED("bitrev_kernel");
+    }
+    pass_desc p[MAX_PASSES];
+    unsigned np = plan_passes(p, L, 0);
+    for (unsigned i = 0; i < np; i++) {
+        pass_args pa = {};
+        pa.dst = d;
+        pa.src = d;
+        pa.dst_stride = pa.src_stride = stride;
+        pa.L = L;
+        pa.b_lo = p[i].b_lo;
+        pa.k = p[i].k;
+        pa.m = p[i].m;
+        pa.tw_lo = inverse ? tw->inv_lo : tw->fwd_lo;
+        pa.tw_hi = inverse ? tw->inv_hi : tw->fwd_hi;
+        pa.post = (inverse && i == np - 1) ? gl_inv(n % GL_P) : 0;
+        if ((st = launch_pass(pa, true, ncols, s)) != SPW_OK) return st;
+    }
+    return SPW_OK;
+}
+
+extern "C" spw_status spw_cuda_ntt_forward_batch(spw_cuda_arena *a, spw_cuda_stream s,
+                                                 uint64_t *d_cols, size_t ncols, size_t stride,
+                                                 unsigned log_n)
+{
+    return ntt_batch(a, s, d_cols, ncols, stride, log_n, false, "spw_cuda_ntt_forward_batch");
+}
+
+extern "C" spw_status spw_cuda_ntt_inverse_batch(spw_cuda_arena *a, spw_cuda_stream s,
+                                                 uint64_t *d_cols, size_t ncols, size_t stride,
+                                                 unsigned log_n)
+{
+    return ntt_batch(a, s, d_cols, ncols, stride, log_n, true, "spw_cuda_ntt_inverse_batch");
+}
+
+extern "C" unsigned spw_cuda_ntt_passes(unsigned log_n)
+{
+    pass_desc p[MAX_PASSES];
+    return log_n ? 1 + plan_passes(p, log_n, 0) : 0;
+}
+
+static unsigned log_blowup(unsigned blowup)
+{
+    return blowup == 2 ? 1 : blowup == 4 ? 2 : blowup == 8 ? 3 : 0;
+}
+
+extern "C" unsigned spw_cuda_lde_passes(unsigned log_n, unsigned blowup)
+{
+    pass_desc p[MAX_PASSES];
+    unsigned lb = log_blowup(blowup);
+    return plan_passes(p, log_n, 0) + plan_passes(p, log_n + lb, lb);
+}
+
+extern "C" spw_status spw_cuda_lde_batch(spw_cuda_arena *a, spw_cuda_stream s, uint64_t *d_out,
+                                         const uint64_t *d_in, size_t ncols, unsigned log_n,
+                                         unsigned blowup)
+{
+    return spw_cuda_lde_shift_batch(a, s, d_out, d_in, ncols, log_n, blowup, GL_GENERATOR);
+}
+
+extern "C" spw_status spw_cuda_lde_shift_batch(spw_cuda_arena *a, spw_cuda_stream s,
+                                               uint64_t *d_out, const uint64_t *d_in, size_t ncols,
+                                               unsigned log_n, unsigned blowup, uint64_t shift)
+{
+    const char *fn = "spw_cuda_lde_batch";
+    if (shift == 0 || shift >= GL_P)
+        return spw_cuda_set_error(SPW_ERR_INVALID_ARG, "%s: shift %llu is zero or not canonical",
+                                  fn, (unsigned long long)shift);
+    spw_status st = check_common(a, d_in, ncols, log_n, fn);
+    if (st != SPW_OK) return st;
+    if (!d_out && ncols) return spw_cuda_set_error(SPW_ERR_NULL, "%s: d_out is NULL", fn);
+    unsigned lb = log_blowup(blowup);
+    if (!lb) return spw_cuda_set_error(SPW_ERR_BLOWUP, "%s: blowup %u not in {2,4,8}", fn, blowup);
+    const unsigned L = log_n + lb;
+    if (L > 32)
+        return spw_cuda_set_error(SPW_ERR_INVALID_ARG, "%s: log_n + log_blowup = %u > 32", fn, L);
+    if (!ncols) return SPW_OK;
+    const uint64_t n = 1ull << log_n, N = n << lb;
+    const spw_cuda_twiddles *tw;
+    if ((st = spw_cuda_arena_twiddles(a, &tw)) != SPW_OK) return st;
+
+    /* Scale tables: sc_lo[i] = shift^i, sc_hi[i] = shift^(i<<16) / n. Kept out
+     * of the arena's cache: they depend on shift and n. */
+    void *scp;
+    if ((st = spw_cuda_arena_alloc(a, &scp, 2ull * TW_N * sizeof(uint64_t))) != SPW_OK) return st;
+    uint64_t *sc_lo = (uint64_t *)scp, *sc_hi = sc_lo + TW_N;
+    /* Scratch for the coefficients: as many columns as fit. */
+    size_t chunk = ncols;
+    void *scratch = NULL;
+    for (;;) {
+        st = spw_cuda_arena_alloc(a, &scratch, (uint64_t)chunk * n * sizeof(uint64_t));
+        if (st == SPW_OK || st != SPW_ERR_DEVICE_OOM || chunk == 1) break;
+        chunk = (chunk + 1) / 2;
+    }
+    if (st != SPW_OK) {
+        spw_cuda_arena_free(a, scp);
+        return st;
+    }
+    uint64_t *coef = (uint64_t *)scratch;
+    if ((st = pow_table(sc_lo, shift, 0, 1, s)) != SPW_OK ||
+        (st = pow_table(sc_hi, shift, TW_LOG, gl_inv(n % GL_P), s)) != SPW_OK)
+        goto out;
+    {
+        pass_desc pi[MAX_PASSES], pf[MAX_PASSES];
+        unsigned npi = plan_passes(pi, log_n, 0), npf = plan_passes(pf, L, lb);
+        for (size_t c0 = 0; c0 < ncols; c0 += chunk) {
+            size_t nc = ncols - c0 < chunk ? ncols - c0 : chunk;
+            /* inverse: DIF from the top pass down; the first reads d_in */
+            for (unsigned i = 0; i < npi; i++) {
+                const pass_desc &p = pi[npi - 1 - i];
+                pass_args pa = {};
+                pa.dst = coef;
+                pa.dst_stride = n;
+                pa.src = i == 0 ? d_in + c0 * n : coef;
+                pa.src_stride = n;
+                pa.L = log_n;
+                pa.b_lo = p.b_lo;
+                pa.k = p.k;
+                pa.m = p.m;
+                pa.tw_lo = tw->inv_lo;
+                pa.tw_hi = tw->inv_hi;
+                if ((st = launch_pass(pa, false, nc, s)) != SPW_OK) goto out;
+            }
+            /* forward: DIT from bit lb up; the first expands + scales */
+            for (unsigned i = 0; i < npf; i++) {
+                pass_args pa = {};
+                pa.dst = d_out + c0 * N;
+                pa.dst_stride = N;
+                pa.src = i == 0 ? coef : d_out + c0 * N;
+                pa.src_stride = i == 0 ? n : N;
+                pa.L = L;
+                pa.b_lo = pf[i].b_lo;
+                pa.k = pf[i].k;
+                pa.m = pf[i].m;
+                pa.tw_lo = tw->fwd_lo;
+                pa.tw_hi = tw->fwd_hi;
+                if (i == 0) {
+                    pa.expand = 1;
+                    pa.ex_shift = lb;
+                    pa.ex_log = log_n;
+                    pa.sc_lo = sc_lo;
+                    pa.sc_hi = sc_hi;
+                }
+                if ((st = launch_pass(pa, true, nc, s)) != SPW_OK) goto out;
+            }
+        }
+    }
+out:
+    /* The scratch is reused by later work on other streams only after the
+     * kernels above are done. */
+    {
+        cudaError_t e = cudaStreamSynchronize(s);
+        if (st == SPW_OK && e != cudaSuccess) st = spw_cuda_check(e, fn);
+    }
+    spw_cuda_arena_free(a, scratch);
+    spw_cuda_arena_free(a, scp);
+    return st;
+}
+
+/* ---- host conveniences ---- */
+
+static spw_status ntt_host(spw_cuda_arena *a, uint64_t *h, size_t ncols, size_t stride,
+                           unsigned L, bool inverse)
+{
+    if (!a || (!h && ncols)) return spw_cuda_set_error(SPW_ERR_NULL, "ntt host wrapper: NULL argument");
+    if (!ncols) return SPW_OK;
+    if (L > 32 || stride < (1ull << L))
+        return spw_cuda_set_error(SPW_ERR_INVALID_ARG, "ntt host wrapper: bad log_n/stride");
+    uint64_t n = 1ull << L, bytes = (uint64_t)ncols * n * 8;
+    void *d;
+    spw_status st = spw_cuda_arena_alloc(a, &d, bytes);
+    if (st != SPW_OK) return st;
+    uint64_t *dc = (uint64_t *)d;
+    cudaError_t e = cudaMemcpy2D(dc, n * 8, h, stride * 8, n * 8, ncols, cudaMemcpyHostToDevice);
+    if (e != cudaSuccess) st = spw_cuda_check(e, "ntt host wrapper: copy in");
+    if (st == SPW_OK) st = ntt_batch(a, 0, dc, ncols, n, L, inverse, "ntt host wrapper");
+    if (st == SPW_OK) {
+        e = cudaMemcpy2D(h, stride * 8, dc, n * 8, n * 8, ncols, cudaMemcpyDeviceToHost);
+        if (e != cudaSuccess) st = spw_cuda_check(e, "ntt host wrapper: copy out");
+    }
+    cudaDeviceSynchronize();
+    spw_cuda_arena_free(a, d);
+    return st;
+}
+
+extern "C" spw_status spw_cuda_ntt_forward_batch_host(spw_cuda_arena *a, uint64_t *h_cols,
+                                                      size_t ncols, size_t stride, unsigned log_n)
+{
+    return ntt_host(a, h_cols, ncols, stride, log_n, false);
+}
+
+extern "C" spw_status spw_cuda_ntt_inverse_batch_host(spw_cuda_arena *a, uint64_t *h_cols,
+                                                      size_t ncols, size_t stride, unsigned log_n)
+{
+    return ntt_host(a, h_cols, ncols, stride, log_n, true);
+}
+
+extern "C" spw_status spw_cuda_lde_batch_host(spw_cuda_arena *a, uint64_t *h_out,
+                                              const uint64_t *h_in, size_t ncols, unsigned log_n,
+                                              unsigned blowup, uint64_t shift)
+{
+    if (!a || ((!h_out || !h_in) && ncols))
+        return spw_cuda_set_error(SPW_ERR_NULL, "spw_cuda_lde_batch_host: NULL argument");
+    unsigned lb = log_blowup(blowup);
+    if (!lb)
+        return spw_cuda_set_error(SPW_ERR_BLOWUP, "spw_cuda_lde_batch_host: blowup %u", blowup);
+    if (log_n + lb > 32)
+        return spw_cuda_set_error(SPW_ERR_INVALID_ARG, "spw_cuda_lde_batch_host: too large");
+    if (!ncols) return SPW_OK;
+    uint64_t n = 1ull << log_n, N = n << lb;
+    void *din, *dout;
+    spw_status st = spw_cuda_arena_alloc(a, &din, ncols * n * 8);
+    if (st != SPW_OK) return st;
+    if ((st = spw_cuda_arena_alloc(a, &dout, ncols * N * 8)) != SPW_OK) {
+        spw_cuda_arena_free(a, din);
+        return st;
+    }
+    cudaError_t e = cudaMemcpy(din, h_in, ncols * n * 8, cudaMemcpyHostToDevice);
+    if (e != cudaSuccess) st = spw_cuda_check(e, "spw_cuda_lde_batch_host: copy in");
+    if (st == SPW_OK)
+        st = spw_cuda_lde_shift_batch(a, 0, (uint64_t *)dout, (const uint64_t *)din, ncols, log_n,
+                                      blowup, shift);
+    if (st == SPW_OK) {
+        e = cudaMemcpy(h_out, dout, ncols * N * 8, cudaMemcpyDeviceToHost);
+        if (e != cudaSuccess) st = spw_cuda_check(e, "spw_cuda_lde_batch_host: copy out");
+    }
+    cudaDeviceSynchronize();
+    spw_cuda_arena_free(a, dout);
+    spw_cuda_arena_free(a, din);
+    return st;
+}
