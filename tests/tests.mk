@@ -14,3 +14,6 @@ include tests/air.mk
 include tests/prover.mk
 include tests/spill.mk
 include tests/cuda.mk
+include tests/sched.mk
+include tests/gpu_rounds.mk
+include tests/bench.mk

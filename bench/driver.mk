@@ -1,0 +1,1 @@
+# bench/driver.mk - spillway bench, stats, plots (owner: bench)

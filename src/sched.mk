@@ -1,0 +1,1 @@
+# src/sched.mk - planner and streaming (out-of-core) scheduler (owner: ooc)
