@@ -10,6 +10,7 @@
  * fails the pre-proof checks, so that the verifier's rejection can be shown.
  */
 #include "cli.h"
+#include "cli_log.h"
 #include "internal.h"
 #include "stark.h"
 #include "workloads.h"
@@ -30,7 +31,11 @@ static void prove_usage(FILE *f)
             "  DIR/<table>.trace per table), and writes the proof to PROOF.\n"
             "  --blowup 2|4|8 (default 4), --threads 0 = all CPUs (default).\n"
             "  --quiet prints nothing on success; --force (tests only) skips the\n"
-            "  pre-proof trace and bus checks.\n");
+            "  pre-proof trace and bus checks.\n"
+            "  -q errors only, no progress line; -v info, -vv debug messages\n"
+            "  (default: SPW_LOG=error|warn|info|debug, else warn). A live progress\n"
+            "  line is drawn on stderr when it is a terminal.\n"
+            "  --stats FILE.json writes run statistics (docs/STATS_SCHEMA.md).\n");
 }
 
 static void verify_usage(FILE *f)
@@ -137,7 +142,8 @@ int cli_prove(int argc, char **argv)
     const char *workload = NULL, *preset = NULL, *air_path = NULL, *trace_dir = NULL;
     const char *out_path = NULL, *publics_s = NULL;
     uint64_t log_rows = 0, seed = 0, blowup = 4, threads = 0;
-    int have_seed = 0, force = 0, quiet = 0;
+    int have_seed = 0, force = 0, quiet = 0, verbose = 0;
+    const char *stats_path = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -147,8 +153,7 @@ int cli_prove(int argc, char **argv)
         } else if (!strcmp(a, "--force")) {
             force = 1;
             continue;
-        } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
-            quiet = 1;
+        } else if (cli_log_option(a, &verbose, &quiet)) {
             continue;
         }
         if (!v) {
@@ -162,6 +167,7 @@ int cli_prove(int argc, char **argv)
         else if (!strcmp(a, "--trace")) trace_dir = v;
         else if (!strcmp(a, "--publics")) publics_s = v;
         else if (!strcmp(a, "-o") || !strcmp(a, "--output")) out_path = v;
+        else if (!strcmp(a, "--stats")) stats_path = v;
         else if (!strcmp(a, "--log-rows")) {
             if (cli_parse_uint(v, 1, 32, &log_rows)) {
                 cli_error("prove", "--log-rows: expected 1..32, got '%s'", v);
@@ -195,6 +201,10 @@ int cli_prove(int argc, char **argv)
     spw_ctx *ctx = make_ctx((unsigned)threads, (unsigned)blowup);
     if (!ctx) {
         cli_error("prove", "cannot create a context");
+        return CLI_FAIL;
+    }
+    if (spw_ctx_set_param(ctx, SPW_PARAM_LOG_LEVEL, cli_log_level(verbose, quiet)) != SPW_OK) {
+        spw_ctx_free(ctx);
         return CLI_FAIL;
     }
     spw_air *air = NULL;
@@ -237,9 +247,16 @@ int cli_prove(int argc, char **argv)
     spw_prove_stats stats;
     uint8_t *proof = NULL;
     size_t len = 0;
+    cli_progress cp;
+    cli_progress_start(&cp, ctx, !quiet);
     st = spw_prove_ex(ctx, &proof, &len, air, trace, &stmt, &opts, &stats);
+    cli_progress_end(&cp, ctx);
     if (st != SPW_OK) {
-        cli_error("prove", "%s: %s", spw_strerror(st), spw_ctx_last_error(ctx));
+        cli_fail_status("prove", st, spw_ctx_last_error(ctx));
+        goto out;
+    }
+    if (stats_path && cli_write_stats(ctx, "prove", stats_path)) {
+        spw_free(proof);
         goto out;
     }
     if (write_file(out_path, proof, len)) {
