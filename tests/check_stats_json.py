@@ -101,7 +101,8 @@ def check_bench(d, errs):
             if p["stats"] is None or p["median_seconds"] is None:
                 errs.append("%s: ok point without stats or median" % path)
                 continue
-            if len(p["seconds"]) != p["repeats"] or len(p["peak_rss_bytes"]) != p["repeats"]:
+            if len(p["seconds"]) != p["repeats"] or len(p["peak_rss_bytes"]) != p["repeats"] \
+                    or len(p["cpu_seconds"]) != p["repeats"]:
                 errs.append("%s: %d repeats but %d times" % (path, p["repeats"], len(p["seconds"])))
             if p["repeats"] != d["repeat"]:
                 errs.append("%s: %d repeats, matrix asked for %d" % (path, p["repeats"], d["repeat"]))

@@ -47,8 +47,9 @@ static const mspec m_tiny[] = {
     {"fib", 10, NULL, 4}, {"fib", 11, NULL, 4}, {"synth", 0, "tiny", 4}};
 static const mspec m_quick[] = {
     {"fib", 12, NULL, 4},  {"fib", 14, NULL, 4},  {"fib", 16, NULL, 4},  {"fib", 18, NULL, 4},
-    {"vm", 12, NULL, 4},   {"vm", 13, NULL, 4},   {"vm", 14, NULL, 4},   {"vm", 15, NULL, 4},
-    {"vm", 14, NULL, 2},   {"vm", 14, NULL, 8},   {"synth", 0, "tiny", 4}};
+    {"vm", 12, NULL, 4},   {"vm", 14, NULL, 4},   {"vm", 15, NULL, 4},   {"vm", 16, NULL, 4},
+    {"vm", 14, NULL, 2},   {"vm", 14, NULL, 8},   {"synth", 0, "tiny", 4},
+    {"synth", 0, "small", 4}};
 static const mspec m_full[] = {
     {"fib", 12, NULL, 4},  {"fib", 14, NULL, 4},  {"fib", 16, NULL, 4},  {"fib", 18, NULL, 4},
     {"fib", 20, NULL, 4},  {"vm", 12, NULL, 4},   {"vm", 13, NULL, 4},   {"vm", 14, NULL, 4},
@@ -69,8 +70,9 @@ typedef struct point {
     uint64_t rows, cells;
     double secs[MAX_REPEAT];
     uint64_t rss[MAX_REPEAT];
+    double cpu[MAX_REPEAT];  /* user + system CPU seconds of the child */
     spw_run_stats *rep;   /* stats of the median run */
-    double median, min, max, spread, ns_per_row;
+    double median, min, max, spread, ns_per_row, median_cpu;
     uint64_t peak_rss;
 } point;
 
@@ -167,7 +169,7 @@ done:
 
 /* Runs one repeat of point p; fills *m and *rss. Returns 0 or -1 (then
  * m->err says why). */
-static int run_once(const point *p, unsigned threads, child_msg *m, uint64_t *rss)
+static int run_once(const point *p, unsigned threads, child_msg *m, uint64_t *rss, double *cpu)
 {
     int fds[2];
     memset(m, 0, sizeof *m);
@@ -196,6 +198,8 @@ static int run_once(const point *p, unsigned threads, child_msg *m, uint64_t *rs
     while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {
     }
     *rss = (uint64_t)ru.ru_maxrss * 1024u;
+    *cpu = (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec +
+           (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec;
     if (got || !WIFEXITED(status) || WEXITSTATUS(status)) {
         if (WIFSIGNALED(status))
             snprintf(m->err, sizeof m->err, "the prover child died of signal %d%s",
@@ -392,19 +396,23 @@ static int write_json(const char *dir, point *P, int np, const char *matrix, int
         else jstr(f, p->err);
         fprintf(f, ", \"repeats\": %d,\n     \"seconds\": [", p->n_runs);
         for (int r = 0; r < p->n_runs; r++) fprintf(f, "%s%.6f", r ? ", " : "", p->secs[r]);
+        fprintf(f, "], \"cpu_seconds\": [");
+        for (int r = 0; r < p->n_runs; r++) fprintf(f, "%s%.6f", r ? ", " : "", p->cpu[r]);
         fprintf(f, "], \"peak_rss_bytes\": [");
         for (int r = 0; r < p->n_runs; r++)
             fprintf(f, "%s%llu", r ? ", " : "", (unsigned long long)p->rss[r]);
         fprintf(f, "],\n     ");
         if (p->ok)
             fprintf(f, "\"median_seconds\": %.6f, \"min_seconds\": %.6f, \"max_seconds\": %.6f, "
-                       "\"spread\": %.4f, \"ns_per_row\": %.3f, \"median_peak_rss_bytes\": %llu,\n"
+                       "\"spread\": %.4f, \"ns_per_row\": %.3f, \"median_cpu_seconds\": %.6f, "
+                       "\"median_peak_rss_bytes\": %llu,\n"
                        "     \"stats\": ",
-                    p->median, p->min, p->max, p->spread, p->ns_per_row,
+                    p->median, p->min, p->max, p->spread, p->ns_per_row, p->median_cpu,
                     (unsigned long long)p->peak_rss);
         else
             fprintf(f, "\"median_seconds\": null, \"min_seconds\": null, \"max_seconds\": null, "
-                       "\"spread\": null, \"ns_per_row\": null, \"median_peak_rss_bytes\": null,\n"
+                       "\"spread\": null, \"ns_per_row\": null, \"median_cpu_seconds\": null, "
+                       "\"median_peak_rss_bytes\": null,\n"
                        "     \"stats\": ");
         if (p->ok && p->rep) spw_stats_write_json(f, p->rep, 5);
         else fputs("null", f);
@@ -444,7 +452,7 @@ static int write_csv(const char *dir, const point *P, int np)
     char rn[SPW_STATS_MAX_ROUNDS][SPW_STATS_NAME];
     int nr = collect_rounds(P, np, rn, SPW_STATS_MAX_ROUNDS);
     fprintf(f, "id,workload,size,backend,mode,blowup,host_budget_bytes,ok,repeats,median_s,min_s,"
-               "max_s,spread,rows,cells,ns_per_row,peak_rss_bytes,predicted_s");
+               "max_s,spread,rows,cells,ns_per_row,cpu_s,peak_rss_bytes,predicted_s");
     for (int r = 0; r < nr; r++) {
         fprintf(f, ",round_");
         for (const char *c = rn[r]; *c; c++)
@@ -464,13 +472,13 @@ static int write_csv(const char *dir, const point *P, int np)
                 mode_name(p->mode), p->m.blowup, (unsigned long long)p->host_budget, p->ok,
                 p->n_runs);
         if (p->ok && p->rep) {
-            fprintf(f, ",%.6f,%.6f,%.6f,%.4f,%llu,%llu,%.3f,%llu,", p->median, p->min, p->max,
+            fprintf(f, ",%.6f,%.6f,%.6f,%.4f,%llu,%llu,%.3f,%.3f,%llu,", p->median, p->min, p->max,
                     p->spread, (unsigned long long)p->rows, (unsigned long long)p->cells,
-                    p->ns_per_row, (unsigned long long)p->peak_rss);
+                    p->ns_per_row, p->median_cpu, (unsigned long long)p->peak_rss);
             if (p->rep->predicted_total >= 0) fprintf(f, "%.6f", p->rep->predicted_total);
             for (int r = 0; r < nr; r++) fprintf(f, ",%.6f", round_secs(p->rep, rn[r]));
         } else {
-            fprintf(f, ",,,,,%llu,%llu,,,", (unsigned long long)p->rows,
+            fprintf(f, ",,,,,%llu,%llu,,,,", (unsigned long long)p->rows,
                     (unsigned long long)p->cells);
             for (int r = 0; r < nr; r++) fputc(',', f);
         }
@@ -910,8 +918,8 @@ int cli_bench(int argc, char **argv)
     double t0 = spw_now();
     int failed = 0;
     if (!quiet)
-        printf("%-26s %9s %9s %9s %7s %10s %10s\n", "point", "median s", "min s", "max s",
-               "spread", "ns/row", "peak RSS");
+        printf("%-26s %9s %9s %9s %7s %9s %10s %10s\n", "point", "median s", "min s", "max s",
+               "spread", "CPU s", "ns/row", "peak RSS");
     for (int i = 0; i < np; i++) {
         point *p = &P[i];
         spw_run_stats *runs = calloc(repeat, sizeof *runs);
@@ -923,7 +931,8 @@ int cli_bench(int argc, char **argv)
         child_msg *cm = malloc(sizeof *cm);
         for (uint64_t r = 0; r < repeat && p->ok && cm; r++) {
             uint64_t rss = 0;
-            if (run_once(p, (unsigned)threads, cm, &rss)) {
+            double cpu = 0;
+            if (run_once(p, (unsigned)threads, cm, &rss, &cpu)) {
                 p->ok = 0;
                 snprintf(p->err, sizeof p->err, "%s", cm->err);
                 snprintf(p->tag, sizeof p->tag, "%s", cm->tag);
@@ -935,6 +944,7 @@ int cli_bench(int argc, char **argv)
             runs[r] = cm->st;
             p->secs[p->n_runs] = cm->st.total_seconds;
             p->rss[p->n_runs] = rss;
+            p->cpu[p->n_runs] = cpu;
             for (uint32_t t = 0; t < runs[r].n_tiers; t++) /* the child's peak RSS (wait4) */
                 if (!strcmp(runs[r].tiers[t].name, "host")) {
                     runs[r].tiers[t].peak = rss;
@@ -957,6 +967,7 @@ int cli_bench(int argc, char **argv)
             if (p->secs[r] > p->max) p->max = p->secs[r];
             if (fabs(p->secs[r] - p->median) < fabs(p->secs[rep] - p->median)) rep = r;
         }
+        p->median_cpu = median_of(p->cpu, p->n_runs);
         p->spread = p->median > 0 ? (p->max - p->min) / p->median : 0;
         p->ns_per_row = p->rows ? p->median * 1e9 / (double)p->rows : 0;
         uint64_t rs[MAX_REPEAT];
@@ -978,8 +989,9 @@ int cli_bench(int argc, char **argv)
         }
         if (!quiet) {
             char sz[32];
-            printf("%-26s %9.3f %9.3f %9.3f %6.1f%% %10.1f %10s\n", p->id, p->median, p->min, p->max,
-                   100 * p->spread, p->ns_per_row, cli_fmt_size(sz, sizeof sz, p->peak_rss));
+            printf("%-26s %9.3f %9.3f %9.3f %6.1f%% %9.3f %10.1f %10s\n", p->id, p->median, p->min,
+                   p->max, 100 * p->spread, p->median_cpu, p->ns_per_row,
+                   cli_fmt_size(sz, sizeof sz, p->peak_rss));
             fflush(stdout);
         }
     }

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 spw_log_level cli_log_level(int verbose, int quiet)
@@ -53,13 +54,26 @@ void cli_progress_format(char *buf, size_t len, const spw_progress *p)
     fmt_secs(el, sizeof el, p->elapsed);
     fmt_secs(eta, sizeof eta, p->eta);
     if (p->table_name) snprintf(tab, sizeof tab, " table %.40s", p->table_name);
-    snprintf(buf, len, "[%3.0f%%] %s%s: %s of %s, %s, elapsed %s, ETA %s",
-             100.0 * p->fraction, p->round, tab, done, total, rate, el, eta);
+    if (p->total)
+        snprintf(buf, len, "[%3.0f%%] %s%s: %s of %s, %s, elapsed %s, ETA %s",
+                 100.0 * p->fraction, p->round, tab, done, total, rate, el, eta);
+    else
+        snprintf(buf, len, "[%3.0f%%] %s%s, elapsed %s, ETA %s", 100.0 * p->fraction, p->round,
+                 tab, el, eta);
 }
 
 static void draw(void *user, const spw_progress *p)
 {
     cli_progress *cp = user;
+    /* at most ~10 lines a second, whatever the number of tables */
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double now = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    /* table steps within a round are throttled; a new round always shows */
+    int new_round = strncmp(cp->round, p->round, sizeof cp->round - 1) != 0;
+    if (cp->drawn && !new_round && now - cp->last < 0.1) return;
+    cp->last = now;
+    snprintf(cp->round, sizeof cp->round, "%s", p->round);
     char line[200];
     cli_progress_format(line, sizeof line, p);
     fprintf(stderr, "\r%s\033[K", line);

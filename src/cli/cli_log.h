@@ -22,6 +22,8 @@ int cli_log_option(const char *arg, int *verbose, int *quiet);
 typedef struct cli_progress {
     int active;
     int drawn;
+    double last;   /* monotonic time of the last line drawn */
+    char round[48]; /* round of the last line drawn */
 } cli_progress;
 void cli_progress_start(cli_progress *cp, spw_ctx *ctx, int enabled);
 void cli_progress_end(cli_progress *cp, spw_ctx *ctx);
