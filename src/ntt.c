@@ -34,6 +34,7 @@
 #define UP_LOG BLOCK_LOG   /* group-major twiddle tables from this level up */
 #define STAGE_GRAIN 16384  /* butterflies per thread, at least */
 #define SEQ_LOG 15         /* below 2^15 values a column runs on one thread */
+#define PAR_MIN 16384      /* values per thread, at least, in a column split */
 
 /* Branch-free Goldilocks product for the hot loops. Same result as
  * gl_mul (tests compare them through the transforms); gl_reduce128 in
@@ -578,8 +579,13 @@ static void dif_core(const spw_ctx *ctx, uint64_t *a, unsigned log_n)
     unsigned bl = log_n < BLOCK_LOG ? log_n : BLOCK_LOG;
     if (log_n > 2 * BLOCK_LOG) bl = log_n - BLOCK_LOG;
     struct fwd_job j = {a, log_n, bl};
-    if (bl < log_n) spw_parallel_for(ctx, ((size_t)1 << bl) / CG, 4, upper_fn, &j);
-    spw_parallel_for(ctx, n >> bl, 1, block_fn, &j);
+    /* grains: at least ~2^14 values per thread, so that many-core machines
+     * do not spend more on starting threads than on small transforms */
+    size_t group_vals = (size_t)CG << (log_n - bl);
+    size_t ggrain = group_vals >= PAR_MIN ? 1 : PAR_MIN / group_vals;
+    size_t bgrain = ((size_t)1 << bl) >= PAR_MIN ? 1 : PAR_MIN >> bl;
+    if (bl < log_n) spw_parallel_for(ctx, ((size_t)1 << bl) / CG, ggrain, upper_fn, &j);
+    spw_parallel_for(ctx, n >> bl, bgrain, block_fn, &j);
 }
 
 static void fwd_core(const spw_ctx *ctx, uint64_t *a, unsigned log_n)
