@@ -1,29 +1,33 @@
 /*
  * ntt.c - number-theoretic transforms over Goldilocks on the CPU: the naive
  * O(n^2) reference DFT, the fast in-place NTT (radix-2 decimation in
- * frequency, cache-blocked, multi-threaded within a column and across
- * columns), bit reversal, and the coset low-degree extension.
+ * frequency, cache-blocked, AVX2 when available, multi-threaded within a
+ * column and across columns), bit reversal, and the coset low-degree
+ * extension. docs/PERFORMANCE.md ("CPU NTT/LDE") explains the design and
+ * gives the figures.
  *
  * Layout of the fast forward transform of n = 2^k values (natural order in
- * and out):
- *   1. the stages whose butterfly span is larger than a cache block run over
- *      the whole array, each stage split across threads;
- *   2. the remaining stages run block by block (each block stays in L1/L2),
- *      blocks split across threads;
+ * and out), three passes over memory:
+ *   1. the levels with butterfly span >= 2^bl run per group of 8 adjacent
+ *      offsets mod 2^bl, copied to a contiguous buffer (dif_upper_group),
+ *      groups split across threads;
+ *   2. the levels below run block by block (dif_block, blocks of 2^bl stay
+ *      in L1/L2), blocks split across threads;
  *   3. a cache-blocked bit reversal (tiles of 8x8, one cache line per row)
  *      turns the bit-reversed DIF output into natural order.
- * The inverse is the forward transform followed by x[j] <- x[-j mod n] / n,
- * and the LDE folds the 1/n and the coset powers into one multiplication per
- * coefficient.
+ * The inverse is the forward transform followed by x[j] <- x[-j mod n] / n.
+ * The LDE skips the work on zero padding (see lde_column).
  *
  * Twiddles: level l (butterfly half-span h = 2^l) uses w_{2h}^j, j < h. The
  * tables are shared by every size (w_{2h} does not depend on n), built once
  * per level on first use under a mutex and published with release/acquire
- * atomics. Levels above TW_CAP are not tabulated (they would cost 2^l * 8
- * bytes); their stages compute twiddles with a running product instead.
+ * atomics; upper levels keep a group-major copy (up_pos). Levels above
+ * TW_CAP are not tabulated (they would cost 2^l * 8 bytes); their twiddles
+ * come from running products instead.
  */
 #include "ntt.h"
 #include "field.h"
+#include "gl_fast.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -32,27 +36,12 @@
 #define TW_CAP 20          /* largest tabulated level: 2^20 entries, 8 MiB */
 #define BLOCK_LOG 12       /* stages with span <= 2^BLOCK_LOG run block-wise */
 #define UP_LOG BLOCK_LOG   /* group-major twiddle tables from this level up */
-#define STAGE_GRAIN 16384  /* butterflies per thread, at least */
+#define STAGE_GRAIN 16384  /* items per thread, at least, in elementwise passes */
 #define SEQ_LOG 15         /* below 2^15 values a column runs on one thread */
 #define PAR_MIN 16384      /* values per thread, at least, in a column split */
 
-/* Branch-free Goldilocks product for the hot loops. Same result as
- * gl_mul (tests compare them through the transforms); gl_reduce128 in
- * field.h has a data-dependent branch on the 64-bit carry that mispredicts
- * about half the time and costs a factor of two in a butterfly loop. */
-static inline uint64_t fmul(uint64_t a, uint64_t b)
-{
-    unsigned __int128 x = (unsigned __int128)a * b;
-    uint64_t lo = (uint64_t)x, hi = (uint64_t)(x >> 64);
-    uint64_t hh = hi >> 32, hl = hi & GL_EPS;
-    uint64_t t0, r;
-    uint64_t borrow = __builtin_sub_overflow(lo, hh, &t0); /* 2^96 = -1 */
-    t0 -= GL_EPS & (0 - borrow);
-    uint64_t t1 = (hl << 32) - hl; /* hl * 2^64 = hl * EPS */
-    uint64_t carry = __builtin_add_overflow(t0, t1, &r);
-    r += GL_EPS & (0 - carry);
-    return r >= GL_P ? r - GL_P : r;
-}
+/* Branch-free product (gl_fast.h) in every hot loop. */
+#define fmul spw_gl_mul_bf
 
 uint64_t spw_ntt_fmul(uint64_t a, uint64_t b) { return fmul(a, b); }
 
