@@ -605,7 +605,11 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
     unsigned log_b = spw_log2(blowup), min_lh = 64, max_lh = 0;
     for (uint32_t t = 0; t < def->n_tables; t++) {
         const spw_air_table *tb = &def->tables[t];
-        if (tb->log_height < 1 || tb->log_height > SPW_MAX_LOG_HEIGHT)
+        if (tb->log_height == 0)
+            return spw_fail(ctx, SPW_ERR_INVALID_ARG,
+                            "prove: table '%s' has no height (set it or give a trace file)",
+                            tb->name);
+        if (tb->log_height > SPW_MAX_LOG_HEIGHT)
             return spw_fail(ctx, SPW_ERR_TOO_LARGE, "prove: table '%s': log height %u not in 1..%u",
                             tb->name, tb->log_height, SPW_MAX_LOG_HEIGHT);
         if (tb->n_main < 1 || tb->n_main > SPW_MAX_COLS || tb->n_aux > SPW_MAX_AUX)
