@@ -347,6 +347,21 @@ START_TEST(test_lde_threads)
     expect_equal(out, ref, N * nc, "LDE 3 threads", k);
     ck_assert_int_eq(spw_lde_batch(c2, out, ev, 1, k, 2), SPW_OK);
     expect_equal(out, ref, N, "LDE 2 threads, 1 column", k);
+    /* coefficient form, within-column threads (one column of 2^15, B = 8),
+     * against sampled Horner evaluations on shift * <w_N> */
+    uint64_t shift = 0x1234567890ABCDEFULL % GL_P, st = 9;
+    uint64_t *big = malloc(n * 8 * 8);
+    ck_assert_int_eq(spw_coeffs_to_coset_batch(c2, big, ev, 1, k, 8, shift), SPW_OK);
+    uint64_t wN = gl_root_of_unity(k + 3);
+    for (int s = 0; s < 16; s++) {
+        size_t i = s == 0 ? 0 : spw_test_rand(&st) % (n * 8);
+        uint64_t want = horner(ev, n, gl_mul(shift, gl_pow(wN, i)));
+        if (big[i] != want) ck_abort_msg("coeffs_to_coset 2^15 x8 index %zu", i);
+    }
+    ck_assert_int_eq(spw_coeffs_to_coset_batch(c1, out, ev, 1, k, 2, shift), SPW_OK);
+    ck_assert_int_eq(spw_coeffs_to_coset_batch(c3, ref, ev, 1, k, 2, shift), SPW_OK);
+    expect_equal(out, ref, N, "coeffs_to_coset 1 vs 3 threads", k);
+    free(big);
     spw_ctx_free(c1);
     spw_ctx_free(c2);
     spw_ctx_free(c3);
