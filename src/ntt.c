@@ -324,14 +324,22 @@ static const uint64_t *build_table(uint64_t **slot, unsigned l, int group_major)
 /* The table of level l (w_{2^(l+1)}^j, j < 2^l), natural order, or NULL
  * when l > TW_CAP or the allocation failed (callers then compute twiddles
  * on the fly). */
-static const uint64_t *twiddles(unsigned l) { return build_table(&tw_tab[l < TW_CAP ? l : TW_CAP], l, 0); }
+static const uint64_t *twiddles(unsigned l)
+{
+    return build_table(&tw_tab[l < TW_CAP ? l : TW_CAP], l, 0);
+}
 /* The same values in group-major order (up_pos), l >= UP_LOG. */
-static const uint64_t *twiddles_up(unsigned l) { return build_table(&tw_up[l < TW_CAP ? l : TW_CAP], l, 1); }
+static const uint64_t *twiddles_up(unsigned l)
+{
+    return build_table(&tw_up[l < TW_CAP ? l : TW_CAP], l, 1);
+}
 
 /* ---- butterflies ---- */
 
 /* Butterflies [b0, b1) of the DIF stage of level l (h = 2^l) over the array
- * a: butterfly b pairs i = (b >> l) << (l+1) | (b & (h-1)) with i + h. */
+ * a: butterfly b pairs i = (b >> l) << (l+1) | (b & (h-1)) with i + h.
+ * Plain scalar stage, used by dif_block only when a twiddle table could
+ * not be allocated (running-product twiddles then). */
 static void dif_stage_range(uint64_t *a, unsigned l, size_t b0, size_t b1)
 {
     size_t h = (size_t)1 << l;
