@@ -15,6 +15,7 @@
 #include "fri.h"
 #include "logup.h"
 #include "ntt.h"
+#include "plan.h"
 #include "proof.h"
 #include "stark.h"
 
@@ -565,6 +566,11 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
         SPW_TRY(spw_logup_check_balance(ctx, def, trace));
     }
     LAP(SPW_ROUND_CHECK);
+    { /* (ooc) the streaming prover when the plan spills (src/sched/stream.c) */
+        spw_status ds;
+        if (spw_sched_dispatch(ctx, &ds, proof_out, proof_len, air, trace, stmt, opts, stats))
+            return ds;
+    }
 
     spw_status st = SPW_OK;
     spw_proof P;

@@ -11,6 +11,7 @@
  */
 #include "cli.h"
 #include "internal.h"
+#include "plan.h"
 #include "stark.h"
 #include "workloads.h"
 
@@ -29,6 +30,8 @@ static void prove_usage(FILE *f)
             "  Proves a workload, or an AIR file with its trace directory (one\n"
             "  DIR/<table>.trace per table), and writes the proof to PROOF.\n"
             "  --blowup 2|4|8 (default 4), --threads 0 = all CPUs (default).\n"
+            "  Budgets (docs/OUT_OF_CORE.md): --host-budget SIZE, --vram-budget SIZE,\n"
+            "  --spill-dir DIR, --mode auto|resident|spilled, --chunk-rows N.\n"
             "  --quiet prints nothing on success; --force (tests only) skips the\n"
             "  pre-proof trace and bus checks.\n");
 }
@@ -138,9 +141,16 @@ int cli_prove(int argc, char **argv)
     const char *out_path = NULL, *publics_s = NULL;
     uint64_t log_rows = 0, seed = 0, blowup = 4, threads = 0;
     int have_seed = 0, force = 0, quiet = 0;
+    cli_budget bud = {0, 0, 0, SPW_MODE_AUTO, NULL};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int br = cli_budget_opt("prove", &bud, a, v); /* (ooc) budget options */
+        if (br < 0) return CLI_USAGE;
+        if (br > 0) {
+            i++;
+            continue;
+        }
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             prove_usage(stdout);
             return CLI_OK;
@@ -196,6 +206,10 @@ int cli_prove(int argc, char **argv)
     if (!ctx) {
         cli_error("prove", "cannot create a context");
         return CLI_FAIL;
+    }
+    if (cli_budget_apply("prove", ctx, &bud)) {
+        spw_ctx_free(ctx);
+        return CLI_USAGE;
     }
     spw_air *air = NULL;
     spw_trace *trace = NULL;
@@ -262,6 +276,7 @@ int cli_prove(int argc, char **argv)
         char sz[32];
         printf("\nproof: %s (%zu bytes), blowup %u, %.0f bits conjectured security (%.0f provable)\n",
                cli_fmt_size(sz, sizeof sz, len), len, (unsigned)blowup, sec, prov);
+        printf("peak RSS %s\n", cli_fmt_size(sz, sizeof sz, spw_peak_rss()));
         printf("wrote %s\n", out_path);
     }
     spw_free(proof);
