@@ -326,6 +326,16 @@ SPW_API void spw_proof_info_free(spw_proof_info *info);
 SPW_API SPW_WARN_UNUSED spw_status spw_security_bits(spw_ctx *ctx, double *conjectured,
                                                      double *provable, unsigned blowup);
 
+/* ---- budgets and planning (owner: ooc) -------------------------------- */
+
+/* The directory for spill files of the out-of-core prover (NULL or "" =
+ * default: $TMPDIR, else /tmp). Spill files are unlinked as soon as they are
+ * created, so nothing of a run stays behind, whatever way it ends.
+ * SPW_ERR_INVALID_ARG when the path is too long. The budgets, the mode and
+ * the chunk rows are set with spw_ctx_set_param (SPW_PARAM_HOST_BUDGET,
+ * SPW_PARAM_VRAM_BUDGET, SPW_PARAM_MODE, SPW_PARAM_CHUNK_ROWS). */
+SPW_API SPW_WARN_UNUSED spw_status spw_ctx_set_spill_dir(spw_ctx *ctx, const char *dir);
+
 /* ---- progress and statistics (owner: bench) ---------------------------- */
 
 /* One progress report of a running spw_prove. Work units are bytes of the

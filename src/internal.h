@@ -28,6 +28,7 @@ struct spw_ctx {
     spw_mode mode;
     spw_backend backend;
     uint64_t chunk_rows;       /* 0 = planner */
+    char spill_dir[4096];      /* (ooc) "" = default ($TMPDIR or /tmp) */
     char last_error[SPW_ERRMSG_MAX];
     /* progress and statistics (owner: bench; src/progress.c, src/stats.c) */
     spw_progress_fn progress_fn;

@@ -15,6 +15,7 @@
 #include "fri.h"
 #include "logup.h"
 #include "ntt.h"
+#include "plan.h"
 #include "proof.h"
 #include "stark.h"
 #include "progress.h"
@@ -665,6 +666,14 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
     }
     spw_progress_report(ctx, spw_round_names[SPW_ROUND_CHECK], -1, 0, 0);
     LAP(SPW_ROUND_CHECK);
+    { /* (ooc) the streaming prover when the plan spills (src/sched/stream.c) */
+        spw_status ds;
+        spw_stats_pause(ctx); /* (bench) the streaming prover gives no per-table reports */
+        if (spw_sched_dispatch(ctx, &ds, proof_out, proof_len, air, trace, stmt, opts, stats)) {
+            if (ds == SPW_OK) spw_stats_finish(ctx, def, stats, *proof_len);
+            return ds;
+        }
+    }
 
     spw_status st = SPW_OK;
     spw_proof P;
@@ -848,12 +857,7 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
     st = spw_proof_encode(ctx, proof_out, proof_len, &P);
     LAP(SPW_ROUND_ENCODE);
     stats->total = spw_now() - t0;
-    if (st == SPW_OK) {
-        spw_progress_report(ctx, spw_round_names[SPW_ROUND_ENCODE], -1, 0, 0);
-        for (int r = 0; r < SPW_ROUND_COUNT; r++)
-            spw_stats_round_time(ctx, spw_round_names[r], stats->seconds[r]);
-        spw_stats_end(ctx, stats->total, *proof_len);
-    }
+    if (st == SPW_OK) spw_stats_finish(ctx, def, stats, *proof_len);
 out:
     if (rollin)
         for (uint32_t i = 0; i <= P.n_layers; i++) free(rollin[i]);

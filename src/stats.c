@@ -4,6 +4,8 @@
  * "spillway-stats" v1 document (docs/STATS_SCHEMA.md).
  */
 #include "internal.h"
+#include "plan.h"
+#include "stark.h"
 #include "stats.h"
 
 #include <math.h>
@@ -142,7 +144,7 @@ void spw_stats_tier_peak(const spw_ctx *ctx, const char *tier, uint64_t peak, ui
         copy_name(t->name, sizeof t->name, tier);
     }
     if (peak > t->peak) t->peak = peak;
-    t->budget = budget;
+    if (budget) t->budget = budget; /* 0 keeps the budget recorded before */
     if (source) copy_name(t->source, sizeof t->source, source);
 }
 
@@ -168,17 +170,58 @@ uint64_t spw_stats_host_peak_rss(void)
     return (uint64_t)ru.ru_maxrss * 1024u; /* Linux: kilobytes */
 }
 
+void spw_stats_pause(const spw_ctx *ctx)
+{
+    spw_run_stats *s = mut(ctx);
+    if (!s || s->seg_round < 0) return;
+    int col = s->seg_table >= 0 && s->seg_table < SPW_STATS_MAX_TABLES ? s->seg_table
+                                                                       : SPW_STATS_MAX_TABLES;
+    s->table_seconds[s->seg_round][col] += spw_now() - s->seg_start;
+    s->seg_round = s->seg_table = -1;
+}
+
+void spw_stats_finish(const spw_ctx *ctx, const spw_air_def *def, const spw_prove_stats *ps,
+                      uint64_t proof_bytes)
+{
+    spw_run_stats *s = mut(ctx);
+    if (!s || !def || !ps) return;
+    for (int r = 0; r < SPW_ROUND_COUNT; r++)
+        spw_stats_round_time(ctx, spw_round_names[r], ps->seconds[r]);
+    char saved[SPW_ERRMSG_MAX];
+    memcpy(saved, ctx->last_error, sizeof saved);
+    spw_plan plan;
+    memset(&plan, 0, sizeof plan);
+    if (spw_plan_make(ctx, &plan, def, NULL) == SPW_OK) {
+        /* the same rule as spw_sched_dispatch: what ran */
+        int streamed = ctx->mode != SPW_MODE_RESIDENT && plan.spilled;
+        s->predicted_total = plan.t_pred;
+        copy_name(s->mode, sizeof s->mode, streamed ? "spilled" : "resident");
+        for (uint32_t t = 0; t < plan.n_tables && t < SPW_STATS_MAX_TABLES; t++)
+            spw_stats_plan_table(ctx, t, streamed && plan.tables[t].spilled ? "spilled"
+                                                                            : "resident",
+                                 plan.tables[t].t_compute + plan.tables[t].t_io);
+        spw_stats_tier_peak(ctx, "host", 0, plan.host_budget, "getrusage");
+        if (streamed && plan.nvme_bytes) {
+            spw_stats_link_bound(ctx, "disk write", plan.disk_write_gbs);
+            spw_stats_link_bound(ctx, "disk read", plan.disk_read_gbs);
+            for (uint32_t i = 0; i < s->n_links; i++) {
+                if (!strcmp(s->links[i].name, "disk write"))
+                    s->links[i].predicted_bytes = plan.disk_write;
+                if (!strcmp(s->links[i].name, "disk read"))
+                    s->links[i].predicted_bytes = plan.disk_read;
+            }
+        }
+    }
+    spw_plan_clear(&plan);
+    memcpy(((spw_ctx *)ctx)->last_error, saved, sizeof saved);
+    spw_stats_end(ctx, ps->total, proof_bytes);
+}
+
 void spw_stats_end(const spw_ctx *ctx, double total_seconds, uint64_t proof_bytes)
 {
     spw_run_stats *s = mut(ctx);
     if (!s) return;
-    double now = spw_now();
-    if (s->seg_round >= 0) {
-        int col = s->seg_table >= 0 && s->seg_table < SPW_STATS_MAX_TABLES ? s->seg_table
-                                                                           : SPW_STATS_MAX_TABLES;
-        s->table_seconds[s->seg_round][col] += now - s->seg_start;
-        s->seg_round = s->seg_table = -1;
-    }
+    spw_stats_pause(ctx);
     s->total_seconds = total_seconds;
     s->proof_bytes = proof_bytes;
     if (s->n_links == 0) {
@@ -289,6 +332,9 @@ void spw_stats_write_json(FILE *f, const spw_run_stats *s, int ind)
         jnum(f, gbps(l->bytes, l->seconds), 1);
         fputs(", \"bound_gbps\": ", f);
         jnum(f, l->bound_gbps > 0 ? l->bound_gbps : -1, 1);
+        fputs(", \"predicted_bytes\": ", f);
+        if (l->predicted_bytes) fprintf(f, "%llu", (unsigned long long)l->predicted_bytes);
+        else fputs("null", f);
         fprintf(f, ", \"modeled\": %s}", l->modeled ? "true" : "false");
     }
     fprintf(f, "\n%*s],\n%*s\"tiers\": [", ind + 2, "", ind + 2, "");

@@ -37,6 +37,7 @@ typedef struct spw_stats_link {
     uint64_t bytes;
     double seconds;            /* time the link was busy; 0 = not measured */
     double bound_gbps;         /* measured bandwidth of the link; 0 = unknown */
+    uint64_t predicted_bytes;  /* the planner's prediction; 0 = none */
     int modeled;               /* 1: bytes come from the cost model, not a counter */
 } spw_stats_link;
 
@@ -104,7 +105,8 @@ void spw_stats_link_add(const struct spw_ctx *ctx, const char *link, uint64_t by
                         double seconds, int modeled);
 /* Sets a link's measured bound in GB/s (10^9 bytes per second). */
 void spw_stats_link_bound(const struct spw_ctx *ctx, const char *link, double gbps);
-/* Raises a tier's peak to at least `peak`, sets its budget and source. */
+/* Raises a tier's peak to at least `peak`; sets its budget (0 = keep the
+ * one recorded before) and source (NULL = keep). */
 void spw_stats_tier_peak(const struct spw_ctx *ctx, const char *tier, uint64_t peak,
                          uint64_t budget, const char *source);
 /* Counts a fallback (device -> host, io_uring -> threads, ...). */
@@ -112,6 +114,19 @@ void spw_stats_fallback(const struct spw_ctx *ctx, const char *what);
 /* Ends the prove call: closes the progress segment, records total time,
  * proof size, the host peak RSS (from the kernel), marks the stats valid. */
 void spw_stats_end(const struct spw_ctx *ctx, double total_seconds, uint64_t proof_bytes);
+
+/* Ends a successful prove call of the CPU provers (in-memory or streamed):
+ * records the round times of *ps (struct spw_prove_stats), the planner's
+ * prediction for this AIR and ctx (predicted total and per table, the mode
+ * it chose, the host budget, disk links' predicted bytes and bandwidths),
+ * then spw_stats_end. The context's last error is left as it was. */
+struct spw_air_def;
+struct spw_prove_stats;
+void spw_stats_finish(const struct spw_ctx *ctx, const struct spw_air_def *def,
+                      const struct spw_prove_stats *ps, uint64_t proof_bytes);
+/* Closes the current (round, table) step without opening another: time until
+ * the next progress report is not charged to any table. */
+void spw_stats_pause(const struct spw_ctx *ctx);
 
 /* Peak resident set of this process in bytes (getrusage ru_maxrss). */
 uint64_t spw_stats_host_peak_rss(void);

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "cli_log.h"
 #include "internal.h"
+#include "plan.h"
 #include "stark.h"
 #include "workloads.h"
 
@@ -30,6 +31,8 @@ static void prove_usage(FILE *f)
             "  Proves a workload, or an AIR file with its trace directory (one\n"
             "  DIR/<table>.trace per table), and writes the proof to PROOF.\n"
             "  --blowup 2|4|8 (default 4), --threads 0 = all CPUs (default).\n"
+            "  Budgets (docs/OUT_OF_CORE.md): --host-budget SIZE, --vram-budget SIZE,\n"
+            "  --spill-dir DIR, --mode auto|resident|spilled, --chunk-rows N.\n"
             "  --quiet prints nothing on success; --force (tests only) skips the\n"
             "  pre-proof trace and bus checks.\n"
             "  -q errors only, no progress line; -v info, -vv debug messages\n"
@@ -144,9 +147,16 @@ int cli_prove(int argc, char **argv)
     uint64_t log_rows = 0, seed = 0, blowup = 4, threads = 0;
     int have_seed = 0, force = 0, quiet = 0, verbose = 0;
     const char *stats_path = NULL;
+    cli_budget bud = {0, 0, 0, SPW_MODE_AUTO, NULL};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int br = cli_budget_opt("prove", &bud, a, v); /* (ooc) budget options */
+        if (br < 0) return CLI_USAGE;
+        if (br > 0) {
+            i++;
+            continue;
+        }
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             prove_usage(stdout);
             return CLI_OK;
@@ -206,6 +216,10 @@ int cli_prove(int argc, char **argv)
     if (spw_ctx_set_param(ctx, SPW_PARAM_LOG_LEVEL, cli_log_level(verbose, quiet)) != SPW_OK) {
         spw_ctx_free(ctx);
         return CLI_FAIL;
+    }
+    if (cli_budget_apply("prove", ctx, &bud)) {
+        spw_ctx_free(ctx);
+        return CLI_USAGE;
     }
     spw_air *air = NULL;
     spw_trace *trace = NULL;
@@ -279,6 +293,7 @@ int cli_prove(int argc, char **argv)
         char sz[32];
         printf("\nproof: %s (%zu bytes), blowup %u, %.0f bits conjectured security (%.0f provable)\n",
                cli_fmt_size(sz, sizeof sz, len), len, (unsigned)blowup, sec, prov);
+        printf("peak RSS %s\n", cli_fmt_size(sz, sizeof sz, spw_peak_rss()));
         printf("wrote %s\n", out_path);
     }
     spw_free(proof);
