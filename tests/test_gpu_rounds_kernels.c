@@ -1,0 +1,2 @@
+#include "check_util.h"
+int main(void){return 77;}
