@@ -675,7 +675,7 @@ static spw_status open_cols(grun *g, uint64_t *h_vals, spw_digest *h_paths, cons
 /* ---- the pre-proof checks, in a host thread beside the device rounds ---- */
 
 typedef struct check_job {
-    const spw_ctx *ctx;
+    spw_ctx ctx; /* a copy: its error message does not race the device's */
     const spw_air_def *def;
     const spw_trace *trace;
     const spw_statement *stmt;
@@ -687,9 +687,9 @@ static void *check_thread(void *arg)
 {
     check_job *j = arg;
     double t0 = spw_now();
-    j->st = spw_air_check_trace(j->ctx, j->def, j->trace, j->stmt ? j->stmt->publics : NULL,
+    j->st = spw_air_check_trace(&j->ctx, j->def, j->trace, j->stmt ? j->stmt->publics : NULL,
                                 j->stmt ? j->stmt->n_publics : 0);
-    if (j->st == SPW_OK) j->st = spw_logup_check_balance(j->ctx, j->def, j->trace);
+    if (j->st == SPW_OK) j->st = spw_logup_check_balance(&j->ctx, j->def, j->trace);
     j->seconds = spw_now() - t0;
     return NULL;
 }
@@ -965,14 +965,17 @@ spw_status spw_gpu_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
         if (def->tables[t].log_height < min_lh) min_lh = def->tables[t].log_height;
         if (def->tables[t].log_height > max_lh) max_lh = def->tables[t].log_height;
     }
-    check_job cj = {ctx, def, trace, stmt, SPW_OK, 0};
+    check_job cj = {*ctx, def, trace, stmt, SPW_OK, 0};
     pthread_t th;
     int th_started = 0;
     if (!forced) {
         if (pthread_create(&th, NULL, check_thread, &cj) == 0) th_started = 1;
         else check_thread(&cj);
     }
-    if (!forced && !th_started && cj.st != SPW_OK) return cj.st;
+    if (!forced && !th_started && cj.st != SPW_OK) {
+        snprintf(ctx->last_error, sizeof ctx->last_error, "%s", cj.ctx.last_error);
+        return cj.st;
+    }
 
     spw_status st = SPW_OK;
     spw_proof P;
@@ -1031,7 +1034,10 @@ out:
     }
     stats->seconds[SPW_ROUND_CHECK] = cj.seconds;
     gs.seconds[SPW_ROUND_CHECK] = cj.seconds;
-    if (cj.st != SPW_OK) st = cj.st; /* a bad trace wins over anything else */
+    if (cj.st != SPW_OK) { /* a bad trace wins over anything else */
+        snprintf(ctx->last_error, sizeof ctx->last_error, "%s", cj.ctx.last_error);
+        st = cj.st;
+    }
     if (st == SPW_OK) {
         double te = spw_now();
         st = spw_proof_encode(ctx, proof_out, proof_len, &P);
