@@ -13,6 +13,7 @@
  * thread count or on how the work is split.
  */
 #include "fri.h"
+#include "gpu_prover.h"
 #include "logup.h"
 #include "ntt.h"
 #include "plan.h"
@@ -658,6 +659,21 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
         spw_stats_table_info(ctx, t, def->tables[t].name, def->tables[t].log_height,
                              def->tables[t].n_main, def->tables[t].n_aux,
                              spw_stark_num_parts(&def->tables[t]));
+    if (ctx->backend != SPW_BACKEND_CPU) { /* the device backend (src/gpu_prover.c) */
+        int handled = 0;
+        uint64_t fallbacks = spw_gpu_fallbacks();
+        spw_status gst = spw_gpu_prove(ctx, proof_out, proof_len, def, trace, stmt, opts, stats,
+                                       &handled);
+        if (handled && gst == SPW_OK) { /* (bench) statistics of the device run */
+            spw_gpu_run_stats gs;
+            spw_gpu_last_run(&gs);
+            spw_stats_pause(ctx);
+            spw_stats_finish(ctx, def, stats, *proof_len);
+            spw_stats_device(ctx, gs.peak, gs.budget);
+        }
+        if (handled || gst != SPW_OK) return gst;
+        if (spw_gpu_fallbacks() > fallbacks) spw_stats_fallback(ctx, "device -> cpu prover");
+    }
     spw_progress_report(ctx, spw_round_names[SPW_ROUND_CHECK], -1, 0, 0);
     if (!forced) {
         SPW_TRY(spw_air_check_trace(ctx, def, trace, stmt ? stmt->publics : NULL,

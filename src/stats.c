@@ -31,8 +31,7 @@ void spw_stats_begin(const spw_ctx *ctx)
     spw_run_stats *s = mut(ctx);
     if (!s) return;
     memset(s, 0, sizeof *s);
-    copy_name(s->backend, sizeof s->backend,
-              ctx->backend == SPW_BACKEND_CUDA ? "cuda" : "cpu");
+    copy_name(s->backend, sizeof s->backend, "cpu"); /* spw_stats_device: "cuda" */
     copy_name(s->mode, sizeof s->mode,
               ctx->mode == SPW_MODE_SPILLED    ? "spilled"
               : ctx->mode == SPW_MODE_RESIDENT ? "resident"
@@ -160,7 +159,7 @@ void spw_stats_fallback(const spw_ctx *ctx, const char *what)
     if (s->n_fallbacks >= SPW_STATS_MAX_FALLBACKS) return;
     copy_name(s->fallbacks[s->n_fallbacks].name, SPW_STATS_NAME, what);
     s->fallbacks[s->n_fallbacks++].count = 1;
-    spw_log(ctx, SPW_LOG_WARN, "fallback: %s (counted in the run statistics)", what);
+    spw_log(ctx, SPW_LOG_INFO, "fallback: %s (counted in the run statistics)", what);
 }
 
 uint64_t spw_stats_host_peak_rss(void)
@@ -215,6 +214,20 @@ void spw_stats_finish(const spw_ctx *ctx, const spw_air_def *def, const spw_prov
     spw_plan_clear(&plan);
     memcpy(((spw_ctx *)ctx)->last_error, saved, sizeof saved);
     spw_stats_end(ctx, ps->total, proof_bytes);
+}
+
+void spw_stats_device(const spw_ctx *ctx, uint64_t arena_peak, uint64_t vram_budget)
+{
+    spw_run_stats *s = mut(ctx);
+    if (!s) return;
+    copy_name(s->backend, sizeof s->backend, "cuda");
+    copy_name(s->mode, sizeof s->mode, "resident");
+    s->predicted_total = -1;
+    for (int t = 0; t < SPW_STATS_MAX_TABLES; t++) {
+        s->tables[t].plan_mode[0] = 0;
+        s->tables[t].plan_seconds = -1;
+    }
+    spw_stats_tier_peak(ctx, "device", arena_peak, vram_budget, "arena");
 }
 
 void spw_stats_end(const spw_ctx *ctx, double total_seconds, uint64_t proof_bytes)

@@ -124,6 +124,10 @@ struct spw_air_def;
 struct spw_prove_stats;
 void spw_stats_finish(const struct spw_ctx *ctx, const struct spw_air_def *def,
                       const struct spw_prove_stats *ps, uint64_t proof_bytes);
+/* After spw_stats_finish for a proof made on the GPU: backend "cuda", mode
+ * resident, the device tier (the arena's peak and budget); the CPU planner's
+ * time predictions are dropped (they do not model the device). */
+void spw_stats_device(const struct spw_ctx *ctx, uint64_t arena_peak, uint64_t vram_budget);
 /* Closes the current (round, table) step without opening another: time until
  * the next progress report is not charged to any table. */
 void spw_stats_pause(const struct spw_ctx *ctx);
