@@ -26,6 +26,21 @@ static void copy_name(char *dst, size_t n, const char *src)
     snprintf(dst, n, "%s", src ? src : "");
 }
 
+int spw_stats_process_io(uint64_t *rb, uint64_t *wb)
+{
+    FILE *f = fopen("/proc/self/io", "r");
+    if (!f) return -1;
+    char line[128];
+    int got = 0;
+    unsigned long long v;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "read_bytes: %llu", &v) == 1) *rb = v, got |= 1;
+        else if (sscanf(line, "write_bytes: %llu", &v) == 1) *wb = v, got |= 2;
+    }
+    fclose(f);
+    return got == 3 ? 0 : -1;
+}
+
 void spw_stats_begin(const spw_ctx *ctx)
 {
     spw_run_stats *s = mut(ctx);
@@ -42,6 +57,7 @@ void spw_stats_begin(const spw_ctx *ctx)
     for (int r = 0; r < SPW_STATS_MAX_ROUNDS; r++) s->round_predicted[r] = -1;
     for (int t = 0; t < SPW_STATS_MAX_TABLES; t++) s->tables[t].plan_seconds = -1;
     s->seg_round = s->seg_table = -1;
+    s->io_ok = spw_stats_process_io(&s->io_read0, &s->io_write0) == 0;
     s->t_start = s->seg_start = spw_now();
     s->last_emit = -1e30;
 }
@@ -237,7 +253,19 @@ void spw_stats_end(const spw_ctx *ctx, double total_seconds, uint64_t proof_byte
     spw_stats_pause(ctx);
     s->total_seconds = total_seconds;
     s->proof_bytes = proof_bytes;
-    if (s->n_links == 0) {
+    uint64_t rb = 0, wb = 0;
+    if (s->io_ok && spw_stats_process_io(&rb, &wb) == 0) {
+        /* storage traffic of the call, counted by the kernel (spill files,
+         * trace files); no busy time: the disk overlaps compute */
+        int spilled = !strcmp(s->mode, "spilled");
+        if (wb > s->io_write0 || spilled)
+            spw_stats_link_add(ctx, "disk write", wb - s->io_write0, 0, 0);
+        if (rb > s->io_read0 || spilled)
+            spw_stats_link_add(ctx, "disk read", rb - s->io_read0, 0, 0);
+    }
+    int have_hm = 0;
+    for (uint32_t i = 0; i < s->n_links; i++) have_hm |= !strcmp(s->links[i].name, "host memory");
+    if (!have_hm && strcmp(s->mode, "spilled")) {
         /* The in-memory prover moves data only through host memory: model
          * its minimum traffic as each round's data written once and read
          * once, over the time of the rounds that report bytes. */

@@ -77,6 +77,8 @@ typedef struct spw_run_stats {
     spw_stats_tier tiers[SPW_STATS_MAX_TIERS];
     uint32_t n_fallbacks;
     spw_stats_count fallbacks[SPW_STATS_MAX_FALLBACKS];
+    uint64_t io_read0, io_write0; /* /proc/self/io storage bytes at the start */
+    int io_ok;
     /* progress bookkeeping (spw_progress_report) */
     double t_start, seg_start, last_emit;
     int seg_round, seg_table;  /* -1 = none */
@@ -132,6 +134,10 @@ void spw_stats_device(const struct spw_ctx *ctx, uint64_t arena_peak, uint64_t v
  * the next progress report is not charged to any table. */
 void spw_stats_pause(const struct spw_ctx *ctx);
 
+/* Bytes this process has read from / written to storage so far (Linux
+ * /proc/self/io read_bytes, write_bytes: block-device I/O, O_DIRECT
+ * included, page-cache hits excluded). Returns 0, or -1 when unavailable. */
+int spw_stats_process_io(uint64_t *read_bytes, uint64_t *write_bytes);
 /* Peak resident set of this process in bytes (getrusage ru_maxrss). */
 uint64_t spw_stats_host_peak_rss(void);
 

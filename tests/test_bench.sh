@@ -15,6 +15,7 @@ CHECK="python3 $SRC/tests/check_stats_json.py $SRC/docs/stats-schema.json"
 fail() { echo "FAIL: $*"; exit 1; }
 
 "$BIN" bench --matrix tiny --repeat 2 --threads 2 --out "$T/b" >"$T/b.log" 2>&1 || { cat "$T/b.log"; fail "bench exited $?"; }
+grep -q "gnuplot failed" "$T/b.log" && { cat "$T/b.log"; fail "gnuplot failed"; }
 [ -s "$T/b/results.json" ] || fail "no results.json"
 [ -s "$T/b/results.csv" ] || fail "no results.csv"
 $CHECK bench "$T/b/results.json" || fail "results.json does not match the schema"

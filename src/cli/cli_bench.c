@@ -41,21 +41,35 @@ typedef struct mspec {
     unsigned log_rows;  /* 0 for synth */
     const char *preset; /* synth only */
     unsigned blowup;
+    int mode;           /* spw_mode; --modes overrides */
+    uint64_t budget;    /* host budget, 0 = default; --host-budgets overrides */
 } mspec;
 
+#define MiB_ (UINT64_C(1) << 20)
+
 static const mspec m_tiny[] = {
-    {"fib", 10, NULL, 4}, {"fib", 11, NULL, 4}, {"synth", 0, "tiny", 4}};
+    {"fib", 10, NULL, 4, SPW_MODE_AUTO, 0}, {"fib", 11, NULL, 4, SPW_MODE_AUTO, 0},
+    {"synth", 0, "tiny", 4, SPW_MODE_AUTO, 0}, {"fib", 11, NULL, 4, SPW_MODE_SPILLED, 80 * MiB_}};
 static const mspec m_quick[] = {
-    {"fib", 12, NULL, 4},  {"fib", 14, NULL, 4},  {"fib", 16, NULL, 4},  {"fib", 18, NULL, 4},
-    {"vm", 12, NULL, 4},   {"vm", 14, NULL, 4},   {"vm", 15, NULL, 4},   {"vm", 16, NULL, 4},
-    {"vm", 14, NULL, 2},   {"vm", 14, NULL, 8},   {"synth", 0, "tiny", 4},
-    {"synth", 0, "small", 4}};
+    {"fib", 12, NULL, 4, SPW_MODE_AUTO, 0}, {"fib", 14, NULL, 4, SPW_MODE_AUTO, 0},
+    {"fib", 16, NULL, 4, SPW_MODE_AUTO, 0}, {"fib", 18, NULL, 4, SPW_MODE_AUTO, 0},
+    {"vm", 12, NULL, 4, SPW_MODE_AUTO, 0}, {"vm", 14, NULL, 4, SPW_MODE_AUTO, 0},
+    {"vm", 15, NULL, 4, SPW_MODE_AUTO, 0}, {"vm", 16, NULL, 4, SPW_MODE_AUTO, 0},
+    {"vm", 14, NULL, 2, SPW_MODE_AUTO, 0}, {"vm", 14, NULL, 8, SPW_MODE_AUTO, 0},
+    {"synth", 0, "tiny", 4, SPW_MODE_AUTO, 0}, {"synth", 0, "small", 4, SPW_MODE_AUTO, 0},
+    {"vm", 14, NULL, 4, SPW_MODE_SPILLED, 96 * MiB_}, {"vm", 16, NULL, 4, SPW_MODE_SPILLED, 128 * MiB_}};
 static const mspec m_full[] = {
-    {"fib", 12, NULL, 4},  {"fib", 14, NULL, 4},  {"fib", 16, NULL, 4},  {"fib", 18, NULL, 4},
-    {"fib", 20, NULL, 4},  {"vm", 12, NULL, 4},   {"vm", 13, NULL, 4},   {"vm", 14, NULL, 4},
-    {"vm", 15, NULL, 4},   {"vm", 16, NULL, 4},   {"vm", 17, NULL, 4},   {"vm", 18, NULL, 4},
-    {"vm", 16, NULL, 2},   {"vm", 16, NULL, 8},   {"synth", 0, "tiny", 4},
-    {"synth", 0, "small", 4}, {"synth", 0, "medium", 4}};
+    {"fib", 12, NULL, 4, SPW_MODE_AUTO, 0}, {"fib", 14, NULL, 4, SPW_MODE_AUTO, 0},
+    {"fib", 16, NULL, 4, SPW_MODE_AUTO, 0}, {"fib", 18, NULL, 4, SPW_MODE_AUTO, 0},
+    {"fib", 20, NULL, 4, SPW_MODE_AUTO, 0}, {"vm", 12, NULL, 4, SPW_MODE_AUTO, 0},
+    {"vm", 13, NULL, 4, SPW_MODE_AUTO, 0}, {"vm", 14, NULL, 4, SPW_MODE_AUTO, 0},
+    {"vm", 15, NULL, 4, SPW_MODE_AUTO, 0}, {"vm", 16, NULL, 4, SPW_MODE_AUTO, 0},
+    {"vm", 17, NULL, 4, SPW_MODE_AUTO, 0}, {"vm", 18, NULL, 4, SPW_MODE_AUTO, 0},
+    {"vm", 16, NULL, 2, SPW_MODE_AUTO, 0}, {"vm", 16, NULL, 8, SPW_MODE_AUTO, 0},
+    {"synth", 0, "tiny", 4, SPW_MODE_AUTO, 0}, {"synth", 0, "small", 4, SPW_MODE_AUTO, 0},
+    {"synth", 0, "medium", 4, SPW_MODE_AUTO, 0}, {"vm", 16, NULL, 4, SPW_MODE_SPILLED, 256 * MiB_},
+    {"vm", 16, NULL, 4, SPW_MODE_SPILLED, 128 * MiB_}, {"vm", 18, NULL, 4, SPW_MODE_SPILLED, 256 * MiB_},
+    {"synth", 0, "small", 4, SPW_MODE_SPILLED, 256 * MiB_}};
 
 typedef struct point {
     mspec m;
@@ -498,7 +512,8 @@ static void gp_label(FILE *f, const char *s)
 }
 
 static int write_plot_data(const char *dir, const point *P, int np, double mem_gbps,
-                           char *scaling_series, size_t ss_len, int *have_pred)
+                           char *scaling_series, size_t ss_len, int *have_pred,
+                           int *have_pred_bytes)
 {
     char rn[SPW_STATS_MAX_ROUNDS][SPW_STATS_NAME];
     int nr = collect_rounds(P, np, rn, SPW_STATS_MAX_ROUNDS);
@@ -555,18 +570,27 @@ static int write_plot_data(const char *dir, const point *P, int np, double mem_g
 
     f = open_out(dir, "links.dat");
     if (!f) return -1;
-    fprintf(f, "# point:link achieved_gbps bound_gbps GB_moved\n");
+    fprintf(f, "# point:link achieved_gbps bound_gbps GB_moved GB_predicted\n");
     for (int i = 0; i < np; i++) {
         if (!P[i].ok) continue;
         for (uint32_t l = 0; l < P[i].rep->n_links; l++) {
             const spw_stats_link *L = &P[i].rep->links[l];
             char lab[160];
-            snprintf(lab, sizeof lab, "%s:%s%s", P[i].id, L->name, L->modeled ? "*" : "");
+            /* a link without busy time: the average over the whole run, marked "~" */
+            int avg = L->seconds <= 0;
+            snprintf(lab, sizeof lab, "%s:%s%s%s", P[i].id, L->name, L->modeled ? "*" : "",
+                     avg ? "~" : "");
             gp_label(f, lab);
             double bound = L->bound_gbps > 0 ? L->bound_gbps
                            : !strcmp(L->name, "host memory") ? mem_gbps
                                                              : NAN;
-            fprintf(f, " %.4f %.4f %.4f\n", link_gbps(L), bound, (double)L->bytes / 1e9);
+            double ach = avg ? (P[i].rep->total_seconds > 0
+                                    ? (double)L->bytes / P[i].rep->total_seconds / 1e9
+                                    : 0)
+                             : link_gbps(L);
+            if (L->predicted_bytes) *have_pred_bytes = 1;
+            fprintf(f, " %.4f %.4f %.4f %.4f\n", ach, bound, (double)L->bytes / 1e9,
+                    L->predicted_bytes ? (double)L->predicted_bytes / 1e9 : NAN);
         }
     }
     fclose(f);
@@ -644,6 +668,26 @@ static int write_plot_data(const char *dir, const point *P, int np, double mem_g
                 (*have_pred)++;
             }
     }
+    /* second block: per table, the plan's time against the table's measured
+     * time summed over the rounds (runs with per-table reports only) */
+    fprintf(f, "\n\n# point:table predicted_s measured_s\n");
+    int nt_pred = 0;
+    for (int i = 0; i < np; i++) {
+        if (!P[i].ok) continue;
+        const spw_run_stats *s = P[i].rep;
+        uint32_t nt = s->n_tables < SPW_STATS_MAX_TABLES ? s->n_tables : SPW_STATS_MAX_TABLES;
+        for (uint32_t t = 0; t < nt; t++) {
+            double meas = 0;
+            for (uint32_t r = 0; r < s->n_rounds; r++) meas += s->table_seconds[r][t];
+            if (s->tables[t].plan_seconds <= 0 || meas <= 0) continue;
+            char lab[160];
+            snprintf(lab, sizeof lab, "%s:%s", P[i].id, s->tables[t].name);
+            gp_label(f, lab);
+            fprintf(f, " %.6f %.6f\n", s->tables[t].plan_seconds, meas);
+            nt_pred++;
+        }
+    }
+    if (!nt_pred) fprintf(f, "\"none\" NaN NaN\n");
     fclose(f);
     return nr;
 }
@@ -685,8 +729,9 @@ static int gnuplot_has_pngcairo(const char *dir)
 static int write_plots(const char *dir, const point *P, int np, double mem_gbps, int *n_png)
 {
     char series[2048];
-    int have_pred = 0;
-    int nr = write_plot_data(dir, P, np, mem_gbps, series, sizeof series, &have_pred);
+    int have_pred = 0, have_pred_bytes = 0;
+    int nr = write_plot_data(dir, P, np, mem_gbps, series, sizeof series, &have_pred,
+                             &have_pred_bytes);
     if (nr < 0) return -1;
     *n_png = 0;
     int cairo = gnuplot_has_pngcairo(dir);
@@ -722,6 +767,13 @@ static int write_plots(const char *dir, const point *P, int np, double mem_gbps,
                "     '' using 0:3 with points pt 7 ps 1.5 title 'measured link bound GB/s', \\\n"
                "     '' using 0:2:(sprintf('%%.3g GB', $4)) with labels offset 0,0.8 notitle\n"
                "set yrange [*:*]\n\n");
+    fprintf(f, "set output 'bytes.png'\nset title 'Bytes moved per link: counted (modeled: *) vs the plan'\n"
+               "set ylabel 'GB'\nset yrange [0:*]\nset style data histograms\n"
+               "set style histogram clustered gap 1\n"
+               "plot 'links.dat' using 4:xtic(1) title 'moved'%s\n"
+               "set yrange [*:*]\nunset style histogram\nset style data linespoints\n\n",
+            have_pred_bytes ? ", '' using 5 title 'predicted by the plan'" : "");
+    pngs++;
     fprintf(f, "set output 'memory.png'\nset title 'Peak memory per tier (host: peak RSS of the prover process) vs budget'\n"
                "set ylabel 'MiB'\nset yrange [0:*]\n"
                "plot 'memory.dat' using 0:2:xtic(1) with boxes title 'peak', \\\n"
@@ -752,7 +804,11 @@ static int write_plots(const char *dir, const point *P, int np, double mem_gbps,
                "set xtics norotate\nset xlabel 'predicted seconds'\nset ylabel 'measured seconds'\n");
     if (have_pred)
         fprintf(f, "set key inside left top\nset logscale xy\n"
-                   "plot 'predicted.dat' using 2:3 with points pt 7 title 'round or total', x with lines title 'measured = predicted'\n");
+                   "plot 'predicted.dat' index 0 using 2:3 with points pt 7 ps 1.5 title 'whole proof', \\\n"
+                   "     '' index 1 using 2:3 with points pt 6 title 'one table (sum over rounds)', \\\n"
+                   "     x with lines dt 2 title 'measured = predicted', \\\n"
+                   "     4*x with lines dt 3 title 'measured = 4 x predicted'\n"
+                   "unset logscale xy\n");
     else
         fprintf(f, "set label 1 'no planner predictions in this build or matrix' at graph 0.5,0.5 center\n"
                    "set xrange [0:1]\nset yrange [0:1]\nplot x with lines title 'measured = predicted'\n");
@@ -768,7 +824,7 @@ static int write_plots(const char *dir, const point *P, int np, double mem_gbps,
     if (rc != 0) {
         fprintf(stderr, "spillway bench: gnuplot failed (status %d); run `gnuplot plots.gp` in %s "
                         "to see why\n", rc, dir);
-        return 0;
+        return -1;
     }
     *n_png = pngs;
     return 0;
@@ -811,7 +867,7 @@ int cli_bench(int argc, char **argv)
     const char *out = "bench-out", *matrix = "full", *backend_s = "auto";
     uint64_t repeat = 0, threads = 0;
     uint64_t budgets[MAX_LIST] = {0}, modes[MAX_LIST] = {SPW_MODE_AUTO};
-    int n_budgets = 1, n_modes = 1, verbose = 0, quiet = 0;
+    int n_budgets = 1, n_modes = 1, verbose = 0, quiet = 0, budgets_set = 0, modes_set = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -848,11 +904,13 @@ int cli_bench(int argc, char **argv)
                 return CLI_USAGE;
             }
         } else if (!strcmp(a, "--host-budgets")) {
+            budgets_set = 1;
             if ((n_budgets = parse_list(argv[++i], budgets, MAX_LIST, 0)) < 0) {
                 cli_error("bench", "--host-budgets: expected sizes like 0,512M,2G (at most %d)", MAX_LIST);
                 return CLI_USAGE;
             }
         } else if (!strcmp(a, "--modes")) {
+            modes_set = 1;
             if ((n_modes = parse_list(argv[++i], modes, MAX_LIST, 1)) < 0) {
                 cli_error("bench", "--modes: expected a list of auto, resident, spilled");
                 return CLI_USAGE;
@@ -893,18 +951,19 @@ int cli_bench(int argc, char **argv)
     if (!P) return CLI_FAIL;
     for (int b = 0; b < nb; b++)
         for (size_t k = 0; k < nm; k++)
-            for (int m = 0; m < n_modes; m++)
-                for (int h = 0; h < n_budgets && np < MAX_POINTS; h++) {
+            for (int m = 0; m < (modes_set ? n_modes : 1); m++)
+                for (int h = 0; h < (budgets_set ? n_budgets : 1) && np < MAX_POINTS; h++) {
                     point *p = &P[np++];
                     p->m = M[k];
                     p->backend = backends[b];
-                    p->mode = (int)modes[m];
-                    p->host_budget = budgets[h];
+                    p->mode = modes_set ? (int)modes[m] : M[k].mode;
+                    p->host_budget = budgets_set ? budgets[h] : M[k].budget;
                     char size[32], bud[48] = "";
                     if (M[k].log_rows) snprintf(size, sizeof size, "%u", M[k].log_rows);
                     else snprintf(size, sizeof size, "%s", M[k].preset);
-                    if (budgets[h])
-                        snprintf(bud, sizeof bud, "-h%lluM", (unsigned long long)(budgets[h] >> 20));
+                    if (p->host_budget)
+                        snprintf(bud, sizeof bud, "-h%lluM",
+                                 (unsigned long long)(p->host_budget >> 20));
                     snprintf(p->id, sizeof p->id, "%s%s-b%u%s%s%s-%s", M[k].wl, size, M[k].blowup,
                              bud, p->mode ? "-" : "", p->mode ? mode_name(p->mode) : "",
                              backend_name(p->backend));
