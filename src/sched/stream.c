@@ -68,10 +68,20 @@ static void stab_free(stab *s)
     spw_stree_free(&s->ctree);
 }
 
+/* LDE matrices are written by column groups and read only after the
+ * whole column phase: their tiles are written back (and dropped from the
+ * pool) as soon as they are complete, overlapping the disk with the NTTs;
+ * drain() ends such a phase. Other matrices are evicted on demand. */
 static spw_status mat_new(run *u, spw_mat *m, const char *name, size_t ncols, size_t nrows,
                           size_t esz, size_t G, size_t R, spw_chunk_kind kind)
 {
-    return spw_mat_init(u->ctx, m, u->sp, name, ncols, nrows, esz, G, R, kind, u->home, u->wb);
+    return spw_mat_init(u->ctx, m, u->sp, name, ncols, nrows, esz, G, R, kind, u->home,
+                        u->wb && kind == SPW_CHUNK_LDE);
+}
+
+static void drain(run *u)
+{
+    if (u->wb) spw_spill_drain(u->sp);
 }
 
 /* dst (ncols x n<<log_e) = coset LDE of the coefficient columns of src. */
@@ -91,6 +101,7 @@ static spw_status lde_cols(run *u, stab *s, spw_mat *dst, spw_mat *src, size_t n
     }
     free(cf);
     free(out);
+    drain(u);
     return st;
 }
 
@@ -141,6 +152,7 @@ static spw_status round_main(run *u, stab *s, const spw_trace *trace, uint32_t t
     }
     free(cf);
     free(out);
+    drain(u);
     SPW_TRY(st);
     return commit(u, s, &s->mtree, &s->mlde, "main-tree");
 }
