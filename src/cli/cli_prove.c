@@ -10,8 +10,10 @@
  * fails the pre-proof checks, so that the verifier's rejection can be shown.
  */
 #include "cli.h"
+#include "cli_log.h"
 #include "internal.h"
 #include "plan.h"
+#include "gpu_prover.h"
 #include "stark.h"
 #include "workloads.h"
 
@@ -24,7 +26,8 @@ static void prove_usage(FILE *f)
 {
     fprintf(f,
             "usage: spillway prove --workload fib|vm|synth [--log-rows N] [--preset NAME]\n"
-            "                      [--seed S] [--blowup B] [--threads T] -o PROOF\n"
+            "                      [--seed S] [--blowup B] [--threads T] [--backend B]\n"
+            "                      [--vram-budget SIZE] -o PROOF\n"
             "       spillway prove --air FILE.air --trace DIR [--publics v0,v1,...]\n"
             "                      [--blowup B] [--threads T] -o PROOF\n"
             "  Proves a workload, or an AIR file with its trace directory (one\n"
@@ -32,8 +35,14 @@ static void prove_usage(FILE *f)
             "  --blowup 2|4|8 (default 4), --threads 0 = all CPUs (default).\n"
             "  Budgets (docs/OUT_OF_CORE.md): --host-budget SIZE, --vram-budget SIZE,\n"
             "  --spill-dir DIR, --mode auto|resident|spilled, --chunk-rows N.\n"
+            "  --backend auto|cpu|cuda (default auto: the GPU when present and the\n"
+            "  resident plan fits --vram-budget SIZE, else the CPU, logged).\n"
             "  --quiet prints nothing on success; --force (tests only) skips the\n"
-            "  pre-proof trace and bus checks.\n");
+            "  pre-proof trace and bus checks.\n"
+            "  -q errors only, no progress line; -v info, -vv debug messages\n"
+            "  (default: SPW_LOG=error|warn|info|debug, else warn). A live progress\n"
+            "  line is drawn on stderr when it is a terminal.\n"
+            "  --stats FILE.json writes run statistics (docs/STATS_SCHEMA.md).\n");
 }
 
 static void verify_usage(FILE *f)
@@ -139,8 +148,10 @@ int cli_prove(int argc, char **argv)
 {
     const char *workload = NULL, *preset = NULL, *air_path = NULL, *trace_dir = NULL;
     const char *out_path = NULL, *publics_s = NULL;
-    uint64_t log_rows = 0, seed = 0, blowup = 4, threads = 0;
-    int have_seed = 0, force = 0, quiet = 0;
+    uint64_t log_rows = 0, seed = 0, blowup = 4, threads = 0, vram = 0;
+    int backend = SPW_BACKEND_AUTO;
+    int have_seed = 0, force = 0, quiet = 0, verbose = 0;
+    const char *stats_path = NULL;
     cli_budget bud = {0, 0, 0, SPW_MODE_AUTO, NULL};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -157,8 +168,7 @@ int cli_prove(int argc, char **argv)
         } else if (!strcmp(a, "--force")) {
             force = 1;
             continue;
-        } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
-            quiet = 1;
+        } else if (cli_log_option(a, &verbose, &quiet)) {
             continue;
         }
         if (!v) {
@@ -172,6 +182,7 @@ int cli_prove(int argc, char **argv)
         else if (!strcmp(a, "--trace")) trace_dir = v;
         else if (!strcmp(a, "--publics")) publics_s = v;
         else if (!strcmp(a, "-o") || !strcmp(a, "--output")) out_path = v;
+        else if (!strcmp(a, "--stats")) stats_path = v;
         else if (!strcmp(a, "--log-rows")) {
             if (cli_parse_uint(v, 1, 32, &log_rows)) {
                 cli_error("prove", "--log-rows: expected 1..32, got '%s'", v);
@@ -186,6 +197,19 @@ int cli_prove(int argc, char **argv)
         } else if (!strcmp(a, "--blowup")) {
             if (cli_parse_uint(v, 2, 8, &blowup) || (blowup != 2 && blowup != 4 && blowup != 8)) {
                 cli_error("prove", "--blowup: expected 2, 4 or 8, got '%s'", v);
+                return CLI_USAGE;
+            }
+        } else if (!strcmp(a, "--backend")) {
+            if (!strcmp(v, "auto")) backend = SPW_BACKEND_AUTO;
+            else if (!strcmp(v, "cpu")) backend = SPW_BACKEND_CPU;
+            else if (!strcmp(v, "cuda")) backend = SPW_BACKEND_CUDA;
+            else {
+                cli_error("prove", "--backend: expected auto, cpu or cuda, got '%s'", v);
+                return CLI_USAGE;
+            }
+        } else if (!strcmp(a, "--vram-budget")) {
+            if (cli_parse_size(v, &vram) || vram == 0) {
+                cli_error("prove", "--vram-budget: expected a size such as 512M or 2G, got '%s'", v);
                 return CLI_USAGE;
             }
         } else if (!strcmp(a, "--threads")) {
@@ -206,6 +230,16 @@ int cli_prove(int argc, char **argv)
     if (!ctx) {
         cli_error("prove", "cannot create a context");
         return CLI_FAIL;
+    }
+    if (spw_ctx_set_param(ctx, SPW_PARAM_LOG_LEVEL, cli_log_level(verbose, quiet)) != SPW_OK) {
+        spw_ctx_free(ctx);
+        return CLI_FAIL;
+    }
+    if (spw_ctx_set_param(ctx, SPW_PARAM_BACKEND, backend) != SPW_OK ||
+        (vram && spw_ctx_set_param(ctx, SPW_PARAM_VRAM_BUDGET, (int64_t)vram) != SPW_OK)) {
+        cli_error("prove", "%s", spw_ctx_last_error(ctx));
+        spw_ctx_free(ctx);
+        return CLI_USAGE;
     }
     if (cli_budget_apply("prove", ctx, &bud)) {
         spw_ctx_free(ctx);
@@ -251,9 +285,16 @@ int cli_prove(int argc, char **argv)
     spw_prove_stats stats;
     uint8_t *proof = NULL;
     size_t len = 0;
+    cli_progress cp;
+    cli_progress_start(&cp, ctx, !quiet);
     st = spw_prove_ex(ctx, &proof, &len, air, trace, &stmt, &opts, &stats);
+    cli_progress_end(&cp, ctx);
     if (st != SPW_OK) {
-        cli_error("prove", "%s: %s", spw_strerror(st), spw_ctx_last_error(ctx));
+        cli_fail_status("prove", st, spw_ctx_last_error(ctx));
+        goto out;
+    }
+    if (stats_path && cli_write_stats(ctx, "prove", stats_path)) {
+        spw_free(proof);
         goto out;
     }
     if (write_file(out_path, proof, len)) {
@@ -274,6 +315,17 @@ int cli_prove(int argc, char **argv)
         for (int r = 0; r < SPW_ROUND_COUNT; r++)
             printf("%s %s %.3f", r ? "," : "", spw_round_names[r], stats.seconds[r]);
         char sz[32];
+        spw_gpu_run_stats gs;
+        spw_gpu_last_run(&gs);
+        if (gs.used_device) {
+            char b1[32], b2[32], b3[32];
+            printf("\nbackend: cuda (%s), device peak %s of budget %s (estimate %s), %llu kernels",
+                   gs.device, cli_fmt_size(b1, sizeof b1, gs.peak),
+                   cli_fmt_size(b2, sizeof b2, gs.budget), cli_fmt_size(b3, sizeof b3, gs.estimate),
+                   (unsigned long long)gs.kernels);
+        } else {
+            printf("\nbackend: cpu");
+        }
         printf("\nproof: %s (%zu bytes), blowup %u, %.0f bits conjectured security (%.0f provable)\n",
                cli_fmt_size(sz, sizeof sz, len), len, (unsigned)blowup, sec, prov);
         printf("peak RSS %s\n", cli_fmt_size(sz, sizeof sz, spw_peak_rss()));
