@@ -28,6 +28,8 @@
 #include "../logup.h"
 #include "../ntt.h"
 #include "../proof.h"
+#include "../progress.h"
+#include "../stats.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +55,31 @@ typedef struct run {
     int wb;
     unsigned log_b;
 } run;
+
+/* Progress (src/progress.h): before table t of a per-table round (t ==
+ * n_tables: the round is done); units are bytes of the data the round
+ * produces or reads, as in the in-memory prover. */
+static uint64_t prog_units(const stab *s, int round)
+{
+    switch (round) {
+    case SPW_ROUND_MAIN: return 8 * (uint64_t)s->N * s->nm;
+    case SPW_ROUND_AUX: return 8 * (uint64_t)s->N * s->na;
+    case SPW_ROUND_COMP: return 8 * (uint64_t)s->N * s->nc;
+    case SPW_ROUND_OOD: return 8 * (uint64_t)s->n * (s->nm + s->na + s->nc);
+    default: return 8 * (uint64_t)s->N * (s->nm + s->na + s->nc);
+    }
+}
+
+static void prog(const spw_ctx *ctx, const stab *S, uint32_t nt, int round, uint32_t t)
+{
+    uint64_t done = 0, total = 0;
+    for (uint32_t i = 0; i < nt; i++) {
+        uint64_t x = prog_units(&S[i], round);
+        total += x;
+        if (i < t) done += x;
+    }
+    spw_progress_report(ctx, spw_round_names[round], t < nt ? (int)t : -1, done, total);
+}
 
 static void stab_free(stab *s)
 {
@@ -851,10 +878,12 @@ spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
     spw_transcript_absorb(&tr, dig, 32);
 
     for (uint32_t t = 0; t < def->n_tables; t++) {
+        prog(ctx, S, def->n_tables, SPW_ROUND_MAIN, t);
         if ((st = round_main(&u, &S[t], trace, t)) != SPW_OK) goto out;
         P.tables[t].main_root = *spw_stree_root(&S[t].mtree);
         spw_transcript_absorb(&tr, P.tables[t].main_root.b, 32);
     }
+    prog(ctx, S, def->n_tables, SPW_ROUND_MAIN, def->n_tables);
     LAP(SPW_ROUND_MAIN);
 
     uint32_t n_ch = def->n_challenges > 2 ? def->n_challenges : 2;
@@ -865,6 +894,7 @@ spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
     }
     for (uint32_t i = 0; i < n_ch; i++) ch[i] = spw_transcript_ext3(&tr);
     for (uint32_t t = 0; t < def->n_tables; t++) {
+        prog(ctx, S, def->n_tables, SPW_ROUND_AUX, t);
         if ((st = round_aux(&u, &S[t], ch, &P.tables[t].logup_sum)) != SPW_OK) goto out;
         if (S[t].na) {
             uint8_t b[56];
@@ -874,9 +904,11 @@ spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
             spw_transcript_absorb(&tr, b, 56);
         }
     }
+    prog(ctx, S, def->n_tables, SPW_ROUND_AUX, def->n_tables);
     LAP(SPW_ROUND_AUX);
 
     for (uint32_t t = 0; t < def->n_tables; t++) {
+        prog(ctx, S, def->n_tables, SPW_ROUND_COMP, t);
         fe3 lambda = spw_transcript_ext3(&tr);
         if ((st = round_comp(&u, &S[t], ch, P.publics, P.tables[t].logup_sum, lambda, forced)) != SPW_OK)
             goto out;
@@ -885,12 +917,14 @@ spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
         P.tables[t].comp_root = *spw_stree_root(&S[t].ctree);
         spw_transcript_absorb(&tr, P.tables[t].comp_root.b, 32);
     }
+    prog(ctx, S, def->n_tables, SPW_ROUND_COMP, def->n_tables);
     LAP(SPW_ROUND_COMP);
 
     fe3 zeta;
     do zeta = spw_transcript_ext3(&tr);
     while (zeta.c[1] == 0 && zeta.c[2] == 0);
     for (uint32_t t = 0; t < def->n_tables; t++) {
+        prog(ctx, S, def->n_tables, SPW_ROUND_OOD, t);
         if ((st = round_ood(&u, &S[t], &P.tables[t], zeta)) != SPW_OK) goto out;
         size_t nb = 24 * (size_t)spw_proof_n_ood(&P.tables[t]);
         uint8_t *b = malloc(nb);
@@ -908,6 +942,7 @@ spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
         spw_mat_free(&S[t].acoef);
         spw_mat_free(&S[t].ccoef);
     }
+    prog(ctx, S, def->n_tables, SPW_ROUND_OOD, def->n_tables);
     LAP(SPW_ROUND_OOD);
 
     unsigned log_n0 = max_lh + log_b;
@@ -920,6 +955,7 @@ spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
     fe3 gamma = spw_transcript_ext3(&tr), gpow = fe3_one();
     for (uint32_t t = 0; t < def->n_tables; t++) {
         unsigned i = log_n0 - S[t].log_N;
+        prog(ctx, S, def->n_tables, SPW_ROUND_DEEP, t);
         int first = rollin[i].tiles == NULL;
         if (first && (st = mat_new(&u, &rollin[i], "deep", 1, S[t].N, sizeof(fe3), 1,
                                    plan->fri_R < S[t].N / 2 ? plan->fri_R : S[t].N / 2,
@@ -928,10 +964,14 @@ spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
         if ((st = round_deep(&u, &S[t], &P.tables[t], zeta, gamma, &gpow, &rollin[i], first)) != SPW_OK)
             goto out;
     }
+    prog(ctx, S, def->n_tables, SPW_ROUND_DEEP, def->n_tables);
     LAP(SPW_ROUND_DEEP);
 
+    spw_progress_report(ctx, spw_round_names[SPW_ROUND_FRI], -1, 0, 48ull << log_n0);
     if ((st = fri_commit(&u, &fri, &tr, &P, rollin, log_n0)) != SPW_OK) goto out;
+    spw_progress_report(ctx, spw_round_names[SPW_ROUND_FRI], -1, 48ull << log_n0, 48ull << log_n0);
     LAP(SPW_ROUND_FRI);
+    spw_progress_report(ctx, spw_round_names[SPW_ROUND_GRIND], -1, 0, 0);
 
     P.nonce = spw_transcript_grind(&tr, P.params.grinding_bits);
     {
@@ -940,6 +980,7 @@ spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
         spw_transcript_absorb(&tr, nb, 8);
     }
     LAP(SPW_ROUND_GRIND);
+    spw_progress_report(ctx, spw_round_names[SPW_ROUND_QUERY], -1, 0, 0);
 
     for (uint32_t j = 0; j < P.params.n_queries; j++) {
         uint64_t q0 = spw_transcript_index(&tr, log_n0);
@@ -948,6 +989,7 @@ spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
         if ((st = fri_open(&u, &fri, &P, j, q0)) != SPW_OK) goto out;
     }
     LAP(SPW_ROUND_QUERY);
+    spw_progress_report(ctx, spw_round_names[SPW_ROUND_ENCODE], -1, 0, 0);
 
     st = spw_proof_encode(ctx, proof_out, proof_len, &P);
     LAP(SPW_ROUND_ENCODE);
@@ -961,6 +1003,10 @@ out:
                 (unsigned long long)(ss.nvme_peak >> 20),
                 (unsigned long long)(ss.bytes_host_to_nvme >> 20),
                 (unsigned long long)(ss.bytes_nvme_to_host >> 20), (unsigned long long)ss.evictions);
+        spw_stats_tier_peak(ctx, "host pool", ss.host_peak, plan->pool_bytes, "spill store");
+        if (plan->nvme_bytes)
+            spw_stats_tier_peak(ctx, "nvme", ss.nvme_peak, plan->nvme_bytes, "spill store");
+        if (ss.async_errors) spw_stats_fallback(ctx, "spill store: failed background write-back");
     }
     fri_free(&fri, rollin);
     free(rollin);
