@@ -324,34 +324,50 @@ spw_status spw_plan_make(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *
     if (ctx->chunk_rows && ctx->chunk_rows < plan->fri_R) plan->fri_R = ctx->chunk_rows;
     if (!plan->fri_R) plan->fri_R = 1;
 
-    uint64_t Wmax = 0, store = 0, fixed = 0, tile_max = 0;
+    int force_min = 0;
+    uint64_t Wmax, store, fixed, tile_max, min_w, min_fixed, min_pool;
+    uint32_t min_t;
+replan:
+    Wmax = store = fixed = tile_max = min_w = min_fixed = min_pool = 0;
+    min_t = 0;
+    plan->t_compute = 0;
     for (uint32_t i = 0; i < def->n_tables && spilled; i++) {
         spw_plan_table *p = &plan->tables[i];
         tdim *d = &D[i];
         p->spilled = 1;
         uint64_t Rmin = d->N < SPW_PLAN_MIN_ROWS ? d->N : SPW_PLAN_MIN_ROWS;
+        if (ctx->chunk_rows) Rmin = ctx->chunk_rows > d->N ? d->N : ctx->chunk_rows;
         uint64_t R, G = d->ncmax < GROUP_MAX ? d->ncmax : GROUP_MAX;
-        if (ctx->chunk_rows) R = ctx->chunk_rows > d->N ? d->N : ctx->chunk_rows;
+        if (ctx->chunk_rows) R = Rmin;
         else R = pow2_floor(TILE_MAX / (8 * (G ? G : 1)));
         if (R > d->N) R = d->N;
-        if (R < Rmin) R = Rmin;
-        /* the pool must hold a few tiles besides the working set */
+        if (R < Rmin || force_min) R = Rmin;
+        if (force_min) G = 1;
+        /* shrink the group, then the chunk, until the working set, the
+         * chunk-root trees and a pool of a few tiles fit */
         for (;;) {
             uint64_t w = work_bytes(d, R, G, plan->threads);
-            uint64_t minpool = 16 * (G * R * 8 + CHUNK_HDR) + 16 * (64 * R + CHUNK_HDR);
-            if (w + minpool <= H * 3 / 4 || (w + minpool <= H && (G == 1 && (R <= Rmin || ctx->chunk_rows))))
-                break;
+            uint64_t need = w + 16 * (G * R * 8 + CHUNK_HDR) + 16 * (64 * R + CHUNK_HDR) +
+                            64 * 3 * 2 * (d->N / R);
+            if (need <= H * 3 / 4 || (G == 1 && R <= Rmin)) break;
             if (G > 1) G = (G + 1) / 2;
-            else if (R > Rmin && !ctx->chunk_rows) R /= 2;
-            else break;
+            else R /= 2;
         }
         p->R = R;
         p->G = (uint32_t)G;
         p->work_bytes = work_bytes(d, R, G, plan->threads);
         p->store_bytes = store_bytes(d, R, G);
-        uint64_t mR = ctx->chunk_rows ? R : Rmin;
-        p->min_bytes = work_bytes(d, mR, 1, plan->threads) + 16 * (mR * 8 + CHUNK_HDR) +
-                       16 * (64 * mR + CHUNK_HDR) + 64 * 3 * 2 * (d->N / mR);
+        /* the smallest schedule: one column per group, the smallest chunk */
+        uint64_t wm = work_bytes(d, Rmin, 1, plan->threads);
+        uint64_t pm = 16 * (Rmin * 8 + CHUNK_HDR) + 16 * (64 * Rmin + CHUNK_HDR);
+        uint64_t fm = 64 * 3 * 2 * (d->N / Rmin);
+        p->min_bytes = wm + pm + fm;
+        if (wm > min_w) {
+            min_w = wm;
+            min_t = i;
+        }
+        if (pm > min_pool) min_pool = pm;
+        min_fixed += fm;
         uint64_t tile = G * R * 8 > 64 * R ? G * R * 8 : 64 * R;
         if (tile > tile_max) tile_max = tile;
         if (p->work_bytes > Wmax) Wmax = p->work_bytes;
@@ -372,38 +388,34 @@ spw_status spw_plan_make(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *
     /* FRI: three chunks of fri_R ext3 values, leaves and a subtree */
     uint64_t fw = plan->fri_R * (3 * 24 + 32 + 64);
     if (fw > Wmax) Wmax = fw;
+    if (fw > min_w) min_w = fw;
     store += N0 * (48 + 64) + 4 * CHUNK_HDR * (2 * N0 / plan->fri_R + 2);
     fixed += 2 * 64 * (2 * N0 / plan->fri_R);
+    min_fixed += 2 * 64 * (2 * N0 / plan->fri_R);
     plan->work_bytes = Wmax;
     plan->fixed_bytes = fixed;
     plan->store_bytes = store;
-    for (uint32_t i = 0; i < def->n_tables; i++) {
-        spw_plan_table *p = &plan->tables[i];
-        if (p->min_bytes + fixed > H) {
-            char hb[32], mb[32];
-            fmt_size(hb, sizeof hb, H);
-            fmt_size(mb, sizeof mb, p->min_bytes + fixed);
-            free(D);
-            return spw_fail(ctx, SPW_ERR_BUDGET,
-                            "host budget %s is below the minimum %s for table %s (2^%u rows x %u "
-                            "columns); raise --host-budget%s",
-                            hb, mb, p->name, p->log_n, p->nm,
-                            ctx->chunk_rows ? " or lower --chunk-rows" : "");
-        }
-    }
+    uint64_t min_total = min_w + min_fixed + min_pool + MiB;
     uint64_t pool = H > Wmax + fixed ? H - Wmax - fixed : 0;
     /* no larger than what the store can hold at once (plus room for tiles) */
     uint64_t cap = store + 16 * (tile_max + CHUNK_HDR) + 4 * MiB;
     if (pool > cap) pool = cap;
     pool = pool / MiB * MiB;
-    if (pool < 16 * (tile_max + CHUNK_HDR)) {
+    if (H >= min_total && pool < 16 * (tile_max + CHUNK_HDR) && !force_min) {
+        force_min = 1; /* the budget allows the smallest schedule only */
+        goto replan;
+    }
+    if (H < min_total || pool < 16 * (tile_max + CHUNK_HDR)) {
         char hb[32], mb[32];
+        const spw_plan_table *p = &plan->tables[min_t];
         fmt_size(hb, sizeof hb, H);
-        fmt_size(mb, sizeof mb, Wmax + fixed + 16 * (tile_max + CHUNK_HDR));
+        fmt_size(mb, sizeof mb, min_total > H ? min_total : Wmax + fixed + 16 * (tile_max + CHUNK_HDR) + MiB);
         free(D);
         return spw_fail(ctx, SPW_ERR_BUDGET,
-                        "host budget %s is below the minimum %s for this schedule; raise "
-                        "--host-budget or lower --chunk-rows", hb, mb);
+                        "host budget %s is below the minimum %s for table %s (2^%u rows x %u "
+                        "columns); raise --host-budget%s",
+                        hb, mb, p->name, p->log_n, p->nm,
+                        ctx->chunk_rows ? " or lower --chunk-rows" : "");
     }
     plan->pool_bytes = pool;
     if (store > pool) {

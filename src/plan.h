@@ -16,7 +16,7 @@
  * stacks, the producers' small state, per-thread block buffers). */
 #define SPW_PLAN_OVERHEAD (UINT64_C(64) << 20)
 /* Smallest row chunk the planner goes down to. */
-#define SPW_PLAN_MIN_ROWS 64u
+#define SPW_PLAN_MIN_ROWS 4096u
 
 typedef struct spw_plan_table {
     char name[64];

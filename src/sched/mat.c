@@ -64,7 +64,7 @@ static size_t gcols(const spw_mat *m, size_t g)
  * between the tiles and buf (column c, row r at buf + ((c-c0)*stride + r -
  * rb) * esz, rb = r0 of the call's buffer origin). */
 static spw_status tile_rows_io(spw_mat *m, int write, size_t k, size_t c0, size_t nc, size_t r0,
-                               size_t nr, uint8_t *buf, size_t stride)
+                               size_t nr, uint8_t *buf, size_t stride, int wb)
 {
     size_t e = m->esz, tr = m->trows;
     for (size_t g = c0 / m->tcols; g < m->ntc && g * m->tcols < c0 + nc; g++) {
@@ -81,7 +81,7 @@ static spw_status tile_rows_io(spw_mat *m, int write, size_t k, size_t c0, size_
         }
         spw_status st = spw_spill_unpin(m->sp, ch, write);
         if (st != SPW_OK) return st;
-        if (write && m->writeback && r0 - k * tr + nr == tr && b == gb)
+        if (wb && m->writeback && r0 - k * tr + nr == tr && b == gb)
             (void)spw_spill_writeback(m->sp, NULL, ch, 1);
     }
     return SPW_OK;
@@ -91,7 +91,7 @@ static spw_status cols_io(spw_mat *m, int write, uint8_t *buf, size_t stride, si
 {
     for (size_t k = 0; k < m->ntr; k++)
         SPW_TRY(tile_rows_io(m, write, k, c0, nc, k * m->trows, m->trows,
-                             buf + k * m->trows * m->esz, stride));
+                             buf + k * m->trows * m->esz, stride, write));
     return SPW_OK;
 }
 
@@ -112,7 +112,7 @@ static spw_status rows_io(spw_mat *m, int write, uint8_t *buf, size_t stride, si
         size_t r = (r0 + done) & (m->nrows - 1), k = r / m->trows;
         size_t take = (k + 1) * m->trows - r;
         if (take > nr - done) take = nr - done;
-        SPW_TRY(tile_rows_io(m, write, k, 0, m->ncols, r, take, buf + done * m->esz, stride));
+        SPW_TRY(tile_rows_io(m, write, k, 0, m->ncols, r, take, buf + done * m->esz, stride, 0));
         done += take;
     }
     return SPW_OK;

@@ -28,11 +28,16 @@
 #include "../logup.h"
 #include "../ntt.h"
 #include "../proof.h"
+#include "../progress.h"
+#include "../stats.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define BLK 256
+#define SPW_TILE_BYTES (64u << 10) /* tile payload target */
+#define SPW_TREE_ROWS 512u         /* leaves per stored subtree (32 KiB) */
 #define NOMEM(what) spw_fail(ctx, SPW_ERR_NOMEM, "stream prover: out of memory (%s)", what)
 
 typedef struct stab {
@@ -52,7 +57,34 @@ typedef struct run {
     spw_tier home;
     int wb;
     unsigned log_b;
+    size_t tile_bytes;  /* target payload of a tile */
+    size_t tree_rows;   /* leaves per stored subtree */
 } run;
+
+/* Progress (src/progress.h): before table t of a per-table round (t ==
+ * n_tables: the round is done); units are bytes of the data the round
+ * produces or reads, as in the in-memory prover. */
+static uint64_t prog_units(const stab *s, int round)
+{
+    switch (round) {
+    case SPW_ROUND_MAIN: return 8 * (uint64_t)s->N * s->nm;
+    case SPW_ROUND_AUX: return 8 * (uint64_t)s->N * s->na;
+    case SPW_ROUND_COMP: return 8 * (uint64_t)s->N * s->nc;
+    case SPW_ROUND_OOD: return 8 * (uint64_t)s->n * (s->nm + s->na + s->nc);
+    default: return 8 * (uint64_t)s->N * (s->nm + s->na + s->nc);
+    }
+}
+
+static void prog(const spw_ctx *ctx, const stab *S, uint32_t nt, int round, uint32_t t)
+{
+    uint64_t done = 0, total = 0;
+    for (uint32_t i = 0; i < nt; i++) {
+        uint64_t x = prog_units(&S[i], round);
+        total += x;
+        if (i < t) done += x;
+    }
+    spw_progress_report(ctx, spw_round_names[round], t < nt ? (int)t : -1, done, total);
+}
 
 static void stab_free(stab *s)
 {
@@ -68,10 +100,26 @@ static void stab_free(stab *s)
     spw_stree_free(&s->ctree);
 }
 
+/* LDE matrices are written by column groups and read only after the
+ * whole column phase: their tiles are written back (and dropped from the
+ * pool) as soon as they are complete, overlapping the disk with the NTTs;
+ * drain() ends such a phase. Other matrices are evicted on demand. */
 static spw_status mat_new(run *u, spw_mat *m, const char *name, size_t ncols, size_t nrows,
                           size_t esz, size_t G, size_t R, spw_chunk_kind kind)
 {
-    return spw_mat_init(u->ctx, m, u->sp, name, ncols, nrows, esz, G, R, kind, u->home, u->wb);
+    /* tiles of about SPW_TILE_BYTES: large enough for efficient disk
+     * requests, small enough that a query opening (one row of every column)
+     * reads little */
+    size_t gc = G && G < ncols ? G : ncols, tr = 64;
+    while (tr < R && tr * 2 * esz * gc <= u->tile_bytes) tr *= 2;
+    if (tr > R) tr = R;
+    return spw_mat_init(u->ctx, m, u->sp, name, ncols, nrows, esz, G, tr, kind, u->home,
+                        u->wb && kind == SPW_CHUNK_LDE);
+}
+
+static void drain(run *u)
+{
+    if (u->wb) spw_spill_drain(u->sp);
 }
 
 /* dst (ncols x n<<log_e) = coset LDE of the coefficient columns of src. */
@@ -91,24 +139,27 @@ static spw_status lde_cols(run *u, stab *s, spw_mat *dst, spw_mat *src, size_t n
     }
     free(cf);
     free(out);
+    drain(u);
     return st;
 }
 
-/* Leaf hashing by row chunks into a chunked tree. */
+/* Leaf hashing by row chunks of R rows into a chunked tree whose stored
+ * subtrees hold tree_rows leaves (a query path reads one of them). */
 static spw_status commit(run *u, stab *s, spw_stree *tree, spw_mat *m, const char *name)
 {
     const spw_ctx *ctx = u->ctx;
-    SPW_TRY(spw_stree_init(ctx, tree, u->sp, name, s->N, s->R, u->home));
-    size_t R = tree->R;
+    size_t R = s->R, Rt = u->tree_rows < R ? u->tree_rows : R;
+    SPW_TRY(spw_stree_init(ctx, tree, u->sp, name, s->N, Rt, u->home));
     uint64_t *buf = spw_malloc_array(m->ncols * R, 8);
     spw_digest *lv = spw_malloc_array(R, sizeof(spw_digest));
     spw_status st = SPW_OK;
     if (!buf || !lv) st = NOMEM("leaf hashing");
-    for (size_t k = 0; k < tree->nchunks && st == SPW_OK; k++) {
-        if (k + 1 < tree->nchunks) spw_mat_prefetch_rows(m, (k + 1) * R, R);
+    for (size_t k = 0; k < s->N / R && st == SPW_OK; k++) {
+        if ((k + 1) * R < s->N) spw_mat_prefetch_rows(m, (k + 1) * R, R);
         st = spw_mat_get_rows(m, buf, R, k * R, R);
         if (st == SPW_OK) st = spw_merkle_leaves(ctx, lv, buf, m->ncols, R, R);
-        if (st == SPW_OK) st = spw_stree_put_chunk(ctx, tree, k, lv);
+        for (size_t j = 0; j < R / Rt && st == SPW_OK; j++)
+            st = spw_stree_put_chunk(ctx, tree, k * (R / Rt) + j, lv + j * Rt);
     }
     free(buf);
     free(lv);
@@ -141,6 +192,7 @@ static spw_status round_main(run *u, stab *s, const spw_trace *trace, uint32_t t
     }
     free(cf);
     free(out);
+    drain(u);
     SPW_TRY(st);
     return commit(u, s, &s->mtree, &s->mlde, "main-tree");
 }
@@ -246,7 +298,9 @@ static void comp_blocks(void *arg, size_t bb, size_t be)
             fe3 sk[4] = {fe3_zero(), fe3_zero(), fe3_zero(), fe3_zero()};
             for (uint32_t q = 0; q < nk; q++) {
                 unsigned k = t->constraints[q].kind & 3;
-                sk[k] = fe3_add(sk[k], fe3_mul(j->lpow[q], cv[q * BLK + i]));
+                fe3 c = cv[q * BLK + i]; /* base-field values: 3 products, same result */
+                fe3 term = (c.c[1] | c.c[2]) ? fe3_mul(j->lpow[q], c) : fe3_mul_base(j->lpow[q], c.c[0]);
+                sk[k] = fe3_add(sk[k], term);
             }
             uint64_t izn = j->inv_zn[r & (j->E - 1)];
             uint64_t trans = gl_mul(gl_sub(xs[i], j->w_last), izn);
@@ -464,11 +518,43 @@ typedef struct deep_job {
     int failed;
 } deep_job;
 
+/* Sums kept unreduced per point and coefficient: a 128-bit total and a
+ * count of its overflows (2^128 mod p = p - 2^32), reduced once per block;
+ * exact, so the values equal the reduced-every-step sums of the reference. */
+typedef struct lazy3 {
+    unsigned __int128 v[3];
+    uint64_t ovf[3];
+} lazy3;
+
+static void acc_col(lazy3 *s, fe3 g, const uint64_t *v, size_t m)
+{
+    for (size_t i = 0; i < m; i++)
+        for (int k = 0; k < 3; k++) {
+            unsigned __int128 pr = (unsigned __int128)g.c[k] * v[i];
+            s[i].v[k] += pr;
+            s[i].ovf[k] += s[i].v[k] < pr;
+        }
+}
+
+static fe3 lazy_reduce(const lazy3 *s)
+{
+    static const uint64_t two128 = GL_P - (UINT64_C(1) << 32); /* 2^128 mod p */
+    fe3 r;
+    for (int k = 0; k < 3; k++) {
+        uint64_t x = gl_reduce128((uint64_t)s->v[k], (uint64_t)(s->v[k] >> 64));
+        r.c[k] = gl_add(x, gl_mul(gl_from_u64(s->ovf[k]), two128));
+    }
+    return r;
+}
+
 static void deep_blocks(void *arg, size_t bb, size_t be)
 {
     deep_job *j = arg;
     fe3 *buf = spw_malloc_array(5 * BLK, sizeof(fe3));
-    if (!buf) {
+    lazy3 *s1 = spw_malloc_array(2 * BLK, sizeof(lazy3)), *s2 = s1 ? s1 + BLK : NULL;
+    if (!buf || !s1) {
+        free(buf);
+        free(s1);
         j->failed = 1;
         return;
     }
@@ -483,26 +569,24 @@ static void deep_blocks(void *arg, size_t bb, size_t be)
         }
         fe3_batch_inv(i1, i1, m, tmp);
         fe3_batch_inv(i2, i2, m, tmp);
+        memset(s1, 0, 2 * BLK * sizeof(lazy3));
+        for (size_t c = 0; c < j->nm; c++) {
+            acc_col(s1, j->g1[c], j->mb + c * j->R + b0, m);
+            acc_col(s2, j->g2[c], j->mb + c * j->R + b0, m);
+        }
+        for (size_t c = 0; c < j->na; c++) {
+            acc_col(s1, j->g1[j->nm + c], j->ab + c * j->R + b0, m);
+            acc_col(s2, j->g2[j->nm + c], j->ab + c * j->R + b0, m);
+        }
+        for (size_t c = 0; c < j->nc; c++)
+            acc_col(s1, j->g1[j->nm + j->na + c], j->cb + c * j->R + b0, m);
         for (size_t i = 0; i < m; i++) {
-            size_t r = b0 + i;
-            fe3 s1 = fe3_zero(), s2 = fe3_zero();
-            for (size_t c = 0; c < j->nm; c++) {
-                uint64_t v = j->mb[c * j->R + r];
-                s1 = fe3_add(s1, fe3_mul_base(j->g1[c], v));
-                s2 = fe3_add(s2, fe3_mul_base(j->g2[c], v));
-            }
-            for (size_t c = 0; c < j->na; c++) {
-                uint64_t v = j->ab[c * j->R + r];
-                s1 = fe3_add(s1, fe3_mul_base(j->g1[j->nm + c], v));
-                s2 = fe3_add(s2, fe3_mul_base(j->g2[j->nm + c], v));
-            }
-            for (size_t c = 0; c < j->nc; c++)
-                s1 = fe3_add(s1, fe3_mul_base(j->g1[j->nm + j->na + c], j->cb[c * j->R + r]));
-            j->out[r] = fe3_add(fe3_mul(fe3_sub(s1, j->v1), i1[i]),
-                                fe3_mul(fe3_sub(s2, j->v2), i2[i]));
+            fe3 a1 = fe3_sub(lazy_reduce(&s1[i]), j->v1), a2 = fe3_sub(lazy_reduce(&s2[i]), j->v2);
+            j->out[b0 + i] = fe3_add(fe3_mul(a1, i1[i]), fe3_mul(a2, i2[i]));
         }
     }
     free(buf);
+    free(s1);
 }
 
 /* Adds table s's DEEP quotient into roll-in matrix `ri` (first: overwrite). */
@@ -636,14 +720,16 @@ static spw_status fri_commit(run *u, fri_state *f, spw_transcript *tr, spw_proof
     uint64_t s = GL_GENERATOR;
     for (unsigned i = 0; i < R && st == SPW_OK; i++) {
         size_t ni = n0 >> i, half = ni / 2, Rf = Rf0 < half ? Rf0 : half;
-        if ((st = spw_stree_init(ctx, &f->trees[i], u->sp, "fri-tree", half, Rf, u->home)) != SPW_OK)
+        size_t Rtr = u->tree_rows < Rf ? u->tree_rows : Rf;
+        if ((st = spw_stree_init(ctx, &f->trees[i], u->sp, "fri-tree", half, Rtr, u->home)) != SPW_OK)
             break;
         for (size_t k0 = 0; k0 < half && st == SPW_OK; k0 += Rf) {
             if ((st = spw_mat_get_rows(&f->L[i], a, Rf, k0, Rf)) != SPW_OK) break;
             if ((st = spw_mat_get_rows(&f->L[i], b, Rf, k0 + half, Rf)) != SPW_OK) break;
             fri_job lj = {a, b, NULL, NULL, lv, fe3_zero(), fe3_zero(), 0, 0, 0};
             spw_parallel_for(ctx, Rf, 1024, fri_leaves, &lj);
-            st = spw_stree_put_chunk(ctx, &f->trees[i], k0 / Rf, lv);
+            for (size_t j = 0; j < Rf / Rtr && st == SPW_OK; j++)
+                st = spw_stree_put_chunk(ctx, &f->trees[i], k0 / Rtr + j, lv + j * Rtr);
         }
         if (st == SPW_OK) st = spw_stree_finish(ctx, &f->trees[i]);
         if (st != SPW_OK) break;
@@ -740,6 +826,63 @@ static spw_status open_table(run *u, stab *s, spw_proof_table *pt, uint32_t j, u
     return spw_stree_path(u->ctx, &s->ctree, pt->q_comp_path + j * d, r);
 }
 
+/* Query openings: the indices come from the transcript in order, then the
+ * openings (random reads that load whole tiles) run on several threads so
+ * that the loads overlap; each query writes its own slots of the proof. */
+#define QUERY_THREADS 8
+
+typedef struct query_job {
+    run *u;
+    stab *S;
+    uint32_t nt, nq;
+    fri_state *fri;
+    spw_proof *P;
+    const uint64_t *q0;
+    pthread_mutex_t mu;
+    uint32_t next;
+    spw_status st;
+} query_job;
+
+static void *query_worker(void *arg)
+{
+    query_job *q = arg;
+    for (;;) {
+        pthread_mutex_lock(&q->mu);
+        uint32_t j = q->next++;
+        int stop = j >= q->nq || q->st != SPW_OK;
+        pthread_mutex_unlock(&q->mu);
+        if (stop) return NULL;
+        spw_status st = SPW_OK;
+        for (uint32_t t = 0; t < q->nt && st == SPW_OK; t++)
+            st = open_table(q->u, &q->S[t], &q->P->tables[t], j, q->q0[j]);
+        if (st == SPW_OK) st = fri_open(q->u, q->fri, q->P, j, q->q0[j]);
+        if (st != SPW_OK) {
+            pthread_mutex_lock(&q->mu);
+            if (q->st == SPW_OK) q->st = st;
+            pthread_mutex_unlock(&q->mu);
+        }
+    }
+}
+
+static spw_status open_queries(run *u, stab *S, uint32_t nt, fri_state *fri, spw_proof *P,
+                               spw_transcript *tr, unsigned log_n0)
+{
+    uint32_t nq = P->params.n_queries;
+    uint64_t *q0 = spw_malloc_array(nq + 1, 8);
+    if (!q0) return spw_fail(u->ctx, SPW_ERR_NOMEM, "stream prover: out of memory (queries)");
+    for (uint32_t j = 0; j < nq; j++) q0[j] = spw_transcript_index(tr, log_n0);
+    query_job q = {u, S, nt, nq, fri, P, q0, PTHREAD_MUTEX_INITIALIZER, 0, SPW_OK};
+    pthread_t th[QUERY_THREADS];
+    int started = 0;
+    for (int i = 0; i < QUERY_THREADS; i++)
+        if (!pthread_create(&th[i], NULL, query_worker, &q)) started++;
+        else break;
+    if (!started) query_worker(&q);
+    for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
+    free(q0);
+    return q.st;
+}
+
 /* ---- driver ---- */
 
 spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
@@ -763,7 +906,9 @@ spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
     } while (0)
 
     run u = {ctx, NULL, plan, plan->nvme_bytes ? SPW_TIER_NVME : SPW_TIER_HOST,
-             plan->nvme_bytes ? 1 : 0, log_b};
+             plan->nvme_bytes ? 1 : 0, log_b, SPW_TILE_BYTES, SPW_TREE_ROWS};
+    if (getenv("SPW_TILE_BYTES")) u.tile_bytes = (size_t)atoll(getenv("SPW_TILE_BYTES"));
+    if (getenv("SPW_TREE_ROWS")) u.tree_rows = (size_t)atoll(getenv("SPW_TREE_ROWS"));
     spw_spill_opts so;
     spw_spill_opts_default(&so);
     so.dir = plan->nvme_bytes ? plan->spill_dir : NULL;
@@ -839,10 +984,12 @@ spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
     spw_transcript_absorb(&tr, dig, 32);
 
     for (uint32_t t = 0; t < def->n_tables; t++) {
+        prog(ctx, S, def->n_tables, SPW_ROUND_MAIN, t);
         if ((st = round_main(&u, &S[t], trace, t)) != SPW_OK) goto out;
         P.tables[t].main_root = *spw_stree_root(&S[t].mtree);
         spw_transcript_absorb(&tr, P.tables[t].main_root.b, 32);
     }
+    prog(ctx, S, def->n_tables, SPW_ROUND_MAIN, def->n_tables);
     LAP(SPW_ROUND_MAIN);
 
     uint32_t n_ch = def->n_challenges > 2 ? def->n_challenges : 2;
@@ -853,6 +1000,7 @@ spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
     }
     for (uint32_t i = 0; i < n_ch; i++) ch[i] = spw_transcript_ext3(&tr);
     for (uint32_t t = 0; t < def->n_tables; t++) {
+        prog(ctx, S, def->n_tables, SPW_ROUND_AUX, t);
         if ((st = round_aux(&u, &S[t], ch, &P.tables[t].logup_sum)) != SPW_OK) goto out;
         if (S[t].na) {
             uint8_t b[56];
@@ -862,9 +1010,11 @@ spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
             spw_transcript_absorb(&tr, b, 56);
         }
     }
+    prog(ctx, S, def->n_tables, SPW_ROUND_AUX, def->n_tables);
     LAP(SPW_ROUND_AUX);
 
     for (uint32_t t = 0; t < def->n_tables; t++) {
+        prog(ctx, S, def->n_tables, SPW_ROUND_COMP, t);
         fe3 lambda = spw_transcript_ext3(&tr);
         if ((st = round_comp(&u, &S[t], ch, P.publics, P.tables[t].logup_sum, lambda, forced)) != SPW_OK)
             goto out;
@@ -873,12 +1023,14 @@ spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
         P.tables[t].comp_root = *spw_stree_root(&S[t].ctree);
         spw_transcript_absorb(&tr, P.tables[t].comp_root.b, 32);
     }
+    prog(ctx, S, def->n_tables, SPW_ROUND_COMP, def->n_tables);
     LAP(SPW_ROUND_COMP);
 
     fe3 zeta;
     do zeta = spw_transcript_ext3(&tr);
     while (zeta.c[1] == 0 && zeta.c[2] == 0);
     for (uint32_t t = 0; t < def->n_tables; t++) {
+        prog(ctx, S, def->n_tables, SPW_ROUND_OOD, t);
         if ((st = round_ood(&u, &S[t], &P.tables[t], zeta)) != SPW_OK) goto out;
         size_t nb = 24 * (size_t)spw_proof_n_ood(&P.tables[t]);
         uint8_t *b = malloc(nb);
@@ -896,6 +1048,7 @@ spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
         spw_mat_free(&S[t].acoef);
         spw_mat_free(&S[t].ccoef);
     }
+    prog(ctx, S, def->n_tables, SPW_ROUND_OOD, def->n_tables);
     LAP(SPW_ROUND_OOD);
 
     unsigned log_n0 = max_lh + log_b;
@@ -908,6 +1061,7 @@ spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
     fe3 gamma = spw_transcript_ext3(&tr), gpow = fe3_one();
     for (uint32_t t = 0; t < def->n_tables; t++) {
         unsigned i = log_n0 - S[t].log_N;
+        prog(ctx, S, def->n_tables, SPW_ROUND_DEEP, t);
         int first = rollin[i].tiles == NULL;
         if (first && (st = mat_new(&u, &rollin[i], "deep", 1, S[t].N, sizeof(fe3), 1,
                                    plan->fri_R < S[t].N / 2 ? plan->fri_R : S[t].N / 2,
@@ -916,10 +1070,14 @@ spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
         if ((st = round_deep(&u, &S[t], &P.tables[t], zeta, gamma, &gpow, &rollin[i], first)) != SPW_OK)
             goto out;
     }
+    prog(ctx, S, def->n_tables, SPW_ROUND_DEEP, def->n_tables);
     LAP(SPW_ROUND_DEEP);
 
+    spw_progress_report(ctx, spw_round_names[SPW_ROUND_FRI], -1, 0, 48ull << log_n0);
     if ((st = fri_commit(&u, &fri, &tr, &P, rollin, log_n0)) != SPW_OK) goto out;
+    spw_progress_report(ctx, spw_round_names[SPW_ROUND_FRI], -1, 48ull << log_n0, 48ull << log_n0);
     LAP(SPW_ROUND_FRI);
+    spw_progress_report(ctx, spw_round_names[SPW_ROUND_GRIND], -1, 0, 0);
 
     P.nonce = spw_transcript_grind(&tr, P.params.grinding_bits);
     {
@@ -928,14 +1086,11 @@ spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
         spw_transcript_absorb(&tr, nb, 8);
     }
     LAP(SPW_ROUND_GRIND);
+    spw_progress_report(ctx, spw_round_names[SPW_ROUND_QUERY], -1, 0, 0);
 
-    for (uint32_t j = 0; j < P.params.n_queries; j++) {
-        uint64_t q0 = spw_transcript_index(&tr, log_n0);
-        for (uint32_t t = 0; t < def->n_tables; t++)
-            if ((st = open_table(&u, &S[t], &P.tables[t], j, q0)) != SPW_OK) goto out;
-        if ((st = fri_open(&u, &fri, &P, j, q0)) != SPW_OK) goto out;
-    }
+    if ((st = open_queries(&u, S, def->n_tables, &fri, &P, &tr, log_n0)) != SPW_OK) goto out;
     LAP(SPW_ROUND_QUERY);
+    spw_progress_report(ctx, spw_round_names[SPW_ROUND_ENCODE], -1, 0, 0);
 
     st = spw_proof_encode(ctx, proof_out, proof_len, &P);
     LAP(SPW_ROUND_ENCODE);
@@ -949,6 +1104,10 @@ out:
                 (unsigned long long)(ss.nvme_peak >> 20),
                 (unsigned long long)(ss.bytes_host_to_nvme >> 20),
                 (unsigned long long)(ss.bytes_nvme_to_host >> 20), (unsigned long long)ss.evictions);
+        spw_stats_tier_peak(ctx, "host pool", ss.host_peak, plan->pool_bytes, "spill store");
+        if (plan->nvme_bytes)
+            spw_stats_tier_peak(ctx, "nvme", ss.nvme_peak, plan->nvme_bytes, "spill store");
+        if (ss.async_errors) spw_stats_fallback(ctx, "spill store: failed background write-back");
     }
     fri_free(&fri, rollin);
     free(rollin);
