@@ -49,4 +49,15 @@ spw_status spw_lde_batch(const spw_ctx *ctx, uint64_t *out, const uint64_t *in, 
 spw_status spw_coeffs_to_coset_batch(const spw_ctx *ctx, uint64_t *out, const uint64_t *coeffs,
                                      size_t ncols, unsigned log_n, unsigned blowup, uint64_t shift);
 
+/* The branch-free Goldilocks product the fast paths use (canonical in and
+ * out, same value as gl_mul); exported for the tests. */
+uint64_t spw_ntt_fmul(uint64_t a, uint64_t b);
+/* Four lane-wise products through the vector path when it is active (else
+ * fmul); exported for the tests. */
+void spw_ntt_mul4(uint64_t out[4], const uint64_t a[4], const uint64_t b[4]);
+/* Vector (AVX2) butterflies: mode 0 = off, 1 = on when the CPU has AVX2,
+ * -1 = query (first use: on when available). Returns whether they are on.
+ * Process-wide; for the tests and benchmarks (set before transforms run). */
+int spw_ntt_simd(int mode);
+
 #endif

@@ -10,6 +10,21 @@
 #include "ntt.h"
 #include <string.h>
 
+/* Check records every passing ck_assert as a message to the parent
+ * process; in loops of 10^5..10^6 comparisons that is tens of MB of
+ * messages. These report only failures. */
+#define EXPECT_U64(got, want)                                                        \
+    do {                                                                             \
+        uint64_t g_ = (got), w_ = (want);                                            \
+        if (g_ != w_)                                                                \
+            ck_abort_msg("%s = %llu, expected %s = %llu", #got, (unsigned long long)g_, \
+                         #want, (unsigned long long)w_);                            \
+    } while (0)
+#define EXPECT_TRUE(cond)                                      \
+    do {                                                       \
+        if (!(cond)) ck_abort_msg("expected %s", #cond);       \
+    } while (0)
+
 static uint64_t rand_fe(uint64_t *st)
 {
     uint64_t x = spw_test_rand(st);
@@ -44,6 +59,43 @@ static void expect_equal(const uint64_t *got, const uint64_t *want, size_t n, co
                          (unsigned long long)got[i], (unsigned long long)want[i]);
 }
 
+/* The branch-free product of the fast path against __int128 arithmetic. */
+START_TEST(test_fmul)
+{
+    typedef unsigned __int128 u128;
+    static const uint64_t e[] = {0, 1, 2, GL_P - 1, GL_P - 2, 1ULL << 32, (1ULL << 32) - 1,
+                                 (1ULL << 32) + 1, 1ULL << 63, (1ULL << 63) + 1,
+                                 0xFFFFFFFEFFFFFFFFULL, 0x8000000080000000ULL, 1ULL << 48};
+    const size_t ne = sizeof e / sizeof e[0];
+    for (size_t i = 0; i < ne; i++)
+        for (size_t j = 0; j < ne; j++)
+            EXPECT_U64(spw_ntt_fmul(e[i], e[j]), (uint64_t)((u128)e[i] * e[j] % GL_P));
+    uint64_t st = 42;
+    for (int i = 0; i < 200000; i++) {
+        uint64_t a = rand_fe(&st), b = rand_fe(&st);
+        if (i & 1) a = GL_P - 1 - (a & 0xFFFFFFFF);
+        EXPECT_U64(spw_ntt_fmul(a, b), (uint64_t)((u128)a * b % GL_P));
+    }
+    /* the vector product (when the SIMD path is on), edge pairs in lanes */
+    for (size_t i = 0; i < ne; i++)
+        for (size_t j = 0; j + 3 < ne; j++) {
+            uint64_t x[4] = {e[i], e[j], e[j + 1], e[(i + 5) % ne]};
+            uint64_t y[4] = {e[j], e[j + 2], e[i], e[j + 3]}, z[4];
+            spw_ntt_mul4(z, x, y);
+            for (int k = 0; k < 4; k++) EXPECT_U64(z[k], (uint64_t)((u128)x[k] * y[k] % GL_P));
+        }
+    for (int i = 0; i < 50000; i++) {
+        uint64_t x[4], y[4], z[4];
+        for (int k = 0; k < 4; k++) {
+            x[k] = rand_fe(&st);
+            y[k] = (k & 1) ? GL_P - 1 - (rand_fe(&st) & 0xFFFFFFFF) : rand_fe(&st);
+        }
+        spw_ntt_mul4(z, x, y);
+        for (int k = 0; k < 4; k++) EXPECT_U64(z[k], (uint64_t)((u128)x[k] * y[k] % GL_P));
+    }
+}
+END_TEST
+
 /* The naive DFT against the definition sum_j c_j (shift w^i)^j. */
 START_TEST(test_naive_definition)
 {
@@ -56,7 +108,7 @@ START_TEST(test_naive_definition)
             for (size_t i = 0; i < n; i++) {
                 uint64_t x = gl_mul(shifts[s], gl_pow(gl_root_of_unity(k), i)), acc = 0;
                 for (size_t j = 0; j < n; j++) acc = gl_add(acc, gl_mul(c[j], gl_pow(x, j)));
-                ck_assert_uint_eq(o[i], acc);
+                EXPECT_U64(o[i], acc);
             }
         }
         free(c);
@@ -310,6 +362,21 @@ START_TEST(test_lde_threads)
     expect_equal(out, ref, N * nc, "LDE 3 threads", k);
     ck_assert_int_eq(spw_lde_batch(c2, out, ev, 1, k, 2), SPW_OK);
     expect_equal(out, ref, N, "LDE 2 threads, 1 column", k);
+    /* coefficient form, within-column threads (one column of 2^15, B = 8),
+     * against sampled Horner evaluations on shift * <w_N> */
+    uint64_t shift = 0x1234567890ABCDEFULL % GL_P, st = 9;
+    uint64_t *big = malloc(n * 8 * 8);
+    ck_assert_int_eq(spw_coeffs_to_coset_batch(c2, big, ev, 1, k, 8, shift), SPW_OK);
+    uint64_t wN = gl_root_of_unity(k + 3);
+    for (int s = 0; s < 16; s++) {
+        size_t i = s == 0 ? 0 : spw_test_rand(&st) % (n * 8);
+        uint64_t want = horner(ev, n, gl_mul(shift, gl_pow(wN, i)));
+        if (big[i] != want) ck_abort_msg("coeffs_to_coset 2^15 x8 index %zu", i);
+    }
+    ck_assert_int_eq(spw_coeffs_to_coset_batch(c1, out, ev, 1, k, 2, shift), SPW_OK);
+    ck_assert_int_eq(spw_coeffs_to_coset_batch(c3, ref, ev, 1, k, 2, shift), SPW_OK);
+    expect_equal(out, ref, N, "coeffs_to_coset 1 vs 3 threads", k);
+    free(big);
     spw_ctx_free(c1);
     spw_ctx_free(c2);
     spw_ctx_free(c3);
@@ -371,11 +438,40 @@ START_TEST(test_bad_input)
 }
 END_TEST
 
+/* Sizes whose upper levels exceed the twiddle tables (levels > 20 use
+ * running products): sampled outputs against Horner evaluation. */
+START_TEST(test_large_sampled)
+{
+    uint64_t st = 31;
+    for (unsigned k = 22; k <= 22; k++) {
+        size_t n = (size_t)1 << k;
+        uint64_t *c = rand_vec(n, 800 + k), *a = malloc(n * 8);
+        memcpy(a, c, n * 8);
+        spw_ctx *ctx = make_ctx(2);
+        ck_assert_int_eq(spw_ntt_forward_batch(ctx, a, 1, n, k), SPW_OK);
+        uint64_t w = gl_root_of_unity(k);
+        for (int s = 0; s < 6; s++) {
+            size_t i = s < 2 ? (size_t)s * (n / 2 + 1) : spw_test_rand(&st) % n;
+            uint64_t want = horner(c, n, gl_pow(w, i));
+            if (a[i] != want)
+                ck_abort_msg("forward log_n %u index %zu: got %llu want %llu", k, i,
+                             (unsigned long long)a[i], (unsigned long long)want);
+        }
+        ck_assert_int_eq(spw_ntt_inverse_batch(ctx, a, 1, n, k), SPW_OK);
+        expect_equal(a, c, n, "large round trip", k);
+        spw_ctx_free(ctx);
+        free(c);
+        free(a);
+    }
+}
+END_TEST
+
 static Suite *ntt_suite(void)
 {
     Suite *s = suite_create("ntt");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_fmul);
     tcase_add_test(tc, test_naive_definition);
     tcase_add_test(tc, test_forward_vs_naive);
     tcase_add_test(tc, test_inverse_vs_naive);
@@ -385,9 +481,24 @@ static Suite *ntt_suite(void)
     tcase_add_test(tc, test_coeffs_to_coset);
     tcase_add_test(tc, test_lde);
     tcase_add_test(tc, test_lde_threads);
+    tcase_add_test(tc, test_large_sampled);
     tcase_add_test(tc, test_bad_input);
     suite_add_tcase(s, tc);
     return s;
 }
 
-int main(void) { return spw_run_suite(ntt_suite()); }
+/* Everything twice: scalar butterflies, then the AVX2 ones where the CPU
+ * has them (each checked against the same independent references). */
+int main(void)
+{
+    spw_ntt_simd(0);
+    fprintf(stderr, "test_ntt: scalar butterflies\n");
+    int rc = spw_run_suite(ntt_suite());
+    if (spw_ntt_simd(1)) {
+        fprintf(stderr, "test_ntt: AVX2 butterflies\n");
+        if (spw_run_suite(ntt_suite()) != EXIT_SUCCESS) rc = EXIT_FAILURE;
+    } else {
+        fprintf(stderr, "test_ntt: no AVX2 on this CPU; vector path not tested\n");
+    }
+    return rc;
+}
