@@ -239,11 +239,14 @@ B3_TGT static inline void b3_transpose8(__m256i r[8])
 }
 
 /* 8 chunks of len bytes each (1..1024, same for all lanes), at ptrs[0..8),
- * with chunk counters ctr[0..8); writes each lane's cv (or root words). */
+ * with chunk counters ctr[0..8); writes each lane's cv (or root words).
+ * With parent set, each lane is instead one parent node: len = 64 bytes
+ * (left cv || right cv), flags PARENT. */
 B3_TGT static void chunk_cv_avx2x8(uint32_t out[][8], const uint8_t *const ptrs[8], size_t len,
-                                   const uint64_t ctr[8], int root)
+                                   const uint64_t ctr[8], int root, int parent)
 {
     __m256i h[8];
+    #pragma GCC unroll 8
     for (int i = 0; i < 8; i++) h[i] = _mm256_set1_epi32((int)B3_IV[i]);
     const __m256i ctr_lo = _mm256_setr_epi32((int)ctr[0], (int)ctr[1], (int)ctr[2], (int)ctr[3],
                                              (int)ctr[4], (int)ctr[5], (int)ctr[6], (int)ctr[7]);
@@ -254,14 +257,16 @@ B3_TGT static void chunk_cv_avx2x8(uint32_t out[][8], const uint8_t *const ptrs[
     size_t nblocks = (len + 63) / 64;
     uint8_t tail[8][64];
     for (size_t b = 0; b < nblocks; b++) {
-        uint32_t flags = b == 0 ? B3_CHUNK_START : 0;
+        uint32_t flags = parent ? B3_PARENT : b == 0 ? B3_CHUNK_START : 0;
         size_t blen = 64;
         const uint8_t *src[8];
+        #pragma GCC unroll 8
         for (int l = 0; l < 8; l++) src[l] = ptrs[l] + 64 * b;
         if (b == nblocks - 1) {
-            flags |= B3_CHUNK_END | (root ? B3_ROOT : 0);
+            flags |= (parent ? 0 : B3_CHUNK_END) | (root ? B3_ROOT : 0);
             blen = len - 64 * b;
             if (blen < 64) {
+                #pragma GCC unroll 8
                 for (int l = 0; l < 8; l++) {
                     memset(tail[l], 0, 64);
                     memcpy(tail[l], src[l], blen);
@@ -270,6 +275,7 @@ B3_TGT static void chunk_cv_avx2x8(uint32_t out[][8], const uint8_t *const ptrs[
             }
         }
         __m256i m[16];
+        #pragma GCC unroll 8
         for (int l = 0; l < 8; l++) {
             m[l] = _mm256_loadu_si256((const __m256i *)src[l]);
             m[8 + l] = _mm256_loadu_si256((const __m256i *)(src[l] + 32));
@@ -277,7 +283,9 @@ B3_TGT static void chunk_cv_avx2x8(uint32_t out[][8], const uint8_t *const ptrs[
         b3_transpose8(m);
         b3_transpose8(m + 8);
         __m256i v[16];
+        #pragma GCC unroll 8
         for (int i = 0; i < 8; i++) v[i] = h[i];
+        #pragma GCC unroll 8
         for (int i = 0; i < 4; i++) v[8 + i] = _mm256_set1_epi32((int)B3_IV[i]);
         v[12] = ctr_lo;
         v[13] = ctr_hi;
@@ -290,9 +298,67 @@ B3_TGT static void chunk_cv_avx2x8(uint32_t out[][8], const uint8_t *const ptrs[
         B3_ROUND8(4);
         B3_ROUND8(5);
         B3_ROUND8(6);
+        #pragma GCC unroll 8
         for (int i = 0; i < 8; i++) h[i] = _mm256_xor_si256(v[i], v[8 + i]);
     }
     b3_transpose8(h);
+    #pragma GCC unroll 8
+    for (int l = 0; l < 8; l++) _mm256_storeu_si256((__m256i *)out[l], h[l]);
+}
+
+/* Rows straight from column-major u64 data, 8 rows (lanes) at once: lane l
+ * hashes the chunk made of columns [c0, c1) of row r0 + l (little-endian
+ * u64 values), chunk counter `chunk`. A column's 8 consecutive rows are one
+ * 64-byte load; its 32-bit halves become message words 2k and 2k+1. */
+B3_TGT static void rows_chunk_avx2x8(uint32_t out[][8], const uint64_t *cols, size_t stride,
+                                     size_t r0, size_t c0, size_t c1, uint64_t chunk, int root)
+{
+    __m256i h[8];
+    #pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) h[i] = _mm256_set1_epi32((int)B3_IV[i]);
+    const __m256i ctr_lo = _mm256_set1_epi32((int)(uint32_t)chunk);
+    const __m256i ctr_hi = _mm256_set1_epi32((int)(uint32_t)(chunk >> 32));
+    const __m256i deint = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+    size_t nblocks = (c1 - c0 + 7) / 8;
+    for (size_t b = 0; b < nblocks; b++) {
+        size_t cb = c0 + 8 * b, nc = c1 - cb < 8 ? c1 - cb : 8;
+        uint32_t flags = b == 0 ? B3_CHUNK_START : 0;
+        if (b == nblocks - 1) flags |= B3_CHUNK_END | (root ? B3_ROOT : 0);
+        __m256i m[16];
+        #pragma GCC unroll 8
+        for (size_t k = 0; k < 8; k++) {
+            if (k < nc) {
+                const uint64_t *p = cols + (cb + k) * stride + r0;
+                _mm_prefetch((const char *)(p + 64), _MM_HINT_T0);
+                __m256i a = _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)p), deint);
+                __m256i c = _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)(p + 4)), deint);
+                m[2 * k] = _mm256_permute2x128_si256(a, c, 0x20);
+                m[2 * k + 1] = _mm256_permute2x128_si256(a, c, 0x31);
+            } else {
+                m[2 * k] = m[2 * k + 1] = _mm256_setzero_si256();
+            }
+        }
+        __m256i v[16];
+        #pragma GCC unroll 8
+        for (int i = 0; i < 8; i++) v[i] = h[i];
+        #pragma GCC unroll 8
+        for (int i = 0; i < 4; i++) v[8 + i] = _mm256_set1_epi32((int)B3_IV[i]);
+        v[12] = ctr_lo;
+        v[13] = ctr_hi;
+        v[14] = _mm256_set1_epi32((int)(8 * nc));
+        v[15] = _mm256_set1_epi32((int)flags);
+        B3_ROUND8(0);
+        B3_ROUND8(1);
+        B3_ROUND8(2);
+        B3_ROUND8(3);
+        B3_ROUND8(4);
+        B3_ROUND8(5);
+        B3_ROUND8(6);
+        #pragma GCC unroll 8
+        for (int i = 0; i < 8; i++) h[i] = _mm256_xor_si256(v[i], v[8 + i]);
+    }
+    b3_transpose8(h);
+    #pragma GCC unroll 8
     for (int l = 0; l < 8; l++) _mm256_storeu_si256((__m256i *)out[l], h[l]);
 }
 
@@ -345,7 +411,7 @@ static void hash_chunks(uint32_t out[][8], const uint8_t *const *ptrs, size_t n,
     size_t i = 0;
 #ifdef SPW_B3_HAVE_AVX2
     if (len > 0 && simd_active()) {
-        for (; i + 8 <= n; i += 8) chunk_cv_avx2x8(out + i, ptrs + i, len, ctr + i, root);
+        for (; i + 8 <= n; i += 8) chunk_cv_avx2x8(out + i, ptrs + i, len, ctr + i, root, 0);
         if (n - i >= 3) {
             /* pad the last group with copies of its first lane */
             const uint8_t *p[8];
@@ -356,7 +422,7 @@ static void hash_chunks(uint32_t out[][8], const uint8_t *const *ptrs, size_t n,
                 p[l] = ptrs[k];
                 c[l] = ctr[k];
             }
-            chunk_cv_avx2x8(o, p, len, c, root);
+            chunk_cv_avx2x8(o, p, len, c, root, 0);
             memcpy(out + i, o, (n - i) * 32);
             i = n;
         }
@@ -417,6 +483,28 @@ static void push_chunk_cv(spw_blake3_hasher *h, const uint32_t cv_in[8], uint64_
     h->cv_stack_len++;
 }
 
+/* Reduces m (a power of two) non-root cvs in place to the cv of their
+ * subtree, in cvs[0]; levels of 8 or more nodes use the AVX2 lanes. */
+static void subtree_reduce(uint32_t (*cvs)[8], size_t m)
+{
+    for (; m > 1; m /= 2) {
+        size_t i = 0;
+#ifdef SPW_B3_HAVE_AVX2
+        if (simd_active()) {
+            static const uint64_t zero[8] = {0};
+            for (; i + 8 <= m / 2; i += 8) {
+                const uint8_t *p[8];
+                uint32_t o[8][8];
+                for (size_t l = 0; l < 8; l++) p[l] = (const uint8_t *)cvs[2 * (i + l)];
+                chunk_cv_avx2x8(o, p, 64, zero, 0, 1);
+                memcpy(cvs + i, o, sizeof o);
+            }
+        }
+#endif
+        for (; i < m / 2; i++) parent_cv_words(cvs[i], cvs[2 * i], cvs[2 * i + 1], 0);
+    }
+}
+
 void spw_blake3_update(spw_blake3_hasher *h, const void *in_v, size_t len)
 {
     const uint8_t *in = in_v;
@@ -434,10 +522,32 @@ void spw_blake3_update(spw_blake3_hasher *h, const void *in_v, size_t len)
         if (chunk_fill(h) == 0 && len > SPW_BLAKE3_CHUNK_LEN) {
             /* whole chunks straight from the input, keeping at least one
              * byte back so the last chunk stays open for final() */
-            enum { GROUP = 16 };
+            enum { GROUP = 16, SUBTREE = 64 };
             size_t nfull = (len - 1) / SPW_BLAKE3_CHUNK_LEN;
             while (nfull > 0) {
+                if (nfull >= SUBTREE && h->chunk_counter % SUBTREE == 0) {
+                    /* a whole aligned subtree of 64 chunks: hash the chunks
+                     * and its parents in lanes, push one cv (the stack then
+                     * counts in units of 64 chunks) */
+                    const uint8_t *p[SUBTREE];
+                    uint64_t c[SUBTREE];
+                    uint32_t cvs[SUBTREE][8];
+                    for (size_t i = 0; i < SUBTREE; i++) {
+                        p[i] = in + i * SPW_BLAKE3_CHUNK_LEN;
+                        c[i] = h->chunk_counter + i;
+                    }
+                    hash_chunks(cvs, p, SUBTREE, SPW_BLAKE3_CHUNK_LEN, c, 0);
+                    subtree_reduce(cvs, SUBTREE);
+                    h->chunk_counter += SUBTREE;
+                    push_chunk_cv(h, cvs[0], h->chunk_counter / SUBTREE);
+                    in += SUBTREE * SPW_BLAKE3_CHUNK_LEN;
+                    len -= SUBTREE * SPW_BLAKE3_CHUNK_LEN;
+                    nfull -= SUBTREE;
+                    continue;
+                }
                 size_t g = nfull < GROUP ? nfull : GROUP;
+                size_t to_align = SUBTREE - h->chunk_counter % SUBTREE;
+                if (g > to_align) g = to_align;
                 const uint8_t *p[GROUP];
                 uint64_t c[GROUP];
                 uint32_t cvs[GROUP][8];
@@ -613,4 +723,112 @@ void spw_blake3_chunk_cv_many(const struct spw_ctx *ctx, uint32_t (*cv)[8], cons
     struct cvmany_job j = {cv, in, in_stride, len, chunk_index, is_root};
     size_t grain = (65536 / (len + 64) / MANY_LANES + 1) * MANY_LANES;
     spw_parallel_for(ctx, n, grain, cvmany_range, &j);
+}
+
+/* ---- rows of column-major u64 data ---- */
+
+/* Portable: one row at a time, gathered 128 values (one chunk) at a time. */
+static void row_hash_portable(uint8_t out[32], const uint64_t *cols, size_t ncols, size_t stride,
+                              size_t r)
+{
+    spw_blake3_hasher h;
+    spw_blake3_init(&h);
+    uint8_t buf[SPW_BLAKE3_CHUNK_LEN];
+    for (size_t c0 = 0; c0 < ncols; c0 += 128) {
+        size_t nc = ncols - c0 < 128 ? ncols - c0 : 128;
+        for (size_t k = 0; k < nc; k++) {
+            uint64_t v = cols[(c0 + k) * stride + r];
+            for (int b = 0; b < 8; b++) buf[8 * k + b] = (uint8_t)(v >> (8 * b));
+        }
+        spw_blake3_update(&h, buf, 8 * nc);
+    }
+    spw_blake3_final(&h, out);
+}
+
+void spw_blake3_rows_u64(uint8_t *out, const uint64_t *cols, size_t ncols, size_t stride,
+                         size_t nrows)
+{
+    size_t r = 0;
+#ifdef SPW_B3_HAVE_AVX2
+    if (ncols > 0 && simd_active()) {
+        size_t nchunks = (ncols + 127) / 128;
+        uint32_t o[8][8];
+        uint32_t(*cvs)[8] = NULL;
+        if (nchunks > 1) cvs = spw_malloc_array(8 * nchunks, 32);
+        if (nchunks == 1 || cvs) {
+            for (; r + 8 <= nrows; r += 8) {
+                if (nchunks == 1) {
+                    rows_chunk_avx2x8(o, cols, stride, r, 0, ncols, 0, 1);
+                } else {
+                    for (size_t k = 0; k < nchunks; k++) {
+                        size_t c1 = 128 * (k + 1) < ncols ? 128 * (k + 1) : ncols;
+                        rows_chunk_avx2x8(o, cols, stride, r, 128 * k, c1, k, 0);
+                        for (int l = 0; l < 8; l++) memcpy(cvs[l * nchunks + k], o[l], 32);
+                    }
+                    for (int l = 0; l < 8; l++) tree_root(o[l], cvs + l * nchunks, nchunks, 1);
+                }
+                for (int l = 0; l < 8; l++) cv_to_bytes(out + 32 * (r + l), o[l]);
+            }
+        }
+        free(cvs);
+    }
+#endif
+    for (; r < nrows; r++) row_hash_portable(out + 32 * r, cols, ncols, stride, r);
+}
+
+/* Portable chunk cv of one row's columns [0, ncols) (ncols <= 128). */
+static void row_chunk_cv_portable(uint32_t cv[8], const uint64_t *cols, size_t ncols,
+                                  size_t stride, size_t r, uint64_t chunk, int root)
+{
+    uint8_t buf[SPW_BLAKE3_CHUNK_LEN];
+    for (size_t k = 0; k < ncols; k++) {
+        uint64_t v = cols[k * stride + r];
+        for (int b = 0; b < 8; b++) buf[8 * k + b] = (uint8_t)(v >> (8 * b));
+    }
+    chunk_cv_portable(cv, buf, 8 * ncols, chunk, root);
+}
+
+struct rows_cv_job {
+    uint32_t (*cv)[8];
+    const uint64_t *cols;
+    size_t ncols, stride;
+    uint64_t chunk;
+    int root;
+};
+
+static void rows_cv_range(void *arg, size_t begin, size_t end)
+{
+    const struct rows_cv_job *j = arg;
+    size_t r = begin;
+#ifdef SPW_B3_HAVE_AVX2
+    if (simd_active())
+        for (; r + 8 <= end; r += 8)
+            rows_chunk_avx2x8(j->cv + r, j->cols, j->stride, r, 0, j->ncols, j->chunk, j->root);
+#endif
+    for (; r < end; r++)
+        row_chunk_cv_portable(j->cv[r], j->cols, j->ncols, j->stride, r, j->chunk, j->root);
+}
+
+void spw_blake3_rows_chunk_cv(const struct spw_ctx *ctx, uint32_t (*cv)[8], const uint64_t *cols,
+                              size_t ncols, size_t stride, size_t nrows, uint64_t chunk_index,
+                              int is_root)
+{
+    if (ncols == 0 || ncols > 128) {
+        /* outside the contract; keep it defined: an empty chunk */
+        for (size_t r = 0; r < nrows; r++) chunk_cv_portable(cv[r], NULL, 0, chunk_index, is_root);
+        return;
+    }
+    struct rows_cv_job j = {cv, cols, ncols, stride, chunk_index, is_root};
+    spw_parallel_for(ctx, nrows, 2048, rows_cv_range, &j);
+}
+
+void spw_blake3_root_from_cvs(uint8_t out[32], const uint32_t (*cvs)[8], size_t n)
+{
+    uint32_t root[8];
+    if (n == 0) {
+        spw_blake3(out, "", 0);
+        return;
+    }
+    tree_root(root, cvs, n, n > 1);
+    cv_to_bytes(out, root);
 }

@@ -55,6 +55,27 @@ void spw_blake3_chunk_cv_many(const struct spw_ctx *ctx, uint32_t (*cv)[8], cons
                               size_t in_stride, size_t n, size_t len, uint64_t chunk_index,
                               int is_root);
 
+/* Additive: hashes nrows rows of column-major u64 data: row r is the
+ * little-endian bytes of cols[c*stride + r] for c = 0 .. ncols-1, and its
+ * standard BLAKE3 digest goes to out + 32*r. Single-threaded; with AVX2 it
+ * reads 8 rows of a column per load, without gathering rows first. */
+void spw_blake3_rows_u64(uint8_t *out, const uint64_t *cols, size_t ncols, size_t stride,
+                         size_t nrows);
+
+/* Additive, for provers that stream a row in column groups of 128 (one
+ * 1 KiB chunk each): cv[r] = chaining value of the chunk made of row r's
+ * columns 0 .. ncols-1 (1 <= ncols <= 128, column c at cols + c*stride,
+ * little-endian u64), with chunk index chunk_index (= the group's index in
+ * the row). Set is_root only when the row has a single group (ncols of the
+ * whole row <= 128): then cv[r] is the row digest. Multi-threaded on ctx. */
+void spw_blake3_rows_chunk_cv(const struct spw_ctx *ctx, uint32_t (*cv)[8], const uint64_t *cols,
+                              size_t ncols, size_t stride, size_t nrows, uint64_t chunk_index,
+                              int is_root);
+/* The standard digest from the n non-root chunk cvs of one message, in
+ * order (BLAKE3's left-balanced tree of parent nodes). For n == 1, cvs[0]
+ * must already be the root form (is_root set) and its bytes are returned. */
+void spw_blake3_root_from_cvs(uint8_t out[32], const uint32_t (*cvs)[8], size_t n);
+
 /* Implementation switch (additive, for tests and benchmarks): on = 0 forces
  * the portable reference code, on != 0 selects the fastest one the CPU
  * supports (AVX2 on x86-64). Returns the previous setting (1 = SIMD was

@@ -3,11 +3,11 @@
  * BLAKE3 leaves (a row's u64 values, little-endian, in column order) and
  * BLAKE3(left || right) nodes, in heap layout (see merkle.h).
  *
- * Leaves: the columns are column-major, a leaf needs a row; rows are
- * gathered a block at a time into a small buffer (column by column, so the
- * reads stay sequential) and the block's rows are hashed together with
- * spw_blake3_many (SIMD lanes). Blocks are spread over the context's
- * threads. Levels: the two children of the nodes of one level are adjacent
+ * Leaves: the columns are column-major, a leaf needs a row. Row blocks are
+ * spread over the context's threads; spw_blake3_rows_u64 hashes a block
+ * reading each column's consecutive rows directly into 8 SIMD lanes (one
+ * row per lane), so rows are never gathered into a buffer (the portable
+ * path gathers one 1 KiB chunk of a row at a time). Levels: the two children of the nodes of one level are adjacent
  * 64-byte pairs, so a level is one spw_blake3_many call over 64-byte
  * messages.
  */
@@ -47,32 +47,16 @@ struct leaf_job {
     const uint64_t *cols;
     size_t ncols, stride, nrows;
     size_t block_rows;
-    int failed; /* set (racily, only ever to 1) when a buffer could not be had */
 };
 
 static void leaf_range(void *arg, size_t begin, size_t end)
 {
-    struct leaf_job *j = arg;
-    size_t ncols = j->ncols, R = j->block_rows;
-    uint64_t *buf = spw_malloc_array(R, ncols * 8);
-    if (!buf) {
-        __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
-        return;
-    }
+    const struct leaf_job *j = arg;
     for (size_t blk = begin; blk < end; blk++) {
-        size_t r0 = blk * R;
-        size_t nr = j->nrows - r0 < R ? j->nrows - r0 : R;
-        for (size_t c = 0; c < ncols; c++) {
-            const uint64_t *src = j->cols + c * j->stride + r0;
-            uint64_t *dst = buf + c;
-            for (size_t r = 0; r < nr; r++) dst[r * ncols] = src[r];
-        }
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-        for (size_t k = 0; k < nr * ncols; k++) buf[k] = __builtin_bswap64(buf[k]);
-#endif
-        spw_blake3_many(NULL, j->leaves[r0].b, (const uint8_t *)buf, nr, ncols * 8);
+        size_t r0 = blk * j->block_rows;
+        size_t nr = j->nrows - r0 < j->block_rows ? j->nrows - r0 : j->block_rows;
+        spw_blake3_rows_u64(j->leaves[r0].b, j->cols + r0, j->ncols, j->stride, nr);
     }
-    free(buf);
 }
 
 static spw_status check_cols(const spw_ctx *ctx, const char *fn, const uint64_t *cols,
@@ -104,16 +88,13 @@ spw_status spw_merkle_leaves(const spw_ctx *ctx, spw_digest *leaves, const uint6
         for (size_t i = 0; i < nrows; i++) memcpy(leaves[i].b, d, 32);
         return SPW_OK;
     }
-    /* ~32 KiB row blocks (L1/L2 resident), a multiple of 16 rows */
-    size_t R = 32768 / (ncols * 8);
-    R = R < 16 ? 16 : R & ~(size_t)15;
+    /* row blocks of ~256 KiB of row data (a multiple of 8 rows): the unit
+     * of work handed to threads */
+    size_t R = 262144 / (ncols * 8);
+    R = R < 64 ? 64 : R & ~(size_t)7;
     if (R > nrows) R = nrows;
-    struct leaf_job j = {leaves, cols, ncols, stride, nrows, R, 0};
-    size_t nblocks = (nrows + R - 1) / R;
-    spw_parallel_for(ctx, nblocks, 1, leaf_range, &j);
-    if (j.failed)
-        return spw_fail(ctx, SPW_ERR_NOMEM, "%s: cannot allocate a %zu-row gather buffer",
-                        __func__, R);
+    struct leaf_job j = {leaves, cols, ncols, stride, nrows, R};
+    spw_parallel_for(ctx, (nrows + R - 1) / R, 1, leaf_range, &j);
     return SPW_OK;
 }
 

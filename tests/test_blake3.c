@@ -52,6 +52,7 @@ static void hash_pieces(uint8_t out[32], const uint8_t *in, size_t len, uint64_t
 /* ---- b3sum ---- */
 
 #define MAXLEN 65536
+#define MAXLEN_BIG ((1 << 20) + 1024)
 
 static size_t b3sum_lengths(size_t *lens)
 {
@@ -70,6 +71,12 @@ static size_t b3sum_lengths(size_t *lens)
     lens[n++] = 8 * 1024 + 64 * 7 + 13;
     lens[n++] = 17 * 1024 + 1000;
     lens[n++] = 33 * 1024 + 5;
+    /* beyond 64 chunks: whole 64-chunk subtrees hashed in lanes */
+    lens[n++] = 65 * 1024 + 1;
+    lens[n++] = 128 * 1024 + 1;
+    lens[n++] = 200 * 1024 + 17;
+    lens[n++] = 1 << 20;
+    lens[n++] = MAXLEN_BIG;
     return n;
 }
 
@@ -83,7 +90,7 @@ START_TEST(test_b3sum)
     }
     size_t lens[6000];
     size_t n = b3sum_lengths(lens);
-    uint8_t *data = rand_bytes(MAXLEN + 1, 0xb3b3);
+    uint8_t *data = rand_bytes(MAXLEN_BIG, 0xb3b3);
     const char *tmp = getenv("TMPDIR");
     char dir[512];
     snprintf(dir, sizeof dir, "%s/spw_b3_XXXXXX", tmp && *tmp ? tmp : "/tmp");

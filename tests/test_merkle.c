@@ -62,6 +62,73 @@ static void ref_root(spw_digest *out, const spw_digest *leaves, size_t n)
     spw_blake3(out->b, buf, 64);
 }
 
+/* spw_blake3_rows_u64 (SIMD lanes read straight from columns, and the
+ * portable path) against rows serialised by hand. */
+START_TEST(test_rows_u64)
+{
+    static const size_t ncols_list[] = {1, 2, 7, 8, 9, 64, 127, 128, 129, 256, 300};
+    static const size_t nrows_list[] = {1, 7, 8, 13, 24, 33};
+    for (size_t a = 0; a < sizeof ncols_list / sizeof ncols_list[0]; a++) {
+        for (size_t b = 0; b < sizeof nrows_list / sizeof nrows_list[0]; b++) {
+            size_t ncols = ncols_list[a], nrows = nrows_list[b], stride = nrows + 3;
+            uint64_t *cols = make_cols(ncols, stride, 31 * a + b);
+            spw_digest got[40], want;
+            for (int simd = 0; simd < 2; simd++) {
+                spw_blake3_set_simd(simd);
+                memset(got, 0, sizeof got);
+                /* start at row 1 to test unaligned column starts */
+                spw_blake3_rows_u64(got[0].b, cols + 1, ncols, stride, nrows - 1);
+                for (size_t r = 0; r + 1 < nrows; r++) {
+                    ref_leaf(&want, cols, ncols, stride, r + 1);
+                    ck_assert_msg(memcmp(want.b, got[r].b, 32) == 0,
+                                  "rows_u64 %s: %zu cols, row %zu of %zu",
+                                  spw_blake3_impl_name(), ncols, r, nrows - 1);
+                }
+            }
+            free(cols);
+        }
+    }
+}
+END_TEST
+
+/* The streaming form: a row hashed in groups of 128 columns (chunk cvs per
+ * group, over row ranges), combined per row, equals the row digest. */
+START_TEST(test_row_groups)
+{
+    static const size_t ncols_list[] = {1, 100, 128, 129, 300, 520};
+    spw_ctx *ctx = make_ctx(3);
+    for (size_t a = 0; a < sizeof ncols_list / sizeof ncols_list[0]; a++) {
+        size_t ncols = ncols_list[a], nrows = 37, stride = 40;
+        size_t ng = (ncols + 127) / 128;
+        uint64_t *cols = make_cols(ncols, stride, 900 + a);
+        uint32_t(*cv)[5][8] = malloc(nrows * sizeof *cv);
+        for (int simd = 0; simd < 2; simd++) {
+            spw_blake3_set_simd(simd);
+            for (size_t g = 0; g < ng; g++) {
+                size_t nc = ncols - 128 * g < 128 ? ncols - 128 * g : 128;
+                uint32_t tmp[37][8];
+                /* two row ranges, as a streaming prover would do */
+                spw_blake3_rows_chunk_cv(ctx, tmp, cols + 128 * g * stride, nc, stride, 20, g,
+                                         ng == 1);
+                spw_blake3_rows_chunk_cv(NULL, tmp + 20, cols + 128 * g * stride + 20, nc,
+                                         stride, nrows - 20, g, ng == 1);
+                for (size_t r = 0; r < nrows; r++) memcpy(cv[r][g], tmp[r], 32);
+            }
+            for (size_t r = 0; r < nrows; r++) {
+                spw_digest got, want;
+                spw_blake3_root_from_cvs(got.b, (const uint32_t(*)[8])cv[r], ng);
+                ref_leaf(&want, cols, ncols, stride, r);
+                ck_assert_msg(memcmp(got.b, want.b, 32) == 0, "row groups %s: %zu cols row %zu",
+                              spw_blake3_impl_name(), ncols, r);
+            }
+        }
+        free(cv);
+        free(cols);
+    }
+    spw_ctx_free(ctx);
+}
+END_TEST
+
 START_TEST(test_trees)
 {
     static const size_t sizes[] = {1, 2, 8, 1024};
@@ -72,7 +139,9 @@ START_TEST(test_trees)
             size_t n = sizes[a], ncols = ncols_list[b], stride = n + (b & 1) * 5;
             uint64_t *cols = make_cols(ncols, stride, 100 * a + b);
             spw_digest *leaves = malloc(n * sizeof *leaves);
+            spw_blake3_set_simd(b & 1); /* portable and SIMD leaves */
             ck_assert_int_eq(spw_merkle_leaves(c1, leaves, cols, ncols, stride, n), SPW_OK);
+            spw_blake3_set_simd(1);
             for (size_t i = 0; i < n; i++) {
                 spw_digest want, row_d;
                 ref_leaf(&want, cols, ncols, stride, i);
@@ -204,6 +273,11 @@ START_TEST(test_errors)
     ck_assert(!spw_merkle_verify(NULL, &leaves[0], 0, path, 3));
     spw_merkle_free(&t);
     spw_merkle_free(&t); /* twice is fine */
+    /* zero columns: every leaf is the digest of the empty row */
+    spw_digest empty;
+    spw_blake3(empty.b, "", 0);
+    ck_assert_int_eq(spw_merkle_leaves(ctx, leaves, NULL, 0, 0, 16), SPW_OK);
+    for (int i = 0; i < 16; i++) ck_assert(memcmp(leaves[i].b, empty.b, 32) == 0);
     spw_merkle_free(NULL);
     spw_ctx_free(ctx);
 }
@@ -214,6 +288,8 @@ static Suite *suite(void)
     Suite *s = suite_create("merkle");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_rows_u64);
+    tcase_add_test(tc, test_row_groups);
     tcase_add_test(tc, test_trees);
     tcase_add_test(tc, test_threads_large);
     tcase_add_test(tc, test_bitflips);
