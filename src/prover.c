@@ -474,8 +474,34 @@ static void deep_range(void *arg, size_t b, size_t e)
     free(s1);
 }
 
+/* Reference DEEP: point by point, every product reduced (compared with the
+ * fast path in the tests through spw_prove_opts.reference_eval). */
+static void deep_range_ref(void *arg, size_t b, size_t e)
+{
+    deep_job *j = arg;
+    const tstate *s = j->s;
+    size_t nm = s->t->n_main, na = 3 * (size_t)s->t->n_aux, nc = 3 * (size_t)s->n_parts, N = s->N;
+    uint64_t wN = gl_root_of_unity(s->log_N);
+    for (size_t r = b; r < e; r++) {
+        fe3 x = fe3_from_base(gl_mul(GL_GENERATOR, gl_pow(wN, r)));
+        fe3 s1 = fe3_zero(), s2 = fe3_zero();
+        for (size_t c = 0; c < nm; c++) {
+            s1 = fe3_add(s1, fe3_mul_base(j->g1[c], s->main_lde[c * N + r]));
+            s2 = fe3_add(s2, fe3_mul_base(j->g2[c], s->main_lde[c * N + r]));
+        }
+        for (size_t c = 0; c < na; c++) {
+            s1 = fe3_add(s1, fe3_mul_base(j->g1[nm + c], s->aux_lde[c * N + r]));
+            s2 = fe3_add(s2, fe3_mul_base(j->g2[nm + c], s->aux_lde[c * N + r]));
+        }
+        for (size_t c = 0; c < nc; c++)
+            s1 = fe3_add(s1, fe3_mul_base(j->g1[nm + na + c], s->comp_lde[c * N + r]));
+        s->deep[r] = fe3_add(fe3_mul(fe3_sub(s1, j->v1), fe3_inv(fe3_sub(x, j->zeta))),
+                             fe3_mul(fe3_sub(s2, j->v2), fe3_inv(fe3_sub(x, j->zw))));
+    }
+}
+
 static spw_status round_deep(const spw_ctx *ctx, tstate *s, const spw_proof_table *pt, fe3 zeta,
-                             fe3 gamma, fe3 *gpow)
+                             fe3 gamma, fe3 *gpow, int reference)
 {
     size_t nm = s->t->n_main, na = 3 * (size_t)s->t->n_aux, nc = 3 * (size_t)s->n_parts;
     size_t n1 = nm + na + nc, n2 = nm + na;
@@ -504,7 +530,7 @@ static spw_status round_deep(const spw_ctx *ctx, tstate *s, const spw_proof_tabl
     for (size_t c = 0; c < nc; c++) v1 = fe3_add(v1, fe3_mul(g[nm + na + c], o[2 * nm + 2 * na + c]));
     deep_job dj = {s, g, g + n1, v1, v2, zeta,
                    fe3_mul_base(zeta, gl_root_of_unity(s->log_n)), 0};
-    spw_parallel_for(ctx, s->N, 1024, deep_range, &dj);
+    spw_parallel_for(ctx, s->N, 1024, reference ? deep_range_ref : deep_range, &dj);
     free(g);
     if (dj.failed) return NOMEM("DEEP workers");
     return SPW_OK;
@@ -580,7 +606,11 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
     unsigned log_b = spw_log2(blowup), min_lh = 64, max_lh = 0;
     for (uint32_t t = 0; t < def->n_tables; t++) {
         const spw_air_table *tb = &def->tables[t];
-        if (tb->log_height < 1 || tb->log_height > SPW_MAX_LOG_HEIGHT)
+        if (tb->log_height == 0)
+            return spw_fail(ctx, SPW_ERR_INVALID_ARG,
+                            "prove: table '%s' has no height (set it or give a trace file)",
+                            tb->name);
+        if (tb->log_height > SPW_MAX_LOG_HEIGHT)
             return spw_fail(ctx, SPW_ERR_TOO_LARGE, "prove: table '%s': log height %u not in 1..%u",
                             tb->name, tb->log_height, SPW_MAX_LOG_HEIGHT);
         if (tb->n_main < 1 || tb->n_main > SPW_MAX_COLS || tb->n_aux > SPW_MAX_AUX)
@@ -675,6 +705,8 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
     for (uint32_t i = 0; i < n_ch; i++) ch[i] = spw_transcript_ext3(&tr);
     for (uint32_t t = 0; t < def->n_tables && st == SPW_OK; t++) {
         st = round_aux(ctx, &S[t], ch, &P.tables[t].logup_sum, log_b);
+        free(S[t].trace); /* the evaluations are not needed after the aux trace */
+        S[t].trace = NULL;
         if (st == SPW_OK && S[t].t->n_aux) {
             uint8_t b[56];
             P.tables[t].aux_root = *spw_merkle_root(&S[t].aux_tree);
@@ -723,7 +755,9 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
     /* round 5: DEEP */
     fe3 gamma = spw_transcript_ext3(&tr), gpow = fe3_one();
     for (uint32_t t = 0; t < def->n_tables; t++)
-        if ((st = round_deep(ctx, &S[t], &P.tables[t], zeta, gamma, &gpow)) != SPW_OK) goto out;
+        if ((st = round_deep(ctx, &S[t], &P.tables[t], zeta, gamma, &gpow,
+                             opts && opts->reference_eval)) != SPW_OK)
+            goto out;
     LAP(SPW_ROUND_DEEP);
 
     /* round 6: FRI; the DEEP quotients of tables of LDE size N_i enter layer i */
