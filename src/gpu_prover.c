@@ -230,17 +230,48 @@ static spw_status commit(grun *g, uint8_t **tree, const uint64_t *cols, size_t n
 
 /* ---- round 1 ---- */
 
+typedef struct read_job {
+    const spw_trace *trace;
+    uint32_t table;
+    uint64_t *h;
+    size_t n;
+    spw_status st;
+    uint32_t bad_col;
+} read_job;
+
+/* Columns [b, e) of a table into the host buffer (threads over columns). */
+static void read_cols(void *arg, size_t b, size_t e)
+{
+    read_job *j = arg;
+    for (size_t c = b; c < e; c++) {
+        spw_status st = spw_trace_read(j->trace, j->h + c * j->n, j->table, (uint32_t)c, 0, j->n);
+        if (st != SPW_OK) {
+            __atomic_store_n(&j->st, st, __ATOMIC_RELAXED);
+            __atomic_store_n(&j->bad_col, (uint32_t)c, __ATOMIC_RELAXED);
+        }
+    }
+}
+
 static spw_status g_round_main(grun *g, gtab *s, const spw_trace *trace, uint32_t ti,
                                unsigned log_b, spw_digest *root)
 {
     const spw_air_table *t = s->t;
     size_t nm = t->n_main;
-    uint64_t *h = spw_malloc_array(s->n, 8);
+    uint64_t *h = spw_malloc_array(nm * s->n, 8);
     if (!h) return spw_fail(g->ctx, SPW_ERR_NOMEM, "prove: out of memory (main trace)");
-    spw_status st = dalloc(g, &s->trace, nm * s->n * 8);
-    for (uint32_t c = 0; c < nm && st == SPW_OK; c++) {
-        if ((st = spw_trace_read(trace, h, ti, c, 0, s->n)) != SPW_OK) break;
-        if ((st = spw_cuda_memcpy_async(s->trace + c * s->n, h, s->n * 8, g->s)) == SPW_OK)
+    read_job rj = {trace, ti, h, s->n, SPW_OK, 0};
+    spw_parallel_for(g->ctx, nm, 1, read_cols, &rj);
+    spw_status st = rj.st;
+    if (st != SPW_OK) {
+        /* re-read the failing column here so ctx holds its message */
+        spw_status st2 = spw_trace_read(trace, h, ti, rj.bad_col, 0, s->n);
+        free(h);
+        return st2 != SPW_OK ? st2 : spw_fail(g->ctx, st, "table %s column %u: trace read failed",
+                                              t->name, rj.bad_col);
+    }
+    st = dalloc(g, &s->trace, nm * s->n * 8);
+    if (st == SPW_OK) {
+        if ((st = spw_cuda_memcpy_async(s->trace, h, nm * s->n * 8, g->s)) == SPW_OK)
             st = spw_cuda_stream_sync(g->s);
         if (st != SPW_OK) st = dev_fail(g, st);
     }
