@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -67,7 +68,7 @@ static const mspec m_full[] = {
     {"vm", 17, NULL, 4, SPW_MODE_AUTO, 0}, {"vm", 18, NULL, 4, SPW_MODE_AUTO, 0},
     {"vm", 16, NULL, 2, SPW_MODE_AUTO, 0}, {"vm", 16, NULL, 8, SPW_MODE_AUTO, 0},
     {"synth", 0, "tiny", 4, SPW_MODE_AUTO, 0}, {"synth", 0, "small", 4, SPW_MODE_AUTO, 0},
-    {"synth", 0, "medium", 4, SPW_MODE_AUTO, 0}, {"vm", 16, NULL, 4, SPW_MODE_SPILLED, 256 * MiB_},
+    {"synth", 0, "medium", 4, SPW_MODE_SPILLED, 2048 * MiB_}, {"vm", 16, NULL, 4, SPW_MODE_SPILLED, 256 * MiB_},
     {"vm", 16, NULL, 4, SPW_MODE_SPILLED, 128 * MiB_}, {"vm", 18, NULL, 4, SPW_MODE_SPILLED, 256 * MiB_},
     {"synth", 0, "small", 4, SPW_MODE_SPILLED, 256 * MiB_}};
 
@@ -192,6 +193,7 @@ static int run_once(const point *p, unsigned threads, child_msg *m, uint64_t *rs
         return -1;
     }
     fflush(NULL);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         snprintf(m->err, sizeof m->err, "fork: %s", strerror(errno));
@@ -201,6 +203,8 @@ static int run_once(const point *p, unsigned threads, child_msg *m, uint64_t *rs
     }
     if (pid == 0) {
         close(fds[0]);
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive an interrupted bench */
+        if (getppid() != parent) _exit(5);
         child_run(fds[1], p, threads);
     }
     close(fds[1]);
