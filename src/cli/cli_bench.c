@@ -16,6 +16,9 @@
 #include "stark.h"
 #include "stats.h"
 #include "workloads.h"
+#ifdef SPW_HAVE_CUDA
+#include "cuda_api.h"
+#endif
 
 #include <errno.h>
 #include <fcntl.h>
@@ -306,18 +309,24 @@ static int gpu_available(char *name, size_t len)
     pid_t pid = fork();
     if (pid == 0) {
         close(fds[0]);
-        int ok = spw_cuda_available();
-        char buf[1] = {(char)ok};
-        if (write_all(fds[1], buf, 1)) _exit(1);
+        char buf[129] = {0};
+        buf[0] = (char)spw_cuda_available();
+        snprintf(buf + 1, sizeof buf - 1, "CUDA device 0");
+#ifdef SPW_HAVE_CUDA
+        uint64_t total = 0, free_b = 0;
+        if (buf[0]) (void)spw_cuda_device_info(buf + 1, sizeof buf - 1, &total, &free_b);
+#endif
+        if (write_all(fds[1], buf, sizeof buf)) _exit(1);
         _exit(0);
     }
     close(fds[1]);
-    char c = 0;
-    if (pid < 0 || read_all(fds[0], &c, 1)) c = 0;
+    char buf[129] = {0};
+    if (pid < 0 || read_all(fds[0], buf, sizeof buf)) buf[0] = 0;
     close(fds[0]);
     if (pid > 0) waitpid(pid, NULL, 0);
-    snprintf(name, len, "%s", c ? "CUDA device 0" : "");
-    return c != 0;
+    buf[sizeof buf - 1] = 0;
+    snprintf(name, len, "%s", buf[0] ? buf + 1 : "");
+    return buf[0] != 0;
 }
 
 static void cpu_model(char *buf, size_t len)
@@ -937,7 +946,7 @@ int cli_bench(int argc, char **argv)
     if (!strcmp(matrix, "tiny")) M = m_tiny, nm = sizeof m_tiny / sizeof *m_tiny;
     else if (!strcmp(matrix, "quick")) M = m_quick, nm = sizeof m_quick / sizeof *m_quick;
 
-    char gpu[64] = "";
+    char gpu[128] = "";
     int backends[2], nb = 0;
     if (strcmp(backend_s, "cuda")) backends[nb++] = SPW_BACKEND_CPU;
     if (strcmp(backend_s, "cpu")) {
