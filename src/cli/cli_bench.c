@@ -705,7 +705,9 @@ static int write_plot_data(const char *dir, const point *P, int np, double mem_g
     return nr;
 }
 
-static int run_gnuplot(const char *dir, const char *script, int *plots_made)
+/* Runs `gnuplot script` in dir; returns its exit status (127: not found,
+ * -1: could not run). stdout is discarded, and stderr too when quiet. */
+static int run_gnuplot(const char *dir, const char *script, int quiet)
 {
     fflush(NULL);
     pid_t pid = fork();
@@ -714,15 +716,14 @@ static int run_gnuplot(const char *dir, const char *script, int *plots_made)
         if (chdir(dir)) _exit(126);
         int null = open("/dev/null", O_WRONLY);
         if (null >= 0) dup2(null, STDOUT_FILENO);
+        if (null >= 0 && quiet) dup2(null, STDERR_FILENO);
         execlp("gnuplot", "gnuplot", script, (char *)NULL);
         _exit(127);
     }
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    if (!WIFEXITED(status)) return -1;
-    *plots_made = WEXITSTATUS(status) == 0;
-    return WEXITSTATUS(status);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 static int gnuplot_has_pngcairo(const char *dir)
@@ -733,8 +734,7 @@ static int gnuplot_has_pngcairo(const char *dir)
     if (!f) return 0;
     fprintf(f, "set terminal pngcairo\n");
     fclose(f);
-    int made = 0;
-    int rc = run_gnuplot(dir, ".term.gp", &made);
+    int rc = run_gnuplot(dir, ".term.gp", 1);
     unlink(path);
     return rc == 0;
 }
@@ -826,8 +826,7 @@ static int write_plots(const char *dir, const point *P, int np, double mem_gbps,
                    "set xrange [0:1]\nset yrange [0:1]\nplot x with lines title 'measured = predicted'\n");
     pngs++;
     fclose(f);
-    int made = 0;
-    int rc = run_gnuplot(dir, "plots.gp", &made);
+    int rc = run_gnuplot(dir, "plots.gp", 0);
     if (rc == 127) {
         fprintf(stderr, "spillway bench: gnuplot not found: plots skipped (install gnuplot-nox); "
                         "results.json, results.csv and the .dat files are written\n");
