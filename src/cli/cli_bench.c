@@ -988,8 +988,8 @@ int cli_bench(int argc, char **argv)
     double t0 = spw_now();
     int failed = 0;
     if (!quiet)
-        printf("%-26s %9s %9s %9s %7s %9s %10s %10s\n", "point", "median s", "min s", "max s",
-               "spread", "CPU s", "ns/row", "peak RSS");
+        printf("%-26s %9s %9s %9s %7s %9s %9s %10s %10s\n", "point", "median s", "min s", "max s",
+               "spread", "CPU s", "plan s", "ns/row", "peak RSS");
     for (int i = 0; i < np; i++) {
         point *p = &P[i];
         spw_run_stats *runs = calloc(repeat, sizeof *runs);
@@ -1059,8 +1059,11 @@ int cli_bench(int argc, char **argv)
         }
         if (!quiet) {
             char sz[32];
-            printf("%-26s %9.3f %9.3f %9.3f %6.1f%% %9.3f %10.1f %10s\n", p->id, p->median, p->min,
-                   p->max, 100 * p->spread, p->median_cpu, p->ns_per_row,
+            char pred[32] = "-";
+            if (p->rep->predicted_total >= 0)
+                snprintf(pred, sizeof pred, "%.3f", p->rep->predicted_total);
+            printf("%-26s %9.3f %9.3f %9.3f %6.1f%% %9.3f %9s %10.1f %10s\n", p->id, p->median,
+                   p->min, p->max, 100 * p->spread, p->median_cpu, pred, p->ns_per_row,
                    cli_fmt_size(sz, sizeof sz, p->peak_rss));
             fflush(stdout);
         }
