@@ -36,8 +36,8 @@
 #include <string.h>
 
 #define BLK 256
-#define SPW_TILE_BYTES (64u << 10) /* tile payload target */
-#define SPW_TREE_ROWS 512u         /* leaves per stored subtree (32 KiB) */
+#define SPW_TILE_BYTES SPW_PLAN_TILE_BYTES
+#define SPW_TREE_ROWS SPW_PLAN_TREE_ROWS
 #define NOMEM(what) spw_fail(ctx, SPW_ERR_NOMEM, "stream prover: out of memory (%s)", what)
 
 typedef struct stab {
