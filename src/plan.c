@@ -179,12 +179,12 @@ static uint64_t work_bytes(const tdim *d, uint64_t R, uint64_t G, unsigned threa
     uint64_t col = G * (d->n + d->N) * 8 + 16 * d->N;           /* LDE of a group (+ NTT tables) */
     uint64_t colE = G * (d->n + d->NE) * 8 + 16 * d->NE;        /* composition domain LDE */
     uint64_t interp = 24 * d->NE;                               /* one quotient column */
-    uint64_t leaf = (8 * d->ncmax + 32 + 64) * R;
+    uint64_t leaf = (16 * d->ncmax + 32 + 64) * R;                /* double-buffered rows */
     uint64_t aux = 16 * (d->nm + d->na) * Rt;
-    uint64_t comp = 16 * (d->nm + d->na) * (R + d->E) + 24 * R +
+    uint64_t comp = 24 * (d->nm + d->na) * (R + d->E) + 24 * R +
                     (uint64_t)threads * 24 * 256 * (d->nk + d->prog + 4);
     uint64_t ood = 48 * Rt + 8 * d->ncmax * Rt;
-    uint64_t deep = 8 * (d->nm + d->na + d->nc) * R + 48 * R + (uint64_t)threads * 24 * 256 * 5;
+    uint64_t deep = 16 * (d->nm + d->na + d->nc) * R + 72 * R + (uint64_t)threads * 24 * 256 * 5;
     uint64_t w = max3(col, colE, interp);
     w = max3(w, leaf, aux);
     w = max3(w, comp, ood);
