@@ -258,7 +258,8 @@ spw_status spw_plan_make(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *
         plan->host_default = 1;
     }
     plan->vram_budget = ctx->vram_budget;
-    if (!plan->vram_budget) {
+    if (!plan->vram_budget && ctx->backend != SPW_BACKEND_CPU) {
+        /* only when a device may be used: querying it creates a CUDA context */
         plan->vram_budget = spw_plan_default_vram_budget();
         plan->vram_default = 1;
     }

@@ -152,6 +152,8 @@ typedef struct rd_req {
     size_t stride, r0, nr;
 } rd_req;
 
+#define READ_THREADS 4
+
 typedef struct reader {
     rd_req req[4];
     int n, running;
@@ -159,14 +161,47 @@ typedef struct reader {
     pthread_t th;
 } reader;
 
+typedef struct rd_part {
+    reader *j;
+    int part;
+    spw_status st;
+} rd_part;
+
+/* Part p of READ_THREADS: the column groups g with g % READ_THREADS == p of
+ * every request, so the tile loads of one chunk run in parallel. */
+static void *rd_part_main(void *a)
+{
+    rd_part *q = a;
+    q->st = SPW_OK;
+    for (int i = 0; i < q->j->n && q->st == SPW_OK; i++) {
+        rd_req *r = &q->j->req[i];
+        if (!r->m || !r->m->tiles) continue;
+        for (size_t g = (size_t)q->part; g < r->m->ntc && q->st == SPW_OK; g += READ_THREADS) {
+            size_t c0 = g * r->m->tcols, nc = r->m->ncols - c0 < r->m->tcols ? r->m->ncols - c0
+                                                                             : r->m->tcols;
+            q->st = spw_mat_get_block(r->m, r->buf, r->stride, c0, nc, r->r0, r->nr);
+        }
+    }
+    return NULL;
+}
+
 static void *rd_main(void *a)
 {
     reader *j = a;
-    j->st = SPW_OK;
-    for (int i = 0; i < j->n && j->st == SPW_OK; i++)
-        if (j->req[i].m && j->req[i].m->tiles)
-            j->st = spw_mat_get_rows(j->req[i].m, j->req[i].buf, j->req[i].stride, j->req[i].r0,
-                                     j->req[i].nr);
+    rd_part parts[READ_THREADS];
+    pthread_t th[READ_THREADS];
+    int started[READ_THREADS] = {0};
+    for (int p = 0; p < READ_THREADS; p++) {
+        parts[p] = (rd_part){j, p, SPW_OK};
+        if (p > 0) started[p] = !pthread_create(&th[p], NULL, rd_part_main, &parts[p]);
+        if (p > 0 && !started[p]) rd_part_main(&parts[p]);
+    }
+    rd_part_main(&parts[0]);
+    j->st = parts[0].st;
+    for (int p = 1; p < READ_THREADS; p++) {
+        if (started[p]) pthread_join(th[p], NULL);
+        if (j->st == SPW_OK) j->st = parts[p].st;
+    }
     return NULL;
 }
 
