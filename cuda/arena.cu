@@ -27,7 +27,6 @@ struct spw_cuda_arena {
     size_t nsegs, cap;
     spw_cuda_twiddles tw;
     int have_tw;
-    void *slots[SPW_CUDA_ARENA_SLOTS];
 };
 
 static int seg_insert(spw_cuda_arena *a, size_t at, struct seg s)
@@ -243,35 +242,5 @@ spw_status spw_cuda_arena_twiddles(spw_cuda_arena *a, const spw_cuda_twiddles **
         }
     }
     *out = &a->tw;
-    return SPW_OK;
-}
-
-spw_status spw_cuda_arena_cached(spw_cuda_arena *a, unsigned key, uint64_t bytes,
-                                 spw_cuda_table_build_fn build, void *arg, void **out)
-{
-    if (key >= SPW_CUDA_ARENA_SLOTS)
-        return spw_cuda_set_error(SPW_ERR_INTERNAL, "device arena: table key %u", key);
-    pthread_mutex_lock(&a->mu);
-    void *t = a->slots[key];
-    pthread_mutex_unlock(&a->mu);
-    if (!t) {
-        spw_status st = spw_cuda_arena_alloc(a, &t, bytes);
-        if (st != SPW_OK) return st;
-        if ((st = build(t, arg)) != SPW_OK) {
-            spw_cuda_arena_free(a, t);
-            return st;
-        }
-        pthread_mutex_lock(&a->mu);
-        if (!a->slots[key]) {
-            a->slots[key] = t;
-            pthread_mutex_unlock(&a->mu);
-        } else { /* another thread won the race */
-            void *mine = t;
-            t = a->slots[key];
-            pthread_mutex_unlock(&a->mu);
-            spw_cuda_arena_free(a, mine);
-        }
-    }
-    *out = t;
     return SPW_OK;
 }

@@ -35,13 +35,4 @@ struct spw_cuda_twiddles {
 spw_status spw_cuda_arena_twiddles(spw_cuda_arena *a, const spw_cuda_twiddles **out);
 spw_status spw_cuda_build_twiddles(spw_cuda_arena *a, spw_cuda_twiddles *tw);
 
-// Per-arena cache of device tables (e.g. direct twiddle tables): returns
-// the table stored under key (0 <= key < SPW_CUDA_ARENA_SLOTS), allocating
-// `bytes` from the arena and calling build(table, arg) on first use.
-// Tables live until the arena is destroyed.
-#define SPW_CUDA_ARENA_SLOTS 128
-typedef spw_status (*spw_cuda_table_build_fn)(void *table, void *arg);
-spw_status spw_cuda_arena_cached(spw_cuda_arena *a, unsigned key, uint64_t bytes,
-                                 spw_cuda_table_build_fn build, void *arg, void **out);
-
 #endif

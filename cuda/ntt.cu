@@ -29,11 +29,7 @@
 // Twiddles: w = g32^e with g32 a primitive 2^32-th root and e = j<<(31-b)
 // at stage b, from two tables of 2^16 values each (g32^lo, g32^(hi<<16)):
 // one lookup for stages b < 16, two lookups and a multiply above. The
-// tables (2 MiB with the inverse ones) live in the arena. For transforms of
-// 2^17..2^24 a direct table w_{2^L}^i (i < 2^(L-1), 0.5..64 MiB per size and
-// direction) is built on first use and cached in the arena, so every
-// twiddle is one lookup; when the arena has no room, the two-level tables
-// are used instead (same results).
+// tables (2 MiB with the inverse ones) live in the arena.
 #include "cuda_internal.cuh"
 #include "field.h"
 
@@ -81,9 +77,6 @@ struct pass_args {
     uint64_t dst_stride, src_stride;
     unsigned L, b_lo, k, m;
     const uint64_t *tw_lo, *tw_hi;
-    /* when not NULL: tw_direct[i] = w_{2^L}^i, i < 2^(L-1) (one lookup per
-     * twiddle instead of two and a multiplication for stages >= 16) */
-    const uint64_t *tw_direct;
     /* expand mode (LDE's first forward pass): value at g = src[g >> ex_shift] */
     int expand;
     unsigned ex_shift;
@@ -100,13 +93,6 @@ static __device__ __forceinline__ uint64_t tw_get(const uint64_t *lo, const uint
     uint64_t h = __ldg(hi + (e >> TW_LOG));
     uint32_t l = e & (TW_N - 1);
     return l ? gl_mul(h, __ldg(lo + l)) : h;
-}
-
-/* Twiddle w_{2^(b+1)}^j of stage b (j < 2^b). */
-static __device__ __forceinline__ uint64_t tw_stage(const pass_args &a, uint32_t j, unsigned b)
-{
-    if (a.tw_direct) return __ldg(a.tw_direct + (j << (a.L - 1 - b)));
-    return tw_stage(a, j, b);
 }
 
 static __device__ __forceinline__ uint32_t brev_bits(uint32_t x, unsigned bits)
@@ -160,9 +146,9 @@ __global__ void __launch_bounds__(NTT_THREADS, 3) ntt_pass_kernel(pass_args a, u
             if (DIT) {
                 /* stage bb: (x0,x1), (x2,x3) share j; stage bb+1: (x0,x2) j, (x1,x3) j+2^bb */
                 uint32_t j = g0 & ((1u << bb) - 1);
-                uint64_t w = tw_stage(a, j, bb);
-                uint64_t w1 = tw_stage(a, j, bb + 1);
-                uint64_t w2 = tw_stage(a, j + (1u << bb), bb + 1);
+                uint64_t w = tw_get(a.tw_lo, a.tw_hi, j << (31 - bb));
+                uint64_t w1 = tw_get(a.tw_lo, a.tw_hi, j << (30 - bb));
+                uint64_t w2 = tw_get(a.tw_lo, a.tw_hi, (j + (1u << bb)) << (30 - bb));
                 y = gl_mul(x1, w); x1 = gl_sub(x0, y); x0 = gl_add(x0, y);
                 y = gl_mul(x3, w); x3 = gl_sub(x2, y); x2 = gl_add(x2, y);
                 y = gl_mul(x2, w1); x2 = gl_sub(x0, y); x0 = gl_add(x0, y);
@@ -170,9 +156,9 @@ __global__ void __launch_bounds__(NTT_THREADS, 3) ntt_pass_kernel(pass_args a, u
             } else {
                 /* stage bt: (x0,x2) j0, (x1,x3) j0+2^bb; stage bb: (x0,x1), (x2,x3) share jb */
                 uint32_t j0 = g0 & ((1u << bt) - 1), jb = g0 & ((1u << bb) - 1);
-                uint64_t wt0 = tw_stage(a, j0, bt);
-                uint64_t wt1 = tw_stage(a, j0 + (1u << bb), bt);
-                uint64_t wb = tw_stage(a, jb, bb);
+                uint64_t wt0 = tw_get(a.tw_lo, a.tw_hi, j0 << (31 - bt));
+                uint64_t wt1 = tw_get(a.tw_lo, a.tw_hi, (j0 + (1u << bb)) << (31 - bt));
+                uint64_t wb = tw_get(a.tw_lo, a.tw_hi, jb << (31 - bb));
                 y = gl_add(x0, x2); x2 = gl_mul(gl_sub(x0, x2), wt0); x0 = y;
                 y = gl_add(x1, x3); x3 = gl_mul(gl_sub(x1, x3), wt1); x1 = y;
                 y = gl_add(x0, x1); x1 = gl_mul(gl_sub(x0, x1), wb); x0 = y;
@@ -190,7 +176,7 @@ __global__ void __launch_bounds__(NTT_THREADS, 3) ntt_pass_kernel(pass_args a, u
             uint32_t t1 = t0 | (1u << lb);
             uint32_t g0 = tile_index(base, t0, a.b_lo, a.m);
             uint32_t j = g0 & ((1u << b) - 1);
-            uint64_t w = tw_stage(a, j, b);
+            uint64_t w = tw_get(a.tw_lo, a.tw_hi, j << (31 - b));
             uint64_t x = sh[t0], y = sh[t1];
             if (DIT) {
                 y = gl_mul(y, w);
@@ -296,50 +282,6 @@ spw_status spw_cuda_build_twiddles(spw_cuda_arena *a, spw_cuda_twiddles *tw)
     return SPW_OK;
 }
 
-/* Direct tables for 2^17 .. 2^24: below, every stage is one lookup in the
- * shared two-level tables anyway; above, the table would be too large. */
-#define DIRECT_MIN 17
-#define DIRECT_MAX 24
-
-__global__ void direct_table_kernel(uint64_t *out, const uint64_t *lo, const uint64_t *hi, unsigned L,
-                                    uint32_t count)
-{
-    uint32_t i = blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < count) out[i] = tw_get(lo, hi, i << (32 - L));
-}
-
-struct direct_build_arg {
-    const uint64_t *lo, *hi;
-    unsigned L;
-};
-
-static spw_status build_direct(void *table, void *argp)
-{
-    direct_build_arg *d = (direct_build_arg *)argp;
-    uint32_t count = 1u << (d->L - 1);
-    direct_table_kernel<<<(count + 255) / 256, 256>>>((uint64_t *)table, d->lo, d->hi, d->L, count);
-    SPW_CUDA_LAUNCHED("direct_table_kernel");
-    SPW_CUDA_TRY(cudaStreamSynchronize(0), "building a twiddle table");
-    return SPW_OK;
-}
-
-/* The direct table of w_{2^L} (or its inverse) for L in [DIRECT_MIN,
- * DIRECT_MAX], from the arena's cache; NULL (two-level lookups) otherwise
- * or when the arena has no room for it. */
-static spw_status direct_twiddles(spw_cuda_arena *a, const spw_cuda_twiddles *tw, unsigned L,
-                                  bool inverse, const uint64_t **out)
-{
-    *out = NULL;
-    if (L < DIRECT_MIN || L > DIRECT_MAX) return SPW_OK;
-    direct_build_arg d = {inverse ? tw->inv_lo : tw->fwd_lo, inverse ? tw->inv_hi : tw->fwd_hi, L};
-    void *t;
-    spw_status st = spw_cuda_arena_cached(a, L * 2 + (inverse ? 1 : 0), (8ull << (L - 1)),
-                                          build_direct, &d, &t);
-    if (st == SPW_ERR_DEVICE_OOM) return SPW_OK; /* fall back to two-level lookups */
-    if (st == SPW_OK) *out = (const uint64_t *)t;
-    return st;
-}
-
 static spw_status launch_pass(const pass_args &pa, bool dit, size_t ncols, cudaStream_t s)
 {
     unsigned T = 1u << (pa.k + pa.m);
@@ -387,8 +329,6 @@ static spw_status ntt_batch(spw_cuda_arena *a, cudaStream_t s, uint64_t *d, size
         }
         SPW_CUDA_LAUNCHED("bitrev_kernel");
     }
-    const uint64_t *direct;
-    if ((st = direct_twiddles(a, tw, L, inverse, &direct)) != SPW_OK) return st;
     pass_desc p[MAX_PASSES];
     unsigned np = plan_passes(p, L, 0);
     for (unsigned i = 0; i < np; i++) {
@@ -402,7 +342,6 @@ static spw_status ntt_batch(spw_cuda_arena *a, cudaStream_t s, uint64_t *d, size
         pa.m = p[i].m;
         pa.tw_lo = inverse ? tw->inv_lo : tw->fwd_lo;
         pa.tw_hi = inverse ? tw->inv_hi : tw->fwd_hi;
-        pa.tw_direct = direct;
         pa.post = (inverse && i == np - 1) ? gl_inv(n % GL_P) : 0;
         if ((st = launch_pass(pa, true, ncols, s)) != SPW_OK) return st;
     }
@@ -487,10 +426,6 @@ extern "C" spw_status spw_cuda_lde_shift_batch(spw_cuda_arena *a, spw_cuda_strea
         return st;
     }
     uint64_t *coef = (uint64_t *)scratch;
-    const uint64_t *dir_inv, *dir_fwd;
-    if ((st = direct_twiddles(a, tw, log_n, true, &dir_inv)) != SPW_OK ||
-        (st = direct_twiddles(a, tw, L, false, &dir_fwd)) != SPW_OK)
-        goto out;
     if ((st = pow_table(sc_lo, shift, 0, 1, s)) != SPW_OK ||
         (st = pow_table(sc_hi, shift, TW_LOG, gl_inv(n % GL_P), s)) != SPW_OK)
         goto out;
@@ -513,7 +448,6 @@ extern "C" spw_status spw_cuda_lde_shift_batch(spw_cuda_arena *a, spw_cuda_strea
                 pa.m = p.m;
                 pa.tw_lo = tw->inv_lo;
                 pa.tw_hi = tw->inv_hi;
-                pa.tw_direct = dir_inv;
                 if (i == npi - 1) { /* the last (lowest) pass scales */
                     pa.ex_log = log_n;
                     pa.sc_lo = sc_lo;
@@ -534,7 +468,6 @@ extern "C" spw_status spw_cuda_lde_shift_batch(spw_cuda_arena *a, spw_cuda_strea
                 pa.m = pf[i].m;
                 pa.tw_lo = tw->fwd_lo;
                 pa.tw_hi = tw->fwd_hi;
-                pa.tw_direct = dir_fwd;
                 if (i == 0) {
                     pa.expand = 1;
                     pa.ex_shift = lb;

@@ -147,6 +147,21 @@ typedef struct grun {
     uint64_t budget;
 } grun;
 
+/* SPW_GPU_DEBUG=1 in the environment: one stderr line per round and
+ * table, after the device finished the previous one. */
+static void phase(grun *g, const char *round, const char *table)
+{
+    static int dbg = -1;
+    if (dbg < 0) dbg = getenv("SPW_GPU_DEBUG") != NULL;
+    g->round = round;
+    g->table = table;
+    if (dbg) {
+        (void)spw_cuda_stream_sync(g->s);
+        fprintf(stderr, "[gpu %.3f] %s, table %s, arena %llu MiB in use\n", spw_now(), round,
+                table ? table : "-", (unsigned long long)(spw_cuda_arena_in_use(g->A) >> 20));
+    }
+}
+
 /* A device failure as a ctx error naming the round, the table and the
  * launcher's message (which names the kernel). */
 static spw_status dev_fail(grun *g, spw_status s)
@@ -215,17 +230,48 @@ static spw_status commit(grun *g, uint8_t **tree, const uint64_t *cols, size_t n
 
 /* ---- round 1 ---- */
 
+typedef struct read_job {
+    const spw_trace *trace;
+    uint32_t table;
+    uint64_t *h;
+    size_t n;
+    spw_status st;
+    uint32_t bad_col;
+} read_job;
+
+/* Columns [b, e) of a table into the host buffer (threads over columns). */
+static void read_cols(void *arg, size_t b, size_t e)
+{
+    read_job *j = arg;
+    for (size_t c = b; c < e; c++) {
+        spw_status st = spw_trace_read(j->trace, j->h + c * j->n, j->table, (uint32_t)c, 0, j->n);
+        if (st != SPW_OK) {
+            __atomic_store_n(&j->st, st, __ATOMIC_RELAXED);
+            __atomic_store_n(&j->bad_col, (uint32_t)c, __ATOMIC_RELAXED);
+        }
+    }
+}
+
 static spw_status g_round_main(grun *g, gtab *s, const spw_trace *trace, uint32_t ti,
                                unsigned log_b, spw_digest *root)
 {
     const spw_air_table *t = s->t;
     size_t nm = t->n_main;
-    uint64_t *h = spw_malloc_array(s->n, 8);
+    uint64_t *h = spw_malloc_array(nm * s->n, 8);
     if (!h) return spw_fail(g->ctx, SPW_ERR_NOMEM, "prove: out of memory (main trace)");
-    spw_status st = dalloc(g, &s->trace, nm * s->n * 8);
-    for (uint32_t c = 0; c < nm && st == SPW_OK; c++) {
-        if ((st = spw_trace_read(trace, h, ti, c, 0, s->n)) != SPW_OK) break;
-        if ((st = spw_cuda_memcpy_async(s->trace + c * s->n, h, s->n * 8, g->s)) == SPW_OK)
+    read_job rj = {trace, ti, h, s->n, SPW_OK, 0};
+    spw_parallel_for(g->ctx, nm, 1, read_cols, &rj);
+    spw_status st = rj.st;
+    if (st != SPW_OK) {
+        /* re-read the failing column here so ctx holds its message */
+        spw_status st2 = spw_trace_read(trace, h, ti, rj.bad_col, 0, s->n);
+        free(h);
+        return st2 != SPW_OK ? st2 : spw_fail(g->ctx, st, "table %s column %u: trace read failed",
+                                              t->name, rj.bad_col);
+    }
+    st = dalloc(g, &s->trace, nm * s->n * 8);
+    if (st == SPW_OK) {
+        if ((st = spw_cuda_memcpy_async(s->trace, h, nm * s->n * 8, g->s)) == SPW_OK)
             st = spw_cuda_stream_sync(g->s);
         if (st != SPW_OK) st = dev_fail(g, st);
     }
@@ -720,15 +766,14 @@ static spw_status run_rounds(grun *g, spw_proof *P, gtab *S, const spw_air_def *
     spw_air_digest(dig, def);
     spw_transcript_absorb(&tr, dig, 32);
 
-    g->round = "main commit";
     for (uint32_t t = 0; t < def->n_tables; t++) {
-        g->table = S[t].t->name;
+        phase(g, "main commit", S[t].t->name);
         SPW_TRY(g_round_main(g, &S[t], trace, t, log_b, &P->tables[t].main_root));
         spw_transcript_absorb(&tr, P->tables[t].main_root.b, 32);
     }
     LAP(SPW_ROUND_MAIN);
 
-    g->round = "LogUp aux commit";
+    phase(g, "LogUp aux commit", NULL);
     uint32_t n_ch = def->n_challenges > 2 ? def->n_challenges : 2;
     fe3 ch[256];
     fe3 *chp = n_ch <= 256 ? ch : spw_malloc_array(n_ch, sizeof(fe3));
@@ -739,7 +784,7 @@ static spw_status run_rounds(grun *g, spw_proof *P, gtab *S, const spw_air_def *
     spw_status st = upload(g, &d_ch, chp, n_ch * sizeof(fe3));
     if (st == SPW_OK) st = upload(g, &d_pub, P->publics, (uint64_t)P->n_publics * 8);
     for (uint32_t t = 0; t < def->n_tables && st == SPW_OK; t++) {
-        g->table = S[t].t->name;
+        phase(g, "LogUp aux commit", S[t].t->name);
         st = g_round_aux(g, &S[t], chp, &P->tables[t].logup_sum, log_b, &P->tables[t].aux_root);
         if (st == SPW_OK && S[t].t->n_aux) {
             uint8_t b[56];
@@ -754,9 +799,8 @@ static spw_status run_rounds(grun *g, spw_proof *P, gtab *S, const spw_air_def *
     SPW_TRY(st);
     LAP(SPW_ROUND_AUX);
 
-    g->round = "composition";
     for (uint32_t t = 0; t < def->n_tables; t++) {
-        g->table = S[t].t->name;
+        phase(g, "composition", S[t].t->name);
         fe3 lambda = spw_transcript_ext3(&tr);
         SPW_TRY(g_round_comp(g, &S[t], d_ch, d_pub, P->tables[t].logup_sum, lambda, log_b, forced,
                              &P->tables[t].comp_root));
@@ -767,12 +811,11 @@ static spw_status run_rounds(grun *g, spw_proof *P, gtab *S, const spw_air_def *
     dfree(g, d_pub);
     LAP(SPW_ROUND_COMP);
 
-    g->round = "out-of-domain";
     fe3 zeta;
     do zeta = spw_transcript_ext3(&tr);
     while (zeta.c[1] == 0 && zeta.c[2] == 0);
     for (uint32_t t = 0; t < def->n_tables; t++) {
-        g->table = S[t].t->name;
+        phase(g, "out-of-domain", S[t].t->name);
         SPW_TRY(g_round_ood(g, &S[t], &P->tables[t], zeta));
         size_t nb = 24 * (size_t)spw_proof_n_ood(&P->tables[t]);
         uint8_t *b = malloc(nb);
@@ -784,13 +827,12 @@ static spw_status run_rounds(grun *g, spw_proof *P, gtab *S, const spw_air_def *
     LAP(SPW_ROUND_OOD);
 
     /* DEEP: tables of LDE size N_i add into FRI input layer i (leaf layout) */
-    g->round = "DEEP";
     unsigned log_n0 = max_lh + log_b, R = P->n_layers;
     uint64_t *layer[SPW_MAX_LOG_HEIGHT + 8] = {0};
     uint8_t *ftree[SPW_MAX_LOG_HEIGHT + 8] = {0};
     fe3 gamma = spw_transcript_ext3(&tr), gpow = fe3_one();
     for (uint32_t t = 0; t < def->n_tables; t++) {
-        g->table = S[t].t->name;
+        phase(g, "DEEP", S[t].t->name);
         unsigned i = log_n0 - S[t].log_N;
         int acc = layer[i] != NULL;
         if (!acc) SPW_TRY(dalloc(g, &layer[i], 3 * (uint64_t)S[t].N * 8));
@@ -799,8 +841,7 @@ static spw_status run_rounds(grun *g, spw_proof *P, gtab *S, const spw_air_def *
     LAP(SPW_ROUND_DEEP);
 
     /* FRI commit: layer i+1 = fold(layer i) + beta^2 * rollin[i+1] */
-    g->round = "FRI";
-    g->table = NULL;
+    phase(g, "FRI", NULL);
     uint64_t sh = GL_GENERATOR;
     for (unsigned i = 0; i < R; i++) {
         size_t ni = (size_t)1 << (log_n0 - i), half = ni / 2;
@@ -863,7 +904,7 @@ static spw_status run_rounds(grun *g, spw_proof *P, gtab *S, const spw_air_def *
     LAP(SPW_ROUND_GRIND);
 
     /* queries: every index first (opening absorbs nothing), then gathers */
-    g->round = "queries";
+    phase(g, "queries", NULL);
     size_t nq = P->params.n_queries;
     uint64_t *q0 = spw_malloc_array(nq + 1, 8), *idx = spw_malloc_array(nq + 1, 8);
     if (!q0 || !idx) {
@@ -1020,10 +1061,10 @@ spw_status spw_gpu_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
                       (unsigned long long)(reserve >> 20), spw_cuda_last_error());
         goto out;
     }
-    if ((st = spw_cuda_stream_create(&g.s)) != SPW_OK) {
-        st = dev_fail(&g, st);
-        goto out;
-    }
+    /* one stream, the legacy default one: the NTT builds its cached twiddle
+     * tables there, so arena blocks freed here and reused by those builds
+     * are ordered after every kernel that used them */
+    g.s = NULL;
     st = run_rounds(&g, &P, S, def, trace, forced, log_b, max_lh, stats, &gs);
     if (g.s) (void)spw_cuda_stream_sync(g.s);
     gs.peak = spw_cuda_arena_peak(g.A);
@@ -1048,7 +1089,6 @@ out:
     gs.used_device = st == SPW_OK;
     gs.kernels = spw_cuda_kernel_launches() - k0;
     set_last(&gs);
-    spw_cuda_stream_destroy(g.s);
     spw_cuda_arena_destroy(g.A);
     free(S);
     spw_proof_clear(&P);

@@ -8,16 +8,17 @@
 
 #include <string.h>
 
-/* Typical share of each round in a CPU prove (vm workload, blowup 4,
- * measured with spillway bench); rounds not listed weigh 0. */
+/* Typical share of each round in a CPU prove (medians of vm 2^14..2^16 and
+ * synth small, blowup 4, 2 threads: spillway bench --quick, docs/
+ * PERFORMANCE.md); rounds not listed weigh 0. */
 static const struct {
     const char *name;
     double w;
 } weights[] = {
-    {"checks", 0.06},        {"main commit", 0.26}, {"aux (LogUp) commit", 0.14},
-    {"composition", 0.24},   {"out-of-domain", 0.03}, {"DEEP", 0.12},
-    {"FRI", 0.12},           {"grinding", 0.02},    {"queries", 0.005},
-    {"encode", 0.005},
+    {"checks", 0.04},      {"main commit", 0.20}, {"aux (LogUp) commit", 0.09},
+    {"composition", 0.38}, {"out-of-domain", 0.07}, {"DEEP", 0.16},
+    {"FRI", 0.05},         {"grinding", 0.005},   {"queries", 0.003},
+    {"encode", 0.002},
 };
 
 double spw_progress_round_weight(const char *round)

@@ -50,6 +50,23 @@ PY
 for k in 1 2 3 4; do $CHECK stats "$T/bad$k.json" >/dev/null && fail "checker accepted bad$k.json"; done
 for k in 5 6; do $CHECK bench "$T/bad$k.json" >/dev/null && fail "checker accepted bad$k.json"; done
 
+# the live progress line, drawn only on a terminal (script(1) gives one)
+if command -v script >/dev/null 2>&1; then
+  script -qc "$BIN prove --workload fib --log-rows 12 -o $T/p2" /dev/null >"$T/tty" 2>&1 || fail "prove under script"
+  grep -q "ETA" "$T/tty" || { cat "$T/tty"; fail "no progress line on a terminal"; }
+  grep -q "main commit" "$T/tty" || fail "the progress line does not name the round"
+  script -qc "$BIN prove -q --workload fib --log-rows 12 -o $T/p3" /dev/null >"$T/tty" 2>&1 || fail "prove -q under script"
+  [ ! -s "$T/tty" ] || { cat "$T/tty"; fail "prove -q printed something"; }
+fi
+"$BIN" prove --workload fib --log-rows 12 -o "$T/p4" 2>"$T/e" >/dev/null || fail "prove"
+grep -q "ETA" "$T/e" && fail "progress line drawn although stderr is not a terminal"
+
+# -v shows info messages; a budget below the minimum says what to do
+"$BIN" prove -v --workload fib --log-rows 12 --mode spilled --host-budget 80M -o "$T/p5" 2>"$T/e" >/dev/null || { cat "$T/e"; fail "spilled prove"; }
+grep -q "info" "$T/e" || { cat "$T/e"; fail "-v printed no info message"; }
+"$BIN" prove -q --workload vm --log-rows 14 --mode spilled --host-budget 1M -o "$T/p6" 2>"$T/e" && fail "a 1 MiB budget was accepted"
+grep -q "host-budget" "$T/e" || { cat "$T/e"; fail "the budget error does not say what to do"; }
+
 # bad options say what to do
 "$BIN" bench --matrix nope --out "$T/x" 2>"$T/e" && fail "bench accepted --matrix nope"
 grep -q "tiny, quick or full" "$T/e" || fail "no hint for a bad --matrix"

@@ -6,10 +6,12 @@
  * the callbacks of a step; the statistics' per-table times add up to the
  * round times (measured independently by the prover's own round clock);
  * spw_prove_stats_json fails before a prove and is a spillway-stats document
- * after one; bad arguments give distinct statuses.
+ * after one; bad arguments give distinct statuses; direct reports: rate
+ * limit, clamping, and time charged to the right (round, table).
  */
 #include "check_util.h"
 #include "internal.h"
+#include "progress.h"
 #include "stark.h"
 #include "stats.h"
 #include "workloads.h"
@@ -229,6 +231,62 @@ START_TEST(test_stats_recorders)
 }
 END_TEST
 
+/* Direct reports: the rate limit lets through the first report of a step
+ * and its completion only; time between reports goes to the step reported
+ * first, checked against the test's own clock. */
+START_TEST(test_report_direct)
+{
+    spw_ctx *ctx = mk();
+    static rec r;
+    memset(&r, 0, sizeof r);
+    spw_stats_begin(ctx);
+    spw_stats_table_info(ctx, 0, "a", 4, 1, 0, 1);
+    spw_stats_table_info(ctx, 1, "b", 4, 1, 0, 1);
+    ck_assert_int_eq(spw_ctx_set_progress(ctx, on_progress, &r, 3600), SPW_OK);
+    for (uint64_t d = 0; d <= 100; d++) spw_progress_report(ctx, "main commit", 0, d, 100);
+    ck_assert_int_eq(r.n, 2); /* first and done == total */
+    ck_assert_uint_eq(r.done[0], 0);
+    ck_assert_uint_eq(r.done[1], 100);
+    ck_assert_int_eq(spw_ctx_set_progress(ctx, on_progress, &r, 0), SPW_OK);
+    r.n = 0;
+    for (uint64_t d = 0; d <= 100; d++) spw_progress_report(ctx, "main commit", 1, d, 100);
+    ck_assert_int_eq(r.n, 101);
+    ck_assert_int_eq(r.table[0], 1);
+    ck_assert_int_eq(r.bad_name, 0);
+    /* done above total is clamped */
+    r.n = 0;
+    spw_progress_report(ctx, "main commit", 1, 500, 100);
+    ck_assert_uint_eq(r.done[0], 100);
+    /* time attribution: each step's time lies between the clock readings
+     * taken just outside and just inside the reports that delimit it */
+    spw_stats_begin(ctx);
+    double a0 = spw_now();
+    spw_progress_report(ctx, "DEEP", 0, 0, 10);
+    double a1 = spw_now();
+    while (spw_now() - a1 < 0.02) {
+    }
+    double b0 = spw_now();
+    spw_progress_report(ctx, "DEEP", 1, 5, 10);
+    double b1 = spw_now();
+    while (spw_now() - b1 < 0.04) {
+    }
+    double c0 = spw_now();
+    spw_stats_pause(ctx);
+    double c1 = spw_now();
+    const spw_run_stats *s = &ctx->run_stats;
+    int deep = spw_stats_round(&ctx->run_stats, "DEEP");
+    ck_assert_int_ge(deep, 0);
+    double ta = s->table_seconds[deep][0], tb = s->table_seconds[deep][1];
+    ck_assert_msg(ta >= b0 - a1 && ta <= b1 - a0, "table a: %g s, clock says %g .. %g s", ta,
+                  b0 - a1, b1 - a0);
+    ck_assert_msg(tb >= c0 - b1 && tb <= c1 - b0, "table b: %g s, clock says %g .. %g s", tb,
+                  c0 - b1, c1 - b0);
+    ck_assert(s->table_seconds[deep][SPW_STATS_MAX_TABLES] == 0);
+    ck_assert_uint_eq(s->round_bytes[deep], 10);
+    spw_ctx_free(ctx);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("bench_progress");
@@ -238,6 +296,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_rate_limit);
     tcase_add_test(tc, test_stats_consistent);
     tcase_add_test(tc, test_stats_recorders);
+    tcase_add_test(tc, test_report_direct);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -204,33 +204,6 @@ START_TEST(test_large_lde)
 }
 END_TEST
 
-/* A tight arena: no room for the direct twiddle table of 2^18, so the
- * two-level tables (with their multiplication above stage 16) are used;
- * results must not change. Also 2^25, beyond the direct tables. */
-START_TEST(test_two_level_twiddles)
-{
-    const unsigned k = 18;
-    const size_t n = (size_t)1 << k, ncols = 2;
-    spw_cuda_arena *tight = NULL;
-    uint64_t budget = ncols * n * 8 + (2u << 20) + (512u << 10);
-    ck_assert_int_eq(spw_cuda_arena_create(&tight, budget), SPW_OK);
-    uint64_t *c = rand_cols(ncols * n, 600), *g = malloc(ncols * n * 8);
-    memcpy(g, c, ncols * n * 8);
-    gpu_ok(spw_cuda_ntt_forward_batch_host(tight, g, ncols, n, k), "forward (tight arena)", k);
-    ck_assert_int_eq(spw_ntt_forward_batch(cpu, c, ncols, n, k), SPW_OK);
-    expect_cols(g, c, ncols, n, "forward, two-level twiddles", k, 1, 1);
-    gpu_ok(spw_cuda_ntt_inverse_batch_host(tight, g, ncols, n, k), "inverse (tight arena)", k);
-    ck_assert_int_eq(spw_ntt_inverse_batch(cpu, c, ncols, n, k), SPW_OK);
-    expect_cols(g, c, ncols, n, "inverse, two-level twiddles", k, 1, 1);
-    ck_assert_uint_le(spw_cuda_arena_peak(tight), budget);
-    ck_assert_uint_eq(spw_cuda_arena_in_use(tight), 2u << 20); /* no direct table cached */
-    spw_cuda_arena_destroy(tight);
-    free(c);
-    free(g);
-    large_case(25, 1);
-}
-END_TEST
-
 START_TEST(test_bad_args)
 {
     uint64_t x[4] = {0};
@@ -258,7 +231,6 @@ int main(void)
     tcase_add_test(tc, test_lde_small_cosets);
     tcase_add_test(tc, test_large_ntt);
     tcase_add_test(tc, test_large_lde);
-    tcase_add_test(tc, test_two_level_twiddles);
     suite_add_tcase(s, tc);
     return spw_run_gpu_suite(s);
 }

@@ -762,11 +762,10 @@ static int write_plots(const char *dir, const point *P, int np, double mem_gbps,
     }
     fprintf(f, "set style data linespoints\nunset style histogram\n");
     fprintf(f, "set output 'links.png'\nset title 'Achieved bandwidth per link vs the measured bound (* = bytes from the cost model)'\n"
-               "set ylabel 'GB/s'\nset yrange [0:*]\n"
-               "plot 'links.dat' using 0:2:xtic(1) with boxes title 'achieved GB/s', \\\n"
-               "     '' using 0:3 with points pt 7 ps 1.5 title 'measured link bound GB/s', \\\n"
-               "     '' using 0:2:(sprintf('%%.3g GB', $4)) with labels offset 0,0.8 notitle\n"
-               "set yrange [*:*]\n\n");
+               "set ylabel 'GB/s (log scale)'\nset logscale y\nset yrange [0.01:*]\n"
+               "plot 'links.dat' using 0:2:xtic(1) with boxes title 'achieved GB/s (~: average over the run)', \\\n"
+               "     '' using 0:3 with points pt 7 ps 1.5 title 'measured link bound GB/s'\n"
+               "unset logscale y\nset yrange [*:*]\n\n");
     fprintf(f, "set output 'bytes.png'\nset title 'Bytes moved per link: counted (modeled: *) vs the plan'\n"
                "set ylabel 'GB'\nset yrange [0:*]\nset style data histograms\n"
                "set style histogram clustered gap 1\n"

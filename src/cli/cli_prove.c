@@ -51,7 +51,8 @@ static void verify_usage(FILE *f)
             "usage: spillway verify --workload NAME PROOF\n"
             "       spillway verify --air FILE.air PROOF\n"
             "  Verifies PROOF; table heights, public inputs and the tag come from the\n"
-            "  proof. Exit status 0 only when the proof is valid.\n");
+            "  proof. Exit status 0 only when the proof is valid. -q prints only\n"
+            "  errors; -v, -vv add info and debug messages.\n");
 }
 
 static int write_file(const char *path, const uint8_t *buf, size_t len)
@@ -348,6 +349,7 @@ int cli_verify(int argc, char **argv)
 {
     const char *workload = NULL, *air_path = NULL, *proof_path = NULL;
     uint64_t threads = 0;
+    int verbose = 0, quiet = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -357,6 +359,7 @@ int cli_verify(int argc, char **argv)
             workload = argv[++i];
         } else if (!strcmp(a, "--air") && i + 1 < argc) {
             air_path = argv[++i];
+        } else if (cli_log_option(a, &verbose, &quiet)) {
         } else if (!strcmp(a, "--threads") && i + 1 < argc) {
             if (cli_parse_uint(argv[++i], 0, 1024, &threads)) {
                 cli_error("verify", "--threads: expected 0..1024");
@@ -383,8 +386,9 @@ int cli_verify(int argc, char **argv)
         return CLI_FAIL;
     }
     spw_ctx *ctx = make_ctx((unsigned)threads, 0);
-    if (!ctx) {
+    if (!ctx || spw_ctx_set_param(ctx, SPW_PARAM_LOG_LEVEL, cli_log_level(verbose, quiet))) {
         free(proof);
+        spw_ctx_free(ctx);
         cli_error("verify", "cannot create a context");
         return CLI_FAIL;
     }
@@ -433,8 +437,9 @@ int cli_verify(int argc, char **argv)
         cli_error("verify", "%s: %s", spw_strerror(st), spw_ctx_last_error(ctx));
         goto out;
     }
-    printf("verified: %s (%zu bytes, %.0f bits conjectured security) in %.3f s\n",
-           (const char *)info->tag, len, info->security_bits, dt);
+    if (!quiet)
+        printf("verified: %s (%zu bytes, %.0f bits conjectured security) in %.3f s\n",
+               (const char *)info->tag, len, info->security_bits, dt);
     rc = CLI_OK;
 out:
     if (workload) spw_workload_free(air, NULL, NULL);
