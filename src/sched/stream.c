@@ -218,6 +218,15 @@ static spw_status rd_wait(reader *j)
     return j->st;
 }
 
+/* Synchronous row read with the column groups loaded in parallel. */
+static spw_status read_rows(spw_mat *m, void *buf, size_t stride, size_t r0, size_t nr)
+{
+    if (m->ntc < 2) return spw_mat_get_rows(m, buf, stride, r0, nr);
+    reader j = {{{m, buf, stride, r0, nr}}, 1, 0, SPW_OK, 0};
+    rd_main(&j);
+    return j.st;
+}
+
 /* Leaf hashing by row chunks of R rows into a chunked tree whose stored
  * subtrees hold tree_rows leaves (a query path reads one of them). */
 static spw_status commit(run *u, stab *s, spw_stree *tree, spw_mat *m, const char *name)
@@ -294,7 +303,7 @@ spw_status spw_sched_logup_aux(const spw_ctx *ctx, spw_mat *aux, fe3 *sum,
     for (size_t r0 = 0; r0 < n && st == SPW_OK; r0 += C) {
         size_t m = n - r0 < C ? n - r0 : C;
         if (r0 + m < n) spw_mat_prefetch_rows(trace, r0 + m, C);
-        st = spw_mat_get_rows(trace, mb, C, r0, m);
+        st = read_rows(trace, mb, C, r0, m);
         if (st == SPW_OK) st = spw_logup_build_aux_chunk(ctx, ab, C, &running, t, mb, C, r0, m, ch);
         if (st == SPW_OK) st = spw_mat_put_rows(aux, r0, m, ab, C);
     }
@@ -574,7 +583,7 @@ static spw_status round_ood(run *u, stab *s, spw_proof_table *pt, fe3 zeta)
         };
         for (int i = 0; i < 3 && st == SPW_OK; i++) {
             if (!g[i].nco) continue;
-            if ((st = spw_mat_get_rows(g[i].m, buf, Rt, r0, Rt)) != SPW_OK) break;
+            if ((st = read_rows(g[i].m, buf, Rt, r0, Rt)) != SPW_OK) break;
             ood_job j1 = {buf, Rt, pz, g[i].z};
             spw_parallel_for(ctx, g[i].nco, 1, ood_cols, &j1);
             if (g[i].w) {
