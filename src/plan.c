@@ -179,35 +179,30 @@ static uint64_t work_bytes(const tdim *d, uint64_t R, uint64_t G, unsigned threa
     uint64_t col = G * (d->n + d->N) * 8 + 16 * d->N;           /* LDE of a group (+ NTT tables) */
     uint64_t colE = G * (d->n + d->NE) * 8 + 16 * d->NE;        /* composition domain LDE */
     uint64_t interp = 24 * d->NE;                               /* one quotient column */
-    uint64_t leaf = (8 * d->ncmax + 32 + 64) * R;
+    uint64_t leaf = (16 * d->ncmax + 32 + 64) * R;                /* double-buffered rows */
     uint64_t aux = 16 * (d->nm + d->na) * Rt;
-    uint64_t comp = 16 * (d->nm + d->na) * (R + d->E) + 24 * R +
+    uint64_t comp = 24 * (d->nm + d->na) * (R + d->E) + 24 * R +
                     (uint64_t)threads * 24 * 256 * (d->nk + d->prog + 4);
     uint64_t ood = 48 * Rt + 8 * d->ncmax * Rt;
-    uint64_t deep = 8 * (d->nm + d->na + d->nc) * R + 48 * R + (uint64_t)threads * 24 * 256 * 5;
+    uint64_t deep = 16 * (d->nm + d->na + d->nc) * R + 72 * R + (uint64_t)threads * 24 * 256 * 5;
     uint64_t w = max3(col, colE, interp);
     w = max3(w, leaf, aux);
     w = max3(w, comp, ood);
     return w > deep ? w : deep;
 }
 
-static uint64_t tiles_of(uint64_t ncols, uint64_t nrows, uint64_t G, uint64_t R)
-{
-    uint64_t tr = nrows < R ? nrows : R;
-    return (ncols + G - 1) / G * (nrows / tr);
-}
-
-/* Bytes kept in the store (payload + per-chunk header blocks). */
+/* Bytes kept in the store: payload, plus a header block per tile of about
+ * SPW_PLAN_TILE_BYTES and per stored subtree. */
 static uint64_t store_bytes(const tdim *d, uint64_t R, uint64_t G)
 {
+    (void)R;
+    (void)G;
     uint64_t b = 8 * (2 * d->n * d->nm + d->N * d->nm + (d->n + d->N) * (d->na + d->nc));
-    b += 64 * d->N * (d->na ? 3 : 2) + 24 * d->N + 24 * d->NE;
+    uint64_t trees = 64 * d->N * (d->na ? 3 : 2);
+    b += 24 * d->N + 24 * d->NE;
     if (d->NE != d->N) b += 8 * (d->nm + d->na) * d->NE;
-    uint64_t t = 2 * tiles_of(d->nm, d->n, G, R) + tiles_of(d->nm, d->N, G, R);
-    t += tiles_of(d->na, d->n, G, R) + tiles_of(d->na, d->N, G, R);
-    t += tiles_of(d->nc, d->n, G, R) + tiles_of(d->nc, d->N, G, R);
-    t += 4 * (d->N / (R < d->N ? R : d->N)) + tiles_of(3, d->NE, 3, R);
-    return b + t * CHUNK_HDR;
+    uint64_t tiles = b / (SPW_PLAN_TILE_BYTES / 2) + 3 * d->N / SPW_PLAN_TREE_ROWS + 16;
+    return b + trees + tiles * CHUNK_HDR;
 }
 
 /* Rough per-core compute seconds of one table (documented constants,
@@ -221,7 +216,9 @@ static double compute_seconds(const tdim *d, unsigned log_N, unsigned threads)
     double comp = 2.5e-9 * (double)d->NE * (double)(d->prog + 3 * d->nk + 10);
     double deep = 4e-9 * (double)d->N * (double)(2 * (d->nm + d->na) + d->nc + 20);
     double ood = 6e-9 * (double)d->n * (double)(2 * (d->nm + d->na) + d->nc);
-    return (ntt + hash + comp + deep + ood) / (threads ? threads : 1);
+    /* calibrated against the in-memory prover on the 2-core development
+     * machine (docs/OUT_OF_CORE.md): the per-element constants above x 2.25 */
+    return 2.25 * (ntt + hash + comp + deep + ood) / (threads ? threads : 1);
 }
 
 static void fmt_size(char *b, size_t len, uint64_t v)
@@ -261,7 +258,8 @@ spw_status spw_plan_make(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *
         plan->host_default = 1;
     }
     plan->vram_budget = ctx->vram_budget;
-    if (!plan->vram_budget) {
+    if (!plan->vram_budget && ctx->backend != SPW_BACKEND_CPU) {
+        /* only when a device may be used: querying it creates a CUDA context */
         plan->vram_budget = spw_plan_default_vram_budget();
         plan->vram_default = 1;
     }
@@ -310,6 +308,7 @@ spw_status spw_plan_make(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *
         p->nc = 3 * parts;
         dims(&D[i], p, t, log_b);
         p->resident_bytes = resident_bytes(&D[i]);
+        plan->lde_bytes += 8 * D[i].N * (D[i].nm + D[i].na + D[i].nc);
         plan->resident_total += p->resident_bytes;
         if (D[i].N > N0) N0 = D[i].N;
     }
@@ -347,8 +346,7 @@ replan:
          * chunk-root trees and a pool of a few tiles fit */
         for (;;) {
             uint64_t w = work_bytes(d, R, G, plan->threads);
-            uint64_t need = w + 16 * (G * R * 8 + CHUNK_HDR) + 16 * (64 * R + CHUNK_HDR) +
-                            64 * 3 * 2 * (d->N / R);
+            uint64_t need = w + 32 * (SPW_PLAN_TILE_BYTES + CHUNK_HDR) + 64 * 3 * 2 * (d->N / (R < SPW_PLAN_TREE_ROWS ? R : SPW_PLAN_TREE_ROWS));
             if (need <= H * 3 / 4 || (G == 1 && R <= Rmin)) break;
             if (G > 1) G = (G + 1) / 2;
             else R /= 2;
@@ -359,8 +357,8 @@ replan:
         p->store_bytes = store_bytes(d, R, G);
         /* the smallest schedule: one column per group, the smallest chunk */
         uint64_t wm = work_bytes(d, Rmin, 1, plan->threads);
-        uint64_t pm = 16 * (Rmin * 8 + CHUNK_HDR) + 16 * (64 * Rmin + CHUNK_HDR);
-        uint64_t fm = 64 * 3 * 2 * (d->N / Rmin);
+        uint64_t pm = 32 * (SPW_PLAN_TILE_BYTES + CHUNK_HDR);
+        uint64_t fm = 64 * 3 * 2 * (d->N / (Rmin < SPW_PLAN_TREE_ROWS ? Rmin : SPW_PLAN_TREE_ROWS));
         p->min_bytes = wm + pm + fm;
         if (wm > min_w) {
             min_w = wm;
@@ -368,11 +366,10 @@ replan:
         }
         if (pm > min_pool) min_pool = pm;
         min_fixed += fm;
-        uint64_t tile = G * R * 8 > 64 * R ? G * R * 8 : 64 * R;
-        if (tile > tile_max) tile_max = tile;
+        tile_max = SPW_PLAN_TILE_BYTES;
         if (p->work_bytes > Wmax) Wmax = p->work_bytes;
         store += p->store_bytes;
-        fixed += 64 * 3 * 2 * (d->N / R); /* upper trees of the chunk roots */
+        fixed += 64 * 3 * 2 * (d->N / (R < SPW_PLAN_TREE_ROWS ? R : SPW_PLAN_TREE_ROWS)); /* upper trees */
         p->t_compute = compute_seconds(d, p->log_N, plan->threads);
         plan->t_compute += p->t_compute;
     }
@@ -390,8 +387,8 @@ replan:
     if (fw > Wmax) Wmax = fw;
     if (fw > min_w) min_w = fw;
     store += N0 * (48 + 64) + 4 * CHUNK_HDR * (2 * N0 / plan->fri_R + 2);
-    fixed += 2 * 64 * (2 * N0 / plan->fri_R);
-    min_fixed += 2 * 64 * (2 * N0 / plan->fri_R);
+    fixed += 2 * 64 * (2 * N0 / SPW_PLAN_TREE_ROWS + 2);
+    min_fixed += 2 * 64 * (2 * N0 / SPW_PLAN_TREE_ROWS + 2);
     plan->work_bytes = Wmax;
     plan->fixed_bytes = fixed;
     plan->store_bytes = store;
@@ -435,6 +432,17 @@ replan:
         }
         w += N0 * 48;
         r += N0 * 96;
+        /* query openings: one tile per column group and one subtree per
+         * tree, per table and query, plus the FRI layers */
+        uint32_t nq = (SPW_TARGET_BITS - SPW_GRINDING_BITS + log_b - 1) / log_b;
+        for (uint32_t i = 0; i < def->n_tables; i++) {
+            const spw_plan_table *p = &plan->tables[i];
+            uint64_t groups = (p->nm + p->G - 1) / p->G + (p->na + p->G - 1) / p->G +
+                              (p->nc + p->G - 1) / p->G;
+            r += (uint64_t)nq * (groups * (SPW_PLAN_TILE_BYTES + CHUNK_HDR) +
+                                 3 * (64 * SPW_PLAN_TREE_ROWS + CHUNK_HDR));
+        }
+        r += (uint64_t)nq * spw_log2(N0) * (SPW_PLAN_TILE_BYTES / 2 + 64 * SPW_PLAN_TREE_ROWS);
         plan->disk_write = (uint64_t)(f * (double)w);
         plan->disk_read = (uint64_t)(f * (double)r);
         plan->t_io = (double)plan->disk_write / (plan->disk_write_gbs * 1e9) +
@@ -442,10 +450,10 @@ replan:
         for (uint32_t i = 0; i < def->n_tables; i++)
             plan->tables[i].t_io = plan->t_io * (double)plan->tables[i].store_bytes / (double)store;
     }
-    /* overlap of compute and disk I/O is partial: predict the larger plus a
-     * quarter of the smaller */
-    double a = plan->t_compute, b = plan->t_io;
-    plan->t_pred = (a > b ? a : b) + 0.25 * (a > b ? b : a);
+    /* the store loads and evicts one tile at a time, so the disk overlaps
+     * compute only a little (measured, docs/PERFORMANCE.md): predict the
+     * sum, which is also the bound without any overlap */
+    plan->t_pred = plan->t_compute + plan->t_io;
     free(D);
     return SPW_OK;
 }
@@ -466,8 +474,9 @@ void spw_plan_print(FILE *f, const spw_plan *p)
             p->host_default ? " (default)" : "", b, p->vram_default ? " (default)" : "",
             p->blowup, p->threads);
     fmt_size(a, sizeof a, p->resident_total);
-    fprintf(f, "in-memory working set %s; schedule: %s (mode %s)\n", a,
-            p->spilled ? "streamed (spilled)" : "resident (in memory)",
+    fmt_size(b, sizeof b, p->lde_bytes);
+    fprintf(f, "LDE data %s; in-memory working set %s; schedule: %s (mode %s)\n", b,
+            a, p->spilled ? "streamed (spilled)" : "resident (in memory)",
             p->mode_req == SPW_MODE_RESIDENT ? "resident"
             : p->mode_req == SPW_MODE_SPILLED ? "spilled" : "auto");
     fprintf(f, "%-14s %6s %6s %5s %4s %8s %9s %5s %10s %10s %10s %9s\n", "table", "rows", "cols",

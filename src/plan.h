@@ -15,6 +15,10 @@
 /* Fixed overhead allowed above the host budget (binary, libraries, thread
  * stacks, the producers' small state, per-thread block buffers). */
 #define SPW_PLAN_OVERHEAD (UINT64_C(64) << 20)
+/* Tile (spill chunk) payload target and leaves per stored Merkle subtree
+ * of the streaming prover (src/sched/stream.c). */
+#define SPW_PLAN_TILE_BYTES (64u << 10)
+#define SPW_PLAN_TREE_ROWS 512u
 /* Smallest row chunk the planner goes down to. */
 #define SPW_PLAN_MIN_ROWS 4096u
 
@@ -45,6 +49,7 @@ typedef struct spw_plan {
     uint32_t n_tables;
     spw_plan_table *tables;
     uint64_t resident_total;         /* in-memory prover's estimated peak */
+    uint64_t lde_bytes;              /* LDE data of all tables (main, aux, composition) */
     uint64_t fri_R;                  /* FRI rows per chunk */
     uint64_t fixed_bytes;            /* chunk-root trees and FRI bookkeeping */
     uint64_t work_bytes;             /* largest heap working set of any phase */

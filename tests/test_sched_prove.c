@@ -35,11 +35,16 @@ static double spw_test_now(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static void make_dir(void)
+/* One directory for the whole run, made and removed by the parent (the
+ * tests run in forked children; a failing one cannot leave it behind). */
+static void make_run_dir(void)
 {
     const char *t = getenv("TMPDIR");
     snprintf(spill_dir, sizeof spill_dir, "%s/spw_sched_XXXXXX", t && *t ? t : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(spill_dir));
+    if (!mkdtemp(spill_dir)) {
+        perror(spill_dir);
+        exit(EXIT_FAILURE);
+    }
 }
 
 static int dir_entries(const char *d)
@@ -150,7 +155,6 @@ static void same(const uint8_t *a, size_t al, const uint8_t *b, size_t bl, const
 START_TEST(test_budget_matrix)
 {
     const wl *w = &WL[_i];
-    make_dir();
     size_t rl, l;
     uint8_t *ref = prove(w, SPW_MODE_RESIDENT, 0, 0, &rl, NULL);
     uint64_t W, mn;
@@ -176,7 +180,6 @@ START_TEST(test_budget_matrix)
         }
     }
     spw_free(ref);
-    rmdir(spill_dir);
 }
 END_TEST
 
@@ -185,7 +188,6 @@ START_TEST(test_chunk_rows)
     /* vm with chunk sizes from tiny to whole columns, at a budget that
      * forces NVMe */
     const wl *w = &WL[1];
-    make_dir();
     size_t rl, l;
     uint8_t *ref = prove(w, SPW_MODE_RESIDENT, 0, 0, &rl, NULL);
     uint64_t chunks[3] = {1024, 8192, UINT64_C(1) << 20};
@@ -200,7 +202,6 @@ START_TEST(test_chunk_rows)
         ck_assert_int_eq(dir_entries(spill_dir), 0);
     }
     spw_free(ref);
-    rmdir(spill_dir);
 }
 END_TEST
 
@@ -208,7 +209,6 @@ START_TEST(test_extended_domain)
 {
     /* a degree-4 constraint at blowup 2: the composition domain is 2x the
      * LDE and is recomputed from the coefficients, by column groups */
-    make_dir();
     size_t len[3];
     uint8_t *p[3];
     int modes[3] = {SPW_MODE_RESIDENT, SPW_MODE_SPILLED, SPW_MODE_SPILLED};
@@ -232,13 +232,11 @@ START_TEST(test_extended_domain)
     same(p[0], len[0], p[2], len[2], "small AIR spilled, chunk 16");
     for (int k = 0; k < 3; k++) spw_free(p[k]);
     ck_assert_int_eq(dir_entries(spill_dir), 0);
-    rmdir(spill_dir);
 }
 END_TEST
 
 START_TEST(test_budget_error)
 {
-    make_dir();
     spw_ctx *ctx = ctx_for(SPW_MODE_AUTO, 1u << 20, 0);
     built b;
     build(ctx, &b, &WL[1]);
@@ -258,7 +256,6 @@ START_TEST(test_budget_error)
     ck_assert_str_eq(spw_plan_spill_dir(ctx), t && *t ? t : "/tmp");
     spw_workload_free(b.air, b.trace, b.pub);
     spw_ctx_free(ctx);
-    rmdir(spill_dir);
 }
 END_TEST
 
@@ -272,5 +269,8 @@ int main(void)
     tcase_add_test(tc, test_extended_domain);
     tcase_add_test(tc, test_budget_error);
     suite_add_tcase(s, tc);
-    return spw_run_suite(s);
+    make_run_dir();
+    int rc = spw_run_suite(s);
+    rmdir(spill_dir);
+    return rc;
 }

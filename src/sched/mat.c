@@ -123,6 +123,21 @@ spw_status spw_mat_get_rows(spw_mat *m, void *buf, size_t stride, size_t r0, siz
     return rows_io(m, 0, buf, stride, r0, nr);
 }
 
+spw_status spw_mat_get_block(spw_mat *m, void *buf, size_t stride, size_t c0, size_t nc, size_t r0,
+                             size_t nr)
+{
+    size_t done = 0;
+    uint8_t *b = (uint8_t *)buf + c0 * stride * m->esz;
+    while (done < nr) {
+        size_t r = (r0 + done) & (m->nrows - 1), k = r / m->trows;
+        size_t take = (k + 1) * m->trows - r;
+        if (take > nr - done) take = nr - done;
+        SPW_TRY(tile_rows_io(m, 0, k, c0, nc, r, take, b + done * m->esz, stride, 0));
+        done += take;
+    }
+    return SPW_OK;
+}
+
 spw_status spw_mat_put_rows(spw_mat *m, size_t r0, size_t nr, const void *buf, size_t stride)
 {
     return rows_io(m, 1, (uint8_t *)buf, stride, r0, nr);

@@ -38,6 +38,11 @@ spw_status spw_mat_get_cols(spw_mat *m, void *buf, size_t stride, size_t c0, siz
  * buf + c*stride elements. */
 spw_status spw_mat_get_rows(spw_mat *m, void *buf, size_t stride, size_t r0, size_t nr);
 spw_status spw_mat_put_rows(spw_mat *m, size_t r0, size_t nr, const void *buf, size_t stride);
+/* Rows [r0, r0+nr) of columns [c0, c0+nc) only, into the same places of
+ * buf as spw_mat_get_rows (column c at buf + c*stride): lets several
+ * threads load parts of one row range at once. */
+spw_status spw_mat_get_block(spw_mat *m, void *buf, size_t stride, size_t c0, size_t nc, size_t r0,
+                             size_t nr);
 /* Fire-and-forget prefetch of the tiles holding rows [r0, r0+nr). */
 void spw_mat_prefetch_rows(spw_mat *m, size_t r0, size_t nr);
 

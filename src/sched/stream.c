@@ -36,8 +36,8 @@
 #include <string.h>
 
 #define BLK 256
-#define SPW_TILE_BYTES (64u << 10) /* tile payload target */
-#define SPW_TREE_ROWS 512u         /* leaves per stored subtree (32 KiB) */
+#define SPW_TILE_BYTES SPW_PLAN_TILE_BYTES
+#define SPW_TREE_ROWS SPW_PLAN_TREE_ROWS
 #define NOMEM(what) spw_fail(ctx, SPW_ERR_NOMEM, "stream prover: out of memory (%s)", what)
 
 typedef struct stab {
@@ -143,6 +143,90 @@ static spw_status lde_cols(run *u, stab *s, spw_mat *dst, spw_mat *src, size_t n
     return st;
 }
 
+/* Double buffering of row-wise passes: a reader thread fetches the next
+ * chunk's rows (its tile loads wait on the disk) while the workers compute
+ * the current one. */
+typedef struct rd_req {
+    spw_mat *m;
+    void *buf;
+    size_t stride, r0, nr;
+} rd_req;
+
+#define READ_THREADS 4
+
+typedef struct reader {
+    rd_req req[4];
+    int n, running;
+    spw_status st;
+    pthread_t th;
+} reader;
+
+typedef struct rd_part {
+    reader *j;
+    int part;
+    spw_status st;
+} rd_part;
+
+/* Part p of READ_THREADS: the column groups g with g % READ_THREADS == p of
+ * every request, so the tile loads of one chunk run in parallel. */
+static void *rd_part_main(void *a)
+{
+    rd_part *q = a;
+    q->st = SPW_OK;
+    for (int i = 0; i < q->j->n && q->st == SPW_OK; i++) {
+        rd_req *r = &q->j->req[i];
+        if (!r->m || !r->m->tiles) continue;
+        for (size_t g = (size_t)q->part; g < r->m->ntc && q->st == SPW_OK; g += READ_THREADS) {
+            size_t c0 = g * r->m->tcols, nc = r->m->ncols - c0 < r->m->tcols ? r->m->ncols - c0
+                                                                             : r->m->tcols;
+            q->st = spw_mat_get_block(r->m, r->buf, r->stride, c0, nc, r->r0, r->nr);
+        }
+    }
+    return NULL;
+}
+
+static void *rd_main(void *a)
+{
+    reader *j = a;
+    rd_part parts[READ_THREADS];
+    pthread_t th[READ_THREADS];
+    int started[READ_THREADS] = {0};
+    for (int p = 0; p < READ_THREADS; p++) {
+        parts[p] = (rd_part){j, p, SPW_OK};
+        if (p > 0) started[p] = !pthread_create(&th[p], NULL, rd_part_main, &parts[p]);
+        if (p > 0 && !started[p]) rd_part_main(&parts[p]);
+    }
+    rd_part_main(&parts[0]);
+    j->st = parts[0].st;
+    for (int p = 1; p < READ_THREADS; p++) {
+        if (started[p]) pthread_join(th[p], NULL);
+        if (j->st == SPW_OK) j->st = parts[p].st;
+    }
+    return NULL;
+}
+
+static void rd_start(reader *j)
+{
+    j->running = !pthread_create(&j->th, NULL, rd_main, j);
+    if (!j->running) rd_main(j);
+}
+
+static spw_status rd_wait(reader *j)
+{
+    if (j->running) pthread_join(j->th, NULL);
+    j->running = 0;
+    return j->st;
+}
+
+/* Synchronous row read with the column groups loaded in parallel. */
+static spw_status read_rows(spw_mat *m, void *buf, size_t stride, size_t r0, size_t nr)
+{
+    if (m->ntc < 2) return spw_mat_get_rows(m, buf, stride, r0, nr);
+    reader j = {{{m, buf, stride, r0, nr}}, 1, 0, SPW_OK, 0};
+    rd_main(&j);
+    return j.st;
+}
+
 /* Leaf hashing by row chunks of R rows into a chunked tree whose stored
  * subtrees hold tree_rows leaves (a query path reads one of them). */
 static spw_status commit(run *u, stab *s, spw_stree *tree, spw_mat *m, const char *name)
@@ -150,16 +234,23 @@ static spw_status commit(run *u, stab *s, spw_stree *tree, spw_mat *m, const cha
     const spw_ctx *ctx = u->ctx;
     size_t R = s->R, Rt = u->tree_rows < R ? u->tree_rows : R;
     SPW_TRY(spw_stree_init(ctx, tree, u->sp, name, s->N, Rt, u->home));
-    uint64_t *buf = spw_malloc_array(m->ncols * R, 8);
+    uint64_t *buf = spw_malloc_array(2 * m->ncols * R, 8);
     spw_digest *lv = spw_malloc_array(R, sizeof(spw_digest));
     spw_status st = SPW_OK;
     if (!buf || !lv) st = NOMEM("leaf hashing");
+    reader rd = {{{m, buf, R, 0, R}}, 1, 0, SPW_OK, 0};
+    if (st == SPW_OK) st = spw_mat_get_rows(m, buf, R, 0, R);
     for (size_t k = 0; k < s->N / R && st == SPW_OK; k++) {
-        if ((k + 1) * R < s->N) spw_mat_prefetch_rows(m, (k + 1) * R, R);
-        st = spw_mat_get_rows(m, buf, R, k * R, R);
-        if (st == SPW_OK) st = spw_merkle_leaves(ctx, lv, buf, m->ncols, R, R);
+        uint64_t *cur = buf + (k & 1) * m->ncols * R;
+        if ((k + 1) * R < s->N) {
+            rd.req[0] = (rd_req){m, buf + ((k + 1) & 1) * m->ncols * R, R, (k + 1) * R, R};
+            rd_start(&rd);
+        }
+        st = spw_merkle_leaves(ctx, lv, cur, m->ncols, R, R);
         for (size_t j = 0; j < R / Rt && st == SPW_OK; j++)
             st = spw_stree_put_chunk(ctx, tree, k * (R / Rt) + j, lv + j * Rt);
+        spw_status rs = (k + 1) * R < s->N ? rd_wait(&rd) : SPW_OK;
+        if (st == SPW_OK) st = rs;
     }
     free(buf);
     free(lv);
@@ -212,7 +303,7 @@ spw_status spw_sched_logup_aux(const spw_ctx *ctx, spw_mat *aux, fe3 *sum,
     for (size_t r0 = 0; r0 < n && st == SPW_OK; r0 += C) {
         size_t m = n - r0 < C ? n - r0 : C;
         if (r0 + m < n) spw_mat_prefetch_rows(trace, r0 + m, C);
-        st = spw_mat_get_rows(trace, mb, C, r0, m);
+        st = read_rows(trace, mb, C, r0, m);
         if (st == SPW_OK) st = spw_logup_build_aux_chunk(ctx, ab, C, &running, t, mb, C, r0, m, ch);
         if (st == SPW_OK) st = spw_mat_put_rows(aux, r0, m, ab, C);
     }
@@ -344,8 +435,8 @@ static spw_status round_comp(run *u, stab *s, const fe3 *ch, const uint64_t *pub
         }
     }
     if ((st = mat_new(u, &q, "quotient", 3, NE, 8, 3, R, SPW_CHUNK_OTHER)) != SPW_OK) goto out;
-    mb = spw_malloc_array(nm * W, 8);
-    abase = spw_malloc_array(na * W + 1, 8);
+    mb = spw_malloc_array(2 * nm * W, 8);
+    abase = spw_malloc_array(2 * na * W + 1, 8);
     ab = spw_malloc_array(na / 3 * W + 1, sizeof(fe3));
     qb = spw_malloc_array(3 * R, 8);
     lpow = spw_malloc_array(t->n_constraints + 1, sizeof(fe3));
@@ -368,26 +459,27 @@ static spw_status round_comp(run *u, stab *s, const fe3 *ch, const uint64_t *pub
     }
     comp_job cj = {t, R, W, E, NE, 0, mb, ab, ch, publics, sum, lpow, inv_zn,
                    gl_inv(gl_root_of_unity(s->log_n)), gl_root_of_unity(s->log_n + s->log_e), qb, 0};
-    for (size_t r0 = 0; r0 < NE && st == SPW_OK; r0 += R) {
+    reader rd = {{{main, mb, W, 0, W}, {na ? aux : NULL, abase, W, 0, W}}, 2, 0, SPW_OK, 0};
+    rd_main(&rd);
+    st = rd.st;
+    for (size_t r0 = 0, k = 0; r0 < NE && st == SPW_OK; r0 += R, k++) {
+        uint64_t *mcur = mb + (k & 1) * nm * W, *acur = abase + (k & 1) * na * W;
         if (r0 + R < NE) {
-            spw_mat_prefetch_rows(main, r0 + R, W);
-            if (na) spw_mat_prefetch_rows(aux, r0 + R, W);
+            rd.req[0] = (rd_req){main, mb + ((k + 1) & 1) * nm * W, W, r0 + R, W};
+            rd.req[1] = (rd_req){na ? aux : NULL, abase + ((k + 1) & 1) * na * W, W, r0 + R, W};
+            rd_start(&rd);
         }
-        if ((st = spw_mat_get_rows(main, mb, W, r0, W)) != SPW_OK) break;
-        if (na) {
-            if ((st = spw_mat_get_rows(aux, abase, W, r0, W)) != SPW_OK) break;
-            for (size_t c = 0; c < na / 3; c++)
-                for (size_t i = 0; i < W; i++)
-                    ab[c * W + i] = fe3_make(abase[3 * c * W + i], abase[(3 * c + 1) * W + i],
-                                             abase[(3 * c + 2) * W + i]);
-        }
+        for (size_t c = 0; c < na / 3; c++)
+            for (size_t i = 0; i < W; i++)
+                ab[c * W + i] = fe3_make(acur[3 * c * W + i], acur[(3 * c + 1) * W + i],
+                                         acur[(3 * c + 2) * W + i]);
         cj.r0 = r0;
+        cj.mb = mcur;
         spw_parallel_for(ctx, (R + BLK - 1) / BLK, 1, comp_blocks, &cj);
-        if (cj.failed) {
-            st = NOMEM("composition workers");
-            break;
-        }
-        st = spw_mat_put_rows(&q, r0, R, qb, R);
+        if (cj.failed) st = NOMEM("composition workers");
+        if (st == SPW_OK) st = spw_mat_put_rows(&q, r0, R, qb, R);
+        spw_status rs = r0 + R < NE ? rd_wait(&rd) : SPW_OK;
+        if (st == SPW_OK) st = rs;
     }
     free(mb);
     free(abase);
@@ -491,7 +583,7 @@ static spw_status round_ood(run *u, stab *s, spw_proof_table *pt, fe3 zeta)
         };
         for (int i = 0; i < 3 && st == SPW_OK; i++) {
             if (!g[i].nco) continue;
-            if ((st = spw_mat_get_rows(g[i].m, buf, Rt, r0, Rt)) != SPW_OK) break;
+            if ((st = read_rows(g[i].m, buf, Rt, r0, Rt)) != SPW_OK) break;
             ood_job j1 = {buf, Rt, pz, g[i].z};
             spw_parallel_for(ctx, g[i].nco, 1, ood_cols, &j1);
             if (g[i].w) {
@@ -597,8 +689,8 @@ static spw_status round_deep(run *u, stab *s, const spw_proof_table *pt, fe3 zet
     size_t nm = s->nm, na = s->na, nc = s->nc, n1 = nm + na + nc, n2 = nm + na, R = s->R;
     fe3 *g = spw_malloc_array(n1 + n2, sizeof(fe3)), *out = spw_malloc_array(R, sizeof(fe3));
     fe3 *prev = first ? NULL : spw_malloc_array(R, sizeof(fe3));
-    uint64_t *mb = spw_malloc_array(nm * R, 8), *ab = spw_malloc_array(na * R + 1, 8),
-             *cb = spw_malloc_array(nc * R, 8);
+    uint64_t *mb = spw_malloc_array(2 * nm * R, 8), *ab = spw_malloc_array(2 * na * R + 1, 8),
+             *cb = spw_malloc_array(2 * nc * R, 8);
     spw_status st = SPW_OK;
     if (!g || !out || (!first && !prev) || !mb || !ab || !cb) {
         st = NOMEM("DEEP chunk");
@@ -621,26 +713,31 @@ static spw_status round_deep(run *u, stab *s, const spw_proof_table *pt, fe3 zet
     for (size_t c = 0; c < nc; c++) v1 = fe3_add(v1, fe3_mul(g[nm + na + c], o[2 * nm + 2 * na + c]));
     deep_job dj = {R, 0, nm, na, nc, mb, ab, cb, g, g + n1, v1, v2, zeta,
                    fe3_mul_base(zeta, gl_root_of_unity(s->log_n)), gl_root_of_unity(s->log_N), out, 0};
-    for (size_t r0 = 0; r0 < s->N && st == SPW_OK; r0 += R) {
+    reader rd = {{{&s->mlde, mb, R, 0, R}, {&s->alde, ab, R, 0, R}, {&s->clde, cb, R, 0, R}},
+                 3, 0, SPW_OK, 0};
+    rd_main(&rd);
+    st = rd.st;
+    for (size_t r0 = 0, k = 0; r0 < s->N && st == SPW_OK; r0 += R, k++) {
+        size_t c = k & 1, x = c ^ 1;
         if (r0 + R < s->N) {
-            spw_mat_prefetch_rows(&s->mlde, r0 + R, R);
-            spw_mat_prefetch_rows(&s->alde, r0 + R, R);
-            spw_mat_prefetch_rows(&s->clde, r0 + R, R);
+            rd.req[0] = (rd_req){&s->mlde, mb + x * nm * R, R, r0 + R, R};
+            rd.req[1] = (rd_req){&s->alde, ab + x * na * R, R, r0 + R, R};
+            rd.req[2] = (rd_req){&s->clde, cb + x * nc * R, R, r0 + R, R};
+            rd_start(&rd);
         }
-        if ((st = spw_mat_get_rows(&s->mlde, mb, R, r0, R)) != SPW_OK) break;
-        if (na && (st = spw_mat_get_rows(&s->alde, ab, R, r0, R)) != SPW_OK) break;
-        if ((st = spw_mat_get_rows(&s->clde, cb, R, r0, R)) != SPW_OK) break;
+        dj.mb = mb + c * nm * R;
+        dj.ab = ab + c * na * R;
+        dj.cb = cb + c * nc * R;
         dj.r0 = r0;
         spw_parallel_for(ctx, (R + BLK - 1) / BLK, 1, deep_blocks, &dj);
-        if (dj.failed) {
-            st = NOMEM("DEEP workers");
-            break;
+        if (dj.failed) st = NOMEM("DEEP workers");
+        if (st == SPW_OK && !first) {
+            st = spw_mat_get_rows(ri, prev, R, r0, R);
+            for (size_t i = 0; i < R && st == SPW_OK; i++) out[i] = fe3_add(prev[i], out[i]);
         }
-        if (!first) {
-            if ((st = spw_mat_get_rows(ri, prev, R, r0, R)) != SPW_OK) break;
-            for (size_t i = 0; i < R; i++) out[i] = fe3_add(prev[i], out[i]);
-        }
-        st = spw_mat_put_rows(ri, r0, R, out, R);
+        if (st == SPW_OK) st = spw_mat_put_rows(ri, r0, R, out, R);
+        spw_status rs = r0 + R < s->N ? rd_wait(&rd) : SPW_OK;
+        if (st == SPW_OK) st = rs;
     }
 out:
     free(g);
