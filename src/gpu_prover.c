@@ -23,6 +23,20 @@ static spw_gpu_run_stats g_last;
 static uint64_t g_fallbacks;
 static int g_fallback_logged;
 
+static void set_last(const spw_gpu_run_stats *s)
+{
+    pthread_mutex_lock(&g_lock);
+    g_last = *s;
+    pthread_mutex_unlock(&g_lock);
+}
+
+void spw_gpu_clear_last(void)
+{
+    spw_gpu_run_stats z;
+    memset(&z, 0, sizeof z);
+    set_last(&z);
+}
+
 void spw_gpu_last_run(spw_gpu_run_stats *out)
 {
     pthread_mutex_lock(&g_lock);
@@ -38,12 +52,6 @@ uint64_t spw_gpu_fallbacks(void)
     return n;
 }
 
-static void set_last(const spw_gpu_run_stats *s)
-{
-    pthread_mutex_lock(&g_lock);
-    g_last = *s;
-    pthread_mutex_unlock(&g_lock);
-}
 
 /* Counts a device -> CPU fallback; the first one in the process is logged
  * as a warning, later ones at INFO. */
@@ -74,8 +82,14 @@ uint64_t spw_gpu_estimate(const spw_air_def *def, unsigned blowup)
         uint64_t NE = n << log_e;
         /* resident: trace, coefficients, LDE and tree of main, aux, comp */
         sum += nm * n * 8 + (nm + na + nc) * (n + N) * 8 + 3 * 2 * N * 32;
-        /* composition temporaries: larger domain, quotient, scratch, powers */
-        uint64_t ct = 3 * NE * 8 + NE * 8 + ((uint64_t)256 << 20) + 256;
+        /* composition temporaries: larger domain, quotient, powers, and the
+         * interpreter's scratch (spw_gpu_comp_threads: at most 2^17 threads
+         * of n_slots ext3 slots, at most 256 MiB) */
+        uint64_t slots = t->eval_slot ? t->n_eval_slots : t->prog_len;
+        uint64_t thr = NE < ((uint64_t)1 << 17) ? (NE + 127) / 128 * 128 : ((uint64_t)1 << 17);
+        uint64_t scr = (slots ? slots : 1) * 24 * thr;
+        if (scr > ((uint64_t)256 << 20)) scr = (uint64_t)256 << 20;
+        uint64_t ct = 3 * NE * 8 + NE * 8 + scr + ((uint64_t)1 << 20);
         if (log_e != log_b) ct += (nm + na) * NE * 8;
         if (ct > comp_max) comp_max = ct;
         /* LogUp chunk scratch (bounded by 2^16 rows) + OOD powers */
@@ -993,7 +1007,7 @@ spw_status spw_gpu_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
     }
     /* the arena reserves the estimate plus room for the NTT's direct
      * twiddle tables, never more than the budget */
-    uint64_t reserve = est + est / 8 + ((uint64_t)160 << 20);
+    uint64_t reserve = est + est / 8 + ((uint64_t)64 << 20);
     if (reserve > budget) reserve = budget;
     gs.reserved = reserve;
     *handled = 1;

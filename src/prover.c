@@ -627,6 +627,8 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
         spw_status gst = spw_gpu_prove(ctx, proof_out, proof_len, def, trace, stmt, opts, stats,
                                        &handled);
         if (handled || gst != SPW_OK) return gst;
+    } else {
+        spw_gpu_clear_last();
     }
     if (!forced) {
         SPW_TRY(spw_air_check_trace(ctx, def, trace, stmt ? stmt->publics : NULL,
