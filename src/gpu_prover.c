@@ -1005,11 +1005,23 @@ spw_status spw_gpu_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
         note_fallback(ctx, why);
         return SPW_OK;
     }
-    /* the arena reserves the estimate plus room for the NTT's direct
-     * twiddle tables, never more than the budget */
+    /* the arena reserves the estimate plus slack against fragmentation,
+     * never more than the budget, before anything else starts: when the
+     * device cannot give it, auto falls back to the CPU */
     uint64_t reserve = est + est / 8 + ((uint64_t)64 << 20);
     if (reserve > budget) reserve = budget;
     gs.reserved = reserve;
+    spw_cuda_arena *arena = NULL;
+    spw_status ast = spw_cuda_arena_create(&arena, reserve);
+    if (ast != SPW_OK) {
+        char why[300];
+        snprintf(why, sizeof why, "cannot reserve %llu MiB of device memory: %s",
+                 (unsigned long long)(reserve >> 20), spw_cuda_last_error());
+        set_last(&gs);
+        if (want_cuda) return spw_fail(ctx, ast, "prove: --backend cuda: %s", why);
+        note_fallback(ctx, why);
+        return SPW_OK;
+    }
     *handled = 1;
 
     int forced = opts && opts->skip_checks;
@@ -1029,13 +1041,14 @@ spw_status spw_gpu_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
     }
     if (!forced && !th_started && cj.st != SPW_OK) {
         snprintf(ctx->last_error, sizeof ctx->last_error, "%s", cj.ctx.last_error);
+        spw_cuda_arena_destroy(arena);
         return cj.st;
     }
 
     spw_status st = SPW_OK;
     spw_proof P;
     memset(&P, 0, sizeof P);
-    grun g = {ctx, NULL, NULL, "setup", NULL, budget};
+    grun g = {ctx, arena, NULL, "setup", NULL, budget};
     gtab *S = spw_calloc_array(def->n_tables, sizeof(gtab));
     P.tables = spw_calloc_array(def->n_tables, sizeof(spw_proof_table));
     if (!S || !P.tables) {
@@ -1070,11 +1083,6 @@ spw_status spw_gpu_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
         P.tables[t].n_parts = s->n_parts;
     }
     if ((st = spw_proof_alloc(ctx, &P)) != SPW_OK) goto out;
-    if ((st = spw_cuda_arena_create(&g.A, reserve)) != SPW_OK) {
-        st = spw_fail(ctx, st, "GPU backend: cannot reserve %llu MiB of device memory: %s",
-                      (unsigned long long)(reserve >> 20), spw_cuda_last_error());
-        goto out;
-    }
     /* one stream, the legacy default one: the NTT builds its cached twiddle
      * tables there, so arena blocks freed here and reused by those builds
      * are ordered after every kernel that used them */
