@@ -159,6 +159,7 @@ typedef struct grun {
     const char *round;
     const char *table;
     uint64_t budget;
+    int bad_trace;  /* the rounds saw what only a bad trace causes */
 } grun;
 
 /* SPW_GPU_DEBUG=1 in the environment: one stderr line per round and
@@ -421,9 +422,11 @@ static spw_status logup_dev(grun *g, uint64_t *d_aux, fe3 *sum, const spw_air_ta
     dfree(g, d_inter);
     dfree(g, d_vs);
     dfree(g, d_apow);
-    if (bad != UINT64_MAX)
+    if (bad != UINT64_MAX) {
+        g->bad_trace = 1;
         return spw_fail(g->ctx, SPW_ERR_INTERNAL, "LogUp: table %s row %llu: zero fingerprint",
                         t->name, (unsigned long long)bad);
+    }
     return SPW_OK;
 }
 
@@ -431,7 +434,7 @@ spw_status spw_gpu_logup_build(spw_ctx *ctx, spw_cuda_arena *A, spw_cuda_stream 
                                fe3 *sum, const spw_air_table *t, const uint64_t *d_main,
                                size_t chunk_rows, const fe3 *challenges)
 {
-    grun g = {ctx, A, s, "LogUp", t->name, 0};
+    grun g = {ctx, A, s, "LogUp", t->name, 0, 0};
     *sum = fe3_zero();
     if (!t->n_interactions) return SPW_OK;
     if (t->n_aux != (t->n_interactions + 1) / 2 + 1)
@@ -571,7 +574,7 @@ spw_status spw_gpu_composition_values(spw_ctx *ctx, spw_cuda_arena *A, spw_cuda_
                                       unsigned log_e, const fe3 *d_challenges,
                                       const uint64_t *d_publics, fe3 logup_sum, fe3 lambda)
 {
-    grun g = {ctx, A, s, "composition", t->name, 0};
+    grun g = {ctx, A, s, "composition", t->name, 0, 0};
     return comp_dev(&g, d_q, t, d_main, d_aux, t->log_height, log_e, d_challenges, d_publics,
                     logup_sum, lambda);
 }
@@ -616,11 +619,13 @@ static spw_status g_round_comp(grun *g, gtab *s, const fe3 *d_ch, const uint64_t
         D(spw_gpu_any_nonzero(g->s, flag, q, 3, NE, deg, NE));
         SPW_TRY(download(g, &hflag, flag, 4));
         dfree(g, flag);
-        if (hflag)
+        if (hflag) {
+            g->bad_trace = 1;
             return spw_fail(g->ctx, SPW_ERR_INTERNAL,
                             "prove: table '%s': composition quotient has degree >= %zu "
                             "(constraints not satisfied or degree miscomputed)",
                             t->name, deg);
+        }
     }
     SPW_TRY(dalloc(g, &s->comp_coef, 3 * (uint64_t)sp * s->n * 8));
     for (uint32_t i = 0; i < sp; i++)
@@ -811,6 +816,15 @@ static spw_status run_rounds(grun *g, spw_proof *P, gtab *S, const spw_air_def *
     }
     if (chp != ch) free(chp);
     SPW_TRY(st);
+    if (!forced) { /* balanced buses cancel exactly (the verifier checks it too) */
+        fe3 tot = fe3_zero();
+        for (uint32_t t = 0; t < def->n_tables; t++) tot = fe3_add(tot, P->tables[t].logup_sum);
+        if (!fe3_is_zero(tot)) {
+            g->bad_trace = 1;
+            return spw_fail(ctx, SPW_ERR_BUS_UNBALANCED,
+                            "GPU backend: the tables' LogUp sums do not cancel");
+        }
+    }
     LAP(SPW_ROUND_AUX);
 
     for (uint32_t t = 0; t < def->n_tables; t++) {
@@ -1035,11 +1049,28 @@ spw_status spw_gpu_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
     check_job cj = {*ctx, def, trace, stmt, SPW_OK, 0};
     pthread_t th;
     int th_started = 0;
-    if (!forced) {
+    /* Pre-proof checks: by default the device rounds detect a bad trace
+     * themselves (a violated constraint fails the composition degree check,
+     * an unbalanced bus leaves sum L_t != 0, both with probability
+     * 1 - 2^-150 or better) and the host checks run only then, to name the
+     * table, constraint and row exactly as the CPU backend does.
+     * SPW_GPU_HOST_CHECKS=1 runs them on every proof, in a host thread beside
+     * the device rounds. */
+    int host_checks = !forced && getenv("SPW_GPU_HOST_CHECKS") != NULL;
+    /* a table whose quotient fills its whole composition domain (parts =
+     * 2^log_e) leaves the degree check nothing to look at: then the host
+     * checks must run on every proof */
+    for (uint32_t t = 0; t < def->n_tables && !forced; t++) {
+        uint32_t sp = spw_stark_num_parts(&def->tables[t]);
+        unsigned log_e = log_b;
+        while ((1u << log_e) < sp) log_e++;
+        if (sp == (1u << log_e)) host_checks = 1;
+    }
+    if (host_checks) {
         if (pthread_create(&th, NULL, check_thread, &cj) == 0) th_started = 1;
         else check_thread(&cj);
     }
-    if (!forced && !th_started && cj.st != SPW_OK) {
+    if (host_checks && !th_started && cj.st != SPW_OK) {
         snprintf(ctx->last_error, sizeof ctx->last_error, "%s", cj.ctx.last_error);
         spw_cuda_arena_destroy(arena);
         return cj.st;
@@ -1048,7 +1079,7 @@ spw_status spw_gpu_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
     spw_status st = SPW_OK;
     spw_proof P;
     memset(&P, 0, sizeof P);
-    grun g = {ctx, arena, NULL, "setup", NULL, budget};
+    grun g = {ctx, arena, NULL, "setup", NULL, budget, 0};
     gtab *S = spw_calloc_array(def->n_tables, sizeof(gtab));
     P.tables = spw_calloc_array(def->n_tables, sizeof(spw_proof_table));
     if (!S || !P.tables) {
@@ -1094,6 +1125,12 @@ out:
     if (th_started) {
         pthread_join(th, NULL);
         th_started = 0;
+    } else if (!forced && !host_checks && st != SPW_OK && g.bad_trace) {
+        /* the rounds saw a bad trace: the host checks name the culprit */
+        check_thread(&cj);
+        if (cj.st == SPW_OK)
+            spw_log(ctx, SPW_LOG_WARN, "GPU backend: the host checks accept the trace that the "
+                                       "device rounds rejected");
     }
     stats->seconds[SPW_ROUND_CHECK] = cj.seconds;
     gs.seconds[SPW_ROUND_CHECK] = cj.seconds;
