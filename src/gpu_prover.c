@@ -21,7 +21,6 @@
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static spw_gpu_run_stats g_last;
 static uint64_t g_fallbacks;
-static int g_fallback_logged;
 
 static void set_last(const spw_gpu_run_stats *s)
 {
@@ -52,19 +51,6 @@ uint64_t spw_gpu_fallbacks(void)
     return n;
 }
 
-
-/* Counts a device -> CPU fallback; the first one in the process is logged
- * as a warning, later ones at INFO. */
-static void note_fallback(const spw_ctx *ctx, const char *why)
-{
-    pthread_mutex_lock(&g_lock);
-    g_fallbacks++;
-    int first = !g_fallback_logged;
-    g_fallback_logged = 1;
-    pthread_mutex_unlock(&g_lock);
-    spw_log(ctx, first ? SPW_LOG_WARN : SPW_LOG_INFO,
-            "GPU backend: %s; proving on the CPU backend instead (fallback counted)", why);
-}
 
 uint64_t spw_gpu_estimate(const spw_air_def *def, unsigned blowup)
 {
@@ -134,6 +120,21 @@ spw_status spw_gpu_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
 
 #include "cuda_api.h"
 #include "rounds_api.h"
+
+static int g_fallback_logged;
+
+/* Counts a device -> CPU fallback; the first one in the process is logged
+ * as a warning, later ones at INFO. */
+static void note_fallback(const spw_ctx *ctx, const char *why)
+{
+    pthread_mutex_lock(&g_lock);
+    g_fallbacks++;
+    int first = !g_fallback_logged;
+    g_fallback_logged = 1;
+    pthread_mutex_unlock(&g_lock);
+    spw_log(ctx, first ? SPW_LOG_WARN : SPW_LOG_INFO,
+            "GPU backend: %s; proving on the CPU backend instead (fallback counted)", why);
+}
 
 int spw_gpu_wanted(const spw_ctx *ctx)
 {
