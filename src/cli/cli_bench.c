@@ -786,11 +786,11 @@ static int write_plots(const char *dir, const point *P, int np, double mem_gbps,
                "set yrange [*:*]\nunset style histogram\nset style data linespoints\n\n",
             have_pred_bytes ? ", '' using 5 title 'predicted by the plan'" : "");
     pngs++;
-    fprintf(f, "set output 'memory.png'\nset title 'Peak memory per tier (host: peak RSS of the prover process) vs budget'\n"
-               "set ylabel 'MiB'\nset yrange [0:*]\n"
+    fprintf(f, "set output 'memory.png'\nset title 'Peak memory per tier vs budget (host: peak RSS of the prover process; its default budget: half of the available memory)'\n"
+               "set ylabel 'MiB (log scale)'\nset logscale y\nset yrange [1:*]\n"
                "plot 'memory.dat' using 0:2:xtic(1) with boxes title 'peak', \\\n"
-               "     '' using 0:3 with points pt 9 ps 2 title 'budget (none = no point)'\n"
-               "set yrange [*:*]\n\n");
+               "     '' using 0:3 with points pt 9 ps 2 title 'budget'\n"
+               "unset logscale y\nset yrange [*:*]\n\n");
     pngs += 2;
     if (series[0]) {
         fprintf(f, "set output 'scaling.png'\nset title 'Cost per row vs rows (total rows of all tables, blowup 4)'\n"
