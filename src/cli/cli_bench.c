@@ -135,6 +135,9 @@ static int read_all(int fd, void *buf, size_t n)
     return 0;
 }
 
+/* Log level of the prover children (-v, -vv). */
+static spw_log_level child_log_level = SPW_LOG_ERROR;
+
 /* The child: builds the workload and proves it in-process. */
 static void child_run(int fd, const point *p, unsigned threads)
 {
@@ -143,7 +146,7 @@ static void child_run(int fd, const point *p, unsigned threads)
     spw_ctx_options o;
     spw_ctx_options_default(&o);
     o.threads = threads;
-    o.log_level = SPW_LOG_ERROR;
+    o.log_level = child_log_level;
     spw_ctx *ctx = NULL;
     spw_air *air = NULL;
     spw_trace *trace = NULL;
@@ -852,8 +855,10 @@ static void usage(FILE *f)
             "  (default bench-out). --quick: a few minutes on 2 cores; default: the full\n"
             "  matrix. --repeat: default 3 (quick) or 5 (full). --backend auto adds cuda\n"
             "  points when a GPU is present. --host-budgets 0,512M,...: host budgets (0 =\n"
-            "  default); --modes auto,resident,spilled. --matrix tiny|quick|full picks a\n"
-            "  matrix by name (tiny: seconds, for tests).\n");
+            "  default) and --modes auto,resident,spilled replace the matrix's own budgets\n"
+            "  and modes (every point runs with each). --matrix tiny|quick|full picks a\n"
+            "  matrix by name (tiny: seconds, for tests). -v, -vv: the provers' info and\n"
+            "  debug messages (default: errors only); -q: no table on stdout.\n");
 }
 
 static int parse_list(const char *s, uint64_t *out, int max, int modes)
@@ -932,6 +937,7 @@ int cli_bench(int argc, char **argv)
         }
     }
     if (!repeat) repeat = !strcmp(matrix, "full") ? 5 : !strcmp(matrix, "tiny") ? 2 : 3;
+    child_log_level = verbose >= 2 ? SPW_LOG_DEBUG : verbose ? SPW_LOG_INFO : SPW_LOG_ERROR;
     if (!threads) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         threads = n > 0 ? (uint64_t)n : 1;
