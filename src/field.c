@@ -5,6 +5,7 @@
  */
 #include "internal.h"
 #include "field.h"
+#include "gl_fast.h"
 
 #include <string.h>
 
@@ -16,18 +17,31 @@ void gl_batch_inv(uint64_t *out, const uint64_t *in, size_t n, uint64_t *scratch
     uint64_t acc = 1;
     for (size_t i = 0; i < n; i++) {
         scratch[i] = acc; /* product of the non-zero in[0..i) */
-        if (in[i]) acc = gl_mul(acc, in[i]);
+        if (in[i]) acc = spw_gl_mul_bf(acc, in[i]);
     }
     uint64_t inv = gl_inv(acc); /* acc != 0: a product of non-zero values */
     for (size_t i = n; i-- > 0;) {
         uint64_t x = in[i];
         if (x) {
-            out[i] = gl_mul(inv, scratch[i]);
-            inv = gl_mul(inv, x);
+            out[i] = spw_gl_mul_bf(inv, scratch[i]);
+            inv = spw_gl_mul_bf(inv, x);
         } else {
             out[i] = 0;
         }
     }
+}
+
+/* fe3_mul of field.h with the branch-free base product. */
+static fe3 fe3_mul_bf(fe3 a, fe3 b)
+{
+#define M spw_gl_mul_bf
+    uint64_t a0b0 = M(a.c[0], b.c[0]), a1b1 = M(a.c[1], b.c[1]), a2b2 = M(a.c[2], b.c[2]);
+    uint64_t a1b2_a2b1 = gl_add(M(a.c[1], b.c[2]), M(a.c[2], b.c[1]));
+    uint64_t a0b1_a1b0 = gl_add(M(a.c[0], b.c[1]), M(a.c[1], b.c[0]));
+    uint64_t a0b2_a2b0 = gl_add(M(a.c[0], b.c[2]), M(a.c[2], b.c[0]));
+#undef M
+    return fe3_make(gl_add(a0b0, gl_dbl(a1b2_a2b1)), gl_add(a0b1_a1b0, gl_dbl(a2b2)),
+                    gl_add(a0b2_a2b0, a1b1));
 }
 
 void fe3_batch_inv(fe3 *out, const fe3 *in, size_t n, fe3 *scratch)
@@ -35,14 +49,14 @@ void fe3_batch_inv(fe3 *out, const fe3 *in, size_t n, fe3 *scratch)
     fe3 acc = fe3_one();
     for (size_t i = 0; i < n; i++) {
         scratch[i] = acc;
-        if (!fe3_is_zero(in[i])) acc = fe3_mul(acc, in[i]);
+        if (!fe3_is_zero(in[i])) acc = fe3_mul_bf(acc, in[i]);
     }
     fe3 inv = fe3_inv(acc);
     for (size_t i = n; i-- > 0;) {
         fe3 x = in[i];
         if (!fe3_is_zero(x)) {
-            out[i] = fe3_mul(inv, scratch[i]);
-            inv = fe3_mul(inv, x);
+            out[i] = fe3_mul_bf(inv, scratch[i]);
+            inv = fe3_mul_bf(inv, x);
         } else {
             out[i] = fe3_zero();
         }

@@ -1,29 +1,33 @@
 /*
  * ntt.c - number-theoretic transforms over Goldilocks on the CPU: the naive
  * O(n^2) reference DFT, the fast in-place NTT (radix-2 decimation in
- * frequency, cache-blocked, multi-threaded within a column and across
- * columns), bit reversal, and the coset low-degree extension.
+ * frequency, cache-blocked, AVX2 when available, multi-threaded within a
+ * column and across columns), bit reversal, and the coset low-degree
+ * extension. docs/PERFORMANCE.md ("CPU NTT/LDE") explains the design and
+ * gives the figures.
  *
  * Layout of the fast forward transform of n = 2^k values (natural order in
- * and out):
- *   1. the stages whose butterfly span is larger than a cache block run over
- *      the whole array, each stage split across threads;
- *   2. the remaining stages run block by block (each block stays in L1/L2),
- *      blocks split across threads;
+ * and out), three passes over memory:
+ *   1. the levels with butterfly span >= 2^bl run per group of 8 adjacent
+ *      offsets mod 2^bl, copied to a contiguous buffer (dif_upper_group),
+ *      groups split across threads;
+ *   2. the levels below run block by block (dif_block, blocks of 2^bl stay
+ *      in L1/L2), blocks split across threads;
  *   3. a cache-blocked bit reversal (tiles of 8x8, one cache line per row)
  *      turns the bit-reversed DIF output into natural order.
- * The inverse is the forward transform followed by x[j] <- x[-j mod n] / n,
- * and the LDE folds the 1/n and the coset powers into one multiplication per
- * coefficient.
+ * The inverse is the forward transform followed by x[j] <- x[-j mod n] / n.
+ * The LDE skips the work on zero padding (see lde_column).
  *
  * Twiddles: level l (butterfly half-span h = 2^l) uses w_{2h}^j, j < h. The
  * tables are shared by every size (w_{2h} does not depend on n), built once
  * per level on first use under a mutex and published with release/acquire
- * atomics. Levels above TW_CAP are not tabulated (they would cost 2^l * 8
- * bytes); their stages compute twiddles with a running product instead.
+ * atomics; upper levels keep a group-major copy (up_pos). Levels above
+ * TW_CAP are not tabulated (they would cost 2^l * 8 bytes); their twiddles
+ * come from running products instead.
  */
 #include "ntt.h"
 #include "field.h"
+#include "gl_fast.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -32,26 +36,12 @@
 #define TW_CAP 20          /* largest tabulated level: 2^20 entries, 8 MiB */
 #define BLOCK_LOG 12       /* stages with span <= 2^BLOCK_LOG run block-wise */
 #define UP_LOG BLOCK_LOG   /* group-major twiddle tables from this level up */
-#define STAGE_GRAIN 16384  /* butterflies per thread, at least */
+#define STAGE_GRAIN 16384  /* items per thread, at least, in elementwise passes */
 #define SEQ_LOG 15         /* below 2^15 values a column runs on one thread */
+#define PAR_MIN 16384      /* values per thread, at least, in a column split */
 
-/* Branch-free Goldilocks product for the hot loops. Same result as
- * gl_mul (tests compare them through the transforms); gl_reduce128 in
- * field.h has a data-dependent branch on the 64-bit carry that mispredicts
- * about half the time and costs a factor of two in a butterfly loop. */
-static inline uint64_t fmul(uint64_t a, uint64_t b)
-{
-    unsigned __int128 x = (unsigned __int128)a * b;
-    uint64_t lo = (uint64_t)x, hi = (uint64_t)(x >> 64);
-    uint64_t hh = hi >> 32, hl = hi & GL_EPS;
-    uint64_t t0, r;
-    uint64_t borrow = __builtin_sub_overflow(lo, hh, &t0); /* 2^96 = -1 */
-    t0 -= GL_EPS & (0 - borrow);
-    uint64_t t1 = (hl << 32) - hl; /* hl * 2^64 = hl * EPS */
-    uint64_t carry = __builtin_add_overflow(t0, t1, &r);
-    r += GL_EPS & (0 - carry);
-    return r >= GL_P ? r - GL_P : r;
-}
+/* Branch-free product (gl_fast.h) in every hot loop. */
+#define fmul spw_gl_mul_bf
 
 uint64_t spw_ntt_fmul(uint64_t a, uint64_t b) { return fmul(a, b); }
 
@@ -165,6 +155,42 @@ AVX2_FN static void mul_bcast_avx2(uint64_t *out, uint64_t b, const uint64_t *g,
     for (size_t k = 0; k < cnt; k += 4)
         _mm256_storeu_si256((__m256i *)(out + k),
                             v_mul(B, _mm256_loadu_si256((const __m256i *)(g + k))));
+}
+
+/* dst[i] = src[i] * pw[i] (rev = 0) or dst[i] = src[-i] * pw[i] (rev = 1,
+ * src[-i] meaning *(src - i)), i < cnt, cnt a multiple of 4. */
+AVX2_FN static void mul_arrays_avx2(uint64_t *dst, const uint64_t *src, const uint64_t *pw,
+                                    size_t cnt, int rev)
+{
+    for (size_t i = 0; i < cnt; i += 4) {
+        __m256i v;
+        if (rev)
+            v = _mm256_permute4x64_epi64(_mm256_loadu_si256((const __m256i *)(src - i - 3)), 0x1B);
+        else
+            v = _mm256_loadu_si256((const __m256i *)(src + i));
+        _mm256_storeu_si256((__m256i *)(dst + i),
+                            v_mul(v, _mm256_loadu_si256((const __m256i *)(pw + i))));
+    }
+}
+
+/* The pairs (j, n-j) of the inverse's final pass for j in [b, ...) four at
+ * a time while the two runs [j, j+3] and [n-j-3, n-j] stay apart and below
+ * e; returns where it stopped. scale NULL: every factor is s0. */
+AVX2_FN static size_t post_avx2(uint64_t *a, size_t n, const uint64_t *scale, uint64_t s0,
+                                size_t b, size_t e)
+{
+    const __m256i S0 = _mm256_set1_epi64x((long long)s0);
+    size_t j = b;
+    for (; j + 4 <= e && 2 * j + 6 < n; j += 4) {
+        uint64_t *lo = a + j, *hi = a + n - j - 3;
+        __m256i A = _mm256_loadu_si256((const __m256i *)lo);
+        __m256i B = _mm256_loadu_si256((const __m256i *)hi);
+        __m256i sl = scale ? _mm256_loadu_si256((const __m256i *)(scale + j)) : S0;
+        __m256i sh = scale ? _mm256_loadu_si256((const __m256i *)(scale + n - j - 3)) : S0;
+        _mm256_storeu_si256((__m256i *)lo, v_mul(_mm256_permute4x64_epi64(B, 0x1B), sl));
+        _mm256_storeu_si256((__m256i *)hi, v_mul(_mm256_permute4x64_epi64(A, 0x1B), sh));
+    }
+    return j;
 }
 
 /* Lane-wise products, for the tests. */
@@ -298,14 +324,22 @@ static const uint64_t *build_table(uint64_t **slot, unsigned l, int group_major)
 /* The table of level l (w_{2^(l+1)}^j, j < 2^l), natural order, or NULL
  * when l > TW_CAP or the allocation failed (callers then compute twiddles
  * on the fly). */
-static const uint64_t *twiddles(unsigned l) { return build_table(&tw_tab[l < TW_CAP ? l : TW_CAP], l, 0); }
+static const uint64_t *twiddles(unsigned l)
+{
+    return build_table(&tw_tab[l < TW_CAP ? l : TW_CAP], l, 0);
+}
 /* The same values in group-major order (up_pos), l >= UP_LOG. */
-static const uint64_t *twiddles_up(unsigned l) { return build_table(&tw_up[l < TW_CAP ? l : TW_CAP], l, 1); }
+static const uint64_t *twiddles_up(unsigned l)
+{
+    return build_table(&tw_up[l < TW_CAP ? l : TW_CAP], l, 1);
+}
 
 /* ---- butterflies ---- */
 
 /* Butterflies [b0, b1) of the DIF stage of level l (h = 2^l) over the array
- * a: butterfly b pairs i = (b >> l) << (l+1) | (b & (h-1)) with i + h. */
+ * a: butterfly b pairs i = (b >> l) << (l+1) | (b & (h-1)) with i + h.
+ * Plain scalar stage, used by dif_block only when a twiddle table could
+ * not be allocated (running-product twiddles then). */
 static void dif_stage_range(uint64_t *a, unsigned l, size_t b0, size_t b1)
 {
     size_t h = (size_t)1 << l;
@@ -530,11 +564,11 @@ static void block_fn(void *arg, size_t b, size_t e)
     for (size_t k = b; k < e; k++) dif_block(j->a + (k << j->bl), j->bl);
 }
 
-/* Forward NTT, natural order in and out; ctx NULL = this thread only.
- * Levels >= bl run in offset groups (dif_upper_group), levels < bl in
+/* The DIF levels of a forward NTT (natural order in, bit-reversed out);
+ * ctx NULL = this thread only. fwd_core adds the bit reversal. Levels >= bl run in offset groups (dif_upper_group), levels < bl in
  * contiguous blocks of 2^bl (dif_block); bl grows with n so that both the
  * groups (2^(log_n-bl) cache lines) and the blocks stay in L2. */
-static void fwd_core(const spw_ctx *ctx, uint64_t *a, unsigned log_n)
+static void dif_core(const spw_ctx *ctx, uint64_t *a, unsigned log_n)
 {
     if (log_n == 0) return;
     if (log_n < SEQ_LOG) ctx = NULL;
@@ -542,9 +576,20 @@ static void fwd_core(const spw_ctx *ctx, uint64_t *a, unsigned log_n)
     unsigned bl = log_n < BLOCK_LOG ? log_n : BLOCK_LOG;
     if (log_n > 2 * BLOCK_LOG) bl = log_n - BLOCK_LOG;
     struct fwd_job j = {a, log_n, bl};
-    if (bl < log_n) spw_parallel_for(ctx, ((size_t)1 << bl) / CG, 4, upper_fn, &j);
-    spw_parallel_for(ctx, n >> bl, 1, block_fn, &j);
-    bit_reverse_ctx(ctx, a, log_n);
+    /* grains: at least ~2^14 values per thread, so that many-core machines
+     * do not spend more on starting threads than on small transforms */
+    size_t group_vals = (size_t)CG << (log_n - bl);
+    size_t ggrain = group_vals >= PAR_MIN ? 1 : PAR_MIN / group_vals;
+    size_t bgrain = ((size_t)1 << bl) >= PAR_MIN ? 1 : PAR_MIN >> bl;
+    if (bl < log_n) spw_parallel_for(ctx, ((size_t)1 << bl) / CG, ggrain, upper_fn, &j);
+    spw_parallel_for(ctx, n >> bl, bgrain, block_fn, &j);
+}
+
+static void fwd_core(const spw_ctx *ctx, uint64_t *a, unsigned log_n)
+{
+    if (log_n == 0) return;
+    dif_core(ctx, a, log_n); /* natural in, bit-reversed out */
+    bit_reverse_ctx(log_n < SEQ_LOG ? NULL : ctx, a, log_n);
 }
 
 /* After fwd_core on evaluations X: a[j] <- X[-j mod n] * scale[j] (scale
@@ -556,6 +601,13 @@ static void post_fn(void *arg, size_t b, size_t e)
     struct post_job *p = arg;
     uint64_t *a = p->a;
     size_t n = p->n;
+    if (b == 0) {
+        a[0] = fmul(a[0], p->scale ? p->scale[0] : p->s0);
+        b = 1;
+    }
+#ifdef NTT_HAVE_AVX2
+    if (use_simd()) b = post_avx2(a, n, p->scale, p->s0, b, e);
+#endif
     for (size_t j = b; j < e; j++) {
         if (j == 0) {
             a[0] = fmul(a[0], p->scale ? p->scale[0] : p->s0);
@@ -667,44 +719,96 @@ spw_status spw_ntt_inverse_batch(const spw_ctx *ctx, uint64_t *cols, size_t ncol
 
 /* ---- coset LDE ---- */
 
-/* pw[j] = s0 * shift^j for j in [b, e) */
-struct pow_job { uint64_t *pw; uint64_t shift, s0; };
+/* The LDE skips the zero padding: after the first log B DIF levels of a
+ * zero-padded column of N = nB values, block t (n values at t*n) holds
+ * c_j * w_N^(j * rev_B(t)), c the (coset-scaled) coefficients. So each
+ * block is filled directly, c_j times pwt[t*n + j] = s0 * (shift *
+ * w_N^rev_B(t))^j (s0 = 1/n from evaluations, 1 from coefficients; one
+ * table of N values shared by every column), then gets a size-n DIF, and
+ * one bit reversal of N values puts everything in natural order. */
+struct pwt_job { uint64_t *pwt; uint64_t shift, s0; unsigned log_n, log_b; };
 
-static void pow_fn(void *arg, size_t b, size_t e)
+static void pwt_fn(void *arg, size_t b, size_t e)
 {
-    struct pow_job *p = arg;
-    uint64_t x = fmul(p->s0, gl_pow(p->shift, b));
-    for (size_t j = b; j < e; j++) {
-        p->pw[j] = x;
-        x = fmul(x, p->shift);
+    struct pwt_job *p = arg;
+    size_t mask = ((size_t)1 << p->log_n) - 1;
+    uint64_t wN = gl_root_of_unity(p->log_n + p->log_b), base = 0, x = 0;
+    for (size_t i = b; i < e; i++) {
+        size_t j = i & mask;
+        if (i == b || j == 0) {
+            size_t t = i >> p->log_n;
+            base = fmul(p->shift, gl_pow(wN, rev_bits(t, p->log_b)));
+            x = fmul(p->s0, gl_pow(base, j));
+        }
+        p->pwt[i] = x;
+        x = fmul(x, base);
     }
 }
 
 struct lde_job {
     uint64_t *out;
     const uint64_t *in;
-    const uint64_t *pw;
+    const uint64_t *pwt;
     unsigned log_n, log_b;
     int from_evals;
 };
 
+/* Fill job for one column: blocks t >= t0 at index j in [b, e). */
+struct fill_job { uint64_t *o; const uint64_t *src; const uint64_t *pwt; size_t n, B; int rev; };
+
+static void fill_fn(void *arg, size_t b, size_t e)
+{
+    struct fill_job *f = arg;
+    size_t n = f->n, mask = n - 1;
+    for (size_t t = f->rev ? 1 : 0; t < f->B; t++) {
+        uint64_t *dst = f->o + t * n;
+        const uint64_t *pw = f->pwt + t * n;
+        size_t j = b;
+        if (f->rev) { /* src = X in natural order, coefficient j = X[-j] */
+            if (j == 0) {
+                dst[0] = fmul(f->src[0], pw[0]);
+                j = 1;
+            }
+#ifdef NTT_HAVE_AVX2
+            if (use_simd() && e > j) {
+                size_t cnt = (e - j) & ~(size_t)3;
+                mul_arrays_avx2(dst + j, f->src + (n - j), pw + j, cnt, 1);
+                j += cnt;
+            }
+#endif
+            for (; j < e; j++) dst[j] = fmul(f->src[(n - j) & mask], pw[j]);
+        } else {
+#ifdef NTT_HAVE_AVX2
+            if (use_simd()) {
+                size_t cnt = (e - j) & ~(size_t)3;
+                mul_arrays_avx2(dst + j, f->src + j, pw + j, cnt, 0);
+                j += cnt;
+            }
+#endif
+            for (; j < e; j++) dst[j] = fmul(f->src[j], pw[j]);
+        }
+    }
+}
+
 /* One column: out (n*B values) <- coset evaluations. */
 static void lde_column(const spw_ctx *ctx, const struct lde_job *j, size_t c)
 {
-    size_t n = (size_t)1 << j->log_n, N = n << j->log_b;
+    size_t n = (size_t)1 << j->log_n, B = (size_t)1 << j->log_b, N = n << j->log_b;
     uint64_t *o = j->out + c * N;
     const uint64_t *in = j->in + c * n;
+    const spw_ctx *pctx = j->log_n < SEQ_LOG ? NULL : ctx;
     if (j->from_evals) {
         memcpy(o, in, n * sizeof *o);
-        if (j->log_n) {
-            fwd_core(ctx, o, j->log_n);
-            post_pass(ctx, o, j->log_n, j->pw, 0); /* reverse, 1/n, shift^j */
-        }
+        fwd_core(ctx, o, j->log_n); /* X, natural order, in block 0 */
+        struct fill_job f = {o, o, j->pwt, n, B, 1};
+        spw_parallel_for(pctx, n, STAGE_GRAIN, fill_fn, &f); /* blocks 1 .. B-1 */
+        post_pass(ctx, o, j->log_n, j->pwt, 0);              /* block 0, in place */
     } else {
-        for (size_t k = 0; k < n; k++) o[k] = fmul(in[k], j->pw[k]);
+        struct fill_job f = {o, in, j->pwt, n, B, 0};
+        spw_parallel_for(pctx, n, STAGE_GRAIN, fill_fn, &f);
     }
-    memset(o + n, 0, (N - n) * sizeof *o);
-    fwd_core(ctx, o, j->log_n + j->log_b);
+    for (size_t t = 0; t < B; t++) dif_core(ctx, o + t * n, j->log_n);
+    bit_reverse_ctx(j->log_n + j->log_b < SEQ_LOG ? NULL : ctx, o, j->log_n + j->log_b);
 }
 
 static void lde_fn(void *arg, size_t b, size_t e)
@@ -731,12 +835,12 @@ static spw_status lde(const spw_ctx *ctx, uint64_t *out, const uint64_t *in, siz
         return spw_fail(ctx, SPW_ERR_INVALID_ARG, "%s: shift %llu is zero or not canonical",
                         fn, (unsigned long long)shift);
     if (ncols == 0) return SPW_OK;
-    size_t n = (size_t)1 << log_n;
-    uint64_t *pw = spw_malloc_array(n, sizeof *pw);
+    size_t N = (size_t)1 << (log_n + log_b);
+    uint64_t *pw = spw_malloc_array(N, sizeof *pw);
     if (!pw)
-        return spw_fail(ctx, SPW_ERR_NOMEM, "%s: cannot allocate %zu coset powers", fn, n);
-    struct pow_job pj = {pw, shift, from_evals ? inv_pow2(log_n) : 1};
-    spw_parallel_for(log_n < SEQ_LOG ? NULL : ctx, n, STAGE_GRAIN, pow_fn, &pj);
+        return spw_fail(ctx, SPW_ERR_NOMEM, "%s: cannot allocate %zu coset powers", fn, N);
+    struct pwt_job pj = {pw, shift, from_evals ? inv_pow2(log_n) : 1, log_n, log_b};
+    spw_parallel_for(log_n + log_b < SEQ_LOG ? NULL : ctx, N, STAGE_GRAIN, pwt_fn, &pj);
     struct lde_job j = {out, in, pw, log_n, log_b, from_evals};
     if (split_columns(ctx, ncols, log_n + log_b)) {
         spw_parallel_for(ctx, ncols, 1, lde_fn, &j);

@@ -2,7 +2,7 @@
 
 # ---- field + NTT (owner: prims-ntt) ----
 libspwcore_la_SOURCES += src/field.c src/ntt.c
-noinst_HEADERS += src/ntt.h
+noinst_HEADERS += src/ntt.h src/gl_fast.h
 # ---- end field + NTT ----
 
 

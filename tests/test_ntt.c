@@ -10,6 +10,21 @@
 #include "ntt.h"
 #include <string.h>
 
+/* Check records every passing ck_assert as a message to the parent
+ * process; in loops of 10^5..10^6 comparisons that is tens of MB of
+ * messages. These report only failures. */
+#define EXPECT_U64(got, want)                                                        \
+    do {                                                                             \
+        uint64_t g_ = (got), w_ = (want);                                            \
+        if (g_ != w_)                                                                \
+            ck_abort_msg("%s = %llu, expected %s = %llu", #got, (unsigned long long)g_, \
+                         #want, (unsigned long long)w_);                            \
+    } while (0)
+#define EXPECT_TRUE(cond)                                      \
+    do {                                                       \
+        if (!(cond)) ck_abort_msg("expected %s", #cond);       \
+    } while (0)
+
 static uint64_t rand_fe(uint64_t *st)
 {
     uint64_t x = spw_test_rand(st);
@@ -54,12 +69,12 @@ START_TEST(test_fmul)
     const size_t ne = sizeof e / sizeof e[0];
     for (size_t i = 0; i < ne; i++)
         for (size_t j = 0; j < ne; j++)
-            ck_assert_uint_eq(spw_ntt_fmul(e[i], e[j]), (uint64_t)((u128)e[i] * e[j] % GL_P));
+            EXPECT_U64(spw_ntt_fmul(e[i], e[j]), (uint64_t)((u128)e[i] * e[j] % GL_P));
     uint64_t st = 42;
     for (int i = 0; i < 200000; i++) {
         uint64_t a = rand_fe(&st), b = rand_fe(&st);
         if (i & 1) a = GL_P - 1 - (a & 0xFFFFFFFF);
-        ck_assert_uint_eq(spw_ntt_fmul(a, b), (uint64_t)((u128)a * b % GL_P));
+        EXPECT_U64(spw_ntt_fmul(a, b), (uint64_t)((u128)a * b % GL_P));
     }
     /* the vector product (when the SIMD path is on), edge pairs in lanes */
     for (size_t i = 0; i < ne; i++)
@@ -67,7 +82,7 @@ START_TEST(test_fmul)
             uint64_t x[4] = {e[i], e[j], e[j + 1], e[(i + 5) % ne]};
             uint64_t y[4] = {e[j], e[j + 2], e[i], e[j + 3]}, z[4];
             spw_ntt_mul4(z, x, y);
-            for (int k = 0; k < 4; k++) ck_assert_uint_eq(z[k], (uint64_t)((u128)x[k] * y[k] % GL_P));
+            for (int k = 0; k < 4; k++) EXPECT_U64(z[k], (uint64_t)((u128)x[k] * y[k] % GL_P));
         }
     for (int i = 0; i < 50000; i++) {
         uint64_t x[4], y[4], z[4];
@@ -76,7 +91,7 @@ START_TEST(test_fmul)
             y[k] = (k & 1) ? GL_P - 1 - (rand_fe(&st) & 0xFFFFFFFF) : rand_fe(&st);
         }
         spw_ntt_mul4(z, x, y);
-        for (int k = 0; k < 4; k++) ck_assert_uint_eq(z[k], (uint64_t)((u128)x[k] * y[k] % GL_P));
+        for (int k = 0; k < 4; k++) EXPECT_U64(z[k], (uint64_t)((u128)x[k] * y[k] % GL_P));
     }
 }
 END_TEST
@@ -93,7 +108,7 @@ START_TEST(test_naive_definition)
             for (size_t i = 0; i < n; i++) {
                 uint64_t x = gl_mul(shifts[s], gl_pow(gl_root_of_unity(k), i)), acc = 0;
                 for (size_t j = 0; j < n; j++) acc = gl_add(acc, gl_mul(c[j], gl_pow(x, j)));
-                ck_assert_uint_eq(o[i], acc);
+                EXPECT_U64(o[i], acc);
             }
         }
         free(c);
@@ -347,6 +362,21 @@ START_TEST(test_lde_threads)
     expect_equal(out, ref, N * nc, "LDE 3 threads", k);
     ck_assert_int_eq(spw_lde_batch(c2, out, ev, 1, k, 2), SPW_OK);
     expect_equal(out, ref, N, "LDE 2 threads, 1 column", k);
+    /* coefficient form, within-column threads (one column of 2^15, B = 8),
+     * against sampled Horner evaluations on shift * <w_N> */
+    uint64_t shift = 0x1234567890ABCDEFULL % GL_P, st = 9;
+    uint64_t *big = malloc(n * 8 * 8);
+    ck_assert_int_eq(spw_coeffs_to_coset_batch(c2, big, ev, 1, k, 8, shift), SPW_OK);
+    uint64_t wN = gl_root_of_unity(k + 3);
+    for (int s = 0; s < 16; s++) {
+        size_t i = s == 0 ? 0 : spw_test_rand(&st) % (n * 8);
+        uint64_t want = horner(ev, n, gl_mul(shift, gl_pow(wN, i)));
+        if (big[i] != want) ck_abort_msg("coeffs_to_coset 2^15 x8 index %zu", i);
+    }
+    ck_assert_int_eq(spw_coeffs_to_coset_batch(c1, out, ev, 1, k, 2, shift), SPW_OK);
+    ck_assert_int_eq(spw_coeffs_to_coset_batch(c3, ref, ev, 1, k, 2, shift), SPW_OK);
+    expect_equal(out, ref, N, "coeffs_to_coset 1 vs 3 threads", k);
+    free(big);
     spw_ctx_free(c1);
     spw_ctx_free(c2);
     spw_ctx_free(c3);
