@@ -153,8 +153,9 @@ static void sy_pattern(sy_table *T)
     }
 }
 
-/* Builds the shape of a preset (no values, no seed dependence except the
- * per-column hash bases, set when seed_for_values is given). */
+/* Builds the tables of a preset: the shape (heights, widths, column kinds,
+ * buses, permutations) comes from a generator fixed per preset; the seed
+ * only sets the per-column hash bases and the counters' starts. */
 static int sy_shape(sy_table **out, uint32_t *n_out, const sy_preset *P, uint64_t seed)
 {
     uint32_t n = P->n_lut + P->n_normal + P->n_perm;

@@ -283,7 +283,13 @@ typedef struct spw_statement {
 } spw_statement;
 
 /* Proves that `trace` satisfies `air` (finalized). On success *proof_out is
- * a malloc'd buffer of *proof_len bytes, released with spw_free(). */
+ * a malloc'd buffer of *proof_len bytes, released with spw_free().
+ * Before any work the trace is checked: a violated constraint gives
+ * SPW_ERR_CONSTRAINT (naming table, constraint and row), an unbalanced bus
+ * SPW_ERR_BUS_UNBALANCED (naming the bus and each table's net count). The
+ * blowup is the context's SPW_PARAM_BLOWUP (default 4); query count and
+ * grinding follow from it (docs/PROTOCOL.md). The same inputs and blowup
+ * give the same proof bytes for any thread count. */
 SPW_API SPW_WARN_UNUSED spw_status spw_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
                                              const spw_air *air, const spw_trace *trace,
                                              const spw_statement *stmt);

@@ -223,7 +223,10 @@ static void comp_range_fast(void *arg, size_t b, size_t e)
             fe3 sk[4] = {fe3_zero(), fe3_zero(), fe3_zero(), fe3_zero()};
             for (uint32_t q = 0; q < nk; q++) {
                 unsigned k = t->constraints[q].kind & 3;
-                sk[k] = fe3_add(sk[k], fe3_mul(j->lpow[q], cv[q * BLK + i]));
+                fe3 c = cv[q * BLK + i];
+                /* base-field values (most user constraints): 3 products, same result */
+                fe3 term = (c.c[1] | c.c[2]) ? fe3_mul(j->lpow[q], c) : fe3_mul_base(j->lpow[q], c.c[0]);
+                sk[k] = fe3_add(sk[k], term);
             }
             uint64_t izn = j->inv_zn[r & (j->E - 1)];
             uint64_t trans = gl_mul(gl_sub(xs[i], j->w_last), izn);
@@ -395,13 +398,47 @@ typedef struct deep_job {
     int failed;
 } deep_job;
 
+/* Column-major over blocks of BLK points: for each committed column, one
+ * sequential pass over the block adds gamma^k * f_c(x) into the two sums.
+ * The sums are kept unreduced: per point and coefficient a 128-bit total
+ * and a count of its overflows (2^128 = -2^32 mod p), reduced once at the
+ * end of the block - exact, so the bytes equal the reduced-every-step form. */
+typedef struct lazy3 {
+    unsigned __int128 v[3];
+    uint64_t ovf[3];
+} lazy3;
+
+static void acc_col(lazy3 *s, fe3 g, const uint64_t *v, size_t m)
+{
+    for (size_t i = 0; i < m; i++)
+        for (int k = 0; k < 3; k++) {
+            unsigned __int128 pr = (unsigned __int128)g.c[k] * v[i];
+            s[i].v[k] += pr;
+            s[i].ovf[k] += s[i].v[k] < pr;
+        }
+}
+
+static fe3 lazy_reduce(const lazy3 *s)
+{
+    static const uint64_t two128 = GL_P - (UINT64_C(1) << 32); /* 2^128 mod p */
+    fe3 r;
+    for (int k = 0; k < 3; k++) {
+        uint64_t x = gl_reduce128((uint64_t)s->v[k], (uint64_t)(s->v[k] >> 64));
+        r.c[k] = gl_add(x, gl_mul(gl_from_u64(s->ovf[k]), two128));
+    }
+    return r;
+}
+
 static void deep_range(void *arg, size_t b, size_t e)
 {
     deep_job *j = arg;
     const tstate *s = j->s;
     size_t nm = s->t->n_main, na = 3 * (size_t)s->t->n_aux, nc = 3 * (size_t)s->n_parts, N = s->N;
-    fe3 *buf = spw_malloc_array(5 * BLK, sizeof(fe3));
-    if (!buf) {
+    fe3 *buf = spw_malloc_array(3 * BLK, sizeof(fe3));
+    lazy3 *s1 = spw_malloc_array(2 * BLK, sizeof(lazy3)), *s2 = s1 ? s1 + BLK : NULL;
+    if (!buf || !s1) {
+        free(buf);
+        free(s1);
         j->failed = 1;
         return;
     }
@@ -410,39 +447,60 @@ static void deep_range(void *arg, size_t b, size_t e)
     uint64_t x = gl_mul(GL_GENERATOR, gl_pow(wN, b));
     for (size_t b0 = b; b0 < e; b0 += BLK) {
         size_t m = e - b0 < BLK ? e - b0 : BLK;
-        uint64_t x0 = x;
         for (size_t i = 0; i < m; i++) {
             i1[i] = fe3_sub(fe3_from_base(x), j->zeta);
             i2[i] = fe3_sub(fe3_from_base(x), j->zw);
             x = gl_mul(x, wN);
         }
+        memset(s1, 0, 2 * BLK * sizeof(lazy3));
         fe3_batch_inv(i1, i1, m, tmp);
         fe3_batch_inv(i2, i2, m, tmp);
-        (void)x0;
+        for (size_t c = 0; c < nm; c++) {
+            acc_col(s1, j->g1[c], s->main_lde + c * N + b0, m);
+            acc_col(s2, j->g2[c], s->main_lde + c * N + b0, m);
+        }
+        for (size_t c = 0; c < na; c++) {
+            acc_col(s1, j->g1[nm + c], s->aux_lde + c * N + b0, m);
+            acc_col(s2, j->g2[nm + c], s->aux_lde + c * N + b0, m);
+        }
+        for (size_t c = 0; c < nc; c++) acc_col(s1, j->g1[nm + na + c], s->comp_lde + c * N + b0, m);
         for (size_t i = 0; i < m; i++) {
-            size_t r = b0 + i;
-            fe3 s1 = fe3_zero(), s2 = fe3_zero();
-            for (size_t c = 0; c < nm; c++) {
-                uint64_t v = s->main_lde[c * N + r];
-                s1 = fe3_add(s1, fe3_mul_base(j->g1[c], v));
-                s2 = fe3_add(s2, fe3_mul_base(j->g2[c], v));
-            }
-            for (size_t c = 0; c < na; c++) {
-                uint64_t v = s->aux_lde[c * N + r];
-                s1 = fe3_add(s1, fe3_mul_base(j->g1[nm + c], v));
-                s2 = fe3_add(s2, fe3_mul_base(j->g2[nm + c], v));
-            }
-            for (size_t c = 0; c < nc; c++)
-                s1 = fe3_add(s1, fe3_mul_base(j->g1[nm + na + c], s->comp_lde[c * N + r]));
-            s->deep[r] = fe3_add(fe3_mul(fe3_sub(s1, j->v1), i1[i]),
-                                 fe3_mul(fe3_sub(s2, j->v2), i2[i]));
+            fe3 a1 = fe3_sub(lazy_reduce(&s1[i]), j->v1), a2 = fe3_sub(lazy_reduce(&s2[i]), j->v2);
+            s->deep[b0 + i] = fe3_add(fe3_mul(a1, i1[i]), fe3_mul(a2, i2[i]));
         }
     }
     free(buf);
+    free(s1);
+}
+
+/* Reference DEEP: point by point, every product reduced (compared with the
+ * fast path in the tests through spw_prove_opts.reference_eval). */
+static void deep_range_ref(void *arg, size_t b, size_t e)
+{
+    deep_job *j = arg;
+    const tstate *s = j->s;
+    size_t nm = s->t->n_main, na = 3 * (size_t)s->t->n_aux, nc = 3 * (size_t)s->n_parts, N = s->N;
+    uint64_t wN = gl_root_of_unity(s->log_N);
+    for (size_t r = b; r < e; r++) {
+        fe3 x = fe3_from_base(gl_mul(GL_GENERATOR, gl_pow(wN, r)));
+        fe3 s1 = fe3_zero(), s2 = fe3_zero();
+        for (size_t c = 0; c < nm; c++) {
+            s1 = fe3_add(s1, fe3_mul_base(j->g1[c], s->main_lde[c * N + r]));
+            s2 = fe3_add(s2, fe3_mul_base(j->g2[c], s->main_lde[c * N + r]));
+        }
+        for (size_t c = 0; c < na; c++) {
+            s1 = fe3_add(s1, fe3_mul_base(j->g1[nm + c], s->aux_lde[c * N + r]));
+            s2 = fe3_add(s2, fe3_mul_base(j->g2[nm + c], s->aux_lde[c * N + r]));
+        }
+        for (size_t c = 0; c < nc; c++)
+            s1 = fe3_add(s1, fe3_mul_base(j->g1[nm + na + c], s->comp_lde[c * N + r]));
+        s->deep[r] = fe3_add(fe3_mul(fe3_sub(s1, j->v1), fe3_inv(fe3_sub(x, j->zeta))),
+                             fe3_mul(fe3_sub(s2, j->v2), fe3_inv(fe3_sub(x, j->zw))));
+    }
 }
 
 static spw_status round_deep(const spw_ctx *ctx, tstate *s, const spw_proof_table *pt, fe3 zeta,
-                             fe3 gamma, fe3 *gpow)
+                             fe3 gamma, fe3 *gpow, int reference)
 {
     size_t nm = s->t->n_main, na = 3 * (size_t)s->t->n_aux, nc = 3 * (size_t)s->n_parts;
     size_t n1 = nm + na + nc, n2 = nm + na;
@@ -471,7 +529,7 @@ static spw_status round_deep(const spw_ctx *ctx, tstate *s, const spw_proof_tabl
     for (size_t c = 0; c < nc; c++) v1 = fe3_add(v1, fe3_mul(g[nm + na + c], o[2 * nm + 2 * na + c]));
     deep_job dj = {s, g, g + n1, v1, v2, zeta,
                    fe3_mul_base(zeta, gl_root_of_unity(s->log_n)), 0};
-    spw_parallel_for(ctx, s->N, 1024, deep_range, &dj);
+    spw_parallel_for(ctx, s->N, 1024, reference ? deep_range_ref : deep_range, &dj);
     free(g);
     if (dj.failed) return NOMEM("DEEP workers");
     return SPW_OK;
@@ -547,7 +605,11 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
     unsigned log_b = spw_log2(blowup), min_lh = 64, max_lh = 0;
     for (uint32_t t = 0; t < def->n_tables; t++) {
         const spw_air_table *tb = &def->tables[t];
-        if (tb->log_height < 1 || tb->log_height > SPW_MAX_LOG_HEIGHT)
+        if (tb->log_height == 0)
+            return spw_fail(ctx, SPW_ERR_INVALID_ARG,
+                            "prove: table '%s' has no height (set it or give a trace file)",
+                            tb->name);
+        if (tb->log_height > SPW_MAX_LOG_HEIGHT)
             return spw_fail(ctx, SPW_ERR_TOO_LARGE, "prove: table '%s': log height %u not in 1..%u",
                             tb->name, tb->log_height, SPW_MAX_LOG_HEIGHT);
         if (tb->n_main < 1 || tb->n_main > SPW_MAX_COLS || tb->n_aux > SPW_MAX_AUX)
@@ -684,7 +746,9 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
     /* round 5: DEEP */
     fe3 gamma = spw_transcript_ext3(&tr), gpow = fe3_one();
     for (uint32_t t = 0; t < def->n_tables; t++)
-        if ((st = round_deep(ctx, &S[t], &P.tables[t], zeta, gamma, &gpow)) != SPW_OK) goto out;
+        if ((st = round_deep(ctx, &S[t], &P.tables[t], zeta, gamma, &gpow,
+                             opts && opts->reference_eval)) != SPW_OK)
+            goto out;
     LAP(SPW_ROUND_DEEP);
 
     /* round 6: FRI; the DEEP quotients of tables of LDE size N_i enter layer i */

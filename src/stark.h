@@ -122,8 +122,9 @@ void spw_air_digest(uint8_t out[32], const spw_air_def *air);
 
 typedef struct spw_prove_opts {
     int skip_checks;        /* test-only: do not refuse a bad trace */
-    int reference_eval;     /* evaluate constraints with the reference
-                               interpreter (spw_air_eval) row by row */
+    int reference_eval;     /* reference paths: constraints through the
+                               reference interpreter (spw_air_eval) row by
+                               row, DEEP point by point (tests compare bytes) */
 } spw_prove_opts;
 
 enum {

@@ -269,6 +269,101 @@ START_TEST(test_reference_eval_same_bytes)
 }
 END_TEST
 
+/* A proof is bound to the compiled AIR (its digest is in the transcript):
+ * the same shapes with one changed constraint constant are rejected. */
+START_TEST(test_other_air_rejected)
+{
+    spw_ctx *ctx = make_ctx(2, 4);
+    small_air s;
+    small_air_build(ctx, &s);
+    spw_statement st = small_stmt(&s);
+    uint8_t *p;
+    size_t len;
+    ck_assert_int_eq(spw_prove(ctx, &p, &len, s.air, s.trace, &st), SPW_OK);
+    spw_air *a;
+    ck_assert_int_eq(spw_air_create(ctx, &a), SPW_OK);
+    uint32_t f, l, q;
+    ck_assert_int_eq(spw_air_add_table(a, &f, "fib", 5, 2), SPW_OK);
+    ck_assert_int_eq(spw_air_add_table(a, &l, "look", 6, 2), SPW_OK);
+    ck_assert_int_eq(spw_air_add_table(a, &q, "pow4", 4, 2), SPW_OK);
+    ck_assert_int_eq(spw_air_set_publics(a, 3), SPW_OK);
+    spw_expr A = spw_air_col(a, f, 0), B = spw_air_col(a, f, 1);
+    spw_expr An = spw_air_col_next(a, f, 0), Bn = spw_air_col_next(a, f, 1);
+    ck_assert_int_eq(spw_air_constrain(a, f, SPW_ROWS_TRANSITION, spw_air_sub(a, f, An, B)), SPW_OK);
+    /* b' = a + b + 0 * a: same polynomial set, different program */
+    spw_expr z = spw_air_mul(a, f, spw_air_const(a, f, 0), A);
+    ck_assert_int_eq(spw_air_constrain(a, f, SPW_ROWS_TRANSITION,
+                                       spw_air_sub(a, f, Bn, spw_air_add(a, f, spw_air_add(a, f, A, B), z))), SPW_OK);
+    ck_assert_int_eq(spw_air_constrain(a, f, SPW_ROWS_FIRST, spw_air_sub(a, f, A, spw_air_public(a, f, 0))), SPW_OK);
+    ck_assert_int_eq(spw_air_constrain(a, f, SPW_ROWS_FIRST, spw_air_sub(a, f, B, spw_air_public(a, f, 1))), SPW_OK);
+    ck_assert_int_eq(spw_air_constrain(a, f, SPW_ROWS_LAST, spw_air_sub(a, f, B, spw_air_public(a, f, 2))), SPW_OK);
+    spw_expr one = spw_air_const(a, f, 1);
+    ck_assert_int_eq(spw_air_bus(a, f, 1, 1, one, &A, 1), SPW_OK);
+    spw_expr V = spw_air_col(a, l, 0), M = spw_air_col(a, l, 1);
+    ck_assert_int_eq(spw_air_bus(a, l, 1, 0, M, &V, 1), SPW_OK);
+    spw_expr X = spw_air_col(a, q, 0), Y = spw_air_col(a, q, 1);
+    spw_expr Xn = spw_air_col_next(a, q, 0), Yn = spw_air_col_next(a, q, 1);
+    spw_expr X2 = spw_air_mul(a, q, X, X), X4 = spw_air_mul(a, q, X2, X2);
+    ck_assert_int_eq(spw_air_constrain(a, q, SPW_ROWS_TRANSITION,
+                                       spw_air_sub(a, q, Xn, spw_air_add(a, q, X4, Y))), SPW_OK);
+    ck_assert_int_eq(spw_air_constrain(a, q, SPW_ROWS_TRANSITION,
+                                       spw_air_sub(a, q, Yn, spw_air_add(a, q, Y, spw_air_const(a, q, 1)))), SPW_OK);
+    ck_assert_int_eq(spw_air_constrain(a, q, SPW_ROWS_FIRST, Y), SPW_OK);
+    ck_assert_int_eq(spw_air_finalize(a), SPW_OK);
+    ck_assert_int_eq(spw_verify(ctx, a, &st, p, len), SPW_ERR_PROOF_INVALID);
+    spw_air_free(a);
+    spw_free(p);
+    small_air_free(&s);
+    spw_ctx_free(ctx);
+}
+END_TEST
+
+/* Random mutations (1-8 bytes anywhere, checksum recomputed) and
+ * truncations with a consistent header: the verifier rejects every one
+ * without crashing (run under ASan/UBSan in CI's sanitizer build). */
+START_TEST(test_fuzz_verify)
+{
+    spw_ctx *ctx = make_ctx(1, 8);
+    small_air s;
+    small_air_build(ctx, &s);
+    spw_statement st = small_stmt(&s);
+    uint8_t *p;
+    size_t len;
+    ck_assert_int_eq(spw_prove(ctx, &p, &len, s.air, s.trace, &st), SPW_OK);
+    uint64_t rng = 2024;
+    for (int trial = 0; trial < 1500; trial++) {
+        uint8_t *c = malloc(len);
+        memcpy(c, p, len);
+        int nm = 1 + (int)(spw_test_rand(&rng) % 8);
+        int changed = 0;
+        for (int k = 0; k < nm; k++) {
+            size_t pos = 40 + spw_test_rand(&rng) % (len - 40);
+            uint8_t v = (uint8_t)spw_test_rand(&rng);
+            changed |= v != c[pos];
+            c[pos] = v;
+        }
+        spw_proof_fix_checksum(c, len);
+        spw_status r = spw_verify(ctx, s.air, &st, c, len);
+        if (changed)
+            ck_assert_msg(r == SPW_ERR_PROOF_INVALID || r == SPW_ERR_PROOF_MALFORMED,
+                          "trial %d: mutated proof accepted", trial);
+        free(c);
+    }
+    for (int trial = 0; trial < 300; trial++) {
+        size_t l = 40 + spw_test_rand(&rng) % (len - 40);
+        uint8_t *c = malloc(l);
+        memcpy(c, p, l);
+        for (int i = 0; i < 8; i++) c[16 + i] = (uint8_t)((uint64_t)l >> (8 * i));
+        spw_proof_fix_checksum(c, l);
+        ck_assert_int_eq(spw_verify(ctx, s.air, &st, c, l), SPW_ERR_PROOF_MALFORMED);
+        free(c);
+    }
+    spw_free(p);
+    small_air_free(&s);
+    spw_ctx_free(ctx);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("prover_e2e");
@@ -278,12 +373,14 @@ int main(void)
     tcase_add_test(tc, test_determinism);
     tcase_add_test(tc, test_reference_eval_same_bytes);
     tcase_add_test(tc, test_statement_mismatch);
+    tcase_add_test(tc, test_other_air_rejected);
     tcase_add_test(tc, test_wrong_cell_fib);
     tcase_add_test(tc, test_wrong_cell_pow4);
     tcase_add_test(tc, test_wrong_cell_look);
     tcase_add_test(tc, test_bus_multiplicity_off_by_one);
     tcase_add_test(tc, test_tamper);
     tcase_add_test(tc, test_malformed);
+    tcase_add_test(tc, test_fuzz_verify);
     tcase_add_test(tc, test_eval_ext_matches_reference);
     suite_add_tcase(s, tc);
     return spw_run_suite(s);

@@ -108,6 +108,38 @@ START_TEST(test_synth_tiny_blowups)
 }
 END_TEST
 
+/* The fast composition and DEEP paths against the reference ones on the
+ * synth and vm workloads (many constraint shapes): identical bytes. */
+START_TEST(test_reference_paths_same_bytes)
+{
+    static const char *names[2] = {"synth", "vm"};
+    for (int w = 0; w < 2; w++) {
+        spw_ctx *ctx = mk(2, 2);
+        spw_workload_params wp;
+        ck_assert_int_eq(spw_workload_defaults(ctx, &wp, names[w]), SPW_OK);
+        if (w == 1) wp.log_rows = 10;
+        spw_air *air;
+        spw_trace *trace;
+        uint64_t *pub;
+        size_t np;
+        char tag[SPW_WORKLOAD_TAG_MAX];
+        ck_assert_int_eq(spw_workload_build(ctx, &air, &trace, &pub, &np, tag, sizeof tag, &wp), SPW_OK);
+        spw_statement st = {pub, np, (const uint8_t *)tag, strlen(tag)};
+        uint8_t *p1, *p2;
+        size_t l1, l2;
+        spw_prove_opts ref = {.reference_eval = 1};
+        ck_assert_int_eq(spw_prove(ctx, &p1, &l1, air, trace, &st), SPW_OK);
+        ck_assert_int_eq(spw_prove_ex(ctx, &p2, &l2, air, trace, &st, &ref, NULL), SPW_OK);
+        ck_assert_uint_eq(l1, l2);
+        ck_assert_msg(!memcmp(p1, p2, l1), "%s: reference and fast paths differ", names[w]);
+        spw_free(p1);
+        spw_free(p2);
+        spw_workload_free(air, trace, pub);
+        spw_ctx_free(ctx);
+    }
+}
+END_TEST
+
 /* ---- the command line ---- */
 
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -208,6 +240,7 @@ int main(void)
     tcase_add_loop_test(tc, test_vm_blowups, 0, 3);
     tcase_add_test(tc, test_vm_threads_identical);
     tcase_add_test(tc, test_synth_tiny_blowups);
+    tcase_add_test(tc, test_reference_paths_same_bytes);
     tcase_add_test(tc, test_cli_workload);
     tcase_add_test(tc, test_cli_air);
     suite_add_tcase(s, tc);

@@ -11,6 +11,7 @@
 #include "air.h"
 #include "logup.h"
 
+#include <pthread.h>
 #include <string.h>
 
 /* For hot loops: Check records every passing ck_assert as a message to the
@@ -392,6 +393,59 @@ START_TEST(test_chunk_independent)
 }
 END_TEST
 
+/* Producers called from several threads at once (the prover may do so):
+ * every thread reads every column, the lookup multiplicities first so
+ * that the lazy counting pass is contended; all agree with a serial read. */
+typedef struct par_arg {
+    wl *w;
+    int rc;
+} par_arg;
+
+static void *par_reader(void *p)
+{
+    par_arg *a = p;
+    wl *w = a->w;
+    a->rc = 0;
+    for (uint32_t k = 0; k < w->def->n_tables && !a->rc; k++) {
+        uint32_t t = w->def->n_tables - 1 - k; /* lookup tables (first) last */
+        uint64_t h = height(w, t);
+        uint64_t *buf = malloc(h * sizeof *buf);
+        if (!buf) a->rc = 1;
+        for (uint32_t c = w->def->tables[t].n_main; c-- > 0 && !a->rc;) {
+            if (spw_trace_read(w->tr, buf, t, c, 0, h) != SPW_OK) a->rc = 2;
+            else if (memcmp(buf, w->cols[t] + c * h, h * 8) != 0) a->rc = 3;
+        }
+        free(buf);
+    }
+    return NULL;
+}
+
+START_TEST(test_threads)
+{
+    const char *names[2] = {"vm", "synth"};
+    for (int k = 0; k < 2; k++) {
+        wl ref, w;
+        wl_open(&ref, names[k], 10, k ? "tiny" : NULL, 4);
+        wl_load(&ref);
+        wl_open(&w, names[k], 10, k ? "tiny" : NULL, 4); /* fresh: nothing counted yet */
+        w.cols = ref.cols;
+        pthread_t th[4];
+        par_arg args[4];
+        for (int i = 0; i < 4; i++) {
+            args[i].w = &w;
+            ck_assert_int_eq(pthread_create(&th[i], NULL, par_reader, &args[i]), 0);
+        }
+        for (int i = 0; i < 4; i++) {
+            pthread_join(th[i], NULL);
+            ck_assert_msg(args[i].rc == 0, "%s: thread %d: error %d", w.tag, i, args[i].rc);
+        }
+        w.cols = NULL;
+        wl_close(&w);
+        wl_close(&ref);
+    }
+}
+END_TEST
+
 START_TEST(test_deterministic)
 {
     const char *names[3] = {"fib", "vm", "synth"};
@@ -541,6 +595,7 @@ static Suite *workloads_suite(void)
     tcase_add_test(tc, test_checker_detects);
     tcase_add_test(tc, test_chunk_independent);
     tcase_add_test(tc, test_deterministic);
+    tcase_add_test(tc, test_threads);
     tcase_add_test(tc, test_tags);
     tcase_add_test(tc, test_presets);
     suite_add_tcase(s, tc);
