@@ -698,6 +698,8 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
     for (uint32_t i = 0; i < n_ch; i++) ch[i] = spw_transcript_ext3(&tr);
     for (uint32_t t = 0; t < def->n_tables && st == SPW_OK; t++) {
         st = round_aux(ctx, &S[t], ch, &P.tables[t].logup_sum, log_b);
+        free(S[t].trace); /* the evaluations are not needed after the aux trace */
+        S[t].trace = NULL;
         if (st == SPW_OK && S[t].t->n_aux) {
             uint8_t b[56];
             P.tables[t].aux_root = *spw_merkle_root(&S[t].aux_tree);
