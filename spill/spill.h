@@ -124,6 +124,8 @@ typedef struct spw_spill_probe_result {
     double write_gbs, read_gbs; /* sequential, through the engine (1e9 B/s) */
     int have_gpu;
     double h2d_gbs, d2h_gbs;    /* pinned host <-> device, when have_gpu */
+    double stream_gbs;          /* NVMe -> pinned -> device, two staged slots */
+    double stream_ratio;        /* stream wall time / the slower link alone (target <= 1.1) */
 } spw_spill_probe_result;
 
 /* Writes then reads `size` bytes sequentially in dir through the engine

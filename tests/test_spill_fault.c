@@ -31,6 +31,7 @@ static outcome run_workload(spw_ctx *ctx, const char *dir, int engine, uint64_t 
     o.queue_depth = 2;
     o.request_size = 8192; /* several requests per chunk */
     o.compress = 2;
+    o.register_cuda = 0;
     o.fault_n = fault_n;
     o.fault_kind = kind;
     spw_spill *s = NULL;
