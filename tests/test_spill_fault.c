@@ -50,6 +50,12 @@ static outcome run_workload(spw_ctx *ctx, const char *dir, int engine, uint64_t 
         if (!r.st) made++;
         if (!r.st) r.st = spw_spill_write(s, NULL, c[i], 0, data[i], SZ);
     }
+    /* asynchronous paths: an explicit eviction and a prefetch, via tokens */
+    spw_token t;
+    if (!r.st) r.st = spw_spill_writeback(s, &t, c[NCH - 1], 1);
+    if (!r.st) r.st = spw_spill_wait(s, t);
+    if (!r.st) r.st = spw_spill_prefetch(s, &t, c[0]);
+    if (!r.st) r.st = spw_spill_wait(s, t);
     for (int pass = 0; pass < 2 && !r.st; pass++)
         for (int i = 0; i < NCH && !r.st; i++) {
             int j = pass ? NCH - 1 - i : i;
