@@ -69,6 +69,10 @@ void spw_spill_opts_default(spw_spill_opts *o);
 /* Creates the pool, validates the directory and reserves the NVMe budget:
  * a bad directory or a full disk fails here, naming the directory. */
 spw_status spw_spill_create(spw_ctx *ctx, spw_spill **out, const spw_spill_opts *opts);
+/* Checks, before any work, that dir can hold a spill file of `bytes` bytes:
+ * exists, is a writable directory, accepts an unlinked file and the
+ * fallocate reservation (released again). Errors name the directory. */
+spw_status spw_spill_check_dir(spw_ctx *ctx, const char *dir, uint64_t bytes);
 /* Waits for queued operations, then releases everything. NULL is fine. */
 void spw_spill_free(spw_spill *s);
 
@@ -124,6 +128,8 @@ typedef struct spw_spill_probe_result {
     double write_gbs, read_gbs; /* sequential, through the engine (1e9 B/s) */
     int have_gpu;
     double h2d_gbs, d2h_gbs;    /* pinned host <-> device, when have_gpu */
+    double stream_gbs;          /* NVMe -> pinned -> device, two staged slots */
+    double stream_ratio;        /* stream wall time / the slower link alone (target <= 1.1) */
 } spw_spill_probe_result;
 
 /* Writes then reads `size` bytes sequentially in dir through the engine

@@ -147,6 +147,15 @@ fail:
     return st;
 }
 
+spw_status spw_spill_check_dir(spw_ctx *ctx, const char *dir, uint64_t bytes)
+{
+    spw_io *io = NULL;
+    spw_io_opts o = {.engine = SPW_IO_THREADS, .queue_depth = 1};
+    SPW_TRY(spw_io_open(ctx, &io, dir, bytes, &o));
+    spw_io_close(io);
+    return SPW_OK;
+}
+
 static void *worker_main(void *arg);
 
 void spw_spill_free(spw_spill *s)
