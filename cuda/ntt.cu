@@ -22,9 +22,10 @@
 //                    bit-reversed order the zero-padded coefficients sit at
 //                    multiples of B, and the first log2(B) DIT stages merely
 //                    replicate each one B times, so the first forward pass
-//                    reads coefficient g>>log2(B) directly, scaled by
-//                    shift^j / n (j = bitrev(g>>log2 B)). No bit-reversal
-//                    pass and no zero fill.
+//                    reads coefficient g>>log2(B) directly. The coset
+//                    scaling shift^j / n (j = bitrev(position)) is applied
+//                    by the last inverse pass, on n values rather than n*B.
+//                    No bit-reversal pass and no zero fill.
 // Twiddles: w = g32^e with g32 a primitive 2^32-th root and e = j<<(31-b)
 // at stage b, from two tables of 2^16 values each (g32^lo, g32^(hi<<16)):
 // one lookup for stages b < 16, two lookups and a multiply above. The
@@ -76,9 +77,12 @@ struct pass_args {
     uint64_t dst_stride, src_stride;
     unsigned L, b_lo, k, m;
     const uint64_t *tw_lo, *tw_hi;
-    /* expand mode (LDE): value at g = src[g >> ex_shift] * scale(bitrev(g >> ex_shift)) */
+    /* expand mode (LDE's first forward pass): value at g = src[g >> ex_shift] */
     int expand;
-    unsigned ex_shift, ex_log;
+    unsigned ex_shift;
+    /* scale at store (LDE's last inverse pass), when sc_lo != NULL:
+     * v *= sc_hi[j >> 16] * sc_lo[j & 0xffff], j = bitrev_{ex_log}(g) */
+    unsigned ex_log;
     const uint64_t *sc_lo, *sc_hi;
     /* store-time multiplier (inverse's 1/n), applied when post != 0 */
     uint64_t post;
@@ -120,10 +124,7 @@ __global__ void __launch_bounds__(NTT_THREADS, 3) ntt_pass_kernel(pass_args a, u
         uint32_t g = tile_index(base, t, a.b_lo, a.m);
         uint64_t v;
         if (a.expand) {
-            uint32_t p = g >> a.ex_shift;
-            uint32_t j = brev_bits(p, a.ex_log);
-            uint64_t s = gl_mul(__ldg(a.sc_hi + (j >> TW_LOG)), __ldg(a.sc_lo + (j & (TW_N - 1))));
-            v = gl_mul(src[p], s);
+            v = src[g >> a.ex_shift];
         } else {
             v = src[g];
         }
@@ -193,6 +194,10 @@ __global__ void __launch_bounds__(NTT_THREADS, 3) ntt_pass_kernel(pass_args a, u
         uint32_t g = tile_index(base, t, a.b_lo, a.m);
         uint64_t v = sh[t];
         if (a.post) v = gl_mul(v, a.post);
+        if (a.sc_lo) { /* LDE: coefficient bitrev(g) times shift^bitrev(g) / n */
+            uint32_t j = brev_bits(g, a.ex_log);
+            v = gl_mul(v, gl_mul(__ldg(a.sc_hi + (j >> TW_LOG)), __ldg(a.sc_lo + (j & (TW_N - 1)))));
+        }
         dst[g] = v;
     }
 }
@@ -443,6 +448,11 @@ extern "C" spw_status spw_cuda_lde_shift_batch(spw_cuda_arena *a, spw_cuda_strea
                 pa.m = p.m;
                 pa.tw_lo = tw->inv_lo;
                 pa.tw_hi = tw->inv_hi;
+                if (i == npi - 1) { /* the last (lowest) pass scales */
+                    pa.ex_log = log_n;
+                    pa.sc_lo = sc_lo;
+                    pa.sc_hi = sc_hi;
+                }
                 if ((st = launch_pass(pa, false, nc, s)) != SPW_OK) goto out;
             }
             /* forward: DIT from bit lb up; the first expands + scales */
@@ -461,9 +471,6 @@ extern "C" spw_status spw_cuda_lde_shift_batch(spw_cuda_arena *a, spw_cuda_strea
                 if (i == 0) {
                     pa.expand = 1;
                     pa.ex_shift = lb;
-                    pa.ex_log = log_n;
-                    pa.sc_lo = sc_lo;
-                    pa.sc_hi = sc_hi;
                 }
                 if ((st = launch_pass(pa, true, nc, s)) != SPW_OK) goto out;
             }
