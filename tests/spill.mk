@@ -13,3 +13,8 @@ check_PROGRAMS += tests/test_spill_probe tests/test_spill_gpu
 TESTS += tests/test_spill_probe tests/test_spill_gpu
 tests_test_spill_probe_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_spill_gpu_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+# the VRAM tier: GPU suite (77 without a GPU) and its CPU-only counterpart
+check_PROGRAMS += tests/test_spill_vram tests/test_spill_vram_cpu
+TESTS += tests/test_spill_vram tests/test_spill_vram_cpu
+tests_test_spill_vram_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_test_spill_vram_cpu_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
