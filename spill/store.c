@@ -1017,15 +1017,14 @@ static spw_status do_writeback(spw_spill *s, spw_chunk h, int drop)
                 s->n_moving++;
                 pthread_mutex_unlock(&s->mu);
                 st = dev_sync_copy(s, host_ptr(s, c) + s->block, c->dev_ptr, c->size);
+                int copied = !st;
                 if (st) st = spw_fail(s->ctx, st, "spill chunk %u '%s': device -> host copy failed: %s",
                                       c->id, c->name, dev_err());
                 else st = store_chunk(s, c);
                 pthread_mutex_lock(&s->mu);
                 s->n_moving--;
-                if (!st) {
-                    s->st.bytes_dev_to_host += c->size;
-                    c->dev_dirty = 0;
-                }
+                if (copied) s->st.bytes_dev_to_host += c->size;
+                if (!st) c->dev_dirty = 0;
                 c->dirty = 0;
                 drop_host(s, c);
             }
