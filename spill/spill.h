@@ -59,6 +59,10 @@ typedef struct spw_spill_opts {
      * vram_budget bytes of the caller's arena. */
     struct spw_cuda_arena *vram_arena;
     uint64_t vram_budget;
+    /* Tests only: a VRAM tier of vram_budget bytes EMULATED in host memory
+     * (malloc; copies are memcpy), so the tier's residency, eviction and
+     * accounting logic runs without a GPU. Never chosen automatically. */
+    int vram_emulate;
 } spw_spill_opts;
 
 typedef struct spw_spill_stats {
@@ -74,7 +78,7 @@ typedef struct spw_spill_stats {
     spw_io_stats io;        /* zero when there is no NVMe tier */
     /* VRAM tier (all zero without one). vram_* count the store's own arena
      * blocks (chunk sizes rounded up to 256 bytes, as the arena does). */
-    int vram_tier;
+    int vram_tier, vram_emulated; /* emulated: opts.vram_emulate (tests) */
     uint64_t vram_budget, vram_in_use, vram_peak, vram_pinned;
     uint64_t arena_peak;    /* the arena's own measured peak (all its users) */
     uint64_t bytes_host_to_dev, bytes_dev_to_host; /* chunk bytes copied on the link */

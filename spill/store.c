@@ -102,6 +102,8 @@ struct spw_spill {
     struct spw_cuda_arena *arena;
     int own_arena;
     void *stream; /* spw_cuda_stream */
+    uint8_t *emu_base; /* opts.vram_emulate: host memory standing in for the device */
+    spw_ranges emu;
     uint64_t vram_budget, vram_used, vram_peak;
     spw_spill_stats st;
 };
@@ -110,33 +112,78 @@ struct spw_spill {
 
 #define DEV_ALIGN 256u
 
-#ifdef SPW_HAVE_CUDA
 static spw_status dev_sync_copy(spw_spill *s, void *dst, const void *src, uint64_t n)
 {
+    if (s->emu_base) {
+        memcpy(dst, src, n);
+        return SPW_OK;
+    }
+#ifdef SPW_HAVE_CUDA
     spw_status st = spw_cuda_memcpy_async(dst, src, n, (spw_cuda_stream)s->stream);
     if (!st) st = spw_cuda_stream_sync((spw_cuda_stream)s->stream);
     return st;
+#else
+    return SPW_ERR_NO_CUDA;
+#endif
 }
+
 static spw_status dev_sync_zero(spw_spill *s, void *dst, uint64_t n)
 {
+    if (s->emu_base) {
+        memset(dst, 0, n);
+        return SPW_OK;
+    }
+#ifdef SPW_HAVE_CUDA
     spw_status st = spw_cuda_memset_async(dst, 0, n, (spw_cuda_stream)s->stream);
     if (!st) st = spw_cuda_stream_sync((spw_cuda_stream)s->stream);
     return st;
-}
-static const char *dev_err(void) { return spw_cuda_last_error(); }
 #else
-static spw_status dev_sync_copy(spw_spill *s, void *dst, const void *src, uint64_t n)
-{
-    (void)s, (void)dst, (void)src, (void)n;
     return SPW_ERR_NO_CUDA;
-}
-static spw_status dev_sync_zero(spw_spill *s, void *dst, uint64_t n)
-{
-    (void)s, (void)dst, (void)n;
-    return SPW_ERR_NO_CUDA;
-}
-static const char *dev_err(void) { return "the CUDA backend is not compiled in"; }
 #endif
+}
+
+static const char *dev_err(void)
+{
+#ifdef SPW_HAVE_CUDA
+    return spw_cuda_last_error();
+#else
+    return "the CUDA backend is not compiled in";
+#endif
+}
+
+/* Device memory from the arena (or the emulation block): SPW_ERR_DEVICE_OOM
+ * when it has no room. */
+static spw_status dev_raw_alloc(spw_spill *s, void **p, uint64_t bytes)
+{
+    *p = NULL;
+    if (s->emu_base) {
+        uint64_t off;
+        if (spw_ranges_alloc(&s->emu, &off, (bytes + DEV_ALIGN - 1) / DEV_ALIGN * DEV_ALIGN, DEV_ALIGN))
+            return SPW_ERR_DEVICE_OOM;
+        *p = s->emu_base + off;
+        return SPW_OK;
+    }
+#ifdef SPW_HAVE_CUDA
+    return spw_cuda_arena_alloc(s->arena, p, bytes);
+#else
+    return SPW_ERR_NO_CUDA;
+#endif
+}
+
+static void dev_raw_free(spw_spill *s, void *p, uint64_t dev_len)
+{
+    if (s->emu_base) {
+        spw_ranges_free(&s->emu, (uint64_t)((uint8_t *)p - s->emu_base), dev_len);
+        return;
+    }
+#ifdef SPW_HAVE_CUDA
+    (void)dev_len;
+    spw_cuda_arena_free(s->arena, p);
+#else
+    (void)dev_len;
+#endif
+}
+
 
 static uint64_t round_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 
@@ -187,7 +234,11 @@ spw_status spw_spill_create(spw_ctx *ctx, spw_spill **out, const spw_spill_opts 
         if (m > s->block) s->block = m;
         if ((st = spw_ranges_init(&s->disk, opts->nvme_budget / s->block * s->block))) goto fail;
     }
-    int want_vram = opts->vram_arena != NULL || opts->vram_budget > 0;
+    int want_vram = !opts->vram_emulate && (opts->vram_arena != NULL || opts->vram_budget > 0);
+    if (opts->vram_emulate && !opts->vram_budget) {
+        st = spw_fail(ctx, SPW_ERR_INVALID_ARG, "spill store: an emulated VRAM tier needs vram_budget");
+        goto fail;
+    }
     if (want_vram) {
 #ifdef SPW_HAVE_CUDA
         if (spw_cuda_device_count() <= 0) {
@@ -209,6 +260,20 @@ spw_status spw_spill_create(spw_ctx *ctx, spw_spill **out, const spw_spill_opts 
         goto fail;
     if ((st = spw_ranges_init(&s->host, opts->host_budget / s->block * s->block))) goto fail;
     if (s->io) spw_io_register(s->io, s->pool.base, s->pool.len);
+    if (opts->vram_emulate) {
+        s->vram_budget = opts->vram_budget & ~(uint64_t)(DEV_ALIGN - 1);
+        if (posix_memalign((void **)&s->emu_base, DEV_ALIGN, s->vram_budget ? s->vram_budget : DEV_ALIGN)) {
+            s->emu_base = NULL;
+            st = spw_fail(ctx, SPW_ERR_NOMEM, "spill store: no memory for the emulated VRAM tier");
+            goto fail;
+        }
+        if ((st = spw_ranges_init(&s->emu, s->vram_budget))) goto fail;
+        s->st.vram_tier = 1;
+        s->st.vram_emulated = 1;
+        s->st.vram_budget = s->vram_budget;
+        spw_log(ctx, SPW_LOG_WARN, "spill store: EMULATED VRAM tier of %llu bytes in host memory "
+                "(tests only)", (unsigned long long)s->vram_budget);
+    }
 #ifdef SPW_HAVE_CUDA
     if (want_vram) {
         if (!s->pool.cuda_registered) {
@@ -279,10 +344,12 @@ void spw_spill_free(spw_spill *s)
         o = n;
     }
     for (size_t i = 0; i < s->nch; i++) {
-#ifdef SPW_HAVE_CUDA
-        if (s->ch[i] && s->ch[i]->has_dev) spw_cuda_arena_free(s->arena, s->ch[i]->dev_ptr);
-#endif
+        if (s->ch[i] && s->ch[i]->has_dev) dev_raw_free(s, s->ch[i]->dev_ptr, s->ch[i]->dev_len);
         free(s->ch[i]);
+    }
+    if (s->emu_base) {
+        spw_ranges_destroy(&s->emu);
+        free(s->emu_base);
     }
     free(s->ch);
 #ifdef SPW_HAVE_CUDA
@@ -306,7 +373,7 @@ spw_status spw_spill_chunk_new(spw_spill *s, spw_chunk *out, uint64_t bytes, spw
 {
     if (!s || !out) return SPW_ERR_NULL;
     *out = 0;
-    if (home == SPW_TIER_VRAM && !s->arena) {
+    if (home == SPW_TIER_VRAM && !s->arena && !s->emu_base) {
         /* SPW_ERR_UNSUPPORTED: this store has no VRAM tier; asking for one
          * at create without CUDA is SPW_ERR_NO_CUDA. The message says why. */
 #ifdef SPW_HAVE_CUDA
@@ -687,9 +754,7 @@ static spw_status make_resident(spw_spill *s, chunk *c, int load)
 /* Releases c's device memory (its data must be safe elsewhere). */
 static void dev_release(spw_spill *s, chunk *c)
 {
-#ifdef SPW_HAVE_CUDA
-    spw_cuda_arena_free(s->arena, c->dev_ptr);
-#endif
+    dev_raw_free(s, c->dev_ptr, c->dev_len);
     s->vram_used -= c->dev_len;
     c->dev_ptr = NULL;
     c->has_dev = 0;
@@ -754,9 +819,8 @@ static spw_status dev_alloc(spw_spill *s, chunk *self)
 {
     for (;;) {
         if (s->vram_used + self->dev_len <= s->vram_budget) {
-#ifdef SPW_HAVE_CUDA
             void *p = NULL;
-            spw_status ast = spw_cuda_arena_alloc(s->arena, &p, self->size);
+            spw_status ast = dev_raw_alloc(s, &p, self->size);
             if (!ast) {
                 self->dev_ptr = p;
                 self->has_dev = 1;
@@ -766,8 +830,7 @@ static spw_status dev_alloc(spw_spill *s, chunk *self)
             }
             if (ast != SPW_ERR_DEVICE_OOM)
                 return spw_fail(s->ctx, ast, "spill chunk %u '%s': device allocation failed: %s",
-                                self->id, self->name, spw_cuda_last_error());
-#endif
+                                self->id, self->name, dev_err());
         }
         chunk *v = pick_dev_victim(s, self);
         if (v) {
@@ -1287,6 +1350,7 @@ void spw_spill_get_stats(spw_spill *s, spw_spill_stats *out)
 #ifdef SPW_HAVE_CUDA
     if (s->arena) out->arena_peak = spw_cuda_arena_peak(s->arena);
 #endif
+    if (s->emu_base) out->arena_peak = s->emu.peak;
     pthread_mutex_unlock(&s->mu);
     if (s->io) spw_io_get_stats(s->io, &out->io);
 }

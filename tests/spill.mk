@@ -18,3 +18,8 @@ check_PROGRAMS += tests/test_spill_vram tests/test_spill_vram_cpu
 TESTS += tests/test_spill_vram tests/test_spill_vram_cpu
 tests_test_spill_vram_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_spill_vram_cpu_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+# the same scenarios on the store's emulated VRAM tier (runs everywhere)
+check_PROGRAMS += tests/test_spill_vram_emu
+TESTS += tests/test_spill_vram_emu
+tests_test_spill_vram_emu_SOURCES = tests/test_spill_vram.c
+tests_test_spill_vram_emu_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -DSPW_TEST_VRAM_EMULATE

@@ -7,15 +7,27 @@
  * budget, hints respected, and the host<->device byte counters equal to the
  * moves the test caused. Failures print the chunk, size, offset and the
  * store's statistics.
+ *
+ * Built twice: tests/test_spill_vram (the real device through the CUDA
+ * arena; exit 77 without a GPU) and, with -DSPW_TEST_VRAM_EMULATE,
+ * tests/test_spill_vram_emu, which runs the same scenarios on the store's
+ * emulated VRAM tier (opts.vram_emulate: host memory, memcpy) everywhere,
+ * so the tier's residency, eviction and accounting logic is tested on
+ * machines without a GPU too.
  */
 #include "check_util.h"
 #include "internal.h"
 #include "spill.h"
 #include "test_spill_util.h"
 
-#ifdef SPW_HAVE_CUDA
-#include "cuda_api.h"
+#if defined(SPW_TEST_VRAM_EMULATE) || defined(SPW_HAVE_CUDA)
 #include <string.h>
+#ifdef SPW_TEST_VRAM_EMULATE
+#define EMU 1
+#else
+#define EMU 0
+#include "cuda_api.h"
+#endif
 
 #define MIB (1024u * 1024u)
 
@@ -76,24 +88,47 @@ static void expect_same(const uint8_t *got, const uint8_t *want, uint64_t len, c
  * for checking the store). */
 static uint8_t *staging(uint64_t bytes)
 {
+#if EMU
+    uint8_t *m = malloc(bytes);
+    ck_assert_ptr_nonnull(m);
+    return m;
+#else
     void *p = NULL;
     spw_status st = spw_cuda_host_alloc(&p, bytes);
     ck_assert_msg(st == SPW_OK, "cudaHostAlloc(%llu): %s", (unsigned long long)bytes, spw_cuda_last_error());
     return p;
+#endif
+}
+
+static void staging_free(uint8_t *p)
+{
+#if EMU
+    free(p);
+#else
+    spw_cuda_host_free(p);
+#endif
 }
 
 static void d2h(void *h, const void *d, uint64_t n)
 {
+#if EMU
+    memcpy(h, d, n);
+#else
     spw_status st = spw_cuda_memcpy_async(h, d, n, NULL);
     if (!st) st = spw_cuda_stream_sync(NULL);
     ck_assert_msg(st == SPW_OK, "test d2h copy of %llu bytes: %s", (unsigned long long)n, spw_cuda_last_error());
+#endif
 }
 
 static void h2d(void *d, const void *h, uint64_t n)
 {
+#if EMU
+    memcpy(d, h, n);
+#else
     spw_status st = spw_cuda_memcpy_async(d, h, n, NULL);
     if (!st) st = spw_cuda_stream_sync(NULL);
     ck_assert_msg(st == SPW_OK, "test h2d copy of %llu bytes: %s", (unsigned long long)n, spw_cuda_last_error());
+#endif
 }
 
 /* ---- random round trips: device <-> pool <-> NVMe ------------------------ */
@@ -108,9 +143,12 @@ START_TEST(round_trips)
     ck_assert_ptr_nonnull(dir);
     /* Shared arena larger than the store's VRAM budget: the arena's own
      * peak then shows the store never used more than its budget. */
-    const uint64_t vram = 2 * MIB, arena_bytes = 4 * MIB;
+    const uint64_t vram = 2 * MIB;
+#if !EMU
+    const uint64_t arena_bytes = 4 * MIB;
     spw_cuda_arena *arena = NULL;
     ck_assert_msg(spw_cuda_arena_create(&arena, arena_bytes) == SPW_OK, "%s", spw_cuda_last_error());
+#endif
     spw_spill_opts o;
     spw_spill_opts_default(&o);
     o.dir = dir;
@@ -119,11 +157,17 @@ START_TEST(round_trips)
     o.queue_depth = 4;
     o.request_size = 256 * 1024;
     o.compress = 2;
+#if EMU
+    o.vram_emulate = 1;
+#else
     o.vram_arena = arena;
+#endif
     o.vram_budget = vram;
     spw_spill *s = NULL;
     OK(ctx, spw_spill_create(ctx, &s, &o));
+#if !EMU
     ck_assert_ptr_eq(spw_spill_vram_arena(s), arena);
+#endif
 
     spw_chunk c[NCH];
     uint8_t *model[NCH];
@@ -250,16 +294,25 @@ START_TEST(round_trips)
     ck_assert_uint_gt(t.logical_to_nvme, 0);
     ck_assert_uint_gt(t.logical_from_nvme, 0);
     ck_assert_uint_le(t.vram_peak, vram);
+    ck_assert_uint_le(t.arena_peak, vram);
+#if !EMU
     ck_assert_uint_le(spw_cuda_arena_peak(arena), vram);
     ck_assert_uint_eq(t.arena_peak, spw_cuda_arena_peak(arena));
+#endif
     for (int i = 0; i < NCH; i++) {
         OK(ctx, spw_spill_chunk_free(s, c[i]));
         free(model[i]);
     }
+    spw_spill_get_stats(s, &t);
+    ck_assert_uint_eq(t.vram_in_use, 0);
+#if !EMU
     ck_assert_uint_eq(spw_cuda_arena_in_use(arena), 0);
+#endif
     spw_spill_free(s);
+#if !EMU
     spw_cuda_arena_destroy(arena);
-    spw_cuda_host_free(stage);
+#endif
+    staging_free(stage);
     free(buf);
     ck_assert_int_eq(spill_dir_done(dir), 0);
     spw_ctx_free(ctx);
@@ -281,11 +334,14 @@ START_TEST(eviction_and_hints)
     spw_spill_opts_default(&o);
     o.host_budget = 32 * MIB; /* no NVMe tier: every device eviction copies back */
     o.vram_budget = vram;     /* the store creates its own arena */
+    o.vram_emulate = EMU;
     spw_spill *s = NULL;
     OK(ctx, spw_spill_create(ctx, &s, &o));
+#if !EMU
     spw_cuda_arena *arena = spw_spill_vram_arena(s);
     ck_assert_ptr_nonnull(arena);
     ck_assert_uint_eq(spw_cuda_arena_budget(arena), vram);
+#endif
 
     spw_chunk c[N];
     uint8_t *model[N];
@@ -400,14 +456,18 @@ START_TEST(eviction_and_hints)
     ck_assert_uint_eq(t.vram_in_use, 0);
     ck_assert_uint_le(t.vram_peak, vram);
     ck_assert_uint_eq(t.vram_peak, (uint64_t)fit * slot);
+#if !EMU
     ck_assert_uint_le(spw_cuda_arena_peak(arena), vram);
+    ck_assert_uint_eq(t.arena_peak, spw_cuda_arena_peak(arena));
+#endif
+    ck_assert_uint_le(t.arena_peak, vram);
     ck_assert_uint_le(t.host_peak, t.host_budget);
     for (int i = 0; i < N; i++) {
         OK(ctx, spw_spill_chunk_free(s, c[i]));
         free(model[i]);
     }
     spw_spill_free(s);
-    spw_cuda_host_free(stage);
+    staging_free(stage);
     spw_ctx_free(ctx);
 #undef STEP
 }
@@ -427,6 +487,7 @@ START_TEST(writeback_device_to_nvme)
     o.nvme_budget = 16 * MIB;
     o.request_size = 256 * 1024;
     o.vram_budget = 4 * MIB;
+    o.vram_emulate = EMU;
     spw_spill *s = NULL;
     OK(ctx, spw_spill_create(ctx, &s, &o));
     const uint64_t S = 1000001;
@@ -475,7 +536,7 @@ START_TEST(writeback_device_to_nvme)
     ck_assert_uint_eq(st.bytes_dev_to_host, S);
     OK(ctx, spw_spill_chunk_free(s, c));
     spw_spill_free(s);
-    spw_cuda_host_free(stage);
+    staging_free(stage);
     free(model);
     ck_assert_int_eq(spill_dir_done(dir), 0);
     spw_ctx_free(ctx);
@@ -484,17 +545,17 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("spill_vram");
-    TCase *tc = tcase_create("gpu");
+    Suite *s = suite_create(EMU ? "spill_vram_emulated" : "spill_vram");
+    TCase *tc = tcase_create(EMU ? "emulated" : "gpu");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, eviction_and_hints);
     tcase_add_test(tc, writeback_device_to_nvme);
     tcase_add_test(tc, round_trips);
     suite_add_tcase(s, tc);
-    return spw_run_gpu_suite(s);
+    return EMU ? spw_run_suite(s) : spw_run_gpu_suite(s);
 }
 
-#else /* !SPW_HAVE_CUDA */
+#else /* neither the device nor the emulation */
 
 int main(void)
 {
