@@ -4,8 +4,9 @@
  * pool <-> NVMe at odd sizes and offsets against an in-memory model (device
  * contents checked by copying them back independently of the store),
  * eviction under a small VRAM budget with the arena's measured peak <= the
- * budget, hints respected, and the host<->device byte counters equal to the
- * moves the test caused. Failures print the chunk, size, offset and the
+ * budget, hints respected, the host<->device byte counters equal to the
+ * moves the test caused, and concurrent users (threads) evicting each
+ * other's chunks. Failures print the chunk, size, offset and the
  * store's statistics.
  *
  * Built twice: tests/test_spill_vram (the real device through the CUDA
@@ -543,6 +544,139 @@ START_TEST(writeback_device_to_nvme)
 }
 END_TEST
 
+/* ---- concurrent users: threads pinning, writing and reading their own
+ * chunks while evicting each other's under a small VRAM budget ------------ */
+
+#include <pthread.h>
+
+enum { CT = 4, CPER = 2, CSTEPS = 60 };
+static const uint64_t CSIZE = 196613; /* equal sizes: the budget never fragments */
+
+typedef struct conc_arg {
+    spw_ctx *ctx;
+    spw_spill *s;
+    spw_chunk c[CPER];
+    uint8_t *model[CPER];
+    uint8_t *stage, *buf;
+    uint64_t seed;
+    char err[512]; /* first failure ("" = none) */
+} conc_arg;
+
+static void *conc_main(void *p)
+{
+    conc_arg *a = p;
+    uint64_t rng = a->seed;
+    spw_status st = SPW_OK;
+    int step = 0;
+    for (; step < CSTEPS && !a->err[0]; step++) {
+        int i = (int)(spw_test_rand(&rng) % CPER);
+        int kind = (int)(spw_test_rand(&rng) % 4);
+        if (kind < 2) {
+            void *d = NULL;
+            if ((st = spw_spill_pin_device(a->s, &d, a->c[i]))) break;
+#if EMU
+            memcpy(a->stage, d, CSIZE);
+#else
+            if (spw_cuda_memcpy_async(a->stage, d, CSIZE, NULL) || spw_cuda_stream_sync(NULL)) {
+                snprintf(a->err, sizeof a->err, "d2h copy failed: %s", spw_cuda_last_error());
+                break;
+            }
+#endif
+            if (memcmp(a->stage, a->model[i], CSIZE)) {
+                snprintf(a->err, sizeof a->err, "seed %llx step %d: device contents of chunk %d differ",
+                         (unsigned long long)a->seed, step, i);
+                break;
+            }
+            if (kind == 0) {
+                uint64_t off = spw_test_rand(&rng) % CSIZE, len = 1 + spw_test_rand(&rng) % (CSIZE - off);
+                for (uint64_t k = 0; k < len; k++) a->stage[k] = (uint8_t)spw_test_rand(&rng);
+#if EMU
+                memcpy((uint8_t *)d + off, a->stage, len);
+#else
+                if (spw_cuda_memcpy_async((uint8_t *)d + off, a->stage, len, NULL) ||
+                    spw_cuda_stream_sync(NULL)) {
+                    snprintf(a->err, sizeof a->err, "h2d copy failed: %s", spw_cuda_last_error());
+                    break;
+                }
+#endif
+                memcpy(a->model[i] + off, a->stage, len);
+            }
+            if ((st = spw_spill_unpin_device(a->s, a->c[i], kind == 0))) break;
+        } else if (kind == 2) {
+            if ((st = spw_spill_read(a->s, NULL, a->buf, a->c[i], 0, CSIZE))) break;
+            if (memcmp(a->buf, a->model[i], CSIZE)) {
+                snprintf(a->err, sizeof a->err, "seed %llx step %d: spw_spill_read of chunk %d differs",
+                         (unsigned long long)a->seed, step, i);
+                break;
+            }
+        } else {
+            spw_token t;
+            if ((st = spw_spill_prefetch(a->s, &t, a->c[i]))) break;
+            if ((st = spw_spill_wait(a->s, t))) break;
+        }
+    }
+    if (st && !a->err[0])
+        snprintf(a->err, sizeof a->err, "seed %llx step %d: %s", (unsigned long long)a->seed, step,
+                 spw_strerror(st));
+    return NULL;
+}
+
+START_TEST(concurrent_users)
+{
+    spw_ctx *ctx = mkctx();
+    const uint64_t vram = 1 * MIB; /* 5 chunks; at most CT pinned at once */
+    spw_spill_opts o;
+    spw_spill_opts_default(&o);
+    o.host_budget = 4 * MIB;
+    o.vram_budget = vram;
+    o.vram_emulate = EMU;
+    spw_spill *s = NULL;
+    OK(ctx, spw_spill_create(ctx, &s, &o));
+    conc_arg args[CT];
+    pthread_t th[CT];
+    memset(args, 0, sizeof args);
+    for (int k = 0; k < CT; k++) {
+        args[k].ctx = ctx;
+        args[k].s = s;
+        args[k].seed = 0xc0c0 + (uint64_t)k;
+        args[k].stage = staging(CSIZE);
+        args[k].buf = malloc(CSIZE);
+        for (int i = 0; i < CPER; i++) {
+            char name[32];
+            snprintf(name, sizeof name, "cc/t%d/col%d", k, i);
+            OK(ctx, spw_spill_chunk_new(s, &args[k].c[i], CSIZE, SPW_CHUNK_OTHER, SPW_TIER_VRAM, name));
+            args[k].model[i] = calloc(1, CSIZE);
+        }
+    }
+    for (int k = 0; k < CT; k++) ck_assert_int_eq(pthread_create(&th[k], NULL, conc_main, &args[k]), 0);
+    for (int k = 0; k < CT; k++) pthread_join(th[k], NULL);
+    spw_spill_stats t;
+    spw_spill_get_stats(s, &t);
+    dump_stats("concurrent end", s);
+    for (int k = 0; k < CT; k++) {
+        ck_assert_msg(!args[k].err[0], "thread %d: %s (last store error: %s)", k, args[k].err,
+                      spw_ctx_last_error(ctx));
+        for (int i = 0; i < CPER; i++) {
+            OK(ctx, spw_spill_read(s, NULL, args[k].buf, args[k].c[i], 0, CSIZE));
+            expect_same(args[k].buf, args[k].model[i], CSIZE, "after the threads", k * CPER + i, CSIZE, 0);
+        }
+    }
+    ck_assert_uint_le(t.vram_peak, vram);
+    ck_assert_uint_gt(t.dev_evictions, 0);
+    ck_assert_uint_eq(t.vram_pinned, 0);
+    for (int k = 0; k < CT; k++) {
+        for (int i = 0; i < CPER; i++) {
+            OK(ctx, spw_spill_chunk_free(s, args[k].c[i]));
+            free(args[k].model[i]);
+        }
+        staging_free(args[k].stage);
+        free(args[k].buf);
+    }
+    spw_spill_free(s);
+    spw_ctx_free(ctx);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create(EMU ? "spill_vram_emulated" : "spill_vram");
@@ -551,6 +685,7 @@ int main(void)
     tcase_add_test(tc, eviction_and_hints);
     tcase_add_test(tc, writeback_device_to_nvme);
     tcase_add_test(tc, round_trips);
+    tcase_add_test(tc, concurrent_users);
     suite_add_tcase(s, tc);
     return EMU ? spw_run_suite(s) : spw_run_gpu_suite(s);
 }
