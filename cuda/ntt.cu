@@ -88,11 +88,102 @@ struct pass_args {
     uint64_t post;
 };
 
+/* ---- device Goldilocks arithmetic for the butterflies ----
+ * The same functions as gl_mul/gl_add/gl_sub of src/field.h (canonical in,
+ * canonical out, so results are bit-identical), written on 32-bit limbs with
+ * PTX carry chains: the 64x64->128 product as 4 mul + 4 mad with carries
+ * (no separate lo/hi 64-bit multiplies), and the reduction
+ *   r3:r2:r1:r0 = (r1:r0) - r3 + r2 * (2^32 - 1)   (2^64 = 2^32-1, 2^96 = -1)
+ * as one carry-flag chain with a signed top word instead of 64-bit compares.
+ * gln_mul accepts any 64-bit inputs; gln_add/gln_sub need canonical ones.
+ * (Checked on the host by an emulation of these exact sequences against
+ * __int128 arithmetic; tests/test_gpu_ntt checks the kernels.) */
+static __device__ __forceinline__ uint64_t gln_mul(uint64_t a, uint64_t b)
+{
+    uint32_t lo, hi;
+    asm("{\n\t"
+        ".reg .u32 a0, a1, b0, b1, r0, r1, r2, r3, e, h;\n\t"
+        "mov.b64 {a0, a1}, %2;\n\t"
+        "mov.b64 {b0, b1}, %3;\n\t"
+        "mul.lo.u32 r0, a0, b0;\n\t"
+        "mul.hi.u32 r1, a0, b0;\n\t"
+        "mul.lo.u32 r2, a1, b1;\n\t"
+        "mul.hi.u32 r3, a1, b1;\n\t"
+        "mad.lo.cc.u32 r1, a0, b1, r1;\n\t"
+        "madc.hi.cc.u32 r2, a0, b1, r2;\n\t"
+        "addc.u32 r3, r3, 0;\n\t"
+        "mad.lo.cc.u32 r1, a1, b0, r1;\n\t"
+        "madc.hi.cc.u32 r2, a1, b0, r2;\n\t"
+        "addc.u32 r3, r3, 0;\n\t"
+        /* S = (r1:r0) - r2 - r3 + (r2 << 32) as two words and a signed
+         * top e in {-1, 0, 1}; then S - e * 2^64 + e * (2^32 - 1):
+         * add -e to the low word and e >> 31 (sign) to the high one. */
+        "sub.cc.u32 r0, r0, r2;\n\t"
+        "subc.cc.u32 r1, r1, 0;\n\t"
+        "subc.u32 e, 0, 0;\n\t"
+        "sub.cc.u32 r0, r0, r3;\n\t"
+        "subc.cc.u32 r1, r1, 0;\n\t"
+        "subc.u32 e, e, 0;\n\t"
+        "add.cc.u32 r1, r1, r2;\n\t"
+        "addc.u32 e, e, 0;\n\t"
+        "shr.s32 h, e, 31;\n\t"
+        "neg.s32 e, e;\n\t"
+        "add.cc.u32 %0, r0, e;\n\t"
+        "addc.u32 %1, r1, h;\n\t"
+        "}"
+        : "=r"(lo), "=r"(hi)
+        : "l"(a), "l"(b));
+    /* canonical: r >= p only when hi = 2^32 - 1 and lo > 0, and then
+     * r - p = lo - 1 */
+    const bool ge = hi == 0xffffffffu && lo != 0;
+    return ge ? (uint64_t)(lo - 1) : ((uint64_t)hi << 32) | lo;
+}
+
+static __device__ __forceinline__ uint64_t gln_add(uint64_t a, uint64_t b)
+{
+    /* t = a + b; v = t + (2^32-1) = t - p mod 2^64; a carry out of either
+     * add means a + b >= p */
+    uint32_t t0, t1, v0, v1, c;
+    asm("{\n\t"
+        ".reg .u32 a0, a1, b0, b1;\n\t"
+        "mov.b64 {a0, a1}, %5;\n\t"
+        "mov.b64 {b0, b1}, %6;\n\t"
+        "add.cc.u32 %0, a0, b0;\n\t"
+        "addc.cc.u32 %1, a1, b1;\n\t"
+        "addc.u32 %4, 0, 0;\n\t"
+        "add.cc.u32 %2, %0, 0xffffffff;\n\t"
+        "addc.cc.u32 %3, %1, 0;\n\t"
+        "addc.u32 %4, %4, 0;\n\t"
+        "}"
+        : "=r"(t0), "=r"(t1), "=r"(v0), "=r"(v1), "=r"(c)
+        : "l"(a), "l"(b));
+    return c ? ((uint64_t)v1 << 32) | v0 : ((uint64_t)t1 << 32) | t0;
+}
+
+static __device__ __forceinline__ uint64_t gln_sub(uint64_t a, uint64_t b)
+{
+    /* d = a - b; on borrow subtract 2^32-1 more (never borrows again) */
+    uint32_t lo, hi;
+    asm("{\n\t"
+        ".reg .u32 a0, a1, b0, b1, m;\n\t"
+        "mov.b64 {a0, a1}, %2;\n\t"
+        "mov.b64 {b0, b1}, %3;\n\t"
+        "sub.cc.u32 a0, a0, b0;\n\t"
+        "subc.cc.u32 a1, a1, b1;\n\t"
+        "subc.u32 m, 0, 0;\n\t"
+        "sub.cc.u32 %0, a0, m;\n\t"
+        "subc.u32 %1, a1, 0;\n\t"
+        "}"
+        : "=r"(lo), "=r"(hi)
+        : "l"(a), "l"(b));
+    return ((uint64_t)hi << 32) | lo;
+}
+
 static __device__ __forceinline__ uint64_t tw_get(const uint64_t *lo, const uint64_t *hi, uint32_t e)
 {
     uint64_t h = __ldg(hi + (e >> TW_LOG));
     uint32_t l = e & (TW_N - 1);
-    return l ? gl_mul(h, __ldg(lo + l)) : h;
+    return l ? gln_mul(h, __ldg(lo + l)) : h;
 }
 
 static __device__ __forceinline__ uint32_t brev_bits(uint32_t x, unsigned bits)
@@ -148,21 +239,29 @@ __global__ void __launch_bounds__(NTT_THREADS, 3) ntt_pass_kernel(pass_args a, u
                 uint32_t j = g0 & ((1u << bb) - 1);
                 uint64_t w = tw_get(a.tw_lo, a.tw_hi, j << (31 - bb));
                 uint64_t w1 = tw_get(a.tw_lo, a.tw_hi, j << (30 - bb));
-                uint64_t w2 = tw_get(a.tw_lo, a.tw_hi, (j + (1u << bb)) << (30 - bb));
-                y = gl_mul(x1, w); x1 = gl_sub(x0, y); x0 = gl_add(x0, y);
-                y = gl_mul(x3, w); x3 = gl_sub(x2, y); x2 = gl_add(x2, y);
-                y = gl_mul(x2, w1); x2 = gl_sub(x0, y); x0 = gl_add(x0, y);
-                y = gl_mul(x3, w2); x3 = gl_sub(x1, y); x1 = gl_add(x1, y);
+                /* w2 = w1 * g32^(2^30) (a 4th root of unity, hi-table entry
+                 * 2^14): one multiply instead of two lookups and a multiply
+                 * where the twiddle needs both tables */
+                uint64_t w2 = bb >= TW_LOG - 1
+                                  ? gln_mul(w1, __ldg(a.tw_hi + (1u << (30 - TW_LOG))))
+                                  : tw_get(a.tw_lo, a.tw_hi, (j + (1u << bb)) << (30 - bb));
+                y = gln_mul(x1, w); x1 = gln_sub(x0, y); x0 = gln_add(x0, y);
+                y = gln_mul(x3, w); x3 = gln_sub(x2, y); x2 = gln_add(x2, y);
+                y = gln_mul(x2, w1); x2 = gln_sub(x0, y); x0 = gln_add(x0, y);
+                y = gln_mul(x3, w2); x3 = gln_sub(x1, y); x1 = gln_add(x1, y);
             } else {
                 /* stage bt: (x0,x2) j0, (x1,x3) j0+2^bb; stage bb: (x0,x1), (x2,x3) share jb */
                 uint32_t j0 = g0 & ((1u << bt) - 1), jb = g0 & ((1u << bb) - 1);
                 uint64_t wt0 = tw_get(a.tw_lo, a.tw_hi, j0 << (31 - bt));
-                uint64_t wt1 = tw_get(a.tw_lo, a.tw_hi, (j0 + (1u << bb)) << (31 - bt));
+                /* wt1 = wt0 * g32^(2^30), as w2 in the DIT case */
+                uint64_t wt1 = bb >= TW_LOG - 1
+                                   ? gln_mul(wt0, __ldg(a.tw_hi + (1u << (30 - TW_LOG))))
+                                   : tw_get(a.tw_lo, a.tw_hi, (j0 + (1u << bb)) << (31 - bt));
                 uint64_t wb = tw_get(a.tw_lo, a.tw_hi, jb << (31 - bb));
-                y = gl_add(x0, x2); x2 = gl_mul(gl_sub(x0, x2), wt0); x0 = y;
-                y = gl_add(x1, x3); x3 = gl_mul(gl_sub(x1, x3), wt1); x1 = y;
-                y = gl_add(x0, x1); x1 = gl_mul(gl_sub(x0, x1), wb); x0 = y;
-                y = gl_add(x2, x3); x3 = gl_mul(gl_sub(x2, x3), wb); x2 = y;
+                y = gln_add(x0, x2); x2 = gln_mul(gln_sub(x0, x2), wt0); x0 = y;
+                y = gln_add(x1, x3); x3 = gln_mul(gln_sub(x1, x3), wt1); x1 = y;
+                y = gln_add(x0, x1); x1 = gln_mul(gln_sub(x0, x1), wb); x0 = y;
+                y = gln_add(x2, x3); x3 = gln_mul(gln_sub(x2, x3), wb); x2 = y;
             }
             sh[t0] = x0; sh[t1] = x1; sh[t2] = x2; sh[t3] = x3;
         }
@@ -179,12 +278,12 @@ __global__ void __launch_bounds__(NTT_THREADS, 3) ntt_pass_kernel(pass_args a, u
             uint64_t w = tw_get(a.tw_lo, a.tw_hi, j << (31 - b));
             uint64_t x = sh[t0], y = sh[t1];
             if (DIT) {
-                y = gl_mul(y, w);
-                sh[t0] = gl_add(x, y);
-                sh[t1] = gl_sub(x, y);
+                y = gln_mul(y, w);
+                sh[t0] = gln_add(x, y);
+                sh[t1] = gln_sub(x, y);
             } else {
-                sh[t0] = gl_add(x, y);
-                sh[t1] = gl_mul(gl_sub(x, y), w);
+                sh[t0] = gln_add(x, y);
+                sh[t1] = gln_mul(gln_sub(x, y), w);
             }
         }
         __syncthreads();
@@ -193,10 +292,10 @@ __global__ void __launch_bounds__(NTT_THREADS, 3) ntt_pass_kernel(pass_args a, u
     for (uint32_t t = threadIdx.x; t < T; t += blockDim.x) {
         uint32_t g = tile_index(base, t, a.b_lo, a.m);
         uint64_t v = sh[t];
-        if (a.post) v = gl_mul(v, a.post);
+        if (a.post) v = gln_mul(v, a.post);
         if (a.sc_lo) { /* LDE: coefficient bitrev(g) times shift^bitrev(g) / n */
             uint32_t j = brev_bits(g, a.ex_log);
-            v = gl_mul(v, gl_mul(__ldg(a.sc_hi + (j >> TW_LOG)), __ldg(a.sc_lo + (j & (TW_N - 1)))));
+            v = gln_mul(v, gln_mul(__ldg(a.sc_hi + (j >> TW_LOG)), __ldg(a.sc_lo + (j & (TW_N - 1)))));
         }
         dst[g] = v;
     }
