@@ -29,7 +29,12 @@
 // Twiddles: w = g32^e with g32 a primitive 2^32-th root and e = j<<(31-b)
 // at stage b, from two tables of 2^16 values each (g32^lo, g32^(hi<<16)):
 // one lookup for stages b < 16, two lookups and a multiply above. The
-// tables (2 MiB with the inverse ones) live in the arena.
+// tables (2 MiB with the inverse ones) live in the arena. The LDE also
+// builds per call one-lookup tables g32^(i << (32-L)) for its two sizes
+// (optional: skipped when the arena is full) and runs its passes with the
+// column as the fast grid dimension, so all columns of a tile share them
+// in L2. Butterfly arithmetic: gln_mul/gln_add/gln_sub below (PTX carry
+// chains on 32-bit limbs), the same canonical results as src/field.h.
 #include "cuda_internal.cuh"
 #include "field.h"
 
