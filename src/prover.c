@@ -13,6 +13,7 @@
  * thread count or on how the work is split.
  */
 #include "fri.h"
+#include "gpu_prover.h"
 #include "logup.h"
 #include "ntt.h"
 #include "proof.h"
@@ -620,6 +621,14 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
                             tb->name);
         if (tb->log_height < min_lh) min_lh = tb->log_height;
         if (tb->log_height > max_lh) max_lh = tb->log_height;
+    }
+    if (ctx->backend != SPW_BACKEND_CPU) { /* the device backend (src/gpu_prover.c) */
+        int handled = 0;
+        spw_status gst = spw_gpu_prove(ctx, proof_out, proof_len, def, trace, stmt, opts, stats,
+                                       &handled);
+        if (handled || gst != SPW_OK) return gst;
+    } else {
+        spw_gpu_clear_last();
     }
     if (!forced) {
         SPW_TRY(spw_air_check_trace(ctx, def, trace, stmt ? stmt->publics : NULL,

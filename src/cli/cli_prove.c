@@ -11,6 +11,7 @@
  */
 #include "cli.h"
 #include "internal.h"
+#include "gpu_prover.h"
 #include "stark.h"
 #include "workloads.h"
 
@@ -23,12 +24,15 @@ static void prove_usage(FILE *f)
 {
     fprintf(f,
             "usage: spillway prove --workload fib|vm|synth [--log-rows N] [--preset NAME]\n"
-            "                      [--seed S] [--blowup B] [--threads T] -o PROOF\n"
+            "                      [--seed S] [--blowup B] [--threads T] [--backend B]\n"
+            "                      [--vram-budget SIZE] -o PROOF\n"
             "       spillway prove --air FILE.air --trace DIR [--publics v0,v1,...]\n"
             "                      [--blowup B] [--threads T] -o PROOF\n"
             "  Proves a workload, or an AIR file with its trace directory (one\n"
             "  DIR/<table>.trace per table), and writes the proof to PROOF.\n"
             "  --blowup 2|4|8 (default 4), --threads 0 = all CPUs (default).\n"
+            "  --backend auto|cpu|cuda (default auto: the GPU when present and the\n"
+            "  resident plan fits --vram-budget SIZE, else the CPU, logged).\n"
             "  --quiet prints nothing on success; --force (tests only) skips the\n"
             "  pre-proof trace and bus checks.\n");
 }
@@ -136,7 +140,8 @@ int cli_prove(int argc, char **argv)
 {
     const char *workload = NULL, *preset = NULL, *air_path = NULL, *trace_dir = NULL;
     const char *out_path = NULL, *publics_s = NULL;
-    uint64_t log_rows = 0, seed = 0, blowup = 4, threads = 0;
+    uint64_t log_rows = 0, seed = 0, blowup = 4, threads = 0, vram = 0;
+    int backend = SPW_BACKEND_AUTO;
     int have_seed = 0, force = 0, quiet = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -178,6 +183,19 @@ int cli_prove(int argc, char **argv)
                 cli_error("prove", "--blowup: expected 2, 4 or 8, got '%s'", v);
                 return CLI_USAGE;
             }
+        } else if (!strcmp(a, "--backend")) {
+            if (!strcmp(v, "auto")) backend = SPW_BACKEND_AUTO;
+            else if (!strcmp(v, "cpu")) backend = SPW_BACKEND_CPU;
+            else if (!strcmp(v, "cuda")) backend = SPW_BACKEND_CUDA;
+            else {
+                cli_error("prove", "--backend: expected auto, cpu or cuda, got '%s'", v);
+                return CLI_USAGE;
+            }
+        } else if (!strcmp(a, "--vram-budget")) {
+            if (cli_parse_size(v, &vram) || vram == 0) {
+                cli_error("prove", "--vram-budget: expected a size such as 512M or 2G, got '%s'", v);
+                return CLI_USAGE;
+            }
         } else if (!strcmp(a, "--threads")) {
             if (cli_parse_uint(v, 0, 1024, &threads)) {
                 cli_error("prove", "--threads: expected 0..1024, got '%s'", v);
@@ -196,6 +214,12 @@ int cli_prove(int argc, char **argv)
     if (!ctx) {
         cli_error("prove", "cannot create a context");
         return CLI_FAIL;
+    }
+    if (spw_ctx_set_param(ctx, SPW_PARAM_BACKEND, backend) != SPW_OK ||
+        (vram && spw_ctx_set_param(ctx, SPW_PARAM_VRAM_BUDGET, (int64_t)vram) != SPW_OK)) {
+        cli_error("prove", "%s", spw_ctx_last_error(ctx));
+        spw_ctx_free(ctx);
+        return CLI_USAGE;
     }
     spw_air *air = NULL;
     spw_trace *trace = NULL;
@@ -260,6 +284,17 @@ int cli_prove(int argc, char **argv)
         for (int r = 0; r < SPW_ROUND_COUNT; r++)
             printf("%s %s %.3f", r ? "," : "", spw_round_names[r], stats.seconds[r]);
         char sz[32];
+        spw_gpu_run_stats gs;
+        spw_gpu_last_run(&gs);
+        if (gs.used_device) {
+            char b1[32], b2[32], b3[32];
+            printf("\nbackend: cuda (%s), device peak %s of budget %s (estimate %s), %llu kernels",
+                   gs.device, cli_fmt_size(b1, sizeof b1, gs.peak),
+                   cli_fmt_size(b2, sizeof b2, gs.budget), cli_fmt_size(b3, sizeof b3, gs.estimate),
+                   (unsigned long long)gs.kernels);
+        } else {
+            printf("\nbackend: cpu");
+        }
         printf("\nproof: %s (%zu bytes), blowup %u, %.0f bits conjectured security (%.0f provable)\n",
                cli_fmt_size(sz, sizeof sz, len), len, (unsigned)blowup, sec, prov);
         printf("wrote %s\n", out_path);

@@ -1,0 +1,88 @@
+// rounds_deep.cu - the DEEP quotient of every committed column of a table at
+// every LDE point (written or added into an FRI layer in leaf layout), and
+// one FRI fold per call (leaf layout in, leaf layout out, with the DEEP
+// quotients of smaller tables rolled in). Formulas as src/prover.c and
+// src/fri.c; every value exact, so the results equal the CPU's.
+#include "cuda_internal.cuh"
+#include "rounds_api.h"
+
+#define TPB 256
+
+// index of element k of an N-value vector in leaf layout, coefficient j
+__device__ __forceinline__ size_t leaf_at(size_t k, size_t h, int j)
+{
+    return (k >= h ? (size_t)(3 + j) : (size_t)j) * h + (k & (h - 1));
+}
+
+__global__ void k_deep(spw_gpu_deep_args a, uint64_t wN)
+{
+    size_t N = (size_t)1 << a.log_N, h = N / 2;
+    size_t r = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
+    if (r >= N) return;
+    uint64_t x = gl_mul(GL_GENERATOR, gl_pow(wN, r));
+    fe3 s1 = fe3_zero(), s2 = fe3_zero();
+    for (uint32_t c = 0; c < a.nm; c++) {
+        uint64_t v = a.main[c * N + r];
+        s1 = fe3_add(s1, fe3_mul_base(a.g1[c], v));
+        s2 = fe3_add(s2, fe3_mul_base(a.g2[c], v));
+    }
+    for (uint32_t c = 0; c < a.na; c++) {
+        uint64_t v = a.aux[c * N + r];
+        s1 = fe3_add(s1, fe3_mul_base(a.g1[a.nm + c], v));
+        s2 = fe3_add(s2, fe3_mul_base(a.g2[a.nm + c], v));
+    }
+    for (uint32_t c = 0; c < a.nc; c++)
+        s1 = fe3_add(s1, fe3_mul_base(a.g1[a.nm + a.na + c], a.comp[c * N + r]));
+    fe3 i1 = fe3_inv(fe3_sub(fe3_from_base(x), a.zeta));
+    fe3 i2 = fe3_inv(fe3_sub(fe3_from_base(x), a.zw));
+    fe3 v = fe3_add(fe3_mul(fe3_sub(s1, a.v1), i1), fe3_mul(fe3_sub(s2, a.v2), i2));
+    for (int j = 0; j < 3; j++) {
+        size_t o = leaf_at(r, h, j);
+        a.out[o] = a.accumulate ? gl_add(a.out[o], v.c[j]) : v.c[j];
+    }
+}
+
+extern "C" spw_status spw_gpu_deep(spw_cuda_stream s, const spw_gpu_deep_args *a)
+{
+    if (a->log_N < 2 || a->log_N > 32)
+        return spw_cuda_set_error(SPW_ERR_INVALID_ARG, "k_deep: log_N %u", a->log_N);
+    size_t N = (size_t)1 << a->log_N;
+    k_deep<<<(unsigned)((N + TPB - 1) / TPB), TPB, 0, (cudaStream_t)s>>>(*a, gl_root_of_unity(a->log_N));
+    SPW_CUDA_LAUNCHED("k_deep");
+    return SPW_OK;
+}
+
+__global__ void k_fri_fold(uint64_t *out, const uint64_t *in, unsigned log_n, fe3 beta, fe3 beta2,
+                           const uint64_t *rollin, uint64_t s_inv, uint64_t w_inv)
+{
+    const uint64_t inv2 = 0x7FFFFFFF80000001ULL;
+    size_t h = (size_t)1 << (log_n - 1), h2 = h / 2;
+    size_t k = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
+    if (k >= h) return;
+    fe3 fa = fe3_make(in[k], in[h + k], in[2 * h + k]);
+    fe3 fb = fe3_make(in[3 * h + k], in[4 * h + k], in[5 * h + k]);
+    uint64_t xinv = gl_mul(s_inv, gl_pow(w_inv, k));
+    fe3 even = fe3_add(fa, fb);
+    fe3 odd = fe3_mul_base(fe3_sub(fa, fb), xinv);
+    fe3 v = fe3_mul_base(fe3_add(even, fe3_mul(beta, odd)), inv2);
+    if (rollin) {
+        fe3 rv = fe3_make(rollin[leaf_at(k, h2, 0)], rollin[leaf_at(k, h2, 1)],
+                          rollin[leaf_at(k, h2, 2)]);
+        v = fe3_add(v, fe3_mul(beta2, rv));
+    }
+    for (int j = 0; j < 3; j++) out[leaf_at(k, h2, j)] = v.c[j];
+}
+
+extern "C" spw_status spw_gpu_fri_fold(spw_cuda_stream s, uint64_t *d_out, const uint64_t *d_in,
+                                       unsigned log_n, fe3 beta, const uint64_t *d_rollin,
+                                       uint64_t s_inv)
+{
+    if (log_n < 2 || log_n > 33)
+        return spw_cuda_set_error(SPW_ERR_INVALID_ARG, "k_fri_fold: log_n %u", log_n);
+    size_t h = (size_t)1 << (log_n - 1);
+    uint64_t w_inv = gl_inv(gl_root_of_unity(log_n));
+    k_fri_fold<<<(unsigned)((h + TPB - 1) / TPB), TPB, 0, (cudaStream_t)s>>>(
+        d_out, d_in, log_n, beta, fe3_sqr(beta), d_rollin, s_inv, w_inv);
+    SPW_CUDA_LAUNCHED("k_fri_fold");
+    return SPW_OK;
+}
