@@ -29,7 +29,12 @@
 // Twiddles: w = g32^e with g32 a primitive 2^32-th root and e = j<<(31-b)
 // at stage b, from two tables of 2^16 values each (g32^lo, g32^(hi<<16)):
 // one lookup for stages b < 16, two lookups and a multiply above. The
-// tables (2 MiB with the inverse ones) live in the arena.
+// tables (2 MiB with the inverse ones) live in the arena. The LDE also
+// builds per call one-lookup tables g32^(i << (32-L)) for its two sizes
+// (optional: skipped when the arena is full) and runs its passes with the
+// column as the fast grid dimension, so all columns of a tile share them
+// in L2. Butterfly arithmetic: gln_mul/gln_add/gln_sub below (PTX carry
+// chains on 32-bit limbs), the same canonical results as src/field.h.
 #include "cuda_internal.cuh"
 #include "field.h"
 
@@ -77,6 +82,14 @@ struct pass_args {
     uint64_t dst_stride, src_stride;
     unsigned L, b_lo, k, m;
     const uint64_t *tw_lo, *tw_hi;
+    /* optional one-lookup table for this L (LDE): tw_full[i] = g32^(i << tw_full_sh),
+     * i < 2^(L-1), tw_full_sh = 32 - L; used where two lookups and a multiply
+     * would be needed */
+    const uint64_t *tw_full;
+    unsigned tw_full_sh;
+    /* grid is (columns, tiles) instead of (tiles, columns): the blocks of one
+     * tile in all columns run together and share their twiddles in L2 */
+    int colfast;
     /* expand mode (LDE's first forward pass): value at g = src[g >> ex_shift] */
     int expand;
     unsigned ex_shift;
@@ -88,11 +101,103 @@ struct pass_args {
     uint64_t post;
 };
 
-static __device__ __forceinline__ uint64_t tw_get(const uint64_t *lo, const uint64_t *hi, uint32_t e)
+/* ---- device Goldilocks arithmetic for the butterflies ----
+ * The same functions as gl_mul/gl_add/gl_sub of src/field.h (canonical in,
+ * canonical out, so results are bit-identical), written on 32-bit limbs with
+ * PTX carry chains: the 64x64->128 product as 4 mul + 4 mad with carries
+ * (no separate lo/hi 64-bit multiplies), and the reduction
+ *   r3:r2:r1:r0 = (r1:r0) - r3 + r2 * (2^32 - 1)   (2^64 = 2^32-1, 2^96 = -1)
+ * as one carry-flag chain with a signed top word instead of 64-bit compares.
+ * gln_mul accepts any 64-bit inputs; gln_add/gln_sub need canonical ones.
+ * (Checked on the host by an emulation of these exact sequences against
+ * __int128 arithmetic; tests/test_gpu_ntt checks the kernels.) */
+static __device__ __forceinline__ uint64_t gln_mul(uint64_t a, uint64_t b)
 {
-    uint64_t h = __ldg(hi + (e >> TW_LOG));
+    uint32_t lo, hi;
+    asm("{\n\t"
+        ".reg .u32 a0, a1, b0, b1, r0, r1, r2, r3, e, h;\n\t"
+        "mov.b64 {a0, a1}, %2;\n\t"
+        "mov.b64 {b0, b1}, %3;\n\t"
+        "mul.lo.u32 r0, a0, b0;\n\t"
+        "mul.hi.u32 r1, a0, b0;\n\t"
+        "mul.lo.u32 r2, a1, b1;\n\t"
+        "mul.hi.u32 r3, a1, b1;\n\t"
+        "mad.lo.cc.u32 r1, a0, b1, r1;\n\t"
+        "madc.hi.cc.u32 r2, a0, b1, r2;\n\t"
+        "addc.u32 r3, r3, 0;\n\t"
+        "mad.lo.cc.u32 r1, a1, b0, r1;\n\t"
+        "madc.hi.cc.u32 r2, a1, b0, r2;\n\t"
+        "addc.u32 r3, r3, 0;\n\t"
+        /* S = (r1:r0) - r2 - r3 + (r2 << 32) as two words and a signed
+         * top e in {-1, 0, 1}; then S - e * 2^64 + e * (2^32 - 1):
+         * add -e to the low word and e >> 31 (sign) to the high one. */
+        "sub.cc.u32 r0, r0, r2;\n\t"
+        "subc.cc.u32 r1, r1, 0;\n\t"
+        "subc.u32 e, 0, 0;\n\t"
+        "sub.cc.u32 r0, r0, r3;\n\t"
+        "subc.cc.u32 r1, r1, 0;\n\t"
+        "subc.u32 e, e, 0;\n\t"
+        "add.cc.u32 r1, r1, r2;\n\t"
+        "addc.u32 e, e, 0;\n\t"
+        "shr.s32 h, e, 31;\n\t"
+        "neg.s32 e, e;\n\t"
+        "add.cc.u32 %0, r0, e;\n\t"
+        "addc.u32 %1, r1, h;\n\t"
+        "}"
+        : "=r"(lo), "=r"(hi)
+        : "l"(a), "l"(b));
+    /* canonical: r >= p only when hi = 2^32 - 1 and lo > 0, and then
+     * r - p = lo - 1 */
+    const bool ge = hi == 0xffffffffu && lo != 0;
+    return ge ? (uint64_t)(lo - 1) : ((uint64_t)hi << 32) | lo;
+}
+
+static __device__ __forceinline__ uint64_t gln_add(uint64_t a, uint64_t b)
+{
+    /* t = a + b; v = t + (2^32-1) = t - p mod 2^64; a carry out of either
+     * add means a + b >= p */
+    uint32_t t0, t1, v0, v1, c;
+    asm("{\n\t"
+        ".reg .u32 a0, a1, b0, b1;\n\t"
+        "mov.b64 {a0, a1}, %5;\n\t"
+        "mov.b64 {b0, b1}, %6;\n\t"
+        "add.cc.u32 %0, a0, b0;\n\t"
+        "addc.cc.u32 %1, a1, b1;\n\t"
+        "addc.u32 %4, 0, 0;\n\t"
+        "add.cc.u32 %2, %0, 0xffffffff;\n\t"
+        "addc.cc.u32 %3, %1, 0;\n\t"
+        "addc.u32 %4, %4, 0;\n\t"
+        "}"
+        : "=r"(t0), "=r"(t1), "=r"(v0), "=r"(v1), "=r"(c)
+        : "l"(a), "l"(b));
+    return c ? ((uint64_t)v1 << 32) | v0 : ((uint64_t)t1 << 32) | t0;
+}
+
+static __device__ __forceinline__ uint64_t gln_sub(uint64_t a, uint64_t b)
+{
+    /* d = a - b; on borrow subtract 2^32-1 more (never borrows again) */
+    uint32_t lo, hi;
+    asm("{\n\t"
+        ".reg .u32 a0, a1, b0, b1, m;\n\t"
+        "mov.b64 {a0, a1}, %2;\n\t"
+        "mov.b64 {b0, b1}, %3;\n\t"
+        "sub.cc.u32 a0, a0, b0;\n\t"
+        "subc.cc.u32 a1, a1, b1;\n\t"
+        "subc.u32 m, 0, 0;\n\t"
+        "sub.cc.u32 %0, a0, m;\n\t"
+        "subc.u32 %1, a1, 0;\n\t"
+        "}"
+        : "=r"(lo), "=r"(hi)
+        : "l"(a), "l"(b));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+static __device__ __forceinline__ uint64_t tw_get(const pass_args &a, uint32_t e)
+{
     uint32_t l = e & (TW_N - 1);
-    return l ? gl_mul(h, __ldg(lo + l)) : h;
+    if (!l) return __ldg(a.tw_hi + (e >> TW_LOG));
+    if (a.tw_full) return __ldg(a.tw_full + (e >> a.tw_full_sh));
+    return gln_mul(__ldg(a.tw_hi + (e >> TW_LOG)), __ldg(a.tw_lo + l));
 }
 
 static __device__ __forceinline__ uint32_t brev_bits(uint32_t x, unsigned bits)
@@ -111,10 +216,10 @@ template <bool DIT>
 __global__ void __launch_bounds__(NTT_THREADS, 3) ntt_pass_kernel(pass_args a, unsigned col0)
 {
     __shared__ uint64_t sh[TILE];
-    const unsigned col = col0 + blockIdx.y;
+    const unsigned col = col0 + (a.colfast ? blockIdx.x : blockIdx.y);
     const unsigned T = 1u << (a.k + a.m);
     const unsigned low_free = a.b_lo - a.m; /* tile-id bits placed at m */
-    const uint32_t tid = blockIdx.x;
+    const uint32_t tid = a.colfast ? blockIdx.y : blockIdx.x;
     const uint32_t base = ((tid & ((1u << low_free) - 1)) << a.m) |
                           (uint32_t)((uint64_t)(tid >> low_free) << (a.b_lo + a.k));
     uint64_t *dst = a.dst + (uint64_t)col * a.dst_stride;
@@ -146,23 +251,31 @@ __global__ void __launch_bounds__(NTT_THREADS, 3) ntt_pass_kernel(pass_args a, u
             if (DIT) {
                 /* stage bb: (x0,x1), (x2,x3) share j; stage bb+1: (x0,x2) j, (x1,x3) j+2^bb */
                 uint32_t j = g0 & ((1u << bb) - 1);
-                uint64_t w = tw_get(a.tw_lo, a.tw_hi, j << (31 - bb));
-                uint64_t w1 = tw_get(a.tw_lo, a.tw_hi, j << (30 - bb));
-                uint64_t w2 = tw_get(a.tw_lo, a.tw_hi, (j + (1u << bb)) << (30 - bb));
-                y = gl_mul(x1, w); x1 = gl_sub(x0, y); x0 = gl_add(x0, y);
-                y = gl_mul(x3, w); x3 = gl_sub(x2, y); x2 = gl_add(x2, y);
-                y = gl_mul(x2, w1); x2 = gl_sub(x0, y); x0 = gl_add(x0, y);
-                y = gl_mul(x3, w2); x3 = gl_sub(x1, y); x1 = gl_add(x1, y);
+                uint64_t w = tw_get(a, j << (31 - bb));
+                uint64_t w1 = tw_get(a, j << (30 - bb));
+                /* w2 = w1 * g32^(2^30) (a 4th root of unity, hi-table entry
+                 * 2^14): one multiply instead of two lookups and a multiply
+                 * where the twiddle needs both tables */
+                uint64_t w2 = bb >= TW_LOG - 1 && !a.tw_full
+                                  ? gln_mul(w1, __ldg(a.tw_hi + (1u << (30 - TW_LOG))))
+                                  : tw_get(a, (j + (1u << bb)) << (30 - bb));
+                y = gln_mul(x1, w); x1 = gln_sub(x0, y); x0 = gln_add(x0, y);
+                y = gln_mul(x3, w); x3 = gln_sub(x2, y); x2 = gln_add(x2, y);
+                y = gln_mul(x2, w1); x2 = gln_sub(x0, y); x0 = gln_add(x0, y);
+                y = gln_mul(x3, w2); x3 = gln_sub(x1, y); x1 = gln_add(x1, y);
             } else {
                 /* stage bt: (x0,x2) j0, (x1,x3) j0+2^bb; stage bb: (x0,x1), (x2,x3) share jb */
                 uint32_t j0 = g0 & ((1u << bt) - 1), jb = g0 & ((1u << bb) - 1);
-                uint64_t wt0 = tw_get(a.tw_lo, a.tw_hi, j0 << (31 - bt));
-                uint64_t wt1 = tw_get(a.tw_lo, a.tw_hi, (j0 + (1u << bb)) << (31 - bt));
-                uint64_t wb = tw_get(a.tw_lo, a.tw_hi, jb << (31 - bb));
-                y = gl_add(x0, x2); x2 = gl_mul(gl_sub(x0, x2), wt0); x0 = y;
-                y = gl_add(x1, x3); x3 = gl_mul(gl_sub(x1, x3), wt1); x1 = y;
-                y = gl_add(x0, x1); x1 = gl_mul(gl_sub(x0, x1), wb); x0 = y;
-                y = gl_add(x2, x3); x3 = gl_mul(gl_sub(x2, x3), wb); x2 = y;
+                uint64_t wt0 = tw_get(a, j0 << (31 - bt));
+                /* wt1 = wt0 * g32^(2^30), as w2 in the DIT case */
+                uint64_t wt1 = bb >= TW_LOG - 1 && !a.tw_full
+                                   ? gln_mul(wt0, __ldg(a.tw_hi + (1u << (30 - TW_LOG))))
+                                   : tw_get(a, (j0 + (1u << bb)) << (31 - bt));
+                uint64_t wb = tw_get(a, jb << (31 - bb));
+                y = gln_add(x0, x2); x2 = gln_mul(gln_sub(x0, x2), wt0); x0 = y;
+                y = gln_add(x1, x3); x3 = gln_mul(gln_sub(x1, x3), wt1); x1 = y;
+                y = gln_add(x0, x1); x1 = gln_mul(gln_sub(x0, x1), wb); x0 = y;
+                y = gln_add(x2, x3); x3 = gln_mul(gln_sub(x2, x3), wb); x2 = y;
             }
             sh[t0] = x0; sh[t1] = x1; sh[t2] = x2; sh[t3] = x3;
         }
@@ -176,15 +289,15 @@ __global__ void __launch_bounds__(NTT_THREADS, 3) ntt_pass_kernel(pass_args a, u
             uint32_t t1 = t0 | (1u << lb);
             uint32_t g0 = tile_index(base, t0, a.b_lo, a.m);
             uint32_t j = g0 & ((1u << b) - 1);
-            uint64_t w = tw_get(a.tw_lo, a.tw_hi, j << (31 - b));
+            uint64_t w = tw_get(a, j << (31 - b));
             uint64_t x = sh[t0], y = sh[t1];
             if (DIT) {
-                y = gl_mul(y, w);
-                sh[t0] = gl_add(x, y);
-                sh[t1] = gl_sub(x, y);
+                y = gln_mul(y, w);
+                sh[t0] = gln_add(x, y);
+                sh[t1] = gln_sub(x, y);
             } else {
-                sh[t0] = gl_add(x, y);
-                sh[t1] = gl_mul(gl_sub(x, y), w);
+                sh[t0] = gln_add(x, y);
+                sh[t1] = gln_mul(gln_sub(x, y), w);
             }
         }
         __syncthreads();
@@ -193,10 +306,10 @@ __global__ void __launch_bounds__(NTT_THREADS, 3) ntt_pass_kernel(pass_args a, u
     for (uint32_t t = threadIdx.x; t < T; t += blockDim.x) {
         uint32_t g = tile_index(base, t, a.b_lo, a.m);
         uint64_t v = sh[t];
-        if (a.post) v = gl_mul(v, a.post);
+        if (a.post) v = gln_mul(v, a.post);
         if (a.sc_lo) { /* LDE: coefficient bitrev(g) times shift^bitrev(g) / n */
             uint32_t j = brev_bits(g, a.ex_log);
-            v = gl_mul(v, gl_mul(__ldg(a.sc_hi + (j >> TW_LOG)), __ldg(a.sc_lo + (j & (TW_N - 1)))));
+            v = gln_mul(v, gln_mul(__ldg(a.sc_hi + (j >> TW_LOG)), __ldg(a.sc_lo + (j & (TW_N - 1)))));
         }
         dst[g] = v;
     }
@@ -256,6 +369,36 @@ static spw_status pow_table(uint64_t *out, uint64_t base, unsigned shift, uint64
     return SPW_OK;
 }
 
+/* out[i] = g32^(i << (32 - L)), i < 2^(L-1), from the two-level tables */
+__global__ void full_table_kernel(uint64_t *out, const uint64_t *lo, const uint64_t *hi, unsigned L)
+{
+    uint32_t i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= (1u << (L - 1))) return;
+    uint32_t e = i << (32 - L), l = e & (TW_N - 1);
+    uint64_t h = hi[e >> TW_LOG];
+    out[i] = l ? gl_mul(h, lo[l]) : h;
+}
+
+/* Builds the one-lookup table for transforms of 2^L (L >= 17, where stages
+ * >= 16 exist) into the arena, or leaves *out NULL: it is an optimisation,
+ * so a full arena only means the two-level tables are used. */
+static void full_table(spw_cuda_arena *a, uint64_t **out, const uint64_t *lo, const uint64_t *hi,
+                       unsigned L, cudaStream_t s)
+{
+    *out = NULL;
+    if (L < 17 || L > 32) return;
+    void *p;
+    uint64_t cnt = 1ull << (L - 1);
+    if (spw_cuda_arena_alloc(a, &p, cnt * sizeof(uint64_t)) != SPW_OK) return;
+    full_table_kernel<<<(unsigned)((cnt + 255) / 256), 256, 0, s>>>((uint64_t *)p, lo, hi, L);
+    if (cudaGetLastError() != cudaSuccess) {
+        spw_cuda_arena_free(a, p);
+        return;
+    }
+    spw_cuda_count_launch(1);
+    *out = (uint64_t *)p;
+}
+
 spw_status spw_cuda_build_twiddles(spw_cuda_arena *a, spw_cuda_twiddles *tw)
 {
     void *p;
@@ -282,14 +425,15 @@ spw_status spw_cuda_build_twiddles(spw_cuda_arena *a, spw_cuda_twiddles *tw)
     return SPW_OK;
 }
 
-static spw_status launch_pass(const pass_args &pa, bool dit, size_t ncols, cudaStream_t s)
+static spw_status launch_pass(pass_args pa, bool dit, size_t ncols, cudaStream_t s)
 {
     unsigned T = 1u << (pa.k + pa.m);
     uint64_t tiles = 1ull << (pa.L - pa.k - pa.m);
     unsigned threads = T / 2 < 32 ? 32 : (T / 2 > NTT_THREADS ? NTT_THREADS : T / 2);
+    if (tiles > 65535) pa.colfast = 0; /* gridDim.y limit */
     for (size_t c0 = 0; c0 < ncols; c0 += 65535) {
         unsigned nc = (unsigned)(ncols - c0 < 65535 ? ncols - c0 : 65535);
-        dim3 grid((unsigned)tiles, nc);
+        dim3 grid = pa.colfast ? dim3(nc, (unsigned)tiles) : dim3((unsigned)tiles, nc);
         if (dit) ntt_pass_kernel<true><<<grid, threads, 0, s>>>(pa, (unsigned)c0);
         else ntt_pass_kernel<false><<<grid, threads, 0, s>>>(pa, (unsigned)c0);
         SPW_CUDA_LAUNCHED("ntt_pass_kernel");
@@ -426,6 +570,9 @@ extern "C" spw_status spw_cuda_lde_shift_batch(spw_cuda_arena *a, spw_cuda_strea
         return st;
     }
     uint64_t *coef = (uint64_t *)scratch;
+    uint64_t *full_inv, *full_fwd; /* optional one-lookup twiddle tables */
+    full_table(a, &full_inv, tw->inv_lo, tw->inv_hi, log_n, s);
+    full_table(a, &full_fwd, tw->fwd_lo, tw->fwd_hi, L, s);
     if ((st = pow_table(sc_lo, shift, 0, 1, s)) != SPW_OK ||
         (st = pow_table(sc_hi, shift, TW_LOG, gl_inv(n % GL_P), s)) != SPW_OK)
         goto out;
@@ -448,6 +595,9 @@ extern "C" spw_status spw_cuda_lde_shift_batch(spw_cuda_arena *a, spw_cuda_strea
                 pa.m = p.m;
                 pa.tw_lo = tw->inv_lo;
                 pa.tw_hi = tw->inv_hi;
+                pa.tw_full = full_inv;
+                pa.tw_full_sh = 32 - log_n;
+                pa.colfast = 1;
                 if (i == npi - 1) { /* the last (lowest) pass scales */
                     pa.ex_log = log_n;
                     pa.sc_lo = sc_lo;
@@ -468,6 +618,9 @@ extern "C" spw_status spw_cuda_lde_shift_batch(spw_cuda_arena *a, spw_cuda_strea
                 pa.m = pf[i].m;
                 pa.tw_lo = tw->fwd_lo;
                 pa.tw_hi = tw->fwd_hi;
+                pa.tw_full = full_fwd;
+                pa.tw_full_sh = 32 - L;
+                pa.colfast = 1;
                 if (i == 0) {
                     pa.expand = 1;
                     pa.ex_shift = lb;
@@ -483,6 +636,8 @@ out:
         cudaError_t e = cudaStreamSynchronize(s);
         if (st == SPW_OK && e != cudaSuccess) st = spw_cuda_check(e, fn);
     }
+    spw_cuda_arena_free(a, full_fwd);
+    spw_cuda_arena_free(a, full_inv);
     spw_cuda_arena_free(a, scratch);
     spw_cuda_arena_free(a, scp);
     return st;

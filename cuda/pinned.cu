@@ -2,6 +2,7 @@
 // host<->device bandwidth probe (thin launchers; scheduling stays in C).
 #include "pinned_api.h"
 #include <cuda_runtime.h>
+#include <new>
 
 extern "C" spw_status spw_cuda_host_register(void *base, size_t len)
 {
@@ -56,4 +57,78 @@ out:
     if (st) cudaStreamDestroy(st);
     if (dev) cudaFree(dev);
     return s;
+}
+
+struct spw_cuda_stager {
+    void *dev;
+    size_t dev_bytes;
+    cudaStream_t stream;
+    unsigned slots;
+    cudaEvent_t ev[16];
+};
+
+extern "C" void spw_cuda_stager_free(spw_cuda_stager *s)
+{
+    if (!s) return;
+    if (s->stream) cudaStreamSynchronize(s->stream);
+    for (unsigned i = 0; i < s->slots; i++)
+        if (s->ev[i]) cudaEventDestroy(s->ev[i]);
+    if (s->stream) cudaStreamDestroy(s->stream);
+    if (s->dev) cudaFree(s->dev);
+    cudaGetLastError();
+    delete s;
+}
+
+extern "C" spw_status spw_cuda_stager_create(spw_cuda_stager **out, size_t dev_bytes, unsigned slots)
+{
+    *out = NULL;
+    if (!dev_bytes || !slots || slots > 16) return SPW_ERR_INVALID_ARG;
+    spw_cuda_stager *s = new (std::nothrow) spw_cuda_stager();
+    if (!s) return SPW_ERR_NOMEM;
+    s->dev_bytes = dev_bytes;
+    if (cudaMalloc(&s->dev, dev_bytes) != cudaSuccess) {
+        s->dev = NULL;
+        spw_cuda_stager_free(s);
+        return SPW_ERR_DEVICE_OOM;
+    }
+    if (cudaStreamCreateWithFlags(&s->stream, cudaStreamNonBlocking) != cudaSuccess) {
+        s->stream = NULL;
+        spw_cuda_stager_free(s);
+        return SPW_ERR_CUDA;
+    }
+    for (unsigned i = 0; i < slots; i++) {
+        if (cudaEventCreateWithFlags(&s->ev[i], cudaEventDisableTiming) != cudaSuccess) {
+            s->ev[i] = NULL;
+            s->slots = i;
+            spw_cuda_stager_free(s);
+            return SPW_ERR_CUDA;
+        }
+    }
+    s->slots = slots;
+    *out = s;
+    return SPW_OK;
+}
+
+extern "C" spw_status spw_cuda_stager_h2d(spw_cuda_stager *s, unsigned slot, const void *host,
+                                          size_t bytes, size_t dev_off)
+{
+    if (slot >= s->slots || dev_off > s->dev_bytes || bytes > s->dev_bytes - dev_off)
+        return SPW_ERR_INVALID_ARG;
+    if (cudaMemcpyAsync((char *)s->dev + dev_off, host, bytes, cudaMemcpyHostToDevice, s->stream) !=
+            cudaSuccess ||
+        cudaEventRecord(s->ev[slot], s->stream) != cudaSuccess) {
+        cudaGetLastError();
+        return SPW_ERR_CUDA;
+    }
+    return SPW_OK;
+}
+
+extern "C" spw_status spw_cuda_stager_wait(spw_cuda_stager *s, unsigned slot)
+{
+    if (slot >= s->slots) return SPW_ERR_INVALID_ARG;
+    if (cudaEventSynchronize(s->ev[slot]) != cudaSuccess) {
+        cudaGetLastError();
+        return SPW_ERR_CUDA;
+    }
+    return SPW_OK;
 }

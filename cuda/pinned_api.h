@@ -24,6 +24,18 @@ void spw_cuda_host_unregister(void *base);
 spw_status spw_cuda_pinned_bandwidth(double *h2d_gbs, double *d2h_gbs, void *host, size_t bytes,
                                      unsigned iters);
 
+/* A device buffer and one stream with an event per host slot, for staged
+ * NVMe -> pinned -> device streaming: copy slot k asynchronously, wait for
+ * slot k's previous copy before refilling its host buffer. */
+typedef struct spw_cuda_stager spw_cuda_stager;
+spw_status spw_cuda_stager_create(spw_cuda_stager **out, size_t dev_bytes, unsigned slots);
+/* Queues host[0..bytes) -> device[dev_off..) and records slot's event. */
+spw_status spw_cuda_stager_h2d(spw_cuda_stager *s, unsigned slot, const void *host, size_t bytes,
+                               size_t dev_off);
+/* Waits until slot's last queued copy has finished. */
+spw_status spw_cuda_stager_wait(spw_cuda_stager *s, unsigned slot);
+void spw_cuda_stager_free(spw_cuda_stager *s);
+
 #ifdef __cplusplus
 }
 #endif

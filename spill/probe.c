@@ -17,6 +17,39 @@
 #include "pinned_api.h"
 #endif
 
+#ifdef SPW_HAVE_CUDA
+/* NVMe -> pinned -> device over the file the probe wrote: the pool's two
+ * halves alternate; reading one overlaps the device copy of the other. */
+static spw_status stream_to_device(spw_ctx *ctx, spw_spill_probe_result *out, spw_io *io,
+                                   const spw_pool *pool, uint64_t size)
+{
+    uint64_t half = pool->len / 2 / spw_io_align(io) * spw_io_align(io);
+    spw_cuda_stager *st = NULL;
+    spw_status s = spw_cuda_stager_create(&st, half, 2);
+    if (s) return s;
+    double t0 = spw_now();
+    uint64_t k = 0;
+    for (uint64_t off = 0; off < size && !s; off += half, k++) {
+        unsigned slot = (unsigned)(k & 1);
+        uint64_t len = size - off < half ? size - off : half;
+        if (k >= 2 && (s = spw_cuda_stager_wait(st, slot))) break;
+        spw_io_seg seg = {pool->base + slot * half, len, off};
+        if ((s = spw_io_rw(io, 0, &seg, 1))) break;
+        s = spw_cuda_stager_h2d(st, slot, seg.buf, len, 0);
+    }
+    if (!s) s = spw_cuda_stager_wait(st, 0);
+    if (!s && k > 1) s = spw_cuda_stager_wait(st, 1);
+    double t = spw_now() - t0;
+    spw_cuda_stager_free(st);
+    if (s) return s;
+    out->stream_gbs = size / t / 1e9;
+    double slower = out->read_gbs < out->h2d_gbs ? out->read_gbs : out->h2d_gbs;
+    out->stream_ratio = slower > 0 ? t / (size / (slower * 1e9)) : 0;
+    (void)ctx;
+    return SPW_OK;
+}
+#endif
+
 spw_status spw_spill_probe(spw_ctx *ctx, spw_spill_probe_result *out, const char *dir,
                            uint64_t size, unsigned queue_depth, uint32_t request_size, int engine)
 {
@@ -70,6 +103,7 @@ spw_status spw_spill_probe(spw_ctx *ctx, spw_spill_probe_result *out, const char
         if ((s = spw_pool_create(ctx, &pool, plen, 1))) goto out;
         memset(pool.base, 1, plen);
         s = spw_cuda_pinned_bandwidth(&out->h2d_gbs, &out->d2h_gbs, pool.base, plen, 8);
+        if (!s) s = stream_to_device(ctx, out, io, &pool, size);
         spw_pool_destroy(&pool);
         if (s) {
             s = spw_fail(ctx, s, "probe: pinned host<->device copy failed");
@@ -91,7 +125,9 @@ void spw_spill_probe_print(FILE *f, const spw_spill_probe_result *r)
                "size=%llu\nwrite_gbs=%.3f\nread_gbs=%.3f\n",
             r->dir, spw_io_engine_name(r->engine), r->direct, r->align, r->queue_depth,
             r->request_size, (unsigned long long)r->size, r->write_gbs, r->read_gbs);
-    if (r->have_gpu) fprintf(f, "h2d_gbs=%.3f\nd2h_gbs=%.3f\n", r->h2d_gbs, r->d2h_gbs);
+    if (r->have_gpu)
+        fprintf(f, "h2d_gbs=%.3f\nd2h_gbs=%.3f\nstream_gbs=%.3f\nstream_ratio=%.3f\n", r->h2d_gbs,
+                r->d2h_gbs, r->stream_gbs, r->stream_ratio);
 }
 
 spw_status spw_spill_probe_save(spw_ctx *ctx, const char *path, const spw_spill_probe_result *r)
@@ -137,6 +173,8 @@ spw_status spw_spill_probe_load(spw_ctx *ctx, spw_spill_probe_result *out, const
         else if (!strcmp(k, "read_gbs")) out->read_gbs = strtod(v, &end), have_r = 1;
         else if (!strcmp(k, "h2d_gbs")) out->h2d_gbs = strtod(v, &end), out->have_gpu = 1;
         else if (!strcmp(k, "d2h_gbs")) out->d2h_gbs = strtod(v, &end), out->have_gpu = 1;
+        else if (!strcmp(k, "stream_gbs")) out->stream_gbs = strtod(v, &end);
+        else if (!strcmp(k, "stream_ratio")) out->stream_ratio = strtod(v, &end);
         /* unknown keys are ignored: newer probes may add some */
         if (end && (*end || end == v)) {
             s = spw_fail(ctx, SPW_ERR_PARSE, "%s:%u: bad value '%s' for %s", path, lineno, v, k);

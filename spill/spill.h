@@ -18,12 +18,13 @@
 #include <stdio.h>
 
 typedef struct spw_spill spw_spill;
+struct spw_cuda_arena; /* cuda/cuda_api.h */
 typedef uint32_t spw_chunk; /* handle; 0 is never a valid chunk */
 typedef uint64_t spw_token; /* completion token of an asynchronous operation */
 
 typedef enum spw_tier {
     SPW_TIER_NONE = -1, /* never written: reads as zeros, holds no memory */
-    SPW_TIER_VRAM = 0,  /* device memory: owned by the CUDA arena, not here */
+    SPW_TIER_VRAM = 0,  /* device memory, sub-allocated from the CUDA arena */
     SPW_TIER_HOST = 1,  /* the pinned host pool */
     SPW_TIER_NVME = 2   /* the spill file */
 } spw_tier;
@@ -50,6 +51,18 @@ typedef struct spw_spill_opts {
     int register_cuda;     /* 1 = cudaHostRegister the pool when a GPU is present (default) */
     uint64_t fault_n;      /* fault injection (tests): the fault_n-th I/O op fails ... */
     int fault_kind;        /* ... with SPW_FAULT_* */
+    /* The VRAM tier (docs/SPILL.md): present when vram_arena or vram_budget
+     * is set; needs the CUDA backend and a GPU (else SPW_ERR_NO_CUDA at
+     * create). Device memory comes only from the arena: vram_arena (the
+     * caller's, shared, outlives the store) or, when NULL, one the store
+     * creates with vram_budget bytes. With both, the store uses at most
+     * vram_budget bytes of the caller's arena. */
+    struct spw_cuda_arena *vram_arena;
+    uint64_t vram_budget;
+    /* Tests only: a VRAM tier of vram_budget bytes EMULATED in host memory
+     * (malloc; copies are memcpy), so the tier's residency, eviction and
+     * accounting logic runs without a GPU. Never chosen automatically. */
+    int vram_emulate;
 } spw_spill_opts;
 
 typedef struct spw_spill_stats {
@@ -63,19 +76,35 @@ typedef struct spw_spill_stats {
     uint64_t async_errors;  /* failed fire-and-forget prefetch/write-back */
     int pool_cuda_registered;
     spw_io_stats io;        /* zero when there is no NVMe tier */
+    /* VRAM tier (all zero without one). vram_* count the store's own arena
+     * blocks (chunk sizes rounded up to 256 bytes, as the arena does). */
+    int vram_tier, vram_emulated; /* emulated: opts.vram_emulate (tests) */
+    uint64_t vram_budget, vram_in_use, vram_peak, vram_pinned;
+    uint64_t arena_peak;    /* the arena's own measured peak (all its users) */
+    uint64_t bytes_host_to_dev, bytes_dev_to_host; /* chunk bytes copied on the link */
+    uint64_t dev_loads;     /* chunks copied host -> device */
+    uint64_t dev_zero_fills; /* never-written chunks made resident by a device memset */
+    uint64_t dev_evictions; /* device copies released (evicted, moved down, dropped) */
 } spw_spill_stats;
 
 void spw_spill_opts_default(spw_spill_opts *o);
 /* Creates the pool, validates the directory and reserves the NVMe budget:
  * a bad directory or a full disk fails here, naming the directory. */
 spw_status spw_spill_create(spw_ctx *ctx, spw_spill **out, const spw_spill_opts *opts);
+/* Checks, before any work, that dir can hold a spill file of `bytes` bytes:
+ * exists, is a writable directory, accepts an unlinked file and the
+ * fallocate reservation (released again). Errors name the directory. */
+spw_status spw_spill_check_dir(spw_ctx *ctx, const char *dir, uint64_t bytes);
 /* Waits for queued operations, then releases everything. NULL is fine. */
 void spw_spill_free(spw_spill *s);
 
 /* A chunk of `bytes` bytes (reads as zeros until written). home = HOST:
  * never evicted once resident; NVME: may be evicted to the spill file;
- * VRAM: SPW_ERR_UNSUPPORTED (the CUDA arena owns device memory). name (may
- * be NULL) appears in error messages, e.g. "main/col3/rows0-65535". */
+ * VRAM: lives on the device while pinned there or room allows, evicted to
+ * the pool (and on to NVMe) under the VRAM budget; SPW_ERR_UNSUPPORTED when
+ * the store has no VRAM tier (the message says why: no CUDA backend, no GPU,
+ * or none configured). name (may be NULL) appears in error messages, e.g.
+ * "main/col3/rows0-65535". */
 spw_status spw_spill_chunk_new(spw_spill *s, spw_chunk *out, uint64_t bytes, spw_chunk_kind kind,
                                spw_tier home, const char *name);
 /* Releases a chunk's memory and disk extent (not while pinned). */
@@ -83,7 +112,9 @@ spw_status spw_spill_chunk_free(spw_spill *s, spw_chunk c);
 
 /* Makes the chunk resident in the pinned pool (loading it from NVMe and
  * evicting others if needed) and returns its address; it stays resident
- * and is never evicted until the matching unpin. Blocking. */
+ * and is never evicted until the matching unpin. Blocking. For a VRAM
+ * chunk this moves its data down from the device (SPW_ERR_INVALID_ARG
+ * while it is pinned on the device); read and write do the same. */
 spw_status spw_spill_pin(spw_spill *s, void **ptr, spw_chunk c);
 /* dirty = 1 when the caller modified the memory. */
 spw_status spw_spill_unpin(spw_spill *s, spw_chunk c, int dirty);
@@ -95,10 +126,13 @@ spw_status spw_spill_read(spw_spill *s, spw_token *tok, void *dst, spw_chunk c, 
 spw_status spw_spill_write(spw_spill *s, spw_token *tok, spw_chunk c, uint64_t off,
                            const void *src, uint64_t len);
 /* Queues loading the chunk into the pool (tok may be NULL: fire and forget,
- * failures counted in stats.async_errors and reported again on use). */
+ * failures counted in stats.async_errors and reported again on use). For a
+ * VRAM chunk: queues making it resident on the device. */
 spw_status spw_spill_prefetch(spw_spill *s, spw_token *tok, spw_chunk c);
 /* Queues writing a dirty resident chunk to NVMe; drop = 1 also frees its
- * pool memory afterwards (an explicit eviction). */
+ * pool memory afterwards (an explicit eviction). For a VRAM chunk on the
+ * device: a dirty device copy goes device -> pool -> NVMe (the pool copy
+ * is released), drop = 1 then also frees the device copy. */
 spw_status spw_spill_writeback(spw_spill *s, spw_token *tok, spw_chunk c, int drop);
 /* Waits for one queued operation and returns its status (once per token). */
 spw_status spw_spill_wait(spw_spill *s, spw_token tok);
@@ -108,7 +142,26 @@ void spw_spill_drain(spw_spill *s);
  * one needed last first) and takes least-recently-used chunks before. */
 spw_status spw_spill_hint(spw_spill *s, const spw_chunk *next, size_t n);
 
-/* Where the chunk's current data is: HOST when resident, else NVME, else NONE. */
+/* ---- VRAM tier ------------------------------------------------------------
+ * Device pointers come from the arena (256-byte aligned). pin_device makes a
+ * VRAM chunk resident on the device (uploading it from the pool, loading it
+ * from NVMe into the pool first when needed: never from pageable memory),
+ * evicting other unpinned device chunks to the pool under the VRAM budget
+ * (unhinted least-recently-used first, then the hinted one needed last).
+ * It blocks until the data is on the device; a chunk never written is
+ * zero-filled there. Kernels using *dptr must have finished (stream synced)
+ * before unpin_device; dirty = 1 when they modified it. A chunk is never
+ * pinned on the host and on the device at once (SPW_ERR_INVALID_ARG). */
+spw_status spw_spill_pin_device(spw_spill *s, void **dptr, spw_chunk c);
+spw_status spw_spill_unpin_device(spw_spill *s, spw_chunk c, int dirty);
+/* Queues moving a VRAM chunk from the device to the pool (device -> host
+ * copy only when the device copy is newer than the pool/NVMe copy). */
+spw_status spw_spill_evict_device(spw_spill *s, spw_token *tok, spw_chunk c);
+/* The arena the VRAM tier allocates from (NULL without a VRAM tier). */
+struct spw_cuda_arena *spw_spill_vram_arena(spw_spill *s);
+
+/* Where the chunk's current data is: VRAM when on the device, HOST when in
+ * the pool, else NVME, else NONE. */
 spw_tier spw_spill_where(spw_spill *s, spw_chunk c);
 void spw_spill_get_stats(spw_spill *s, spw_spill_stats *out);
 
@@ -124,6 +177,8 @@ typedef struct spw_spill_probe_result {
     double write_gbs, read_gbs; /* sequential, through the engine (1e9 B/s) */
     int have_gpu;
     double h2d_gbs, d2h_gbs;    /* pinned host <-> device, when have_gpu */
+    double stream_gbs;          /* NVMe -> pinned -> device, two staged slots */
+    double stream_ratio;        /* stream wall time / the slower link alone (target <= 1.1) */
 } spw_spill_probe_result;
 
 /* Writes then reads `size` bytes sequentially in dir through the engine

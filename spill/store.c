@@ -7,8 +7,19 @@
  * Locking: one mutex guards all metadata. A chunk in transit (busy) is
  * owned by the thread moving it; others wait on `cv`. I/O and codec work
  * run without the mutex.
+ *
+ * VRAM tier: a VRAM-homed chunk's data is on the device (has_dev) or in the
+ * pool (has_host), never both outside a move, with NVMe behind; dev_dirty
+ * says the device copy is newer than the NVMe copy (or there is none).
+ * Device memory comes from the CUDA arena only; copies run on the store's
+ * stream from/to the cudaHostRegister'ed pool and are waited for before the
+ * chunk stops being busy.
  */
 #include "spill.h"
+
+#ifdef SPW_HAVE_CUDA
+#include "cuda_api.h"
+#endif
 
 #include <errno.h>
 #include <pthread.h>
@@ -44,11 +55,16 @@ typedef struct chunk {
     uint32_t codec, param;
     uint64_t lru;
     size_t hint_pos; /* 0 = not hinted, else position + 1 */
+    /* VRAM tier */
+    int has_dev, dev_dirty;
+    unsigned dev_pins;
+    void *dev_ptr;
+    uint64_t dev_len; /* size rounded up to the arena's 256 bytes */
 } chunk;
 
 typedef struct op {
     spw_token tok; /* 0 = fire and forget */
-    int type;      /* 0 read, 1 write, 2 prefetch, 3 writeback */
+    int type;      /* 0 read, 1 write, 2 prefetch, 3 writeback, 4 evict from device */
     spw_chunk c;
     void *buf;
     uint64_t off, len;
@@ -82,8 +98,92 @@ struct spw_spill {
     /* adaptive compression */
     double comp_rate, disk_rate; /* bytes per second, EWMA; 0 = unknown */
     uint64_t trace_writes;
+    /* VRAM tier: arena != NULL when present */
+    struct spw_cuda_arena *arena;
+    int own_arena;
+    void *stream; /* spw_cuda_stream */
+    uint8_t *emu_base; /* opts.vram_emulate: host memory standing in for the device */
+    spw_ranges emu;
+    uint64_t vram_budget, vram_used, vram_peak;
     spw_spill_stats st;
 };
+
+/* ---- device copies (the only CUDA calls of the store) ------------------- */
+
+#define DEV_ALIGN 256u
+
+static spw_status dev_sync_copy(spw_spill *s, void *dst, const void *src, uint64_t n)
+{
+    if (s->emu_base) {
+        memcpy(dst, src, n);
+        return SPW_OK;
+    }
+#ifdef SPW_HAVE_CUDA
+    spw_status st = spw_cuda_memcpy_async(dst, src, n, (spw_cuda_stream)s->stream);
+    if (!st) st = spw_cuda_stream_sync((spw_cuda_stream)s->stream);
+    return st;
+#else
+    return SPW_ERR_NO_CUDA;
+#endif
+}
+
+static spw_status dev_sync_zero(spw_spill *s, void *dst, uint64_t n)
+{
+    if (s->emu_base) {
+        memset(dst, 0, n);
+        return SPW_OK;
+    }
+#ifdef SPW_HAVE_CUDA
+    spw_status st = spw_cuda_memset_async(dst, 0, n, (spw_cuda_stream)s->stream);
+    if (!st) st = spw_cuda_stream_sync((spw_cuda_stream)s->stream);
+    return st;
+#else
+    return SPW_ERR_NO_CUDA;
+#endif
+}
+
+static const char *dev_err(void)
+{
+#ifdef SPW_HAVE_CUDA
+    return spw_cuda_last_error();
+#else
+    return "the CUDA backend is not compiled in";
+#endif
+}
+
+/* Device memory from the arena (or the emulation block): SPW_ERR_DEVICE_OOM
+ * when it has no room. */
+static spw_status dev_raw_alloc(spw_spill *s, void **p, uint64_t bytes)
+{
+    *p = NULL;
+    if (s->emu_base) {
+        uint64_t off;
+        if (spw_ranges_alloc(&s->emu, &off, (bytes + DEV_ALIGN - 1) / DEV_ALIGN * DEV_ALIGN, DEV_ALIGN))
+            return SPW_ERR_DEVICE_OOM;
+        *p = s->emu_base + off;
+        return SPW_OK;
+    }
+#ifdef SPW_HAVE_CUDA
+    return spw_cuda_arena_alloc(s->arena, p, bytes);
+#else
+    return SPW_ERR_NO_CUDA;
+#endif
+}
+
+static void dev_raw_free(spw_spill *s, void *p, uint64_t dev_len)
+{
+    if (s->emu_base) {
+        spw_ranges_free(&s->emu, (uint64_t)((uint8_t *)p - s->emu_base), dev_len);
+        return;
+    }
+#ifdef SPW_HAVE_CUDA
+    (void)dev_len;
+    spw_cuda_arena_free(s->arena, p);
+#else
+    (void)dev_len;
+#endif
+}
+
 
 static uint64_t round_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 
@@ -134,9 +234,79 @@ spw_status spw_spill_create(spw_ctx *ctx, spw_spill **out, const spw_spill_opts 
         if (m > s->block) s->block = m;
         if ((st = spw_ranges_init(&s->disk, opts->nvme_budget / s->block * s->block))) goto fail;
     }
-    if ((st = spw_pool_create(ctx, &s->pool, opts->host_budget, opts->register_cuda))) goto fail;
+    int want_vram = !opts->vram_emulate && (opts->vram_arena != NULL || opts->vram_budget > 0);
+    if (opts->vram_emulate && !opts->vram_budget) {
+        st = spw_fail(ctx, SPW_ERR_INVALID_ARG, "spill store: an emulated VRAM tier needs vram_budget");
+        goto fail;
+    }
+    if (want_vram) {
+#ifdef SPW_HAVE_CUDA
+        if (spw_cuda_device_count() <= 0) {
+            st = spw_fail(ctx, SPW_ERR_NO_CUDA,
+                          "spill store: a VRAM tier was requested (vram_budget %llu bytes) but "
+                          "there is no CUDA device", (unsigned long long)opts->vram_budget);
+            goto fail;
+        }
+#else
+        st = spw_fail(ctx, SPW_ERR_NO_CUDA,
+                      "spill store: a VRAM tier was requested (vram_budget %llu bytes) but the "
+                      "CUDA backend is not compiled in (configure --with-cuda)",
+                      (unsigned long long)opts->vram_budget);
+        goto fail;
+#endif
+    }
+    /* The VRAM tier copies from/to the pool: it must be page-locked. */
+    if ((st = spw_pool_create(ctx, &s->pool, opts->host_budget, opts->register_cuda || want_vram)))
+        goto fail;
     if ((st = spw_ranges_init(&s->host, opts->host_budget / s->block * s->block))) goto fail;
     if (s->io) spw_io_register(s->io, s->pool.base, s->pool.len);
+    if (opts->vram_emulate) {
+        s->vram_budget = opts->vram_budget & ~(uint64_t)(DEV_ALIGN - 1);
+        if (posix_memalign((void **)&s->emu_base, DEV_ALIGN, s->vram_budget ? s->vram_budget : DEV_ALIGN)) {
+            s->emu_base = NULL;
+            st = spw_fail(ctx, SPW_ERR_NOMEM, "spill store: no memory for the emulated VRAM tier");
+            goto fail;
+        }
+        if ((st = spw_ranges_init(&s->emu, s->vram_budget))) goto fail;
+        s->st.vram_tier = 1;
+        s->st.vram_emulated = 1;
+        s->st.vram_budget = s->vram_budget;
+        spw_log(ctx, SPW_LOG_WARN, "spill store: EMULATED VRAM tier of %llu bytes in host memory "
+                "(tests only)", (unsigned long long)s->vram_budget);
+    }
+#ifdef SPW_HAVE_CUDA
+    if (want_vram) {
+        if (!s->pool.cuda_registered) {
+            st = spw_fail(ctx, SPW_ERR_CUDA, "spill store: the VRAM tier needs the pinned pool "
+                          "page-locked (cudaHostRegister) and it is not");
+            goto fail;
+        }
+        if (opts->vram_arena) {
+            s->arena = opts->vram_arena;
+            uint64_t ab = spw_cuda_arena_budget(s->arena);
+            s->vram_budget = opts->vram_budget && opts->vram_budget < ab ? opts->vram_budget : ab;
+        } else {
+            st = spw_cuda_arena_create(&s->arena, opts->vram_budget);
+            if (st) {
+                st = spw_fail(ctx, st, "spill store: VRAM tier: %s", spw_cuda_last_error());
+                goto fail;
+            }
+            s->own_arena = 1;
+            s->vram_budget = spw_cuda_arena_budget(s->arena);
+        }
+        s->vram_budget &= ~(uint64_t)(DEV_ALIGN - 1);
+        spw_cuda_stream stream = NULL;
+        if ((st = spw_cuda_stream_create(&stream))) {
+            st = spw_fail(ctx, st, "spill store: VRAM tier: %s", spw_cuda_last_error());
+            goto fail;
+        }
+        s->stream = stream;
+        s->st.vram_tier = 1;
+        s->st.vram_budget = s->vram_budget;
+        spw_log(ctx, SPW_LOG_INFO, "spill store: VRAM tier of %llu bytes (%s arena)",
+                (unsigned long long)s->vram_budget, s->own_arena ? "own" : "shared");
+    }
+#endif
     s->st.host_budget = s->host.total;
     s->st.nvme_budget = s->disk.total;
     s->st.pool_cuda_registered = s->pool.cuda_registered;
@@ -145,6 +315,15 @@ spw_status spw_spill_create(spw_ctx *ctx, spw_spill **out, const spw_spill_opts 
 fail:
     spw_spill_free(s);
     return st;
+}
+
+spw_status spw_spill_check_dir(spw_ctx *ctx, const char *dir, uint64_t bytes)
+{
+    spw_io *io = NULL;
+    spw_io_opts o = {.engine = SPW_IO_THREADS, .queue_depth = 1};
+    SPW_TRY(spw_io_open(ctx, &io, dir, bytes, &o));
+    spw_io_close(io);
+    return SPW_OK;
 }
 
 static void *worker_main(void *arg);
@@ -164,8 +343,19 @@ void spw_spill_free(spw_spill *s)
         free(o);
         o = n;
     }
-    for (size_t i = 0; i < s->nch; i++) free(s->ch[i]);
+    for (size_t i = 0; i < s->nch; i++) {
+        if (s->ch[i] && s->ch[i]->has_dev) dev_raw_free(s, s->ch[i]->dev_ptr, s->ch[i]->dev_len);
+        free(s->ch[i]);
+    }
+    if (s->emu_base) {
+        spw_ranges_destroy(&s->emu);
+        free(s->emu_base);
+    }
     free(s->ch);
+#ifdef SPW_HAVE_CUDA
+    if (s->stream) spw_cuda_stream_destroy((spw_cuda_stream)s->stream);
+    if (s->own_arena) spw_cuda_arena_destroy(s->arena);
+#endif
     free(s->hints);
     spw_io_close(s->io);
     spw_ranges_destroy(&s->disk);
@@ -183,10 +373,21 @@ spw_status spw_spill_chunk_new(spw_spill *s, spw_chunk *out, uint64_t bytes, spw
 {
     if (!s || !out) return SPW_ERR_NULL;
     *out = 0;
-    if (home == SPW_TIER_VRAM)
+    if (home == SPW_TIER_VRAM && !s->arena && !s->emu_base) {
+        /* SPW_ERR_UNSUPPORTED: this store has no VRAM tier; asking for one
+         * at create without CUDA is SPW_ERR_NO_CUDA. The message says why. */
+#ifdef SPW_HAVE_CUDA
+        const char *why = spw_cuda_device_count() > 0
+                              ? "set opts.vram_budget or opts.vram_arena at create"
+                              : "there is no CUDA device";
+#else
+        const char *why = "the CUDA backend is not compiled in (configure --with-cuda)";
+#endif
         return spw_fail(s->ctx, SPW_ERR_UNSUPPORTED,
-                        "spill store: VRAM-homed chunks belong to the device arena");
-    if (home != SPW_TIER_HOST && home != SPW_TIER_NVME)
+                        "spill store: chunk '%s' has home tier VRAM but the store has no VRAM tier "
+                        "(%s)", name ? name : "", why);
+    }
+    if (home != SPW_TIER_VRAM && home != SPW_TIER_HOST && home != SPW_TIER_NVME)
         return spw_fail(s->ctx, SPW_ERR_INVALID_ARG, "spill store: bad home tier %d", (int)home);
     if ((unsigned)kind > SPW_CHUNK_OTHER)
         return spw_fail(s->ctx, SPW_ERR_INVALID_ARG, "spill store: bad chunk kind %d", (int)kind);
@@ -196,11 +397,17 @@ spw_status spw_spill_chunk_new(spw_spill *s, spw_chunk *out, uint64_t bytes, spw
         return spw_fail(s->ctx, SPW_ERR_BUDGET,
                         "spill store: chunk '%s' (%llu bytes) exceeds the host budget (%llu bytes)",
                         name ? name : "", (unsigned long long)bytes, (unsigned long long)s->host.total);
+    uint64_t dev_len = round_up(bytes, DEV_ALIGN);
+    if (home == SPW_TIER_VRAM && dev_len > s->vram_budget)
+        return spw_fail(s->ctx, SPW_ERR_BUDGET,
+                        "spill store: chunk '%s' (%llu bytes) exceeds the VRAM budget (%llu bytes)",
+                        name ? name : "", (unsigned long long)bytes, (unsigned long long)s->vram_budget);
     chunk *c = calloc(1, sizeof *c);
     if (!c) return SPW_ERR_NOMEM;
     c->live = 1;
     c->size = bytes;
     c->host_len = host_len;
+    c->dev_len = dev_len;
     c->kind = kind;
     c->home = home;
     snprintf(c->name, sizeof c->name, "%s", name ? name : "");
@@ -542,12 +749,200 @@ static spw_status make_resident(spw_spill *s, chunk *c, int load)
     return st;
 }
 
+/* ---- the VRAM tier (mutex held) ---------------------------------------------- */
+
+/* Releases c's device memory (its data must be safe elsewhere). */
+static void dev_release(spw_spill *s, chunk *c)
+{
+    dev_raw_free(s, c->dev_ptr, c->dev_len);
+    s->vram_used -= c->dev_len;
+    c->dev_ptr = NULL;
+    c->has_dev = 0;
+    c->dev_dirty = 0;
+    s->st.dev_evictions++;
+}
+
+/* Moves c's data from the device to the pool (a device -> host copy only
+ * when the device copy is the newest), then releases the device memory.
+ * c is idle and not pinned on the device. */
+static spw_status dev_down(spw_spill *s, chunk *c)
+{
+    spw_status st = SPW_OK;
+    if (c->dev_dirty) {
+        c->busy = WRITING;
+        st = host_alloc(s, c);
+        if (!st) {
+            s->n_moving++;
+            pthread_mutex_unlock(&s->mu);
+            st = dev_sync_copy(s, host_ptr(s, c) + s->block, c->dev_ptr, c->size);
+            pthread_mutex_lock(&s->mu);
+            s->n_moving--;
+            if (st) {
+                drop_host(s, c);
+                st = spw_fail(s->ctx, st, "spill chunk %u '%s': device -> host copy failed: %s",
+                              c->id, c->name, dev_err());
+            } else {
+                c->dirty = 1; /* the pool copy is newer than NVMe */
+                s->st.bytes_dev_to_host += c->size;
+            }
+        }
+        c->busy = IDLE;
+    }
+    if (!st) dev_release(s, c);
+    pthread_cond_broadcast(&s->cv);
+    return st;
+}
+
+static chunk *pick_dev_victim(spw_spill *s, const chunk *self)
+{
+    chunk *best = NULL;
+    for (size_t i = 0; i < s->nch; i++) {
+        chunk *c = s->ch[i];
+        if (!c || !c->live || c == self || !c->has_dev || c->busy || c->dev_pins) continue;
+        if (!best) {
+            best = c;
+            continue;
+        }
+        /* The host pool's rule: unhinted LRU first, then the hinted one needed last. */
+        if (!c->hint_pos != !best->hint_pos) {
+            if (!c->hint_pos) best = c;
+        } else if (!c->hint_pos ? c->lru < best->lru : c->hint_pos > best->hint_pos) {
+            best = c;
+        }
+    }
+    return best;
+}
+
+/* Device memory for self (busy), evicting other device chunks to the pool
+ * while the store's VRAM budget (or the shared arena) has no room. */
+static spw_status dev_alloc(spw_spill *s, chunk *self)
+{
+    for (;;) {
+        if (s->vram_used + self->dev_len <= s->vram_budget) {
+            void *p = NULL;
+            spw_status ast = dev_raw_alloc(s, &p, self->size);
+            if (!ast) {
+                self->dev_ptr = p;
+                self->has_dev = 1;
+                s->vram_used += self->dev_len;
+                if (s->vram_used > s->vram_peak) s->vram_peak = s->vram_used;
+                return SPW_OK;
+            }
+            if (ast != SPW_ERR_DEVICE_OOM)
+                return spw_fail(s->ctx, ast, "spill chunk %u '%s': device allocation failed: %s",
+                                self->id, self->name, dev_err());
+        }
+        chunk *v = pick_dev_victim(s, self);
+        if (v) {
+            SPW_TRY(dev_down(s, v));
+            continue;
+        }
+        if (s->n_moving) {
+            pthread_cond_wait(&s->cv, &s->mu);
+            continue;
+        }
+        uint64_t pinned = 0;
+        for (size_t i = 0; i < s->nch; i++)
+            if (s->ch[i] && s->ch[i]->has_dev && s->ch[i]->dev_pins) pinned += s->ch[i]->dev_len;
+        return spw_fail(s->ctx, SPW_ERR_BUDGET,
+                        "spill store: the VRAM budget (%llu bytes, %llu in use by the store, %llu "
+                        "pinned on the device) cannot hold chunk %u '%s' (%llu bytes)%s",
+                        (unsigned long long)s->vram_budget, (unsigned long long)s->vram_used,
+                        (unsigned long long)pinned, self->id, self->name,
+                        (unsigned long long)self->size,
+                        s->vram_used + self->dev_len <= s->vram_budget
+                            ? " (the shared arena is full or fragmented)" : "");
+    }
+}
+
+/* Makes VRAM chunk c resident on the device and pins it there. */
+static spw_status pin_dev_locked(spw_spill *s, chunk *c)
+{
+    for (;;) {
+        while (c->busy) pthread_cond_wait(&s->cv, &s->mu);
+        if (!c->live) return spw_fail(s->ctx, SPW_ERR_INVALID_ARG, "spill store: chunk freed while in use");
+        if (c->home != SPW_TIER_VRAM)
+            return spw_fail(s->ctx, SPW_ERR_INVALID_ARG,
+                            "spill chunk %u '%s': only VRAM-homed chunks can be pinned on the device",
+                            c->id, c->name);
+        if (c->has_dev) break;
+        if (c->pins)
+            return spw_fail(s->ctx, SPW_ERR_INVALID_ARG,
+                            "spill chunk %u '%s' is pinned on the host; it cannot move to the device",
+                            c->id, c->name);
+        c->busy = LOADING;
+        spw_status st = dev_alloc(s, c);
+        if (!st && !c->has_host && !c->on_disk) { /* never written: zeros */
+            s->n_moving++;
+            pthread_mutex_unlock(&s->mu);
+            st = dev_sync_zero(s, c->dev_ptr, c->dev_len);
+            pthread_mutex_lock(&s->mu);
+            s->n_moving--;
+            if (st) {
+                st = spw_fail(s->ctx, st, "spill chunk %u '%s': device memset failed: %s", c->id,
+                              c->name, dev_err());
+                dev_release(s, c);
+            } else {
+                c->dev_dirty = 1;
+                s->st.dev_zero_fills++;
+            }
+        } else if (!st) {
+            int loaded = 0;
+            if (!c->has_host) { /* NVMe -> pool first */
+                st = host_alloc(s, c);
+                if (!st) {
+                    s->n_moving++;
+                    pthread_mutex_unlock(&s->mu);
+                    st = load_chunk(s, c);
+                    pthread_mutex_lock(&s->mu);
+                    s->n_moving--;
+                    if (st) drop_host(s, c);
+                    else loaded = 1;
+                }
+            }
+            if (!st) {
+                s->n_moving++;
+                pthread_mutex_unlock(&s->mu);
+                st = dev_sync_copy(s, c->dev_ptr, host_ptr(s, c) + s->block, c->size);
+                pthread_mutex_lock(&s->mu);
+                s->n_moving--;
+                if (st) {
+                    st = spw_fail(s->ctx, st, "spill chunk %u '%s': host -> device copy failed: %s",
+                                  c->id, c->name, dev_err());
+                    if (loaded) drop_host(s, c);
+                } else {
+                    c->dev_dirty = c->dirty || !c->on_disk;
+                    c->dirty = 0;
+                    drop_host(s, c);
+                    s->st.bytes_host_to_dev += c->size;
+                    s->st.dev_loads++;
+                }
+            }
+            if (st) dev_release(s, c);
+        }
+        c->busy = IDLE;
+        pthread_cond_broadcast(&s->cv);
+        if (st) return st;
+    }
+    if (!c->dev_pins++) s->st.vram_pinned += c->dev_len;
+    c->lru = ++s->tick;
+    return SPW_OK;
+}
+
 /* Pins c (mutex held). */
 static spw_status pin_locked(spw_spill *s, chunk *c, int load)
 {
     for (;;) {
         while (c->busy) pthread_cond_wait(&s->cv, &s->mu);
         if (!c->live) return spw_fail(s->ctx, SPW_ERR_INVALID_ARG, "spill store: chunk freed while in use");
+        if (c->has_dev) { /* a VRAM chunk used on the host: move it down */
+            if (c->dev_pins)
+                return spw_fail(s->ctx, SPW_ERR_INVALID_ARG,
+                                "spill chunk %u '%s' is pinned on the device; it cannot be used "
+                                "on the host", c->id, c->name);
+            SPW_TRY(dev_down(s, c));
+            continue;
+        }
         if (c->has_host) break;
         SPW_TRY(make_resident(s, c, load));
     }
@@ -603,10 +998,11 @@ spw_status spw_spill_chunk_free(spw_spill *s, spw_chunk h)
     pthread_mutex_lock(&s->mu);
     LOOKUP(s, c, h);
     while (c->busy) pthread_cond_wait(&s->cv, &s->mu);
-    if (c->pins) {
+    if (c->pins || c->dev_pins) {
         pthread_mutex_unlock(&s->mu);
         return spw_fail(s->ctx, SPW_ERR_INVALID_ARG, "spill chunk %u '%s' is pinned", c->id, c->name);
     }
+    if (c->has_dev) dev_release(s, c);
     if (c->has_host) drop_host(s, c);
     if (c->on_disk) spw_ranges_free(&s->disk, c->disk_off, c->disk_len);
     s->ch[h - 1] = NULL;
@@ -654,7 +1050,13 @@ static spw_status do_prefetch(spw_spill *s, spw_chunk h)
     LOOKUP(s, c, h);
     spw_status st = SPW_OK;
     while (c->busy) pthread_cond_wait(&s->cv, &s->mu);
-    if (!c->has_host && c->on_disk) st = make_resident(s, c, 1);
+    if (c->home == SPW_TIER_VRAM) { /* to the device: pin and unpin */
+        st = pin_dev_locked(s, c);
+        if (!st && !--c->dev_pins) s->st.vram_pinned -= c->dev_len;
+        pthread_cond_broadcast(&s->cv);
+    } else if (!c->has_host && c->on_disk) {
+        st = make_resident(s, c, 1);
+    }
     c->lru = ++s->tick;
     pthread_mutex_unlock(&s->mu);
     return st;
@@ -668,8 +1070,31 @@ static spw_status do_writeback(spw_spill *s, spw_chunk h, int drop)
     while (c->busy) pthread_cond_wait(&s->cv, &s->mu);
     if (!s->io) {
         st = spw_fail(s->ctx, SPW_ERR_UNSUPPORTED, "spill store: no NVMe tier for chunk '%s'", c->name);
-    } else if (c->pins) {
+    } else if (c->pins || c->dev_pins) {
         st = spw_fail(s->ctx, SPW_ERR_INVALID_ARG, "spill chunk %u '%s' is pinned", c->id, c->name);
+    } else if (c->has_dev) {
+        if (c->dev_dirty) { /* device -> pool (staging) -> NVMe; the device copy stays */
+            c->busy = WRITING;
+            st = host_alloc(s, c);
+            if (!st) {
+                s->n_moving++;
+                pthread_mutex_unlock(&s->mu);
+                st = dev_sync_copy(s, host_ptr(s, c) + s->block, c->dev_ptr, c->size);
+                int copied = !st;
+                if (st) st = spw_fail(s->ctx, st, "spill chunk %u '%s': device -> host copy failed: %s",
+                                      c->id, c->name, dev_err());
+                else st = store_chunk(s, c);
+                pthread_mutex_lock(&s->mu);
+                s->n_moving--;
+                if (copied) s->st.bytes_dev_to_host += c->size;
+                if (!st) c->dev_dirty = 0;
+                c->dirty = 0;
+                drop_host(s, c);
+            }
+            c->busy = IDLE;
+            pthread_cond_broadcast(&s->cv);
+        }
+        if (!st && drop) dev_release(s, c);
     } else if (c->has_host && drop) {
         st = evict(s, c);
     } else if (c->has_host && c->dirty) {
@@ -686,12 +1111,28 @@ static spw_status do_writeback(spw_spill *s, spw_chunk h, int drop)
     return st;
 }
 
+static spw_status do_evict_device(spw_spill *s, spw_chunk h)
+{
+    pthread_mutex_lock(&s->mu);
+    LOOKUP(s, c, h);
+    spw_status st = SPW_OK;
+    while (c->busy) pthread_cond_wait(&s->cv, &s->mu);
+    if (c->dev_pins)
+        st = spw_fail(s->ctx, SPW_ERR_INVALID_ARG, "spill chunk %u '%s' is pinned on the device",
+                      c->id, c->name);
+    else if (c->has_dev)
+        st = dev_down(s, c);
+    pthread_mutex_unlock(&s->mu);
+    return st;
+}
+
 static spw_status run_op(spw_spill *s, const op *o)
 {
     switch (o->type) {
     case 0: return do_copy(s, 0, o->c, o->buf, o->off, o->len);
     case 1: return do_copy(s, 1, o->c, o->buf, o->off, o->len);
     case 2: return do_prefetch(s, o->c);
+    case 4: return do_evict_device(s, o->c);
     default: return do_writeback(s, o->c, o->drop);
     }
 }
@@ -719,7 +1160,8 @@ static void *worker_main(void *arg)
             if (st) {
                 s->st.async_errors++;
                 spw_log(s->ctx, SPW_LOG_WARN, "spill store: background %s failed: %s",
-                        o->type == 2 ? "prefetch" : "write-back", spw_strerror(st));
+                        o->type == 2 ? "prefetch" : o->type == 4 ? "device eviction" : "write-back",
+                        spw_strerror(st));
             }
             free(o);
         } else {
@@ -790,6 +1232,44 @@ spw_status spw_spill_writeback(spw_spill *s, spw_token *tok, spw_chunk c, int dr
     return enqueue(s, tok, 3, c, NULL, 0, 0, drop);
 }
 
+spw_status spw_spill_pin_device(spw_spill *s, void **dptr, spw_chunk h)
+{
+    if (!s || !dptr) return SPW_ERR_NULL;
+    *dptr = NULL;
+    pthread_mutex_lock(&s->mu);
+    LOOKUP(s, c, h);
+    spw_status st = pin_dev_locked(s, c);
+    if (!st) *dptr = c->dev_ptr;
+    pthread_mutex_unlock(&s->mu);
+    return st;
+}
+
+spw_status spw_spill_unpin_device(spw_spill *s, spw_chunk h, int dirty)
+{
+    if (!s) return SPW_ERR_NULL;
+    pthread_mutex_lock(&s->mu);
+    LOOKUP(s, c, h);
+    if (!c->dev_pins) {
+        pthread_mutex_unlock(&s->mu);
+        return spw_fail(s->ctx, SPW_ERR_INVALID_ARG, "spill chunk %u '%s' is not pinned on the device",
+                        c->id, c->name);
+    }
+    if (dirty) c->dev_dirty = 1;
+    if (!--c->dev_pins) s->st.vram_pinned -= c->dev_len;
+    c->lru = ++s->tick;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return SPW_OK;
+}
+
+spw_status spw_spill_evict_device(spw_spill *s, spw_token *tok, spw_chunk c)
+{
+    if (!s) return SPW_ERR_NULL;
+    return enqueue(s, tok, 4, c, NULL, 0, 0, 0);
+}
+
+struct spw_cuda_arena *spw_spill_vram_arena(spw_spill *s) { return s ? s->arena : NULL; }
+
 spw_status spw_spill_wait(spw_spill *s, spw_token tok)
 {
     if (!s) return SPW_ERR_NULL;
@@ -850,8 +1330,8 @@ spw_tier spw_spill_where(spw_spill *s, spw_chunk h)
     if (!s) return SPW_TIER_NONE;
     pthread_mutex_lock(&s->mu);
     chunk *c = get_chunk(s, h);
-    spw_tier t = !c ? SPW_TIER_NONE : c->has_host ? SPW_TIER_HOST : c->on_disk ? SPW_TIER_NVME
-                                                                                  : SPW_TIER_NONE;
+    spw_tier t = !c ? SPW_TIER_NONE : c->has_dev ? SPW_TIER_VRAM : c->has_host ? SPW_TIER_HOST
+                                      : c->on_disk ? SPW_TIER_NVME : SPW_TIER_NONE;
     pthread_mutex_unlock(&s->mu);
     return t;
 }
@@ -865,6 +1345,12 @@ void spw_spill_get_stats(spw_spill *s, spw_spill_stats *out)
     out->host_peak = s->host.peak;
     out->nvme_in_use = s->disk.used;
     out->nvme_peak = s->disk.peak;
+    out->vram_in_use = s->vram_used;
+    out->vram_peak = s->vram_peak;
+#ifdef SPW_HAVE_CUDA
+    if (s->arena) out->arena_peak = spw_cuda_arena_peak(s->arena);
+#endif
+    if (s->emu_base) out->arena_peak = s->emu.peak;
     pthread_mutex_unlock(&s->mu);
     if (s->io) spw_io_get_stats(s->io, &out->io);
 }

@@ -528,6 +528,14 @@ static void dif_upper_group(uint64_t *a, unsigned log_n, unsigned bl, size_t o0,
             for (size_t k = 1; k < CG; k++) g[k] = fmul(g[k - 1], root);
             step = gl_pow(root, S);
         }
+        if (tw && rs == CG && bl == UP_LOG) {
+            /* rows r < hr of a pair block are contiguous in the buffer, and
+             * so are their twiddles (group-major, q = r): one run each */
+            const uint64_t *t = tw + up_pos(o0, l);
+            for (size_t sb = 0; sb < R; sb += 2 * hr)
+                bfly_run(p + sb * CG, p + (sb + hr) * CG, t, hr * CG);
+            continue;
+        }
         for (size_t sb = 0; sb < R; sb += 2 * hr) {
             uint64_t base = 1;
             for (size_t r = 0; r < hr; r++) {

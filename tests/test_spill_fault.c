@@ -31,6 +31,7 @@ static outcome run_workload(spw_ctx *ctx, const char *dir, int engine, uint64_t 
     o.queue_depth = 2;
     o.request_size = 8192; /* several requests per chunk */
     o.compress = 2;
+    o.register_cuda = 0;
     o.fault_n = fault_n;
     o.fault_kind = kind;
     spw_spill *s = NULL;
@@ -49,6 +50,12 @@ static outcome run_workload(spw_ctx *ctx, const char *dir, int engine, uint64_t 
         if (!r.st) made++;
         if (!r.st) r.st = spw_spill_write(s, NULL, c[i], 0, data[i], SZ);
     }
+    /* asynchronous paths: an explicit eviction and a prefetch, via tokens */
+    spw_token t;
+    if (!r.st) r.st = spw_spill_writeback(s, &t, c[NCH - 1], 1);
+    if (!r.st) r.st = spw_spill_wait(s, t);
+    if (!r.st) r.st = spw_spill_prefetch(s, &t, c[0]);
+    if (!r.st) r.st = spw_spill_wait(s, t);
     for (int pass = 0; pass < 2 && !r.st; pass++)
         for (int i = 0; i < NCH && !r.st; i++) {
             int j = pass ? NCH - 1 - i : i;

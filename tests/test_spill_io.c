@@ -6,7 +6,7 @@
  * bad-directory errors.
  */
 #include "check_util.h"
-#include "spill_io.h"
+#include "spill.h"
 #include "test_spill_util.h"
 
 #include <sys/stat.h>
@@ -286,6 +286,14 @@ START_TEST(bad_dirs)
         expect_open_fail(path, 1 << 20, SPW_ERR_IO);
         rmdir(path);
     }
+    /* the store's up-front check gives the same answers */
+    spw_ctx *ctx = mkctx();
+    ck_assert_int_eq(spw_spill_check_dir(ctx, dir, 1 << 20), SPW_OK);
+    ck_assert_int_eq(spw_spill_check_dir(ctx, dir, 8ull << 40), SPW_ERR_NOSPACE);
+    snprintf(path, sizeof path, "%s/missing", dir);
+    ck_assert_int_eq(spw_spill_check_dir(ctx, path, 1 << 20), SPW_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(spw_ctx_last_error(ctx), path));
+    spw_ctx_free(ctx);
     ck_assert_int_eq(spill_dir_done(dir), 0);
 }
 END_TEST

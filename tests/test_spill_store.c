@@ -32,7 +32,8 @@ static spw_spill *mkstore(spw_ctx *ctx, const char *dir, uint64_t host, uint64_t
     o.engine = engine;
     o.queue_depth = 4;
     o.request_size = 64 * 1024;
-    o.compress = 2; /* deterministic: no speed-based skipping */
+    o.compress = 2;      /* deterministic: no speed-based skipping */
+    o.register_cuda = 0; /* CPU suite: the GPU suite covers registration */
     spw_spill *s = NULL;
     spw_status st = spw_spill_create(ctx, &s, &o);
     ck_assert_msg(st == SPW_OK, "%s", spw_ctx_last_error(ctx));
@@ -411,6 +412,7 @@ START_TEST(corruption_detected)
         o.nvme_budget = 1u << 20;
         o.fault_n = 2; /* op 1 = fallocate, op 2 = the chunk's write */
         o.fault_kind = SPW_FAULT_CORRUPT;
+        o.register_cuda = 0;
         spw_spill *s = NULL;
         OK(ctx, spw_spill_create(ctx, &s, &o));
         spw_chunk c;
