@@ -362,12 +362,12 @@ typedef void (*spw_progress_fn)(void *user, const spw_progress *p);
 SPW_API SPW_WARN_UNUSED spw_status spw_ctx_set_progress(spw_ctx *ctx, spw_progress_fn fn,
                                                         void *user, double min_interval);
 
-/* Statistics of the last successful spw_prove on ctx as a JSON document
+/* Statistics of the last spw_prove on ctx, when it succeeded, as a JSON document
  * (schema "spillway-stats" version 1, docs/STATS_SCHEMA.md): per-round and
  * per-table times, bytes per link and achieved bandwidth, peak memory per
  * tier against its budget, predicted against measured times. *json_out is
  * NUL-terminated, *json_len bytes, released with spw_free(). SPW_ERR_INVALID_ARG
- * when no prove has succeeded on ctx yet. */
+ * when the last prove on ctx failed or there was none. */
 SPW_API SPW_WARN_UNUSED spw_status spw_prove_stats_json(spw_ctx *ctx, char **json_out,
                                                         size_t *json_len);
 

@@ -608,6 +608,7 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
                         const spw_trace *trace, const spw_statement *stmt,
                         const spw_prove_opts *opts, spw_prove_stats *stats)
 {
+    if (ctx) ctx->run_stats.valid = 0; /* (bench) statistics of this call only */
     SPW_CHECK_NULL(ctx, proof_out);
     SPW_CHECK_NULL(ctx, proof_len);
     SPW_CHECK_NULL(ctx, air);

@@ -189,6 +189,18 @@ START_TEST(test_stats_consistent)
     ck_assert_uint_gt(s->tiers[0].peak, 0);
     ck_assert_int_eq(spw_prove_stats_json(ctx, &json, &jl), SPW_OK);
     ck_assert_uint_eq(strlen(json), jl);
+    /* a failed prove clears them */
+    {
+        spw_free(json);
+        json = NULL;
+        uint8_t *q = NULL;
+        size_t ql = 0;
+        ck_assert_int_eq(spw_prove_ex(ctx, &q, &ql, NULL, NULL, NULL, NULL, NULL), SPW_ERR_NULL);
+        ck_assert_int_eq(spw_prove_stats_json(ctx, &json, &jl), SPW_ERR_INVALID_ARG);
+        ck_assert_int_eq(prove_wl(ctx, "vm", 10, NULL, &q, &ql, &ps, &nt), SPW_OK);
+        spw_free(q);
+        ck_assert_int_eq(spw_prove_stats_json(ctx, &json, &jl), SPW_OK);
+    }
     ck_assert(strstr(json, "\"schema\": \"spillway-stats\"") != NULL);
     ck_assert(strstr(json, "\"name\": \"cpu\"") != NULL);
     spw_free(json);
