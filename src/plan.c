@@ -201,7 +201,8 @@ static uint64_t store_bytes(const tdim *d, uint64_t R, uint64_t G)
     uint64_t trees = 64 * d->N * (d->na ? 3 : 2);
     b += 24 * d->N + 24 * d->NE;
     if (d->NE != d->N) b += 8 * (d->nm + d->na) * d->NE;
-    uint64_t tiles = b / (SPW_PLAN_TILE_BYTES / 2) + 3 * d->N / SPW_PLAN_TREE_ROWS + 16;
+    /* (+128: the last, partial tile of each matrix and small tables) */
+    uint64_t tiles = b / (SPW_PLAN_TILE_BYTES / 2) + 3 * d->N / SPW_PLAN_TREE_ROWS + 128;
     return b + trees + tiles * CHUNK_HDR;
 }
 
