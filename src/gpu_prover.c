@@ -21,7 +21,20 @@
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static spw_gpu_run_stats g_last;
 static uint64_t g_fallbacks;
-static int g_fallback_logged;
+
+static void set_last(const spw_gpu_run_stats *s)
+{
+    pthread_mutex_lock(&g_lock);
+    g_last = *s;
+    pthread_mutex_unlock(&g_lock);
+}
+
+void spw_gpu_clear_last(void)
+{
+    spw_gpu_run_stats z;
+    memset(&z, 0, sizeof z);
+    set_last(&z);
+}
 
 void spw_gpu_last_run(spw_gpu_run_stats *out)
 {
@@ -38,25 +51,6 @@ uint64_t spw_gpu_fallbacks(void)
     return n;
 }
 
-static void set_last(const spw_gpu_run_stats *s)
-{
-    pthread_mutex_lock(&g_lock);
-    g_last = *s;
-    pthread_mutex_unlock(&g_lock);
-}
-
-/* Counts a device -> CPU fallback; the first one in the process is logged
- * as a warning, later ones at INFO. */
-static void note_fallback(const spw_ctx *ctx, const char *why)
-{
-    pthread_mutex_lock(&g_lock);
-    g_fallbacks++;
-    int first = !g_fallback_logged;
-    g_fallback_logged = 1;
-    pthread_mutex_unlock(&g_lock);
-    spw_log(ctx, first ? SPW_LOG_WARN : SPW_LOG_INFO,
-            "GPU backend: %s; proving on the CPU backend instead (fallback counted)", why);
-}
 
 uint64_t spw_gpu_estimate(const spw_air_def *def, unsigned blowup)
 {
@@ -74,8 +68,14 @@ uint64_t spw_gpu_estimate(const spw_air_def *def, unsigned blowup)
         uint64_t NE = n << log_e;
         /* resident: trace, coefficients, LDE and tree of main, aux, comp */
         sum += nm * n * 8 + (nm + na + nc) * (n + N) * 8 + 3 * 2 * N * 32;
-        /* composition temporaries: larger domain, quotient, scratch, powers */
-        uint64_t ct = 3 * NE * 8 + NE * 8 + ((uint64_t)256 << 20) + 256;
+        /* composition temporaries: larger domain, quotient, powers, and the
+         * interpreter's scratch (spw_gpu_comp_threads: at most 2^17 threads
+         * of n_slots ext3 slots, at most 256 MiB) */
+        uint64_t slots = t->eval_slot ? t->n_eval_slots : t->prog_len;
+        uint64_t thr = NE < ((uint64_t)1 << 17) ? (NE + 127) / 128 * 128 : ((uint64_t)1 << 17);
+        uint64_t scr = (slots ? slots : 1) * 24 * thr;
+        if (scr > ((uint64_t)256 << 20)) scr = (uint64_t)256 << 20;
+        uint64_t ct = 3 * NE * 8 + NE * 8 + scr + ((uint64_t)1 << 20);
         if (log_e != log_b) ct += (nm + na) * NE * 8;
         if (ct > comp_max) comp_max = ct;
         /* LogUp chunk scratch (bounded by 2^16 rows) + OOD powers */
@@ -121,6 +121,21 @@ spw_status spw_gpu_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
 #include "cuda_api.h"
 #include "rounds_api.h"
 
+static int g_fallback_logged;
+
+/* Counts a device -> CPU fallback; the first one in the process is logged
+ * as a warning, later ones at INFO. */
+static void note_fallback(const spw_ctx *ctx, const char *why)
+{
+    pthread_mutex_lock(&g_lock);
+    g_fallbacks++;
+    int first = !g_fallback_logged;
+    g_fallback_logged = 1;
+    pthread_mutex_unlock(&g_lock);
+    spw_log(ctx, first ? SPW_LOG_WARN : SPW_LOG_INFO,
+            "GPU backend: %s; proving on the CPU backend instead (fallback counted)", why);
+}
+
 int spw_gpu_wanted(const spw_ctx *ctx)
 {
     if (ctx->backend == SPW_BACKEND_CPU) return 0;
@@ -145,6 +160,7 @@ typedef struct grun {
     const char *round;
     const char *table;
     uint64_t budget;
+    int bad_trace;  /* the rounds saw what only a bad trace causes */
 } grun;
 
 /* SPW_GPU_DEBUG=1 in the environment: one stderr line per round and
@@ -407,9 +423,11 @@ static spw_status logup_dev(grun *g, uint64_t *d_aux, fe3 *sum, const spw_air_ta
     dfree(g, d_inter);
     dfree(g, d_vs);
     dfree(g, d_apow);
-    if (bad != UINT64_MAX)
+    if (bad != UINT64_MAX) {
+        g->bad_trace = 1;
         return spw_fail(g->ctx, SPW_ERR_INTERNAL, "LogUp: table %s row %llu: zero fingerprint",
                         t->name, (unsigned long long)bad);
+    }
     return SPW_OK;
 }
 
@@ -417,7 +435,7 @@ spw_status spw_gpu_logup_build(spw_ctx *ctx, spw_cuda_arena *A, spw_cuda_stream 
                                fe3 *sum, const spw_air_table *t, const uint64_t *d_main,
                                size_t chunk_rows, const fe3 *challenges)
 {
-    grun g = {ctx, A, s, "LogUp", t->name, 0};
+    grun g = {ctx, A, s, "LogUp", t->name, 0, 0};
     *sum = fe3_zero();
     if (!t->n_interactions) return SPW_OK;
     if (t->n_aux != (t->n_interactions + 1) / 2 + 1)
@@ -557,7 +575,7 @@ spw_status spw_gpu_composition_values(spw_ctx *ctx, spw_cuda_arena *A, spw_cuda_
                                       unsigned log_e, const fe3 *d_challenges,
                                       const uint64_t *d_publics, fe3 logup_sum, fe3 lambda)
 {
-    grun g = {ctx, A, s, "composition", t->name, 0};
+    grun g = {ctx, A, s, "composition", t->name, 0, 0};
     return comp_dev(&g, d_q, t, d_main, d_aux, t->log_height, log_e, d_challenges, d_publics,
                     logup_sum, lambda);
 }
@@ -602,11 +620,13 @@ static spw_status g_round_comp(grun *g, gtab *s, const fe3 *d_ch, const uint64_t
         D(spw_gpu_any_nonzero(g->s, flag, q, 3, NE, deg, NE));
         SPW_TRY(download(g, &hflag, flag, 4));
         dfree(g, flag);
-        if (hflag)
+        if (hflag) {
+            g->bad_trace = 1;
             return spw_fail(g->ctx, SPW_ERR_INTERNAL,
                             "prove: table '%s': composition quotient has degree >= %zu "
                             "(constraints not satisfied or degree miscomputed)",
                             t->name, deg);
+        }
     }
     SPW_TRY(dalloc(g, &s->comp_coef, 3 * (uint64_t)sp * s->n * 8));
     for (uint32_t i = 0; i < sp; i++)
@@ -797,6 +817,15 @@ static spw_status run_rounds(grun *g, spw_proof *P, gtab *S, const spw_air_def *
     }
     if (chp != ch) free(chp);
     SPW_TRY(st);
+    if (!forced) { /* balanced buses cancel exactly (the verifier checks it too) */
+        fe3 tot = fe3_zero();
+        for (uint32_t t = 0; t < def->n_tables; t++) tot = fe3_add(tot, P->tables[t].logup_sum);
+        if (!fe3_is_zero(tot)) {
+            g->bad_trace = 1;
+            return spw_fail(ctx, SPW_ERR_BUS_UNBALANCED,
+                            "GPU backend: the tables' LogUp sums do not cancel");
+        }
+    }
     LAP(SPW_ROUND_AUX);
 
     for (uint32_t t = 0; t < def->n_tables; t++) {
@@ -991,11 +1020,23 @@ spw_status spw_gpu_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
         note_fallback(ctx, why);
         return SPW_OK;
     }
-    /* the arena reserves the estimate plus room for the NTT's direct
-     * twiddle tables, never more than the budget */
-    uint64_t reserve = est + est / 8 + ((uint64_t)160 << 20);
+    /* the arena reserves the estimate plus slack against fragmentation,
+     * never more than the budget, before anything else starts: when the
+     * device cannot give it, auto falls back to the CPU */
+    uint64_t reserve = est + est / 8 + ((uint64_t)64 << 20);
     if (reserve > budget) reserve = budget;
     gs.reserved = reserve;
+    spw_cuda_arena *arena = NULL;
+    spw_status ast = spw_cuda_arena_create(&arena, reserve);
+    if (ast != SPW_OK) {
+        char why[300];
+        snprintf(why, sizeof why, "cannot reserve %llu MiB of device memory: %s",
+                 (unsigned long long)(reserve >> 20), spw_cuda_last_error());
+        set_last(&gs);
+        if (want_cuda) return spw_fail(ctx, ast, "prove: --backend cuda: %s", why);
+        note_fallback(ctx, why);
+        return SPW_OK;
+    }
     *handled = 1;
 
     int forced = opts && opts->skip_checks;
@@ -1009,19 +1050,37 @@ spw_status spw_gpu_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
     check_job cj = {*ctx, def, trace, stmt, SPW_OK, 0};
     pthread_t th;
     int th_started = 0;
-    if (!forced) {
+    /* Pre-proof checks: by default the device rounds detect a bad trace
+     * themselves (a violated constraint fails the composition degree check,
+     * an unbalanced bus leaves sum L_t != 0, both with probability
+     * 1 - 2^-150 or better) and the host checks run only then, to name the
+     * table, constraint and row exactly as the CPU backend does.
+     * SPW_GPU_HOST_CHECKS=1 runs them on every proof, in a host thread beside
+     * the device rounds. */
+    int host_checks = !forced && getenv("SPW_GPU_HOST_CHECKS") != NULL;
+    /* a table whose quotient fills its whole composition domain (parts =
+     * 2^log_e) leaves the degree check nothing to look at: then the host
+     * checks must run on every proof */
+    for (uint32_t t = 0; t < def->n_tables && !forced; t++) {
+        uint32_t sp = spw_stark_num_parts(&def->tables[t]);
+        unsigned log_e = log_b;
+        while ((1u << log_e) < sp) log_e++;
+        if (sp == (1u << log_e)) host_checks = 1;
+    }
+    if (host_checks) {
         if (pthread_create(&th, NULL, check_thread, &cj) == 0) th_started = 1;
         else check_thread(&cj);
     }
-    if (!forced && !th_started && cj.st != SPW_OK) {
+    if (host_checks && !th_started && cj.st != SPW_OK) {
         snprintf(ctx->last_error, sizeof ctx->last_error, "%s", cj.ctx.last_error);
+        spw_cuda_arena_destroy(arena);
         return cj.st;
     }
 
     spw_status st = SPW_OK;
     spw_proof P;
     memset(&P, 0, sizeof P);
-    grun g = {ctx, NULL, NULL, "setup", NULL, budget};
+    grun g = {ctx, arena, NULL, "setup", NULL, budget, 0};
     gtab *S = spw_calloc_array(def->n_tables, sizeof(gtab));
     P.tables = spw_calloc_array(def->n_tables, sizeof(spw_proof_table));
     if (!S || !P.tables) {
@@ -1056,11 +1115,6 @@ spw_status spw_gpu_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
         P.tables[t].n_parts = s->n_parts;
     }
     if ((st = spw_proof_alloc(ctx, &P)) != SPW_OK) goto out;
-    if ((st = spw_cuda_arena_create(&g.A, reserve)) != SPW_OK) {
-        st = spw_fail(ctx, st, "GPU backend: cannot reserve %llu MiB of device memory: %s",
-                      (unsigned long long)(reserve >> 20), spw_cuda_last_error());
-        goto out;
-    }
     /* one stream, the legacy default one: the NTT builds its cached twiddle
      * tables there, so arena blocks freed here and reused by those builds
      * are ordered after every kernel that used them */
@@ -1072,6 +1126,12 @@ out:
     if (th_started) {
         pthread_join(th, NULL);
         th_started = 0;
+    } else if (!forced && !host_checks && st != SPW_OK && g.bad_trace) {
+        /* the rounds saw a bad trace: the host checks name the culprit */
+        check_thread(&cj);
+        if (cj.st == SPW_OK)
+            spw_log(ctx, SPW_LOG_WARN, "GPU backend: the host checks accept the trace that the "
+                                       "device rounds rejected");
     }
     stats->seconds[SPW_ROUND_CHECK] = cj.seconds;
     gs.seconds[SPW_ROUND_CHECK] = cj.seconds;

@@ -42,8 +42,9 @@ spw_status spw_gpu_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
                          const spw_statement *stmt, const spw_prove_opts *opts,
                          spw_prove_stats *stats, int *handled);
 
-/* Statistics of the last spw_gpu_prove call (zeroed when none). */
+/* Statistics of the last proof (zeroed when it ran on the CPU backend). */
 void spw_gpu_last_run(spw_gpu_run_stats *out);
+void spw_gpu_clear_last(void);
 /* Number of device -> CPU fallbacks in this process. */
 uint64_t spw_gpu_fallbacks(void);
 

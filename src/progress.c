@@ -86,6 +86,13 @@ void spw_progress_report(const spw_ctx *cctx, const char *round, int table, uint
         s->seg_round = r;
         s->seg_table = table;
         s->seg_start = now;
+        if (ctx->log_level >= SPW_LOG_DEBUG) {
+            const char *tn = table >= 0 && table < SPW_STATS_MAX_TABLES ? s->tables[table].name
+                                                                        : "-";
+            spw_log(ctx, SPW_LOG_DEBUG, "progress: %.3f s: %s, table %s, %llu of %llu bytes",
+                    now - s->t_start, round, tn, (unsigned long long)done,
+                    (unsigned long long)total);
+        }
     }
     if (total > s->round_bytes[r]) s->round_bytes[r] = total;
     if (done > total) done = total;

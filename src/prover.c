@@ -674,6 +674,8 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
         if (handled || gst != SPW_OK) return gst;
         if (spw_gpu_fallbacks() > fallbacks && spw_gpu_wanted(ctx)) /* a device was there */
             spw_stats_fallback(ctx, "device -> cpu prover");
+    } else {
+        spw_gpu_clear_last();
     }
     spw_progress_report(ctx, spw_round_names[SPW_ROUND_CHECK], -1, 0, 0);
     if (!forced) {

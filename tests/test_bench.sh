@@ -31,6 +31,13 @@ if command -v gnuplot >/dev/null 2>&1; then
   done
 fi
 
+# without gnuplot: JSON and CSV still written, plots skipped with a message
+PATH=/nonexistent "$BIN" bench --matrix tiny --repeat 1 --out "$T/n" >"$T/n.log" 2>&1 || { cat "$T/n.log"; fail "bench without gnuplot exited $?"; }
+[ -s "$T/n/results.json" ] && [ -s "$T/n/results.csv" ] || fail "no results without gnuplot"
+grep -q "plots skipped" "$T/n.log" || fail "no message about skipped plots"
+ls "$T/n"/*.png >/dev/null 2>&1 && fail "PNGs without gnuplot?"
+$CHECK bench "$T/n/results.json" || fail "results.json (no gnuplot) does not match the schema"
+
 "$BIN" prove --workload fib --log-rows 10 -q --stats "$T/s.json" -o "$T/p" || fail "prove --stats"
 $CHECK stats "$T/s.json" || fail "prove --stats output does not match the schema"
 "$BIN" verify --workload fib "$T/p" >/dev/null || fail "the proof made with --stats does not verify"

@@ -16,6 +16,9 @@
 #include "stark.h"
 #include "stats.h"
 #include "workloads.h"
+#ifdef SPW_HAVE_CUDA
+#include "cuda_api.h"
+#endif
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -67,7 +71,7 @@ static const mspec m_full[] = {
     {"vm", 17, NULL, 4, SPW_MODE_AUTO, 0}, {"vm", 18, NULL, 4, SPW_MODE_AUTO, 0},
     {"vm", 16, NULL, 2, SPW_MODE_AUTO, 0}, {"vm", 16, NULL, 8, SPW_MODE_AUTO, 0},
     {"synth", 0, "tiny", 4, SPW_MODE_AUTO, 0}, {"synth", 0, "small", 4, SPW_MODE_AUTO, 0},
-    {"synth", 0, "medium", 4, SPW_MODE_AUTO, 0}, {"vm", 16, NULL, 4, SPW_MODE_SPILLED, 256 * MiB_},
+    {"synth", 0, "medium", 4, SPW_MODE_SPILLED, 2048 * MiB_}, {"vm", 16, NULL, 4, SPW_MODE_SPILLED, 256 * MiB_},
     {"vm", 16, NULL, 4, SPW_MODE_SPILLED, 128 * MiB_}, {"vm", 18, NULL, 4, SPW_MODE_SPILLED, 256 * MiB_},
     {"synth", 0, "small", 4, SPW_MODE_SPILLED, 256 * MiB_}};
 
@@ -192,6 +196,7 @@ static int run_once(const point *p, unsigned threads, child_msg *m, uint64_t *rs
         return -1;
     }
     fflush(NULL);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         snprintf(m->err, sizeof m->err, "fork: %s", strerror(errno));
@@ -201,6 +206,8 @@ static int run_once(const point *p, unsigned threads, child_msg *m, uint64_t *rs
     }
     if (pid == 0) {
         close(fds[0]);
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive an interrupted bench */
+        if (getppid() != parent) _exit(5);
         child_run(fds[1], p, threads);
     }
     close(fds[1]);
@@ -302,18 +309,24 @@ static int gpu_available(char *name, size_t len)
     pid_t pid = fork();
     if (pid == 0) {
         close(fds[0]);
-        int ok = spw_cuda_available();
-        char buf[1] = {(char)ok};
-        if (write_all(fds[1], buf, 1)) _exit(1);
+        char buf[129] = {0};
+        buf[0] = (char)spw_cuda_available();
+        snprintf(buf + 1, sizeof buf - 1, "CUDA device 0");
+#ifdef SPW_HAVE_CUDA
+        uint64_t total = 0, free_b = 0;
+        if (buf[0]) (void)spw_cuda_device_info(buf + 1, sizeof buf - 1, &total, &free_b);
+#endif
+        if (write_all(fds[1], buf, sizeof buf)) _exit(1);
         _exit(0);
     }
     close(fds[1]);
-    char c = 0;
-    if (pid < 0 || read_all(fds[0], &c, 1)) c = 0;
+    char buf[129] = {0};
+    if (pid < 0 || read_all(fds[0], buf, sizeof buf)) buf[0] = 0;
     close(fds[0]);
     if (pid > 0) waitpid(pid, NULL, 0);
-    snprintf(name, len, "%s", c ? "CUDA device 0" : "");
-    return c != 0;
+    buf[sizeof buf - 1] = 0;
+    snprintf(name, len, "%s", buf[0] ? buf + 1 : "");
+    return buf[0] != 0;
 }
 
 static void cpu_model(char *buf, size_t len)
@@ -692,7 +705,9 @@ static int write_plot_data(const char *dir, const point *P, int np, double mem_g
     return nr;
 }
 
-static int run_gnuplot(const char *dir, const char *script, int *plots_made)
+/* Runs `gnuplot script` in dir; returns its exit status (127: not found,
+ * -1: could not run). stdout is discarded, and stderr too when quiet. */
+static int run_gnuplot(const char *dir, const char *script, int quiet)
 {
     fflush(NULL);
     pid_t pid = fork();
@@ -701,15 +716,14 @@ static int run_gnuplot(const char *dir, const char *script, int *plots_made)
         if (chdir(dir)) _exit(126);
         int null = open("/dev/null", O_WRONLY);
         if (null >= 0) dup2(null, STDOUT_FILENO);
+        if (null >= 0 && quiet) dup2(null, STDERR_FILENO);
         execlp("gnuplot", "gnuplot", script, (char *)NULL);
         _exit(127);
     }
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    if (!WIFEXITED(status)) return -1;
-    *plots_made = WEXITSTATUS(status) == 0;
-    return WEXITSTATUS(status);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 static int gnuplot_has_pngcairo(const char *dir)
@@ -720,8 +734,7 @@ static int gnuplot_has_pngcairo(const char *dir)
     if (!f) return 0;
     fprintf(f, "set terminal pngcairo\n");
     fclose(f);
-    int made = 0;
-    int rc = run_gnuplot(dir, ".term.gp", &made);
+    int rc = run_gnuplot(dir, ".term.gp", 1);
     unlink(path);
     return rc == 0;
 }
@@ -813,8 +826,7 @@ static int write_plots(const char *dir, const point *P, int np, double mem_gbps,
                    "set xrange [0:1]\nset yrange [0:1]\nplot x with lines title 'measured = predicted'\n");
     pngs++;
     fclose(f);
-    int made = 0;
-    int rc = run_gnuplot(dir, "plots.gp", &made);
+    int rc = run_gnuplot(dir, "plots.gp", 0);
     if (rc == 127) {
         fprintf(stderr, "spillway bench: gnuplot not found: plots skipped (install gnuplot-nox); "
                         "results.json, results.csv and the .dat files are written\n");
@@ -933,7 +945,7 @@ int cli_bench(int argc, char **argv)
     if (!strcmp(matrix, "tiny")) M = m_tiny, nm = sizeof m_tiny / sizeof *m_tiny;
     else if (!strcmp(matrix, "quick")) M = m_quick, nm = sizeof m_quick / sizeof *m_quick;
 
-    char gpu[64] = "";
+    char gpu[128] = "";
     int backends[2], nb = 0;
     if (strcmp(backend_s, "cuda")) backends[nb++] = SPW_BACKEND_CPU;
     if (strcmp(backend_s, "cpu")) {
@@ -976,8 +988,8 @@ int cli_bench(int argc, char **argv)
     double t0 = spw_now();
     int failed = 0;
     if (!quiet)
-        printf("%-26s %9s %9s %9s %7s %9s %10s %10s\n", "point", "median s", "min s", "max s",
-               "spread", "CPU s", "ns/row", "peak RSS");
+        printf("%-26s %9s %9s %9s %7s %9s %9s %10s %10s\n", "point", "median s", "min s", "max s",
+               "spread", "CPU s", "plan s", "ns/row", "peak RSS");
     for (int i = 0; i < np; i++) {
         point *p = &P[i];
         spw_run_stats *runs = calloc(repeat, sizeof *runs);
@@ -1047,8 +1059,11 @@ int cli_bench(int argc, char **argv)
         }
         if (!quiet) {
             char sz[32];
-            printf("%-26s %9.3f %9.3f %9.3f %6.1f%% %9.3f %10.1f %10s\n", p->id, p->median, p->min,
-                   p->max, 100 * p->spread, p->median_cpu, p->ns_per_row,
+            char pred[32] = "-";
+            if (p->rep->predicted_total >= 0)
+                snprintf(pred, sizeof pred, "%.3f", p->rep->predicted_total);
+            printf("%-26s %9.3f %9.3f %9.3f %6.1f%% %9.3f %9s %10.1f %10s\n", p->id, p->median,
+                   p->min, p->max, 100 * p->spread, p->median_cpu, pred, p->ns_per_row,
                    cli_fmt_size(sz, sizeof sz, p->peak_rss));
             fflush(stdout);
         }

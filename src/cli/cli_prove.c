@@ -287,7 +287,7 @@ int cli_prove(int argc, char **argv)
     uint8_t *proof = NULL;
     size_t len = 0;
     cli_progress cp;
-    cli_progress_start(&cp, ctx, !quiet);
+    cli_progress_start(&cp, ctx, !quiet && !verbose); /* -v: the log is the progress */
     st = spw_prove_ex(ctx, &proof, &len, air, trace, &stmt, &opts, &stats);
     cli_progress_end(&cp, ctx);
     if (st != SPW_OK) {
