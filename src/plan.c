@@ -201,7 +201,8 @@ static uint64_t store_bytes(const tdim *d, uint64_t R, uint64_t G)
     uint64_t trees = 64 * d->N * (d->na ? 3 : 2);
     b += 24 * d->N + 24 * d->NE;
     if (d->NE != d->N) b += 8 * (d->nm + d->na) * d->NE;
-    uint64_t tiles = b / (SPW_PLAN_TILE_BYTES / 2) + 3 * d->N / SPW_PLAN_TREE_ROWS + 16;
+    /* (+128: the last, partial tile of each matrix and small tables) */
+    uint64_t tiles = b / (SPW_PLAN_TILE_BYTES / 2) + 3 * d->N / SPW_PLAN_TREE_ROWS + 128;
     return b + trees + tiles * CHUNK_HDR;
 }
 
@@ -435,14 +436,23 @@ replan:
         /* query openings: one tile per column group and one subtree per
          * tree, per table and query, plus the FRI layers */
         uint32_t nq = (SPW_TARGET_BITS - SPW_GRINDING_BITS + log_b - 1) / log_b;
+        uint64_t rq = 0;
         for (uint32_t i = 0; i < def->n_tables; i++) {
             const spw_plan_table *p = &plan->tables[i];
-            uint64_t groups = (p->nm + p->G - 1) / p->G + (p->na + p->G - 1) / p->G +
-                              (p->nc + p->G - 1) / p->G;
-            r += (uint64_t)nq * (groups * (SPW_PLAN_TILE_BYTES + CHUNK_HDR) +
-                                 3 * (64 * SPW_PLAN_TREE_ROWS + CHUNK_HDR));
+            uint64_t N = D[i].N, G = p->G ? p->G : 1;
+            uint64_t groups = (p->nm + G - 1) / G + (p->na + G - 1) / G + (p->nc + G - 1) / G;
+            uint64_t tile = 8 * G * N < SPW_PLAN_TILE_BYTES ? 8 * G * N : SPW_PLAN_TILE_BYTES;
+            uint64_t sub = 64 * (N < SPW_PLAN_TREE_ROWS ? N : SPW_PLAN_TREE_ROWS);
+            rq += (uint64_t)nq * (groups * (tile + CHUNK_HDR) + 3 * (sub + CHUNK_HDR));
         }
-        r += (uint64_t)nq * spw_log2(N0) * (SPW_PLAN_TILE_BYTES / 2 + 64 * SPW_PLAN_TREE_ROWS);
+        for (uint64_t Ni = N0; Ni > 32; Ni /= 2) { /* FRI layers: two values and a path each */
+            uint64_t tile = 24 * Ni < SPW_PLAN_TILE_BYTES ? 24 * Ni : SPW_PLAN_TILE_BYTES;
+            uint64_t sub = 32 * (Ni < SPW_PLAN_TREE_ROWS ? Ni : SPW_PLAN_TREE_ROWS);
+            rq += (uint64_t)nq * (2 * (tile + CHUNK_HDR) + sub + CHUNK_HDR);
+        }
+        /* calibration (synth small at 24 MiB, docs/PERFORMANCE.md): about a
+         * quarter of these tile loads miss the pool and the store's cache */
+        r += rq / 4;
         plan->disk_write = (uint64_t)(f * (double)w);
         plan->disk_read = (uint64_t)(f * (double)r);
         plan->t_io = (double)plan->disk_write / (plan->disk_write_gbs * 1e9) +

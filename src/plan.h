@@ -17,8 +17,8 @@
 #define SPW_PLAN_OVERHEAD (UINT64_C(64) << 20)
 /* Tile (spill chunk) payload target and leaves per stored Merkle subtree
  * of the streaming prover (src/sched/stream.c). */
-#define SPW_PLAN_TILE_BYTES (64u << 10)
-#define SPW_PLAN_TREE_ROWS 512u
+#define SPW_PLAN_TILE_BYTES (256u << 10)
+#define SPW_PLAN_TREE_ROWS 1024u
 /* Smallest row chunk the planner goes down to. */
 #define SPW_PLAN_MIN_ROWS 4096u
 
