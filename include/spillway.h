@@ -326,6 +326,51 @@ SPW_API void spw_proof_info_free(spw_proof_info *info);
 SPW_API SPW_WARN_UNUSED spw_status spw_security_bits(spw_ctx *ctx, double *conjectured,
                                                      double *provable, unsigned blowup);
 
+/* ---- budgets and planning (owner: ooc) -------------------------------- */
+
+/* The directory for spill files of the out-of-core prover (NULL or "" =
+ * default: $TMPDIR, else /tmp). Spill files are unlinked as soon as they are
+ * created, so nothing of a run stays behind, whatever way it ends.
+ * SPW_ERR_INVALID_ARG when the path is too long. The budgets, the mode and
+ * the chunk rows are set with spw_ctx_set_param (SPW_PARAM_HOST_BUDGET,
+ * SPW_PARAM_VRAM_BUDGET, SPW_PARAM_MODE, SPW_PARAM_CHUNK_ROWS). */
+SPW_API SPW_WARN_UNUSED spw_status spw_ctx_set_spill_dir(spw_ctx *ctx, const char *dir);
+
+/* ---- progress and statistics (owner: bench) ---------------------------- */
+
+/* One progress report of a running spw_prove. Work units are bytes of the
+ * round's data (e.g. the LDE bytes a commitment round produces). */
+typedef struct spw_progress {
+    const char *round;      /* round name: "main commit", "composition", ... */
+    int table;              /* table index, -1 when the step is not per table */
+    const char *table_name; /* NULL when table < 0 */
+    uint64_t done, total;   /* units of this round done, of total */
+    double rate;            /* units per second in this round so far (0 = unknown) */
+    double elapsed;         /* seconds since the prove call started */
+    double fraction;        /* estimated share of the whole prove done, 0..1 */
+    double eta;             /* estimated seconds left for the whole prove, < 0 unknown */
+    double round_eta;       /* estimated seconds left in this round, < 0 unknown */
+} spw_progress;
+
+/* Called from the thread that runs spw_prove, at most every min_interval
+ * seconds of the step, plus the first and last report of each step. The
+ * pointers inside *p are valid during the call only. */
+typedef void (*spw_progress_fn)(void *user, const spw_progress *p);
+
+/* Sets (fn != NULL) or clears the progress callback of ctx. min_interval in
+ * seconds, 0 .. 3600 (0 = every report). */
+SPW_API SPW_WARN_UNUSED spw_status spw_ctx_set_progress(spw_ctx *ctx, spw_progress_fn fn,
+                                                        void *user, double min_interval);
+
+/* Statistics of the last successful spw_prove on ctx as a JSON document
+ * (schema "spillway-stats" version 1, docs/STATS_SCHEMA.md): per-round and
+ * per-table times, bytes per link and achieved bandwidth, peak memory per
+ * tier against its budget, predicted against measured times. *json_out is
+ * NUL-terminated, *json_len bytes, released with spw_free(). SPW_ERR_INVALID_ARG
+ * when no prove has succeeded on ctx yet. */
+SPW_API SPW_WARN_UNUSED spw_status spw_prove_stats_json(spw_ctx *ctx, char **json_out,
+                                                        size_t *json_len);
+
 #ifdef __cplusplus
 }
 #endif

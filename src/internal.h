@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "spillway.h"
+#include "stats.h"
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -27,7 +28,13 @@ struct spw_ctx {
     spw_mode mode;
     spw_backend backend;
     uint64_t chunk_rows;       /* 0 = planner */
+    char spill_dir[4096];      /* (ooc) "" = default ($TMPDIR or /tmp) */
     char last_error[SPW_ERRMSG_MAX];
+    /* progress and statistics (owner: bench; src/progress.c, src/stats.c) */
+    spw_progress_fn progress_fn;
+    void *progress_user;
+    double progress_interval;  /* seconds between callbacks of one step */
+    spw_run_stats run_stats;   /* of the prove call running or last finished */
 };
 
 /* Records a formatted message as ctx's last error, logs it at ERROR level

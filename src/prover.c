@@ -16,8 +16,10 @@
 #include "gpu_prover.h"
 #include "logup.h"
 #include "ntt.h"
+#include "plan.h"
 #include "proof.h"
 #include "stark.h"
+#include "progress.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -572,6 +574,36 @@ static spw_status check_statement(spw_ctx *ctx, const spw_air_def *def, const sp
     return SPW_OK;
 }
 
+/* Progress (src/progress.h, owner: bench): work units of a table in a
+ * round (bytes of the data the round produces or reads), and a report
+ * before table t of a per-table round (t == n_tables: the round is done). */
+static uint64_t prog_units(const spw_air_table *tb, unsigned log_b, int round)
+{
+    uint64_t n = (uint64_t)1 << tb->log_height, N = n << log_b;
+    uint64_t all = (uint64_t)tb->n_main + 3u * tb->n_aux + 3u * spw_stark_num_parts(tb);
+    switch (round) {
+    case SPW_ROUND_CHECK: return 8 * n * tb->n_main;
+    case SPW_ROUND_MAIN: return 8 * N * tb->n_main;
+    case SPW_ROUND_AUX: return 24 * N * tb->n_aux;
+    case SPW_ROUND_COMP: return 24 * N * spw_stark_num_parts(tb);
+    case SPW_ROUND_OOD: return 8 * n * all;
+    default: return 8 * N * all; /* DEEP */
+    }
+}
+
+static void prog_table(const spw_ctx *ctx, const spw_air_def *def, unsigned log_b, int round,
+                       uint32_t t)
+{
+    uint64_t done = 0, total = 0;
+    for (uint32_t i = 0; i < def->n_tables; i++) {
+        uint64_t u = prog_units(&def->tables[i], log_b, round);
+        total += u;
+        if (i < t) done += u;
+    }
+    spw_progress_report(ctx, spw_round_names[round], t < def->n_tables ? (int)t : -1, done,
+                        total);
+}
+
 spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, const spw_air *air,
                         const spw_trace *trace, const spw_statement *stmt,
                         const spw_prove_opts *opts, spw_prove_stats *stats)
@@ -622,20 +654,45 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
         if (tb->log_height < min_lh) min_lh = tb->log_height;
         if (tb->log_height > max_lh) max_lh = tb->log_height;
     }
+    spw_stats_begin(ctx);
+    for (uint32_t t = 0; t < def->n_tables; t++)
+        spw_stats_table_info(ctx, t, def->tables[t].name, def->tables[t].log_height,
+                             def->tables[t].n_main, def->tables[t].n_aux,
+                             spw_stark_num_parts(&def->tables[t]));
     if (ctx->backend != SPW_BACKEND_CPU) { /* the device backend (src/gpu_prover.c) */
         int handled = 0;
+        uint64_t fallbacks = spw_gpu_fallbacks();
         spw_status gst = spw_gpu_prove(ctx, proof_out, proof_len, def, trace, stmt, opts, stats,
                                        &handled);
+        if (handled && gst == SPW_OK) { /* (bench) statistics of the device run */
+            spw_gpu_run_stats gs;
+            spw_gpu_last_run(&gs);
+            spw_stats_pause(ctx);
+            spw_stats_finish(ctx, def, stats, *proof_len);
+            spw_stats_device(ctx, gs.peak, gs.budget);
+        }
         if (handled || gst != SPW_OK) return gst;
+        if (spw_gpu_fallbacks() > fallbacks && spw_gpu_wanted(ctx)) /* a device was there */
+            spw_stats_fallback(ctx, "device -> cpu prover");
     } else {
         spw_gpu_clear_last();
     }
+    spw_progress_report(ctx, spw_round_names[SPW_ROUND_CHECK], -1, 0, 0);
     if (!forced) {
         SPW_TRY(spw_air_check_trace(ctx, def, trace, stmt ? stmt->publics : NULL,
                                     stmt ? stmt->n_publics : 0));
         SPW_TRY(spw_logup_check_balance(ctx, def, trace));
     }
+    spw_progress_report(ctx, spw_round_names[SPW_ROUND_CHECK], -1, 0, 0);
     LAP(SPW_ROUND_CHECK);
+    { /* (ooc) the streaming prover when the plan spills (src/sched/stream.c) */
+        spw_status ds;
+        spw_stats_pause(ctx); /* (bench) the streaming prover gives no per-table reports */
+        if (spw_sched_dispatch(ctx, &ds, proof_out, proof_len, air, trace, stmt, opts, stats)) {
+            if (ds == SPW_OK) spw_stats_finish(ctx, def, stats, *proof_len);
+            return ds;
+        }
+    }
 
     spw_status st = SPW_OK;
     spw_proof P;
@@ -691,10 +748,12 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
 
     /* round 1: main commitments */
     for (uint32_t t = 0; t < def->n_tables; t++) {
+        prog_table(ctx, def, log_b, SPW_ROUND_MAIN, t);
         if ((st = round_main(ctx, &S[t], trace, t, log_b)) != SPW_OK) goto out;
         P.tables[t].main_root = *spw_merkle_root(&S[t].main_tree);
         spw_transcript_absorb(&tr, P.tables[t].main_root.b, 32);
     }
+    prog_table(ctx, def, log_b, SPW_ROUND_MAIN, def->n_tables);
     LAP(SPW_ROUND_MAIN);
 
     /* round 2: LogUp challenges, aux commitments */
@@ -706,6 +765,7 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
     }
     for (uint32_t i = 0; i < n_ch; i++) ch[i] = spw_transcript_ext3(&tr);
     for (uint32_t t = 0; t < def->n_tables && st == SPW_OK; t++) {
+        prog_table(ctx, def, log_b, SPW_ROUND_AUX, t);
         st = round_aux(ctx, &S[t], ch, &P.tables[t].logup_sum, log_b);
         free(S[t].trace); /* the evaluations are not needed after the aux trace */
         S[t].trace = NULL;
@@ -717,10 +777,12 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
             spw_transcript_absorb(&tr, b, 56);
         }
     }
+    prog_table(ctx, def, log_b, SPW_ROUND_AUX, def->n_tables);
     LAP(SPW_ROUND_AUX);
 
     /* round 3: composition */
     for (uint32_t t = 0; t < def->n_tables && st == SPW_OK; t++) {
+        prog_table(ctx, def, log_b, SPW_ROUND_COMP, t);
         fe3 lambda = spw_transcript_ext3(&tr);
         st = round_comp(ctx, &S[t], ch, P.publics, P.tables[t].logup_sum, lambda, log_b, forced,
                         opts && opts->reference_eval);
@@ -734,6 +796,7 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
         spw_transcript_absorb(&tr, P.tables[t].comp_root.b, 32);
     }
     free(ch);
+    prog_table(ctx, def, log_b, SPW_ROUND_COMP, def->n_tables);
     LAP(SPW_ROUND_COMP);
 
     /* round 4: out-of-domain point and evaluations */
@@ -741,6 +804,7 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
     do zeta = spw_transcript_ext3(&tr);
     while (zeta.c[1] == 0 && zeta.c[2] == 0);
     for (uint32_t t = 0; t < def->n_tables; t++) {
+        prog_table(ctx, def, log_b, SPW_ROUND_OOD, t);
         if ((st = round_ood(ctx, &S[t], &P.tables[t], zeta)) != SPW_OK) goto out;
         size_t nb = 24 * (size_t)spw_proof_n_ood(&P.tables[t]);
         uint8_t *b = malloc(nb);
@@ -752,18 +816,23 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
         spw_transcript_absorb(&tr, b, nb);
         free(b);
     }
+    prog_table(ctx, def, log_b, SPW_ROUND_OOD, def->n_tables);
     LAP(SPW_ROUND_OOD);
 
     /* round 5: DEEP */
     fe3 gamma = spw_transcript_ext3(&tr), gpow = fe3_one();
-    for (uint32_t t = 0; t < def->n_tables; t++)
+    for (uint32_t t = 0; t < def->n_tables; t++) {
+        prog_table(ctx, def, log_b, SPW_ROUND_DEEP, t);
         if ((st = round_deep(ctx, &S[t], &P.tables[t], zeta, gamma, &gpow,
                              opts && opts->reference_eval)) != SPW_OK)
             goto out;
+    }
+    prog_table(ctx, def, log_b, SPW_ROUND_DEEP, def->n_tables);
     LAP(SPW_ROUND_DEEP);
 
     /* round 6: FRI; the DEEP quotients of tables of LDE size N_i enter layer i */
     unsigned log_n0 = max_lh + log_b;
+    spw_progress_report(ctx, spw_round_names[SPW_ROUND_FRI], -1, 0, 48ull << log_n0);
     rollin = spw_calloc_array(P.n_layers + 1, sizeof(fe3 *));
     if (!rollin) {
         st = NOMEM("FRI");
@@ -782,6 +851,7 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
     }
     if ((st = spw_fri_commit(ctx, &fri, &tr, &P, rollin, log_n0)) != SPW_OK) goto out;
     LAP(SPW_ROUND_FRI);
+    spw_progress_report(ctx, spw_round_names[SPW_ROUND_GRIND], -1, 0, 0);
 
     /* round 7: grinding */
     P.nonce = spw_transcript_grind(&tr, P.params.grinding_bits);
@@ -791,6 +861,7 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
         spw_transcript_absorb(&tr, nb, 8);
     }
     LAP(SPW_ROUND_GRIND);
+    spw_progress_report(ctx, spw_round_names[SPW_ROUND_QUERY], -1, 0, 0);
 
     /* round 8: queries */
     for (uint32_t j = 0; j < P.params.n_queries; j++) {
@@ -800,10 +871,12 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
         if ((st = spw_fri_open(&fri, &P, j, q0)) != SPW_OK) goto out;
     }
     LAP(SPW_ROUND_QUERY);
+    spw_progress_report(ctx, spw_round_names[SPW_ROUND_ENCODE], -1, 0, 0);
 
     st = spw_proof_encode(ctx, proof_out, proof_len, &P);
     LAP(SPW_ROUND_ENCODE);
     stats->total = spw_now() - t0;
+    if (st == SPW_OK) spw_stats_finish(ctx, def, stats, *proof_len);
 out:
     if (rollin)
         for (uint32_t i = 0; i <= P.n_layers; i++) free(rollin[i]);

@@ -1,1 +1,10 @@
-# tests/sched.mk
+# tests/sched.mk - tests of the planner and the streaming prover (owner: ooc)
+check_PROGRAMS += tests/test_sched_prove
+TESTS += tests/test_sched_prove
+tests_test_sched_prove_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+check_PROGRAMS += tests/test_sched_store
+TESTS += tests/test_sched_store
+tests_test_sched_store_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+check_PROGRAMS += tests/test_sched_mem
+TESTS += tests/test_sched_mem
+tests_test_sched_mem_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)

@@ -1,8 +1,187 @@
-/* cli_plan.c - placeholder until its layer lands; replaced by the owner. */
+/*
+ * cli_plan.c - `spillway plan`: prints the out-of-core plan of a workload
+ * (the same workload options as `spillway prove`) without proving: per
+ * table rows, columns, mode, chunk and group sizes, working set per tier,
+ * bytes per link and the predicted time. Also the budget options shared
+ * with `spillway prove` (plan.h).
+ */
 #include "cli.h"
+#include "internal.h"
+#include "plan.h"
+#include "workloads.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cli_budget_opt(const char *cmd, cli_budget *b, const char *a, const char *v)
+{
+    if (!strcmp(a, "--host-budget") || !strcmp(a, "--vram-budget")) {
+        uint64_t x;
+        if (!v || cli_parse_size(v, &x) || (int64_t)x < 0) {
+            cli_error(cmd, "%s: expected a size such as 512M or 8G, got '%s'", a, v ? v : "");
+            return -1;
+        }
+        if (a[2] == 'h') b->host = x;
+        else b->vram = x;
+        return 1;
+    }
+    if (!strcmp(a, "--spill-dir")) {
+        if (!v) {
+            cli_error(cmd, "--spill-dir needs a directory");
+            return -1;
+        }
+        b->spill_dir = v;
+        return 1;
+    }
+    if (!strcmp(a, "--mode")) {
+        if (v && !strcmp(v, "auto")) b->mode = SPW_MODE_AUTO;
+        else if (v && !strcmp(v, "resident")) b->mode = SPW_MODE_RESIDENT;
+        else if (v && !strcmp(v, "spilled")) b->mode = SPW_MODE_SPILLED;
+        else {
+            cli_error(cmd, "--mode: expected auto, resident or spilled, got '%s'", v ? v : "");
+            return -1;
+        }
+        return 1;
+    }
+    if (!strcmp(a, "--chunk-rows")) {
+        uint64_t x;
+        if (!v || cli_parse_uint(v, 1, UINT64_C(1) << 40, &x) || (x & (x - 1))) {
+            cli_error(cmd, "--chunk-rows: expected a power of two, got '%s'", v ? v : "");
+            return -1;
+        }
+        b->chunk_rows = x;
+        return 1;
+    }
+    return 0;
+}
+
+int cli_budget_apply(const char *cmd, spw_ctx *ctx, const cli_budget *b)
+{
+    if (spw_ctx_set_param(ctx, SPW_PARAM_HOST_BUDGET, (int64_t)b->host) != SPW_OK ||
+        spw_ctx_set_param(ctx, SPW_PARAM_VRAM_BUDGET, (int64_t)b->vram) != SPW_OK ||
+        spw_ctx_set_param(ctx, SPW_PARAM_MODE, b->mode) != SPW_OK ||
+        spw_ctx_set_param(ctx, SPW_PARAM_CHUNK_ROWS, (int64_t)b->chunk_rows) != SPW_OK ||
+        spw_ctx_set_spill_dir(ctx, b->spill_dir) != SPW_OK) {
+        cli_error(cmd, "%s", spw_ctx_last_error(ctx));
+        return -1;
+    }
+    return 0;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: spillway plan --workload fib|vm|synth [--log-rows N] [--preset NAME]\n"
+            "                     [--seed S] [--blowup B] [--threads T] [--host-budget SIZE]\n"
+            "                     [--vram-budget SIZE] [--spill-dir DIR]\n"
+            "                     [--mode auto|resident|spilled] [--chunk-rows N] [--probe FILE]\n"
+            "  Prints the plan `spillway prove` with the same options would execute: per\n"
+            "  table the rows, columns, mode, chunk rows, column group, working set per\n"
+            "  tier, then the pool and spill-file sizes, the bytes over each link and the\n"
+            "  predicted time. Nothing is proven. --probe FILE (or $SPW_PROBE_FILE) takes\n"
+            "  the disk bandwidths from `spillway probe --save FILE`.\n");
+}
+
 int cli_plan(int argc, char **argv)
 {
-    (void)argc; (void)argv;
-    cli_error("plan", "not available in this build yet");
-    return CLI_USAGE;
+    const char *workload = NULL, *preset = NULL, *probe = NULL;
+    uint64_t log_rows = 0, seed = 0, blowup = 4, threads = 0;
+    int have_seed = 0;
+    cli_budget bud = {0, 0, 0, SPW_MODE_AUTO, NULL};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return CLI_OK;
+        }
+        int r = cli_budget_opt("plan", &bud, a, v);
+        if (r < 0) return CLI_USAGE;
+        if (r > 0) {
+            i++;
+            continue;
+        }
+        if (!v) {
+            cli_error("plan", "option '%s' needs a value (or is unknown)", a);
+            return CLI_USAGE;
+        }
+        i++;
+        if (!strcmp(a, "--workload")) workload = v;
+        else if (!strcmp(a, "--preset")) preset = v;
+        else if (!strcmp(a, "--probe")) probe = v;
+        else if (!strcmp(a, "--log-rows")) {
+            if (cli_parse_uint(v, 1, 32, &log_rows)) {
+                cli_error("plan", "--log-rows: expected 1..32, got '%s'", v);
+                return CLI_USAGE;
+            }
+        } else if (!strcmp(a, "--seed")) {
+            if (cli_parse_uint(v, 0, UINT64_MAX, &seed)) {
+                cli_error("plan", "--seed: expected an unsigned integer, got '%s'", v);
+                return CLI_USAGE;
+            }
+            have_seed = 1;
+        } else if (!strcmp(a, "--blowup")) {
+            if (cli_parse_uint(v, 2, 8, &blowup) || (blowup != 2 && blowup != 4 && blowup != 8)) {
+                cli_error("plan", "--blowup: expected 2, 4 or 8, got '%s'", v);
+                return CLI_USAGE;
+            }
+        } else if (!strcmp(a, "--threads")) {
+            if (cli_parse_uint(v, 0, 1024, &threads)) {
+                cli_error("plan", "--threads: expected 0..1024, got '%s'", v);
+                return CLI_USAGE;
+            }
+        } else {
+            cli_error("plan", "unknown option '%s' (see spillway plan --help)", a);
+            return CLI_USAGE;
+        }
+    }
+    if (!workload) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    spw_ctx_options o;
+    spw_ctx_options_default(&o);
+    o.threads = (unsigned)threads;
+    spw_ctx *ctx = NULL;
+    if (spw_ctx_create(&ctx, &o) != SPW_OK) {
+        cli_error("plan", "cannot create a context");
+        return CLI_FAIL;
+    }
+    int rc = CLI_FAIL;
+    spw_air *air = NULL;
+    spw_plan plan;
+    memset(&plan, 0, sizeof plan);
+    if (spw_ctx_set_param(ctx, SPW_PARAM_BLOWUP, (int64_t)blowup) != SPW_OK ||
+        cli_budget_apply("plan", ctx, &bud)) {
+        rc = CLI_USAGE;
+        goto out;
+    }
+    spw_workload_params wp;
+    if (spw_workload_defaults(ctx, &wp, workload) != SPW_OK) {
+        cli_error("plan", "%s", spw_ctx_last_error(ctx));
+        rc = CLI_USAGE;
+        goto out;
+    }
+    if (log_rows) wp.log_rows = (unsigned)log_rows;
+    if (preset) wp.preset = preset;
+    if (have_seed) wp.seed = seed;
+    char tag[SPW_WORKLOAD_TAG_MAX + 1];
+    /* the AIR alone: cheap at every size, no trace is generated */
+    if (spw_workload_build(ctx, &air, NULL, NULL, NULL, tag, sizeof tag, &wp) != SPW_OK) {
+        cli_error("plan", "%s", spw_ctx_last_error(ctx));
+        goto out;
+    }
+    spw_status st = spw_plan_make(ctx, &plan, spw_air_get_def(air), probe);
+    if (st != SPW_OK) {
+        cli_error("plan", "%s: %s", spw_strerror(st), spw_ctx_last_error(ctx));
+        goto out;
+    }
+    printf("statement: %s\n", tag);
+    spw_plan_print(stdout, &plan);
+    rc = CLI_OK;
+out:
+    spw_plan_clear(&plan);
+    spw_workload_free(air, NULL, NULL);
+    spw_ctx_free(ctx);
+    return rc;
 }

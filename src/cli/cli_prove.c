@@ -10,7 +10,9 @@
  * fails the pre-proof checks, so that the verifier's rejection can be shown.
  */
 #include "cli.h"
+#include "cli_log.h"
 #include "internal.h"
+#include "plan.h"
 #include "gpu_prover.h"
 #include "stark.h"
 #include "workloads.h"
@@ -31,10 +33,16 @@ static void prove_usage(FILE *f)
             "  Proves a workload, or an AIR file with its trace directory (one\n"
             "  DIR/<table>.trace per table), and writes the proof to PROOF.\n"
             "  --blowup 2|4|8 (default 4), --threads 0 = all CPUs (default).\n"
+            "  Budgets (docs/OUT_OF_CORE.md): --host-budget SIZE, --vram-budget SIZE,\n"
+            "  --spill-dir DIR, --mode auto|resident|spilled, --chunk-rows N.\n"
             "  --backend auto|cpu|cuda (default auto: the GPU when present and the\n"
             "  resident plan fits --vram-budget SIZE, else the CPU, logged).\n"
             "  --quiet prints nothing on success; --force (tests only) skips the\n"
-            "  pre-proof trace and bus checks.\n");
+            "  pre-proof trace and bus checks.\n"
+            "  -q errors only, no progress line; -v info, -vv debug messages\n"
+            "  (default: SPW_LOG=error|warn|info|debug, else warn). A live progress\n"
+            "  line is drawn on stderr when it is a terminal.\n"
+            "  --stats FILE.json writes run statistics (docs/STATS_SCHEMA.md).\n");
 }
 
 static void verify_usage(FILE *f)
@@ -43,7 +51,8 @@ static void verify_usage(FILE *f)
             "usage: spillway verify --workload NAME PROOF\n"
             "       spillway verify --air FILE.air PROOF\n"
             "  Verifies PROOF; table heights, public inputs and the tag come from the\n"
-            "  proof. Exit status 0 only when the proof is valid.\n");
+            "  proof. Exit status 0 only when the proof is valid. -q prints only\n"
+            "  errors; -v, -vv add info and debug messages.\n");
 }
 
 static int write_file(const char *path, const uint8_t *buf, size_t len)
@@ -142,18 +151,25 @@ int cli_prove(int argc, char **argv)
     const char *out_path = NULL, *publics_s = NULL;
     uint64_t log_rows = 0, seed = 0, blowup = 4, threads = 0, vram = 0;
     int backend = SPW_BACKEND_AUTO;
-    int have_seed = 0, force = 0, quiet = 0;
+    int have_seed = 0, force = 0, quiet = 0, verbose = 0;
+    const char *stats_path = NULL;
+    cli_budget bud = {0, 0, 0, SPW_MODE_AUTO, NULL};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int br = cli_budget_opt("prove", &bud, a, v); /* (ooc) budget options */
+        if (br < 0) return CLI_USAGE;
+        if (br > 0) {
+            i++;
+            continue;
+        }
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             prove_usage(stdout);
             return CLI_OK;
         } else if (!strcmp(a, "--force")) {
             force = 1;
             continue;
-        } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
-            quiet = 1;
+        } else if (cli_log_option(a, &verbose, &quiet)) {
             continue;
         }
         if (!v) {
@@ -167,6 +183,7 @@ int cli_prove(int argc, char **argv)
         else if (!strcmp(a, "--trace")) trace_dir = v;
         else if (!strcmp(a, "--publics")) publics_s = v;
         else if (!strcmp(a, "-o") || !strcmp(a, "--output")) out_path = v;
+        else if (!strcmp(a, "--stats")) stats_path = v;
         else if (!strcmp(a, "--log-rows")) {
             if (cli_parse_uint(v, 1, 32, &log_rows)) {
                 cli_error("prove", "--log-rows: expected 1..32, got '%s'", v);
@@ -215,9 +232,17 @@ int cli_prove(int argc, char **argv)
         cli_error("prove", "cannot create a context");
         return CLI_FAIL;
     }
+    if (spw_ctx_set_param(ctx, SPW_PARAM_LOG_LEVEL, cli_log_level(verbose, quiet)) != SPW_OK) {
+        spw_ctx_free(ctx);
+        return CLI_FAIL;
+    }
     if (spw_ctx_set_param(ctx, SPW_PARAM_BACKEND, backend) != SPW_OK ||
         (vram && spw_ctx_set_param(ctx, SPW_PARAM_VRAM_BUDGET, (int64_t)vram) != SPW_OK)) {
         cli_error("prove", "%s", spw_ctx_last_error(ctx));
+        spw_ctx_free(ctx);
+        return CLI_USAGE;
+    }
+    if (cli_budget_apply("prove", ctx, &bud)) {
         spw_ctx_free(ctx);
         return CLI_USAGE;
     }
@@ -261,9 +286,16 @@ int cli_prove(int argc, char **argv)
     spw_prove_stats stats;
     uint8_t *proof = NULL;
     size_t len = 0;
+    cli_progress cp;
+    cli_progress_start(&cp, ctx, !quiet && !verbose); /* -v: the log is the progress */
     st = spw_prove_ex(ctx, &proof, &len, air, trace, &stmt, &opts, &stats);
+    cli_progress_end(&cp, ctx);
     if (st != SPW_OK) {
-        cli_error("prove", "%s: %s", spw_strerror(st), spw_ctx_last_error(ctx));
+        cli_fail_status("prove", st, spw_ctx_last_error(ctx));
+        goto out;
+    }
+    if (stats_path && cli_write_stats(ctx, "prove", stats_path)) {
+        spw_free(proof);
         goto out;
     }
     if (write_file(out_path, proof, len)) {
@@ -297,6 +329,7 @@ int cli_prove(int argc, char **argv)
         }
         printf("\nproof: %s (%zu bytes), blowup %u, %.0f bits conjectured security (%.0f provable)\n",
                cli_fmt_size(sz, sizeof sz, len), len, (unsigned)blowup, sec, prov);
+        printf("peak RSS %s\n", cli_fmt_size(sz, sizeof sz, spw_peak_rss()));
         printf("wrote %s\n", out_path);
     }
     spw_free(proof);
@@ -316,6 +349,7 @@ int cli_verify(int argc, char **argv)
 {
     const char *workload = NULL, *air_path = NULL, *proof_path = NULL;
     uint64_t threads = 0;
+    int verbose = 0, quiet = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -325,6 +359,7 @@ int cli_verify(int argc, char **argv)
             workload = argv[++i];
         } else if (!strcmp(a, "--air") && i + 1 < argc) {
             air_path = argv[++i];
+        } else if (cli_log_option(a, &verbose, &quiet)) {
         } else if (!strcmp(a, "--threads") && i + 1 < argc) {
             if (cli_parse_uint(argv[++i], 0, 1024, &threads)) {
                 cli_error("verify", "--threads: expected 0..1024");
@@ -351,8 +386,9 @@ int cli_verify(int argc, char **argv)
         return CLI_FAIL;
     }
     spw_ctx *ctx = make_ctx((unsigned)threads, 0);
-    if (!ctx) {
+    if (!ctx || spw_ctx_set_param(ctx, SPW_PARAM_LOG_LEVEL, cli_log_level(verbose, quiet))) {
         free(proof);
+        spw_ctx_free(ctx);
         cli_error("verify", "cannot create a context");
         return CLI_FAIL;
     }
@@ -401,8 +437,9 @@ int cli_verify(int argc, char **argv)
         cli_error("verify", "%s: %s", spw_strerror(st), spw_ctx_last_error(ctx));
         goto out;
     }
-    printf("verified: %s (%zu bytes, %.0f bits conjectured security) in %.3f s\n",
-           (const char *)info->tag, len, info->security_bits, dt);
+    if (!quiet)
+        printf("verified: %s (%zu bytes, %.0f bits conjectured security) in %.3f s\n",
+               (const char *)info->tag, len, info->security_bits, dt);
     rc = CLI_OK;
 out:
     if (workload) spw_workload_free(air, NULL, NULL);

@@ -28,6 +28,7 @@ static void usage(FILE *f)
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n`spillway COMMAND --help` describes a command's options.\n"
+               "prove, verify and bench take -q (errors only), -v (info), -vv (debug).\n"
                "Environment: SPW_LOG=error|warn|info|debug sets the log level.\n");
 }
 

@@ -1,0 +1,110 @@
+/*
+ * plan.h - the out-of-core planner: per table, the in-memory (resident)
+ * versus streamed (spilled) working sets, the chunk and column-group sizes,
+ * the pinned-pool and NVMe sizes, the bytes each link moves and a predicted
+ * time from a cost model (bandwidths from a `spillway probe --save` file or
+ * defaults, compute from per-element estimates). docs/OUT_OF_CORE.md.
+ */
+#ifndef SPW_PLAN_H
+#define SPW_PLAN_H
+
+#include "air.h"
+#include <stdio.h>
+
+#define SPW_PLAN_DIR_MAX 4096
+/* Fixed overhead allowed above the host budget (binary, libraries, thread
+ * stacks, the producers' small state, per-thread block buffers). */
+#define SPW_PLAN_OVERHEAD (UINT64_C(64) << 20)
+/* Tile (spill chunk) payload target and leaves per stored Merkle subtree
+ * of the streaming prover (src/sched/stream.c). */
+#define SPW_PLAN_TILE_BYTES (256u << 10)
+#define SPW_PLAN_TREE_ROWS 1024u
+/* Smallest row chunk the planner goes down to. */
+#define SPW_PLAN_MIN_ROWS 4096u
+
+typedef struct spw_plan_table {
+    char name[64];
+    unsigned log_n, log_N, log_e;   /* trace, LDE, composition-domain log sizes */
+    uint32_t nm, na, nc;            /* base columns: main, aux (3 per ext3), composition */
+    int spilled;                    /* 1 = streamed through the spill store */
+    uint64_t R;                     /* LDE rows per row chunk (= tile rows) */
+    uint32_t G;                     /* columns per column group (= tile columns) */
+    uint64_t resident_bytes;        /* what the in-memory prover holds for it */
+    uint64_t store_bytes;           /* bytes it keeps in the spill store */
+    uint64_t work_bytes;            /* heap working set of its largest phase */
+    uint64_t min_bytes;             /* its minimum host working set (G = 1, R = min) */
+    int recompute_lde;              /* 1 = recompute the extended-domain LDE of the
+                                       composition round from coefficients (always,
+                                       it is never stored); 0 = n/a */
+    double t_compute, t_io;         /* predicted seconds */
+} spw_plan_table;
+
+typedef struct spw_plan {
+    uint64_t host_budget, vram_budget;
+    int host_default, vram_default;  /* budgets came from the defaults */
+    char spill_dir[SPW_PLAN_DIR_MAX];
+    unsigned blowup, threads;
+    spw_mode mode_req;               /* requested */
+    int spilled;                     /* executed by the streaming prover */
+    uint32_t n_tables;
+    spw_plan_table *tables;
+    uint64_t resident_total;         /* in-memory prover's estimated peak */
+    uint64_t lde_bytes;              /* LDE data of all tables (main, aux, composition) */
+    uint64_t fri_R;                  /* FRI rows per chunk */
+    uint64_t fixed_bytes;            /* chunk-root trees and FRI bookkeeping */
+    uint64_t work_bytes;             /* largest heap working set of any phase */
+    uint64_t pool_bytes;             /* pinned host pool */
+    uint64_t store_bytes;            /* peak bytes in the store */
+    uint64_t nvme_bytes;             /* spill-file reservation (0 = no NVMe tier) */
+    uint64_t disk_write, disk_read;  /* predicted bytes over the disk link */
+    double disk_write_gbs, disk_read_gbs;
+    char bw_source[SPW_PLAN_DIR_MAX + 32];
+    double t_compute, t_io, t_pred;  /* t_pred = max(compute, io) with overlap */
+} spw_plan;
+
+/* Makes the plan for a finalized AIR with heights set, from ctx's budgets,
+ * mode, chunk rows, blowup, threads and spill dir. probe_path (may be NULL;
+ * else $SPW_PROBE_FILE when set) gives measured disk bandwidths.
+ * SPW_ERR_BUDGET when the host budget is below a table's minimum working
+ * set, with a message stating the minimum. */
+spw_status spw_plan_make(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *def,
+                         const char *probe_path);
+void spw_plan_clear(spw_plan *plan);
+void spw_plan_print(FILE *f, const spw_plan *plan);
+
+/* Default budgets: half of the memory available to the process (cgroup v2
+ * memory.max minus usage, cgroup v1 limit, else MemAvailable); 90% of free
+ * device memory (0 when there is no device). */
+uint64_t spw_plan_default_host_budget(void);
+uint64_t spw_plan_default_vram_budget(void);
+/* The spill directory: ctx's, else $TMPDIR, else /tmp. */
+const char *spw_plan_spill_dir(const spw_ctx *ctx);
+
+/* Peak resident set of this process in bytes (VmHWM, else ru_maxrss). */
+uint64_t spw_peak_rss(void);
+
+/* The dispatch spw_prove_ex calls after its pre-proof checks (src/sched/
+ * stream.c): when ctx->mode is not RESIDENT it makes the plan, and when the
+ * plan streams (mode SPILLED, or AUTO with an in-memory working set above
+ * the host budget) runs the streaming prover and returns 1 with *status
+ * set; returns 0 when the in-memory prover should run. */
+/* CLI helpers (src/cli/cli_plan.c, used by `spillway prove` and `plan`):
+ * the budget options --host-budget SIZE, --vram-budget SIZE, --spill-dir
+ * DIR, --mode auto|resident|spilled, --chunk-rows N. cli_budget_opt returns
+ * 1 when option a (value v) was one of them, 0 when not, -1 on a bad value
+ * (message printed). cli_budget_apply sets them on ctx (0 or -1). */
+typedef struct cli_budget {
+    uint64_t host, vram, chunk_rows;
+    int mode;
+    const char *spill_dir;
+} cli_budget;
+int cli_budget_opt(const char *cmd, cli_budget *b, const char *a, const char *v);
+int cli_budget_apply(const char *cmd, spw_ctx *ctx, const cli_budget *b);
+
+struct spw_prove_opts;
+struct spw_prove_stats;
+int spw_sched_dispatch(spw_ctx *ctx, spw_status *status, uint8_t **proof_out, size_t *proof_len,
+                       const spw_air *air, const spw_trace *trace, const spw_statement *stmt,
+                       const struct spw_prove_opts *opts, struct spw_prove_stats *stats);
+
+#endif

@@ -1,0 +1,211 @@
+/*
+ * mat.c - tile matrices and chunked Merkle trees on the spill store
+ * (sched.h): the storage layer of the streaming prover. Every access pins
+ * the tiles it touches, copies, and unpins, so the pinned pool never holds
+ * more than the tiles in use plus what the store chooses to cache.
+ */
+#include "sched.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+spw_status spw_mat_init(const spw_ctx *ctx, spw_mat *m, spw_spill *sp, const char *name,
+                        size_t ncols, size_t nrows, size_t esz, size_t tcols, size_t trows,
+                        spw_chunk_kind kind, spw_tier home, int writeback)
+{
+    memset(m, 0, sizeof *m);
+    if (!ncols || !nrows) return SPW_OK;
+    if (!tcols || tcols > ncols) tcols = ncols;
+    if (!trows || trows > nrows) trows = nrows;
+    if (!spw_is_pow2(trows) || !spw_is_pow2(nrows))
+        return spw_fail(ctx, SPW_ERR_INTERNAL, "stream: matrix '%s': rows %zu / tile %zu", name,
+                        nrows, trows);
+    m->sp = sp;
+    m->ncols = ncols;
+    m->nrows = nrows;
+    m->esz = esz;
+    m->tcols = tcols;
+    m->trows = trows;
+    m->ntc = (ncols + tcols - 1) / tcols;
+    m->ntr = nrows / trows;
+    m->writeback = writeback;
+    m->tiles = spw_calloc_array(m->ntc * m->ntr, sizeof(spw_chunk));
+    if (!m->tiles) return spw_fail(ctx, SPW_ERR_NOMEM, "stream: out of memory (matrix '%s')", name);
+    for (size_t k = 0; k < m->ntr; k++)
+        for (size_t g = 0; g < m->ntc; g++) {
+            size_t gc = ncols - g * tcols < tcols ? ncols - g * tcols : tcols;
+            char nm[48];
+            snprintf(nm, sizeof nm, "%.20s/c%zu/r%zu", name, g * tcols, k * trows);
+            spw_status st = spw_spill_chunk_new(sp, &m->tiles[k * m->ntc + g],
+                                                (uint64_t)gc * trows * esz, kind, home, nm);
+            if (st != SPW_OK) return st;
+        }
+    return SPW_OK;
+}
+
+void spw_mat_free(spw_mat *m)
+{
+    if (!m || !m->tiles) return;
+    if (m->writeback) spw_spill_drain(m->sp); /* no queued write-back may outlive a tile */
+    for (size_t i = 0; i < m->ntc * m->ntr; i++)
+        if (m->tiles[i]) (void)spw_spill_chunk_free(m->sp, m->tiles[i]);
+    free(m->tiles);
+    memset(m, 0, sizeof *m);
+}
+
+static size_t gcols(const spw_mat *m, size_t g)
+{
+    size_t r = m->ncols - g * m->tcols;
+    return r < m->tcols ? r : m->tcols;
+}
+
+/* Copies columns [c0, c0+nc) x rows [r0, r0+nr) (inside one row tile k)
+ * between the tiles and buf (column c, row r at buf + ((c-c0)*stride + r -
+ * rb) * esz, rb = r0 of the call's buffer origin). */
+static spw_status tile_rows_io(spw_mat *m, int write, size_t k, size_t c0, size_t nc, size_t r0,
+                               size_t nr, uint8_t *buf, size_t stride, int wb)
+{
+    size_t e = m->esz, tr = m->trows;
+    for (size_t g = c0 / m->tcols; g < m->ntc && g * m->tcols < c0 + nc; g++) {
+        spw_chunk ch = m->tiles[k * m->ntc + g];
+        void *p;
+        SPW_TRY(spw_spill_pin(m->sp, &p, ch));
+        size_t ga = g * m->tcols, gb = ga + gcols(m, g);
+        size_t a = ga > c0 ? ga : c0, b = gb < c0 + nc ? gb : c0 + nc;
+        for (size_t c = a; c < b; c++) {
+            uint8_t *t = (uint8_t *)p + ((c - ga) * tr + (r0 - k * tr)) * e;
+            uint8_t *u = buf + (c - c0) * stride * e;
+            if (write) memcpy(t, u, nr * e);
+            else memcpy(u, t, nr * e);
+        }
+        spw_status st = spw_spill_unpin(m->sp, ch, write);
+        if (st != SPW_OK) return st;
+        if (wb && m->writeback && r0 - k * tr + nr == tr && b == gb)
+            (void)spw_spill_writeback(m->sp, NULL, ch, 1);
+    }
+    return SPW_OK;
+}
+
+static spw_status cols_io(spw_mat *m, int write, uint8_t *buf, size_t stride, size_t c0, size_t nc)
+{
+    for (size_t k = 0; k < m->ntr; k++)
+        SPW_TRY(tile_rows_io(m, write, k, c0, nc, k * m->trows, m->trows,
+                             buf + k * m->trows * m->esz, stride, write));
+    return SPW_OK;
+}
+
+spw_status spw_mat_put_cols(spw_mat *m, size_t c0, size_t nc, const void *buf, size_t stride)
+{
+    return cols_io(m, 1, (uint8_t *)buf, stride, c0, nc);
+}
+
+spw_status spw_mat_get_cols(spw_mat *m, void *buf, size_t stride, size_t c0, size_t nc)
+{
+    return cols_io(m, 0, buf, stride, c0, nc);
+}
+
+static spw_status rows_io(spw_mat *m, int write, uint8_t *buf, size_t stride, size_t r0, size_t nr)
+{
+    size_t done = 0;
+    while (done < nr) {
+        size_t r = (r0 + done) & (m->nrows - 1), k = r / m->trows;
+        size_t take = (k + 1) * m->trows - r;
+        if (take > nr - done) take = nr - done;
+        SPW_TRY(tile_rows_io(m, write, k, 0, m->ncols, r, take, buf + done * m->esz, stride, 0));
+        done += take;
+    }
+    return SPW_OK;
+}
+
+spw_status spw_mat_get_rows(spw_mat *m, void *buf, size_t stride, size_t r0, size_t nr)
+{
+    return rows_io(m, 0, buf, stride, r0, nr);
+}
+
+spw_status spw_mat_get_block(spw_mat *m, void *buf, size_t stride, size_t c0, size_t nc, size_t r0,
+                             size_t nr)
+{
+    size_t done = 0;
+    uint8_t *b = (uint8_t *)buf + c0 * stride * m->esz;
+    while (done < nr) {
+        size_t r = (r0 + done) & (m->nrows - 1), k = r / m->trows;
+        size_t take = (k + 1) * m->trows - r;
+        if (take > nr - done) take = nr - done;
+        SPW_TRY(tile_rows_io(m, 0, k, c0, nc, r, take, b + done * m->esz, stride, 0));
+        done += take;
+    }
+    return SPW_OK;
+}
+
+spw_status spw_mat_put_rows(spw_mat *m, size_t r0, size_t nr, const void *buf, size_t stride)
+{
+    return rows_io(m, 1, (uint8_t *)buf, stride, r0, nr);
+}
+
+void spw_mat_prefetch_rows(spw_mat *m, size_t r0, size_t nr)
+{
+    if (!m->tiles || !nr) return;
+    size_t k0 = (r0 & (m->nrows - 1)) / m->trows, nk = (nr + m->trows - 1) / m->trows + 1;
+    if (nk > m->ntr) nk = m->ntr;
+    for (size_t i = 0; i < nk; i++) {
+        size_t k = (k0 + i) % m->ntr;
+        for (size_t g = 0; g < m->ntc; g++)
+            if (spw_spill_where(m->sp, m->tiles[k * m->ntc + g]) == SPW_TIER_NVME)
+                (void)spw_spill_prefetch(m->sp, NULL, m->tiles[k * m->ntc + g]);
+    }
+}
+
+/* ---- chunked Merkle trees ---- */
+
+spw_status spw_stree_init(const spw_ctx *ctx, spw_stree *t, spw_spill *sp, const char *name,
+                          size_t nleaves, size_t R, spw_tier home)
+{
+    memset(t, 0, sizeof *t);
+    if (R > nleaves) R = nleaves;
+    t->R = R;
+    t->log_R = spw_log2(R);
+    t->nchunks = nleaves / R;
+    t->chunk_roots = spw_calloc_array(t->nchunks, sizeof(spw_digest));
+    if (!t->chunk_roots) return spw_fail(ctx, SPW_ERR_NOMEM, "stream: out of memory (tree '%s')", name);
+    return spw_mat_init(ctx, &t->nodes, sp, name, 1, t->nchunks * 2 * R, sizeof(spw_digest), 1,
+                        2 * R, SPW_CHUNK_HASH, home, home == SPW_TIER_NVME);
+}
+
+spw_status spw_stree_put_chunk(const spw_ctx *ctx, spw_stree *t, size_t k, const spw_digest *leaves)
+{
+    spw_merkle sub;
+    SPW_TRY(spw_merkle_build_from_leaves(ctx, &sub, leaves, t->R));
+    t->chunk_roots[k] = sub.nodes[1];
+    spw_status st = spw_mat_put_rows(&t->nodes, k * 2 * t->R, 2 * t->R, sub.nodes, 2 * t->R);
+    spw_merkle_free(&sub);
+    return st;
+}
+
+spw_status spw_stree_finish(const spw_ctx *ctx, spw_stree *t)
+{
+    return spw_merkle_build_from_leaves(ctx, &t->upper, t->chunk_roots, t->nchunks);
+}
+
+const spw_digest *spw_stree_root(const spw_stree *t) { return spw_merkle_root(&t->upper); }
+
+spw_status spw_stree_path(const spw_ctx *ctx, spw_stree *t, spw_digest *path, size_t idx)
+{
+    size_t k = idx >> t->log_R;
+    spw_merkle sub = {t->log_R, spw_malloc_array(2 * t->R, sizeof(spw_digest))};
+    if (!sub.nodes) return spw_fail(ctx, SPW_ERR_NOMEM, "stream: out of memory (Merkle path)");
+    spw_status st = spw_mat_get_rows(&t->nodes, sub.nodes, 2 * t->R, k * 2 * t->R, 2 * t->R);
+    if (st == SPW_OK) st = spw_merkle_path(&sub, path, idx & (t->R - 1));
+    free(sub.nodes);
+    SPW_TRY(st);
+    return spw_merkle_path(&t->upper, path + t->log_R, k);
+}
+
+void spw_stree_free(spw_stree *t)
+{
+    if (!t) return;
+    spw_mat_free(&t->nodes);
+    free(t->chunk_roots);
+    spw_merkle_free(&t->upper);
+    memset(t, 0, sizeof *t);
+}

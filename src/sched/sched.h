@@ -1,0 +1,85 @@
+/*
+ * sched.h - the streaming (out-of-core) CPU prover: tile matrices and
+ * chunked Merkle trees on top of the spill store (spill/spill.h), and the
+ * scheduler entry point that spw_prove_ex dispatches to when the plan says
+ * a table must be spilled (docs/OUT_OF_CORE.md).
+ *
+ * A spw_mat is a matrix of ncols columns x nrows rows of esz-byte elements,
+ * cut into tiles of tcols columns x trows rows, one spill chunk each (tile
+ * (k, g) holds rows [k*trows, ...) of columns [g*tcols, ...), column-major
+ * inside). Column-wise work (NTT) reads and writes whole columns; row-wise
+ * work (hashing, constraints, DEEP, FRI) reads and writes row ranges of all
+ * columns, wrapping modulo nrows (the next-row halo).
+ */
+#ifndef SPW_SCHED_H
+#define SPW_SCHED_H
+
+#include "../../spill/spill.h"
+#include "../plan.h"
+#include "../stark.h"
+
+typedef struct spw_mat {
+    spw_spill *sp;
+    size_t ncols, nrows, esz;
+    size_t tcols, trows;   /* tile geometry (trows a power of two) */
+    size_t ntc, ntr;       /* tiles across, tiles down */
+    spw_chunk *tiles;      /* tiles[k * ntc + g] */
+    int writeback;         /* queue write-back (and drop) of each tile written by put_cols */
+} spw_mat;
+
+spw_status spw_mat_init(const spw_ctx *ctx, spw_mat *m, spw_spill *sp, const char *name,
+                        size_t ncols, size_t nrows, size_t esz, size_t tcols, size_t trows,
+                        spw_chunk_kind kind, spw_tier home, int writeback);
+void spw_mat_free(spw_mat *m);
+/* Whole columns [c0, c0+nc): column c at buf + (c-c0)*stride elements. */
+spw_status spw_mat_put_cols(spw_mat *m, size_t c0, size_t nc, const void *buf, size_t stride);
+spw_status spw_mat_get_cols(spw_mat *m, void *buf, size_t stride, size_t c0, size_t nc);
+/* Rows [r0, r0+nr) of every column (indices mod nrows), column c at
+ * buf + c*stride elements. */
+spw_status spw_mat_get_rows(spw_mat *m, void *buf, size_t stride, size_t r0, size_t nr);
+spw_status spw_mat_put_rows(spw_mat *m, size_t r0, size_t nr, const void *buf, size_t stride);
+/* Rows [r0, r0+nr) of columns [c0, c0+nc) only, into the same places of
+ * buf as spw_mat_get_rows (column c at buf + c*stride): lets several
+ * threads load parts of one row range at once. */
+spw_status spw_mat_get_block(spw_mat *m, void *buf, size_t stride, size_t c0, size_t nc, size_t r0,
+                             size_t nr);
+/* Fire-and-forget prefetch of the tiles holding rows [r0, r0+nr). */
+void spw_mat_prefetch_rows(spw_mat *m, size_t r0, size_t nr);
+
+/* A Merkle tree (merkle.h layout and root) over nleaves leaves, built from
+ * row chunks of R leaves: each chunk's subtree (2R digests, heap layout)
+ * lives in a spw_mat; the tree above the chunk roots stays in memory. */
+typedef struct spw_stree {
+    spw_mat nodes;
+    size_t R, nchunks;
+    unsigned log_R;
+    spw_digest *chunk_roots;
+    spw_merkle upper;
+} spw_stree;
+
+spw_status spw_stree_init(const spw_ctx *ctx, spw_stree *t, spw_spill *sp, const char *name,
+                          size_t nleaves, size_t R, spw_tier home);
+/* Leaf digests of chunk k (R of them). */
+spw_status spw_stree_put_chunk(const spw_ctx *ctx, spw_stree *t, size_t k, const spw_digest *leaves);
+spw_status spw_stree_finish(const spw_ctx *ctx, spw_stree *t);
+const spw_digest *spw_stree_root(const spw_stree *t);
+/* Authentication path of leaf idx (log2(nleaves) digests, bottom up). */
+spw_status spw_stree_path(const spw_ctx *ctx, spw_stree *t, spw_digest *path, size_t idx);
+void spw_stree_free(spw_stree *t);
+
+/* The LogUp aux trace of table t by row chunks of chunk_rows rows (any
+ * size; the last chunk may be shorter), running sum carried: trace holds
+ * the t->n_main main columns, aux receives the 3*t->n_aux base columns,
+ * *sum = L_t. Equal to spw_logup_build_aux for every chunk size. */
+spw_status spw_sched_logup_aux(const spw_ctx *ctx, spw_mat *aux, fe3 *sum,
+                               const spw_air_table *t, spw_mat *trace, const fe3 *ch,
+                               size_t chunk_rows);
+
+/* The streaming prover: same inputs and same proof bytes as spw_prove_ex,
+ * executing `plan` (made by spw_plan_make for this AIR and ctx). */
+spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
+                           const spw_air *air, const spw_trace *trace, const spw_statement *stmt,
+                           const spw_prove_opts *opts, spw_prove_stats *stats,
+                           const spw_plan *plan);
+
+#endif

@@ -1,0 +1,1245 @@
+/*
+ * stream.c - the streaming (out-of-core) CPU prover. It runs the rounds of
+ * the in-memory reference (src/prover.c, docs/PROTOCOL.md) over tile
+ * matrices in the spill store (sched.h), so that only one column group
+ * (column-wise work: NTT/LDE) or one row chunk of every column (row-wise
+ * work: leaf hashing, LogUp, constraints, DEEP, FRI) is in ordinary memory
+ * at a time; the rest lives in the pinned pool, and on NVMe when the pool
+ * is smaller than the data. Every value is computed exactly as the
+ * reference computes it, so the proof bytes are identical.
+ *
+ * Rounds per table (R = LDE rows per chunk, G = columns per group):
+ *   main   trace read once from the producer per column group, stored;
+ *          iNTT -> coefficients (stored) -> coset LDE (stored); leaves
+ *          hashed by row chunks into a chunked Merkle tree
+ *   aux    LogUp aux by row chunks of the stored trace, running sum carried
+ *          (spw_logup_build_aux_chunk); then iNTT/LDE by column groups
+ *   comp   constraints by row chunks of R rows plus the next-row halo on
+ *          the composition domain (recomputed from the coefficients when it
+ *          is larger than the LDE); quotient columns interpolated one at a
+ *          time, split into parts, LDE, tree
+ *   ood    chunked dot products of the coefficients with powers of zeta
+ *   deep   by row chunks, summed per LDE size into the FRI roll-in matrices
+ *   fri    layer i -> layer i+1 chunk by chunk (leaves pass, then fold)
+ *   query  random reads of single rows and of the subtree chunks
+ */
+#include "sched.h"
+#include "../fri.h"
+#include "../logup.h"
+#include "../ntt.h"
+#include "../proof.h"
+#include "../progress.h"
+#include "../stats.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BLK 256
+#define SPW_TILE_BYTES SPW_PLAN_TILE_BYTES
+#define SPW_TREE_ROWS SPW_PLAN_TREE_ROWS
+#define NOMEM(what) spw_fail(ctx, SPW_ERR_NOMEM, "stream prover: out of memory (%s)", what)
+
+typedef struct stab {
+    const spw_air_table *t;
+    const spw_plan_table *pt;
+    unsigned log_n, log_N, log_e;
+    size_t n, N, E, NE, R, Rt, G, nm, na, nc;
+    uint32_t parts;
+    spw_mat trace, mcoef, mlde, acoef, alde, ccoef, clde;
+    spw_stree mtree, atree, ctree;
+} stab;
+
+typedef struct run {
+    spw_ctx *ctx;
+    spw_spill *sp;
+    const spw_plan *plan;
+    spw_tier home;
+    int wb;
+    unsigned log_b;
+    size_t tile_bytes;  /* target payload of a tile */
+    size_t tree_rows;   /* leaves per stored subtree */
+} run;
+
+/* Progress (src/progress.h): before table t of a per-table round (t ==
+ * n_tables: the round is done); units are bytes of the data the round
+ * produces or reads, as in the in-memory prover. */
+static uint64_t prog_units(const stab *s, int round)
+{
+    switch (round) {
+    case SPW_ROUND_MAIN: return 8 * (uint64_t)s->N * s->nm;
+    case SPW_ROUND_AUX: return 8 * (uint64_t)s->N * s->na;
+    case SPW_ROUND_COMP: return 8 * (uint64_t)s->N * s->nc;
+    case SPW_ROUND_OOD: return 8 * (uint64_t)s->n * (s->nm + s->na + s->nc);
+    default: return 8 * (uint64_t)s->N * (s->nm + s->na + s->nc);
+    }
+}
+
+static void prog(const spw_ctx *ctx, const stab *S, uint32_t nt, int round, uint32_t t)
+{
+    uint64_t done = 0, total = 0;
+    for (uint32_t i = 0; i < nt; i++) {
+        uint64_t x = prog_units(&S[i], round);
+        total += x;
+        if (i < t) done += x;
+    }
+    spw_progress_report(ctx, spw_round_names[round], t < nt ? (int)t : -1, done, total);
+}
+
+static void stab_free(stab *s)
+{
+    spw_mat_free(&s->trace);
+    spw_mat_free(&s->mcoef);
+    spw_mat_free(&s->mlde);
+    spw_mat_free(&s->acoef);
+    spw_mat_free(&s->alde);
+    spw_mat_free(&s->ccoef);
+    spw_mat_free(&s->clde);
+    spw_stree_free(&s->mtree);
+    spw_stree_free(&s->atree);
+    spw_stree_free(&s->ctree);
+}
+
+/* LDE matrices are written by column groups and read only after the
+ * whole column phase: their tiles are written back (and dropped from the
+ * pool) as soon as they are complete, overlapping the disk with the NTTs;
+ * drain() ends such a phase. Other matrices are evicted on demand. */
+static spw_status mat_new(run *u, spw_mat *m, const char *name, size_t ncols, size_t nrows,
+                          size_t esz, size_t G, size_t R, spw_chunk_kind kind)
+{
+    /* tiles of about SPW_TILE_BYTES: large enough for efficient disk
+     * requests, small enough that a query opening (one row of every column)
+     * reads little */
+    size_t gc = G && G < ncols ? G : ncols, tr = 64;
+    while (tr < R && tr * 2 * esz * gc <= u->tile_bytes) tr *= 2;
+    if (tr > R) tr = R;
+    return spw_mat_init(u->ctx, m, u->sp, name, ncols, nrows, esz, G, tr, kind, u->home,
+                        u->wb && kind == SPW_CHUNK_LDE);
+}
+
+static void drain(run *u)
+{
+    if (u->wb) spw_spill_drain(u->sp);
+}
+
+/* dst (ncols x n<<log_e) = coset LDE of the coefficient columns of src. */
+static spw_status lde_cols(run *u, stab *s, spw_mat *dst, spw_mat *src, size_t ncols, unsigned log_e)
+{
+    const spw_ctx *ctx = u->ctx;
+    size_t G = s->G < ncols ? s->G : ncols, Nx = s->n << log_e;
+    uint64_t *cf = spw_malloc_array(G * s->n, 8), *out = spw_malloc_array(G * Nx, 8);
+    spw_status st = SPW_OK;
+    if (!cf || !out) st = NOMEM("LDE column group");
+    for (size_t c0 = 0; c0 < ncols && st == SPW_OK; c0 += G) {
+        size_t gc = ncols - c0 < G ? ncols - c0 : G;
+        st = spw_mat_get_cols(src, cf, s->n, c0, gc);
+        if (st == SPW_OK)
+            st = spw_coset_evaluate(ctx, out, cf, gc, s->log_n, log_e, GL_GENERATOR);
+        if (st == SPW_OK) st = spw_mat_put_cols(dst, c0, gc, out, Nx);
+    }
+    free(cf);
+    free(out);
+    drain(u);
+    return st;
+}
+
+/* Double buffering of row-wise passes: a reader thread fetches the next
+ * chunk's rows (its tile loads wait on the disk) while the workers compute
+ * the current one. */
+typedef struct rd_req {
+    spw_mat *m;
+    void *buf;
+    size_t stride, r0, nr;
+} rd_req;
+
+#define READ_THREADS 4
+
+typedef struct reader {
+    rd_req req[4];
+    int n, running;
+    spw_status st;
+    pthread_t th;
+} reader;
+
+typedef struct rd_part {
+    reader *j;
+    int part;
+    spw_status st;
+} rd_part;
+
+/* Part p of READ_THREADS: the column groups g with g % READ_THREADS == p of
+ * every request, so the tile loads of one chunk run in parallel. */
+static void *rd_part_main(void *a)
+{
+    rd_part *q = a;
+    q->st = SPW_OK;
+    for (int i = 0; i < q->j->n && q->st == SPW_OK; i++) {
+        rd_req *r = &q->j->req[i];
+        if (!r->m || !r->m->tiles) continue;
+        for (size_t g = (size_t)q->part; g < r->m->ntc && q->st == SPW_OK; g += READ_THREADS) {
+            size_t c0 = g * r->m->tcols, nc = r->m->ncols - c0 < r->m->tcols ? r->m->ncols - c0
+                                                                             : r->m->tcols;
+            q->st = spw_mat_get_block(r->m, r->buf, r->stride, c0, nc, r->r0, r->nr);
+        }
+    }
+    return NULL;
+}
+
+static void *rd_main(void *a)
+{
+    reader *j = a;
+    rd_part parts[READ_THREADS];
+    pthread_t th[READ_THREADS];
+    int started[READ_THREADS] = {0};
+    for (int p = 0; p < READ_THREADS; p++) {
+        parts[p] = (rd_part){j, p, SPW_OK};
+        if (p > 0) started[p] = !pthread_create(&th[p], NULL, rd_part_main, &parts[p]);
+        if (p > 0 && !started[p]) rd_part_main(&parts[p]);
+    }
+    rd_part_main(&parts[0]);
+    j->st = parts[0].st;
+    for (int p = 1; p < READ_THREADS; p++) {
+        if (started[p]) pthread_join(th[p], NULL);
+        if (j->st == SPW_OK) j->st = parts[p].st;
+    }
+    return NULL;
+}
+
+static void rd_start(reader *j)
+{
+    j->running = !pthread_create(&j->th, NULL, rd_main, j);
+    if (!j->running) rd_main(j);
+}
+
+static spw_status rd_wait(reader *j)
+{
+    if (j->running) pthread_join(j->th, NULL);
+    j->running = 0;
+    return j->st;
+}
+
+/* Synchronous row read with the column groups loaded in parallel. */
+static spw_status read_rows(spw_mat *m, void *buf, size_t stride, size_t r0, size_t nr)
+{
+    if (m->ntc < 2) return spw_mat_get_rows(m, buf, stride, r0, nr);
+    reader j = {{{m, buf, stride, r0, nr}}, 1, 0, SPW_OK, 0};
+    rd_main(&j);
+    return j.st;
+}
+
+/* Leaf hashing by row chunks of R rows into a chunked tree whose stored
+ * subtrees hold tree_rows leaves (a query path reads one of them). */
+static spw_status commit(run *u, stab *s, spw_stree *tree, spw_mat *m, const char *name)
+{
+    const spw_ctx *ctx = u->ctx;
+    size_t R = s->R, Rt = u->tree_rows < R ? u->tree_rows : R;
+    SPW_TRY(spw_stree_init(ctx, tree, u->sp, name, s->N, Rt, u->home));
+    uint64_t *buf = spw_malloc_array(2 * m->ncols * R, 8);
+    spw_digest *lv = spw_malloc_array(R, sizeof(spw_digest));
+    spw_status st = SPW_OK;
+    if (!buf || !lv) st = NOMEM("leaf hashing");
+    reader rd = {{{m, buf, R, 0, R}}, 1, 0, SPW_OK, 0};
+    if (st == SPW_OK) st = spw_mat_get_rows(m, buf, R, 0, R);
+    for (size_t k = 0; k < s->N / R && st == SPW_OK; k++) {
+        uint64_t *cur = buf + (k & 1) * m->ncols * R;
+        if ((k + 1) * R < s->N) {
+            rd.req[0] = (rd_req){m, buf + ((k + 1) & 1) * m->ncols * R, R, (k + 1) * R, R};
+            rd_start(&rd);
+        }
+        st = spw_merkle_leaves(ctx, lv, cur, m->ncols, R, R);
+        for (size_t j = 0; j < R / Rt && st == SPW_OK; j++)
+            st = spw_stree_put_chunk(ctx, tree, k * (R / Rt) + j, lv + j * Rt);
+        spw_status rs = (k + 1) * R < s->N ? rd_wait(&rd) : SPW_OK;
+        if (st == SPW_OK) st = rs;
+    }
+    free(buf);
+    free(lv);
+    if (st == SPW_OK) st = spw_stree_finish(ctx, tree);
+    return st;
+}
+
+/* ---- round 1 ---- */
+
+static spw_status round_main(run *u, stab *s, const spw_trace *trace, uint32_t ti)
+{
+    const spw_ctx *ctx = u->ctx;
+    size_t nm = s->nm, G = s->G < nm ? s->G : nm;
+    SPW_TRY(mat_new(u, &s->trace, "trace", nm, s->n, 8, G, s->Rt, SPW_CHUNK_TRACE));
+    SPW_TRY(mat_new(u, &s->mcoef, "main-coef", nm, s->n, 8, G, s->Rt, SPW_CHUNK_OTHER));
+    SPW_TRY(mat_new(u, &s->mlde, "main-lde", nm, s->N, 8, G, s->R, SPW_CHUNK_LDE));
+    uint64_t *cf = spw_malloc_array(G * s->n, 8), *out = spw_malloc_array(G * s->N, 8);
+    spw_status st = SPW_OK;
+    if (!cf || !out) st = NOMEM("main column group");
+    for (size_t c0 = 0; c0 < nm && st == SPW_OK; c0 += G) {
+        size_t gc = nm - c0 < G ? nm - c0 : G;
+        for (size_t j = 0; j < gc && st == SPW_OK; j++)
+            for (size_t r0 = 0; r0 < s->n && st == SPW_OK; r0 += s->Rt)
+                st = spw_trace_read(trace, cf + j * s->n + r0, ti, (uint32_t)(c0 + j), r0, s->Rt);
+        if (st == SPW_OK) st = spw_mat_put_cols(&s->trace, c0, gc, cf, s->n);
+        if (st == SPW_OK) st = spw_ntt_inverse_batch(ctx, cf, gc, s->n, s->log_n);
+        if (st == SPW_OK) st = spw_mat_put_cols(&s->mcoef, c0, gc, cf, s->n);
+        if (st == SPW_OK) st = spw_coset_evaluate(ctx, out, cf, gc, s->log_n, u->log_b, GL_GENERATOR);
+        if (st == SPW_OK) st = spw_mat_put_cols(&s->mlde, c0, gc, out, s->N);
+    }
+    free(cf);
+    free(out);
+    drain(u);
+    SPW_TRY(st);
+    return commit(u, s, &s->mtree, &s->mlde, "main-tree");
+}
+
+/* ---- round 2 ---- */
+
+spw_status spw_sched_logup_aux(const spw_ctx *ctx, spw_mat *aux, fe3 *sum,
+                               const spw_air_table *t, spw_mat *trace, const fe3 *ch,
+                               size_t chunk_rows)
+{
+    size_t n = trace->nrows, nm = trace->ncols, na = aux->ncols, C = chunk_rows;
+    if (!C || C > n) C = n;
+    uint64_t *mb = spw_malloc_array(nm * C, 8), *ab = spw_malloc_array(na * C, 8);
+    fe3 running = fe3_zero();
+    spw_status st = SPW_OK;
+    if (!mb || !ab) st = NOMEM("aux row chunk");
+    for (size_t r0 = 0; r0 < n && st == SPW_OK; r0 += C) {
+        size_t m = n - r0 < C ? n - r0 : C;
+        if (r0 + m < n) spw_mat_prefetch_rows(trace, r0 + m, C);
+        st = read_rows(trace, mb, C, r0, m);
+        if (st == SPW_OK) st = spw_logup_build_aux_chunk(ctx, ab, C, &running, t, mb, C, r0, m, ch);
+        if (st == SPW_OK) st = spw_mat_put_rows(aux, r0, m, ab, C);
+    }
+    free(mb);
+    free(ab);
+    *sum = running;
+    return st;
+}
+
+static spw_status round_aux(run *u, stab *s, const fe3 *ch, fe3 *sum)
+{
+    const spw_ctx *ctx = u->ctx;
+    *sum = fe3_zero();
+    spw_status st = SPW_OK;
+    if (s->na) {
+        size_t G = s->G < s->na ? s->G : s->na, Rt = s->Rt;
+        SPW_TRY(mat_new(u, &s->acoef, "aux-coef", s->na, s->n, 8, G, Rt, SPW_CHUNK_OTHER));
+        SPW_TRY(mat_new(u, &s->alde, "aux-lde", s->na, s->N, 8, G, s->R, SPW_CHUNK_LDE));
+        st = spw_sched_logup_aux(ctx, &s->acoef, sum, s->t, &s->trace, ch, Rt);
+        /* aux trace -> coefficients in place, then the LDE */
+        uint64_t *cf = spw_malloc_array(G * s->n, 8);
+        if (st == SPW_OK && !cf) st = NOMEM("aux column group");
+        for (size_t c0 = 0; c0 < s->na && st == SPW_OK; c0 += G) {
+            size_t gc = s->na - c0 < G ? s->na - c0 : G;
+            st = spw_mat_get_cols(&s->acoef, cf, s->n, c0, gc);
+            if (st == SPW_OK) st = spw_ntt_inverse_batch(ctx, cf, gc, s->n, s->log_n);
+            if (st == SPW_OK) st = spw_mat_put_cols(&s->acoef, c0, gc, cf, s->n);
+        }
+        free(cf);
+        if (st == SPW_OK) st = lde_cols(u, s, &s->alde, &s->acoef, s->na, u->log_b);
+        if (st == SPW_OK) st = commit(u, s, &s->atree, &s->alde, "aux-tree");
+    }
+    spw_mat_free(&s->trace); /* the trace is not needed any more */
+    return st;
+}
+
+/* ---- round 3 ---- */
+
+typedef struct comp_job {
+    const spw_air_table *t;
+    size_t R, W, E, NE, r0;        /* chunk rows, buffer stride (R + E), global first row */
+    const uint64_t *mb;            /* nm columns of W rows */
+    const fe3 *ab;                 /* n_aux ext3 columns of W rows */
+    const fe3 *ch;
+    const uint64_t *publics;
+    fe3 sum;
+    const fe3 *lpow;
+    const uint64_t *inv_zn;
+    uint64_t w_last, w_ne;
+    uint64_t *out;                 /* 3 columns of R */
+    int failed;
+} comp_job;
+
+static void comp_blocks(void *arg, size_t bb, size_t be)
+{
+    comp_job *j = arg;
+    const spw_air_table *t = j->t;
+    size_t nk = t->n_constraints, na = t->n_aux;
+    fe3 *cv = spw_malloc_array(nk * BLK + 1, sizeof(fe3));
+    fe3 *scratch = spw_malloc_array(spw_air_eval_rows_scratch(t, BLK) + 1, sizeof(fe3));
+    uint64_t *buf = spw_malloc_array(5 * BLK, 8);
+    if (!cv || !scratch || !buf) {
+        j->failed = 1;
+        goto out;
+    }
+    uint64_t *xs = buf, *d1 = buf + BLK, *d2 = buf + 2 * BLK, *tmp = buf + 3 * BLK;
+    for (size_t blk = bb; blk < be; blk++) {
+        size_t b0 = blk * BLK, m = j->R - b0 < BLK ? j->R - b0 : BLK;
+        uint64_t x = gl_mul(GL_GENERATOR, gl_pow(j->w_ne, j->r0 + b0));
+        for (size_t i = 0; i < m; i++) {
+            xs[i] = x;
+            d1[i] = gl_sub(x, 1);
+            d2[i] = gl_sub(x, j->w_last);
+            x = gl_mul(x, j->w_ne);
+        }
+        gl_batch_inv(d1, d1, m, tmp);
+        gl_batch_inv(d2, d2, m, tmp);
+        spw_air_eval_rows(t, cv, BLK, j->mb + b0, j->mb + b0 + j->E, j->W,
+                          na ? j->ab + b0 : NULL, na ? j->ab + b0 + j->E : NULL, j->W, j->ch,
+                          j->publics, j->sum, m, scratch);
+        for (size_t i = 0; i < m; i++) {
+            size_t r = j->r0 + b0 + i;
+            fe3 sk[4] = {fe3_zero(), fe3_zero(), fe3_zero(), fe3_zero()};
+            for (uint32_t q = 0; q < nk; q++) {
+                unsigned k = t->constraints[q].kind & 3;
+                fe3 c = cv[q * BLK + i]; /* base-field values: 3 products, same result */
+                fe3 term = (c.c[1] | c.c[2]) ? fe3_mul(j->lpow[q], c) : fe3_mul_base(j->lpow[q], c.c[0]);
+                sk[k] = fe3_add(sk[k], term);
+            }
+            uint64_t izn = j->inv_zn[r & (j->E - 1)];
+            uint64_t trans = gl_mul(gl_sub(xs[i], j->w_last), izn);
+            fe3 v = fe3_mul_base(sk[SPW_CONSTRAINT_TRANSITION], trans);
+            v = fe3_add(v, fe3_mul_base(sk[SPW_CONSTRAINT_FIRST], d1[i]));
+            v = fe3_add(v, fe3_mul_base(sk[SPW_CONSTRAINT_LAST], d2[i]));
+            v = fe3_add(v, fe3_mul_base(sk[SPW_CONSTRAINT_EVERY], izn));
+            for (int c = 0; c < 3; c++) j->out[c * j->R + b0 + i] = v.c[c];
+        }
+    }
+out:
+    free(cv);
+    free(scratch);
+    free(buf);
+}
+
+static spw_status round_comp(run *u, stab *s, const fe3 *ch, const uint64_t *publics, fe3 sum,
+                             fe3 lambda, int forced)
+{
+    const spw_ctx *ctx = u->ctx;
+    const spw_air_table *t = s->t;
+    size_t E = s->E, NE = s->NE, R = s->R < NE ? s->R : NE, W = R + E, nm = s->nm, na = s->na;
+    spw_mat emain, eaux, q;
+    memset(&emain, 0, sizeof emain);
+    memset(&eaux, 0, sizeof eaux);
+    memset(&q, 0, sizeof q);
+    spw_mat *main = &s->mlde, *aux = &s->alde;
+    uint64_t *mb = NULL, *abase = NULL, *qb = NULL, *inv_zn = NULL, *col = NULL;
+    fe3 *ab = NULL, *lpow = NULL;
+    spw_status st = SPW_OK;
+    if (s->log_e != u->log_b) { /* recompute main and aux on the larger domain */
+        size_t G = s->G < nm ? s->G : nm;
+        if ((st = mat_new(u, &emain, "main-ext", nm, NE, 8, G, R, SPW_CHUNK_LDE)) != SPW_OK) goto out;
+        if ((st = lde_cols(u, s, &emain, &s->mcoef, nm, s->log_e)) != SPW_OK) goto out;
+        main = &emain;
+        if (na) {
+            size_t Ga = s->G < na ? s->G : na;
+            if ((st = mat_new(u, &eaux, "aux-ext", na, NE, 8, Ga, R, SPW_CHUNK_LDE)) != SPW_OK) goto out;
+            if ((st = lde_cols(u, s, &eaux, &s->acoef, na, s->log_e)) != SPW_OK) goto out;
+            aux = &eaux;
+        }
+    }
+    if ((st = mat_new(u, &q, "quotient", 3, NE, 8, 3, R, SPW_CHUNK_OTHER)) != SPW_OK) goto out;
+    mb = spw_malloc_array(2 * nm * W, 8);
+    abase = spw_malloc_array(2 * na * W + 1, 8);
+    ab = spw_malloc_array(na / 3 * W + 1, sizeof(fe3));
+    qb = spw_malloc_array(3 * R, 8);
+    lpow = spw_malloc_array(t->n_constraints + 1, sizeof(fe3));
+    inv_zn = spw_malloc_array(E, 8);
+    if (!mb || !abase || !ab || !qb || !lpow || !inv_zn) {
+        st = NOMEM("composition chunk");
+        goto out;
+    }
+    fe3 l = fe3_one();
+    for (uint32_t k = 0; k < t->n_constraints; k++) {
+        lpow[k] = l;
+        l = fe3_mul(l, lambda);
+    }
+    {
+        uint64_t gn = gl_pow(GL_GENERATOR, s->n), we = gl_root_of_unity(s->log_e), y = gn;
+        for (size_t k = 0; k < E; k++) {
+            inv_zn[k] = gl_inv(gl_sub(y, 1));
+            y = gl_mul(y, we);
+        }
+    }
+    comp_job cj = {t, R, W, E, NE, 0, mb, ab, ch, publics, sum, lpow, inv_zn,
+                   gl_inv(gl_root_of_unity(s->log_n)), gl_root_of_unity(s->log_n + s->log_e), qb, 0};
+    reader rd = {{{main, mb, W, 0, W}, {na ? aux : NULL, abase, W, 0, W}}, 2, 0, SPW_OK, 0};
+    rd_main(&rd);
+    st = rd.st;
+    for (size_t r0 = 0, k = 0; r0 < NE && st == SPW_OK; r0 += R, k++) {
+        uint64_t *mcur = mb + (k & 1) * nm * W, *acur = abase + (k & 1) * na * W;
+        if (r0 + R < NE) {
+            rd.req[0] = (rd_req){main, mb + ((k + 1) & 1) * nm * W, W, r0 + R, W};
+            rd.req[1] = (rd_req){na ? aux : NULL, abase + ((k + 1) & 1) * na * W, W, r0 + R, W};
+            rd_start(&rd);
+        }
+        for (size_t c = 0; c < na / 3; c++)
+            for (size_t i = 0; i < W; i++)
+                ab[c * W + i] = fe3_make(acur[3 * c * W + i], acur[(3 * c + 1) * W + i],
+                                         acur[(3 * c + 2) * W + i]);
+        cj.r0 = r0;
+        cj.mb = mcur;
+        spw_parallel_for(ctx, (R + BLK - 1) / BLK, 1, comp_blocks, &cj);
+        if (cj.failed) st = NOMEM("composition workers");
+        if (st == SPW_OK) st = spw_mat_put_rows(&q, r0, R, qb, R);
+        spw_status rs = r0 + R < NE ? rd_wait(&rd) : SPW_OK;
+        if (st == SPW_OK) st = rs;
+    }
+    free(mb);
+    free(abase);
+    free(ab);
+    mb = abase = NULL;
+    ab = NULL;
+    spw_mat_free(&emain);
+    spw_mat_free(&eaux);
+    if (st != SPW_OK) goto out;
+    /* quotient columns -> coefficients, split into parts */
+    if ((st = mat_new(u, &s->ccoef, "comp-coef", s->nc, s->n, 8, s->G < s->nc ? s->G : s->nc,
+                      s->Rt, SPW_CHUNK_OTHER)) != SPW_OK)
+        goto out;
+    col = spw_malloc_array(NE, 8);
+    if (!col) {
+        st = NOMEM("quotient column");
+        goto out;
+    }
+    size_t deg = (size_t)s->parts * s->n;
+    for (int c = 0; c < 3 && st == SPW_OK; c++) {
+        if ((st = spw_mat_get_cols(&q, col, NE, (size_t)c, 1)) != SPW_OK) break;
+        if ((st = spw_coset_interpolate(ctx, col, 1, s->log_n + s->log_e, GL_GENERATOR)) != SPW_OK)
+            break;
+        for (size_t k = deg; k < NE && !forced; k++)
+            if (col[k]) {
+                st = spw_fail(ctx, SPW_ERR_INTERNAL,
+                              "prove: table '%s': composition quotient has degree >= %zu "
+                              "(constraints not satisfied or degree miscomputed)", t->name, deg);
+                break;
+            }
+        for (uint32_t i = 0; i < s->parts && st == SPW_OK; i++)
+            st = spw_mat_put_cols(&s->ccoef, 3 * (size_t)i + c, 1, col + (size_t)i * s->n, s->n);
+    }
+    free(col);
+    col = NULL;
+    spw_mat_free(&q);
+    if (st != SPW_OK) goto out;
+    if ((st = mat_new(u, &s->clde, "comp-lde", s->nc, s->N, 8, s->G < s->nc ? s->G : s->nc, s->R,
+                      SPW_CHUNK_LDE)) != SPW_OK)
+        goto out;
+    if ((st = lde_cols(u, s, &s->clde, &s->ccoef, s->nc, u->log_b)) != SPW_OK) goto out;
+    st = commit(u, s, &s->ctree, &s->clde, "comp-tree");
+out:
+    spw_mat_free(&emain);
+    spw_mat_free(&eaux);
+    spw_mat_free(&q);
+    free(mb);
+    free(abase);
+    free(ab);
+    free(qb);
+    free(lpow);
+    free(inv_zn);
+    free(col);
+    return st;
+}
+
+/* ---- round 4 ---- */
+
+typedef struct ood_job {
+    const uint64_t *buf;   /* columns of Rt values */
+    size_t Rt;
+    const fe3 *pw;
+    fe3 *acc;
+} ood_job;
+
+static void ood_cols(void *arg, size_t b, size_t e)
+{
+    ood_job *j = arg;
+    for (size_t c = b; c < e; c++) {
+        const uint64_t *cf = j->buf + c * j->Rt;
+        fe3 a = j->acc[c];
+        for (size_t k = 0; k < j->Rt; k++) a = fe3_add(a, fe3_mul_base(j->pw[k], cf[k]));
+        j->acc[c] = a;
+    }
+}
+
+static spw_status round_ood(run *u, stab *s, spw_proof_table *pt, fe3 zeta)
+{
+    const spw_ctx *ctx = u->ctx;
+    size_t Rt = s->Rt, nm = s->nm, na = s->na, nc = s->nc;
+    size_t mx = nm > na ? nm : na;
+    if (nc > mx) mx = nc;
+    fe3 *pz = spw_malloc_array(Rt, sizeof(fe3)), *pzw = spw_malloc_array(Rt, sizeof(fe3));
+    uint64_t *buf = spw_malloc_array(mx * Rt, 8);
+    spw_status st = SPW_OK;
+    if (!pz || !pzw || !buf) st = NOMEM("OOD chunk");
+    fe3 *o = pt->ood;
+    for (size_t i = 0; i < spw_proof_n_ood(pt); i++) o[i] = fe3_zero();
+    fe3 zw = fe3_mul_base(zeta, gl_root_of_unity(s->log_n)), a = fe3_one(), b = fe3_one();
+    for (size_t r0 = 0; r0 < s->n && st == SPW_OK; r0 += Rt) {
+        for (size_t k = 0; k < Rt; k++) {
+            pz[k] = a;
+            pzw[k] = b;
+            a = fe3_mul(a, zeta);
+            b = fe3_mul(b, zw);
+        }
+        struct { spw_mat *m; size_t nco; fe3 *z, *w; } g[3] = {
+            {&s->mcoef, nm, o, o + nm},
+            {&s->acoef, na, o + 2 * nm, o + 2 * nm + na},
+            {&s->ccoef, nc, o + 2 * nm + 2 * na, NULL},
+        };
+        for (int i = 0; i < 3 && st == SPW_OK; i++) {
+            if (!g[i].nco) continue;
+            if ((st = read_rows(g[i].m, buf, Rt, r0, Rt)) != SPW_OK) break;
+            ood_job j1 = {buf, Rt, pz, g[i].z};
+            spw_parallel_for(ctx, g[i].nco, 1, ood_cols, &j1);
+            if (g[i].w) {
+                ood_job j2 = {buf, Rt, pzw, g[i].w};
+                spw_parallel_for(ctx, g[i].nco, 1, ood_cols, &j2);
+            }
+        }
+    }
+    free(pz);
+    free(pzw);
+    free(buf);
+    return st;
+}
+
+/* ---- round 5 ---- */
+
+typedef struct deep_job {
+    size_t R, r0, nm, na, nc;
+    const uint64_t *mb, *ab, *cb;   /* columns of R */
+    const fe3 *g1, *g2;
+    fe3 v1, v2, zeta, zw;
+    uint64_t wN;
+    fe3 *out;
+    int failed;
+} deep_job;
+
+/* Sums kept unreduced per point and coefficient: a 128-bit total and a
+ * count of its overflows (2^128 mod p = p - 2^32), reduced once per block;
+ * exact, so the values equal the reduced-every-step sums of the reference. */
+typedef struct lazy3 {
+    unsigned __int128 v[3];
+    uint64_t ovf[3];
+} lazy3;
+
+static void acc_col(lazy3 *s, fe3 g, const uint64_t *v, size_t m)
+{
+    for (size_t i = 0; i < m; i++)
+        for (int k = 0; k < 3; k++) {
+            unsigned __int128 pr = (unsigned __int128)g.c[k] * v[i];
+            s[i].v[k] += pr;
+            s[i].ovf[k] += s[i].v[k] < pr;
+        }
+}
+
+static fe3 lazy_reduce(const lazy3 *s)
+{
+    static const uint64_t two128 = GL_P - (UINT64_C(1) << 32); /* 2^128 mod p */
+    fe3 r;
+    for (int k = 0; k < 3; k++) {
+        uint64_t x = gl_reduce128((uint64_t)s->v[k], (uint64_t)(s->v[k] >> 64));
+        r.c[k] = gl_add(x, gl_mul(gl_from_u64(s->ovf[k]), two128));
+    }
+    return r;
+}
+
+static void deep_blocks(void *arg, size_t bb, size_t be)
+{
+    deep_job *j = arg;
+    fe3 *buf = spw_malloc_array(5 * BLK, sizeof(fe3));
+    lazy3 *s1 = spw_malloc_array(2 * BLK, sizeof(lazy3)), *s2 = s1 ? s1 + BLK : NULL;
+    if (!buf || !s1) {
+        free(buf);
+        free(s1);
+        j->failed = 1;
+        return;
+    }
+    fe3 *i1 = buf, *i2 = buf + BLK, *tmp = buf + 2 * BLK;
+    for (size_t blk = bb; blk < be; blk++) {
+        size_t b0 = blk * BLK, m = j->R - b0 < BLK ? j->R - b0 : BLK;
+        uint64_t x = gl_mul(GL_GENERATOR, gl_pow(j->wN, j->r0 + b0));
+        for (size_t i = 0; i < m; i++) {
+            i1[i] = fe3_sub(fe3_from_base(x), j->zeta);
+            i2[i] = fe3_sub(fe3_from_base(x), j->zw);
+            x = gl_mul(x, j->wN);
+        }
+        fe3_batch_inv(i1, i1, m, tmp);
+        fe3_batch_inv(i2, i2, m, tmp);
+        memset(s1, 0, 2 * BLK * sizeof(lazy3));
+        for (size_t c = 0; c < j->nm; c++) {
+            acc_col(s1, j->g1[c], j->mb + c * j->R + b0, m);
+            acc_col(s2, j->g2[c], j->mb + c * j->R + b0, m);
+        }
+        for (size_t c = 0; c < j->na; c++) {
+            acc_col(s1, j->g1[j->nm + c], j->ab + c * j->R + b0, m);
+            acc_col(s2, j->g2[j->nm + c], j->ab + c * j->R + b0, m);
+        }
+        for (size_t c = 0; c < j->nc; c++)
+            acc_col(s1, j->g1[j->nm + j->na + c], j->cb + c * j->R + b0, m);
+        for (size_t i = 0; i < m; i++) {
+            fe3 a1 = fe3_sub(lazy_reduce(&s1[i]), j->v1), a2 = fe3_sub(lazy_reduce(&s2[i]), j->v2);
+            j->out[b0 + i] = fe3_add(fe3_mul(a1, i1[i]), fe3_mul(a2, i2[i]));
+        }
+    }
+    free(buf);
+    free(s1);
+}
+
+/* Adds table s's DEEP quotient into roll-in matrix `ri` (first: overwrite). */
+static spw_status round_deep(run *u, stab *s, const spw_proof_table *pt, fe3 zeta, fe3 gamma,
+                             fe3 *gpow, spw_mat *ri, int first)
+{
+    const spw_ctx *ctx = u->ctx;
+    size_t nm = s->nm, na = s->na, nc = s->nc, n1 = nm + na + nc, n2 = nm + na, R = s->R;
+    fe3 *g = spw_malloc_array(n1 + n2, sizeof(fe3)), *out = spw_malloc_array(R, sizeof(fe3));
+    fe3 *prev = first ? NULL : spw_malloc_array(R, sizeof(fe3));
+    uint64_t *mb = spw_malloc_array(2 * nm * R, 8), *ab = spw_malloc_array(2 * na * R + 1, 8),
+             *cb = spw_malloc_array(2 * nc * R, 8);
+    spw_status st = SPW_OK;
+    if (!g || !out || (!first && !prev) || !mb || !ab || !cb) {
+        st = NOMEM("DEEP chunk");
+        goto out;
+    }
+    for (size_t k = 0; k < n1 + n2; k++) {
+        g[k] = *gpow;
+        *gpow = fe3_mul(*gpow, gamma);
+    }
+    const fe3 *o = pt->ood;
+    fe3 v1 = fe3_zero(), v2 = fe3_zero();
+    for (size_t c = 0; c < nm; c++) {
+        v1 = fe3_add(v1, fe3_mul(g[c], o[c]));
+        v2 = fe3_add(v2, fe3_mul(g[n1 + c], o[nm + c]));
+    }
+    for (size_t c = 0; c < na; c++) {
+        v1 = fe3_add(v1, fe3_mul(g[nm + c], o[2 * nm + c]));
+        v2 = fe3_add(v2, fe3_mul(g[n1 + nm + c], o[2 * nm + na + c]));
+    }
+    for (size_t c = 0; c < nc; c++) v1 = fe3_add(v1, fe3_mul(g[nm + na + c], o[2 * nm + 2 * na + c]));
+    deep_job dj = {R, 0, nm, na, nc, mb, ab, cb, g, g + n1, v1, v2, zeta,
+                   fe3_mul_base(zeta, gl_root_of_unity(s->log_n)), gl_root_of_unity(s->log_N), out, 0};
+    reader rd = {{{&s->mlde, mb, R, 0, R}, {&s->alde, ab, R, 0, R}, {&s->clde, cb, R, 0, R}},
+                 3, 0, SPW_OK, 0};
+    rd_main(&rd);
+    st = rd.st;
+    for (size_t r0 = 0, k = 0; r0 < s->N && st == SPW_OK; r0 += R, k++) {
+        size_t c = k & 1, x = c ^ 1;
+        if (r0 + R < s->N) {
+            rd.req[0] = (rd_req){&s->mlde, mb + x * nm * R, R, r0 + R, R};
+            rd.req[1] = (rd_req){&s->alde, ab + x * na * R, R, r0 + R, R};
+            rd.req[2] = (rd_req){&s->clde, cb + x * nc * R, R, r0 + R, R};
+            rd_start(&rd);
+        }
+        dj.mb = mb + c * nm * R;
+        dj.ab = ab + c * na * R;
+        dj.cb = cb + c * nc * R;
+        dj.r0 = r0;
+        spw_parallel_for(ctx, (R + BLK - 1) / BLK, 1, deep_blocks, &dj);
+        if (dj.failed) st = NOMEM("DEEP workers");
+        if (st == SPW_OK && !first) {
+            st = spw_mat_get_rows(ri, prev, R, r0, R);
+            for (size_t i = 0; i < R && st == SPW_OK; i++) out[i] = fe3_add(prev[i], out[i]);
+        }
+        if (st == SPW_OK) st = spw_mat_put_rows(ri, r0, R, out, R);
+        spw_status rs = r0 + R < s->N ? rd_wait(&rd) : SPW_OK;
+        if (st == SPW_OK) st = rs;
+    }
+out:
+    free(g);
+    free(out);
+    free(prev);
+    free(mb);
+    free(ab);
+    free(cb);
+    return st;
+}
+
+/* ---- round 6: FRI, layer by layer through the store ---- */
+
+typedef struct fri_state {
+    unsigned log_n0, n_layers;
+    spw_mat *L;          /* n_layers + 1 layers (L[0] is roll-in 0) */
+    spw_stree *trees;
+} fri_state;
+
+static void fri_free(fri_state *f, spw_mat *rollin)
+{
+    if (f->L)
+        for (unsigned i = 0; i <= f->n_layers; i++) spw_mat_free(&f->L[i]);
+    if (f->trees)
+        for (unsigned i = 0; i < f->n_layers; i++) spw_stree_free(&f->trees[i]);
+    if (rollin)
+        for (unsigned i = 0; i <= f->n_layers; i++) spw_mat_free(&rollin[i]);
+    free(f->L);
+    free(f->trees);
+}
+
+typedef struct fri_job {
+    const fe3 *a, *b, *c;
+    fe3 *out;
+    spw_digest *leaves;
+    fe3 beta, beta2;
+    uint64_t s_inv, w_inv;
+    size_t k0;
+} fri_job;
+
+static void fri_leaves(void *arg, size_t b, size_t e)
+{
+    fri_job *j = arg;
+    for (size_t k = b; k < e; k++) spw_fri_leaf(&j->leaves[k], j->a[k], j->b[k]);
+}
+
+static void fri_fold(void *arg, size_t b, size_t e)
+{
+    fri_job *j = arg;
+    uint64_t xinv = gl_mul(j->s_inv, gl_pow(j->w_inv, j->k0 + b));
+    for (size_t k = b; k < e; k++) {
+        fe3 v = spw_fri_fold(j->a[k], j->b[k], j->beta, xinv);
+        if (j->c) v = fe3_add(v, fe3_mul(j->beta2, j->c[k]));
+        j->out[k] = v;
+        xinv = gl_mul(xinv, j->w_inv);
+    }
+}
+
+static spw_status fri_commit(run *u, fri_state *f, spw_transcript *tr, spw_proof *P,
+                             spw_mat *rollin, unsigned log_n0)
+{
+    const spw_ctx *ctx = u->ctx;
+    unsigned R = P->n_layers;
+    f->log_n0 = log_n0;
+    f->n_layers = R;
+    f->L = spw_calloc_array(R + 1, sizeof(spw_mat));
+    f->trees = spw_calloc_array(R + 1, sizeof(spw_stree));
+    if (!f->L || !f->trees) return NOMEM("FRI");
+    f->L[0] = rollin[0];
+    memset(&rollin[0], 0, sizeof rollin[0]);
+    size_t n0 = (size_t)1 << log_n0, Rf0 = u->plan->fri_R;
+    fe3 *a = spw_malloc_array(Rf0, sizeof(fe3)), *b = spw_malloc_array(Rf0, sizeof(fe3));
+    fe3 *c = spw_malloc_array(Rf0, sizeof(fe3)), *o = spw_malloc_array(Rf0, sizeof(fe3));
+    spw_digest *lv = spw_malloc_array(Rf0, sizeof(spw_digest));
+    spw_status st = SPW_OK;
+    if (!a || !b || !c || !o || !lv) st = NOMEM("FRI chunk");
+    uint64_t s = GL_GENERATOR;
+    for (unsigned i = 0; i < R && st == SPW_OK; i++) {
+        size_t ni = n0 >> i, half = ni / 2, Rf = Rf0 < half ? Rf0 : half;
+        size_t Rtr = u->tree_rows < Rf ? u->tree_rows : Rf;
+        if ((st = spw_stree_init(ctx, &f->trees[i], u->sp, "fri-tree", half, Rtr, u->home)) != SPW_OK)
+            break;
+        for (size_t k0 = 0; k0 < half && st == SPW_OK; k0 += Rf) {
+            if ((st = spw_mat_get_rows(&f->L[i], a, Rf, k0, Rf)) != SPW_OK) break;
+            if ((st = spw_mat_get_rows(&f->L[i], b, Rf, k0 + half, Rf)) != SPW_OK) break;
+            fri_job lj = {a, b, NULL, NULL, lv, fe3_zero(), fe3_zero(), 0, 0, 0};
+            spw_parallel_for(ctx, Rf, 1024, fri_leaves, &lj);
+            for (size_t j = 0; j < Rf / Rtr && st == SPW_OK; j++)
+                st = spw_stree_put_chunk(ctx, &f->trees[i], k0 / Rtr + j, lv + j * Rtr);
+        }
+        if (st == SPW_OK) st = spw_stree_finish(ctx, &f->trees[i]);
+        if (st != SPW_OK) break;
+        P->layers[i].root = *spw_stree_root(&f->trees[i]);
+        spw_transcript_absorb(tr, P->layers[i].root.b, 32);
+        fe3 beta = spw_transcript_ext3(tr);
+        if ((st = mat_new(u, &f->L[i + 1], "fri-layer", 1, half, sizeof(fe3), 1, Rf,
+                          SPW_CHUNK_OTHER)) != SPW_OK)
+            break;
+        spw_mat *rin = rollin[i + 1].tiles ? &rollin[i + 1] : NULL;
+        for (size_t k0 = 0; k0 < half && st == SPW_OK; k0 += Rf) {
+            if ((st = spw_mat_get_rows(&f->L[i], a, Rf, k0, Rf)) != SPW_OK) break;
+            if ((st = spw_mat_get_rows(&f->L[i], b, Rf, k0 + half, Rf)) != SPW_OK) break;
+            if (rin && (st = spw_mat_get_rows(rin, c, Rf, k0, Rf)) != SPW_OK) break;
+            fri_job fj = {a, b, rin ? c : NULL, o, NULL, beta, fe3_sqr(beta), gl_inv(s),
+                          gl_inv(gl_root_of_unity(log_n0 - i)), k0};
+            spw_parallel_for(ctx, Rf, 4096, fri_fold, &fj);
+            st = spw_mat_put_rows(&f->L[i + 1], k0, Rf, o, Rf);
+        }
+        spw_mat_free(&rollin[i + 1]);
+        s = gl_mul(s, s);
+    }
+    free(a);
+    free(b);
+    free(c);
+    free(o);
+    free(lv);
+    SPW_TRY(st);
+    /* final layer */
+    unsigned log_nr = log_n0 - R;
+    size_t nr = (size_t)1 << log_nr, nf = (size_t)1 << P->params.log_final;
+    fe3 *v = spw_malloc_array(nr, sizeof(fe3));
+    uint64_t *cols = spw_malloc_array(3 * nr, 8);
+    if (!v || !cols) {
+        free(v);
+        free(cols);
+        return NOMEM("FRI final layer");
+    }
+    st = spw_mat_get_rows(&f->L[R], v, nr, 0, nr);
+    for (size_t k = 0; k < nr; k++)
+        for (int q = 0; q < 3; q++) cols[q * nr + k] = v[k].c[q];
+    free(v);
+    if (st == SPW_OK) st = spw_coset_interpolate(NULL, cols, 3, log_nr, s);
+    if (st != SPW_OK) {
+        free(cols);
+        return st;
+    }
+    for (size_t k = 0; k < nf; k++) P->final_poly[k] = fe3_make(cols[k], cols[nr + k], cols[2 * nr + k]);
+    int high = 0;
+    for (size_t k = nf; k < nr; k++)
+        if (cols[k] | cols[nr + k] | cols[2 * nr + k]) high = 1;
+    free(cols);
+    if (high)
+        spw_log(ctx, SPW_LOG_WARN, "FRI: the final layer has degree >= %zu (the proof will not verify)", nf);
+    uint8_t *fb = spw_malloc_array(nf, 24);
+    if (!fb) return NOMEM("FRI final polynomial");
+    for (size_t k = 0; k < nf; k++)
+        for (int q = 0; q < 3; q++) spw_put_u64le(fb + 24 * k + 8 * q, P->final_poly[k].c[q]);
+    spw_transcript_absorb(tr, fb, 24 * nf);
+    free(fb);
+    return SPW_OK;
+}
+
+static spw_status fri_open(run *u, fri_state *f, spw_proof *P, uint32_t j, uint64_t q0)
+{
+    for (unsigned i = 0; i < f->n_layers; i++) {
+        size_t ni = (size_t)1 << (f->log_n0 - i), half = ni / 2;
+        size_t k = (size_t)(q0 & (ni - 1)) & (half - 1);
+        fe3 a, b;
+        SPW_TRY(spw_mat_get_rows(&f->L[i], &a, 1, k, 1));
+        SPW_TRY(spw_mat_get_rows(&f->L[i], &b, 1, k + half, 1));
+        uint64_t *v = P->layers[i].q_vals + 6 * (size_t)j;
+        for (int c = 0; c < 3; c++) {
+            v[c] = a.c[c];
+            v[3 + c] = b.c[c];
+        }
+        unsigned d = f->log_n0 - i - 1;
+        SPW_TRY(spw_stree_path(u->ctx, &f->trees[i], P->layers[i].q_path + (size_t)j * d, k));
+    }
+    return SPW_OK;
+}
+
+static spw_status open_table(run *u, stab *s, spw_proof_table *pt, uint32_t j, uint64_t q0)
+{
+    size_t r = (size_t)(q0 & (s->N - 1)), d = s->log_N;
+    size_t nm = s->nm, na = s->na, nc = s->nc;
+    SPW_TRY(spw_mat_get_rows(&s->mlde, pt->q_main + j * nm, 1, r, 1));
+    SPW_TRY(spw_stree_path(u->ctx, &s->mtree, pt->q_main_path + j * d, r));
+    if (na) {
+        SPW_TRY(spw_mat_get_rows(&s->alde, pt->q_aux + j * na, 1, r, 1));
+        SPW_TRY(spw_stree_path(u->ctx, &s->atree, pt->q_aux_path + j * d, r));
+    }
+    SPW_TRY(spw_mat_get_rows(&s->clde, pt->q_comp + j * nc, 1, r, 1));
+    return spw_stree_path(u->ctx, &s->ctree, pt->q_comp_path + j * d, r);
+}
+
+/* Query openings: the indices come from the transcript in order, then the
+ * openings (random reads that load whole tiles) run on several threads so
+ * that the loads overlap; each query writes its own slots of the proof. */
+#define QUERY_THREADS 8
+
+typedef struct query_job {
+    run *u;
+    stab *S;
+    uint32_t nt, nq;
+    fri_state *fri;
+    spw_proof *P;
+    const uint64_t *q0;
+    pthread_mutex_t mu;
+    uint32_t next;
+    spw_status st;
+} query_job;
+
+static void *query_worker(void *arg)
+{
+    query_job *q = arg;
+    for (;;) {
+        pthread_mutex_lock(&q->mu);
+        uint32_t j = q->next++;
+        int stop = j >= q->nq || q->st != SPW_OK;
+        pthread_mutex_unlock(&q->mu);
+        if (stop) return NULL;
+        spw_status st = SPW_OK;
+        for (uint32_t t = 0; t < q->nt && st == SPW_OK; t++)
+            st = open_table(q->u, &q->S[t], &q->P->tables[t], j, q->q0[j]);
+        if (st == SPW_OK) st = fri_open(q->u, q->fri, q->P, j, q->q0[j]);
+        if (st != SPW_OK) {
+            pthread_mutex_lock(&q->mu);
+            if (q->st == SPW_OK) q->st = st;
+            pthread_mutex_unlock(&q->mu);
+        }
+    }
+}
+
+static spw_status open_queries(run *u, stab *S, uint32_t nt, fri_state *fri, spw_proof *P,
+                               spw_transcript *tr, unsigned log_n0)
+{
+    uint32_t nq = P->params.n_queries;
+    uint64_t *q0 = spw_malloc_array(nq + 1, 8);
+    if (!q0) return spw_fail(u->ctx, SPW_ERR_NOMEM, "stream prover: out of memory (queries)");
+    for (uint32_t j = 0; j < nq; j++) q0[j] = spw_transcript_index(tr, log_n0);
+    query_job q = {u, S, nt, nq, fri, P, q0, PTHREAD_MUTEX_INITIALIZER, 0, SPW_OK};
+    pthread_t th[QUERY_THREADS];
+    int started = 0;
+    for (int i = 0; i < QUERY_THREADS; i++)
+        if (!pthread_create(&th[i], NULL, query_worker, &q)) started++;
+        else break;
+    if (!started) query_worker(&q);
+    for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
+    free(q0);
+    return q.st;
+}
+
+/* ---- driver ---- */
+
+spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
+                           const spw_air *air, const spw_trace *trace, const spw_statement *stmt,
+                           const spw_prove_opts *opts, spw_prove_stats *stats,
+                           const spw_plan *plan)
+{
+    const spw_air_def *def = spw_air_get_def(air);
+    int forced = opts && opts->skip_checks;
+    unsigned blowup = plan->blowup, log_b = spw_log2(blowup), min_lh = 64, max_lh = 0;
+    for (uint32_t t = 0; t < def->n_tables; t++) {
+        if (def->tables[t].log_height < min_lh) min_lh = def->tables[t].log_height;
+        if (def->tables[t].log_height > max_lh) max_lh = def->tables[t].log_height;
+    }
+    double tr0 = spw_now();
+#define LAP(round)                                         \
+    do {                                                   \
+        double now_ = spw_now();                           \
+        stats->seconds[round] += now_ - tr0;               \
+        tr0 = now_;                                        \
+    } while (0)
+
+    run u = {ctx, NULL, plan, plan->nvme_bytes ? SPW_TIER_NVME : SPW_TIER_HOST,
+             plan->nvme_bytes ? 1 : 0, log_b, SPW_TILE_BYTES, SPW_TREE_ROWS};
+    if (getenv("SPW_TILE_BYTES")) u.tile_bytes = (size_t)atoll(getenv("SPW_TILE_BYTES"));
+    if (getenv("SPW_TREE_ROWS")) u.tree_rows = (size_t)atoll(getenv("SPW_TREE_ROWS"));
+    spw_spill_opts so;
+    spw_spill_opts_default(&so);
+    so.dir = plan->nvme_bytes ? plan->spill_dir : NULL;
+    so.host_budget = plan->pool_bytes;
+    so.nvme_budget = plan->nvme_bytes;
+    so.compress = 0;
+    so.register_cuda = 0;
+    SPW_TRY(spw_spill_create(ctx, &u.sp, &so));
+    spw_log(ctx, SPW_LOG_INFO, "stream prover: pool %llu MiB, NVMe %llu MiB in %s",
+            (unsigned long long)(plan->pool_bytes >> 20), (unsigned long long)(plan->nvme_bytes >> 20),
+            plan->nvme_bytes ? plan->spill_dir : "(none)");
+
+    spw_status st = SPW_OK;
+    spw_proof P;
+    memset(&P, 0, sizeof P);
+    stab *S = spw_calloc_array(def->n_tables, sizeof(stab));
+    spw_mat *rollin = NULL;
+    fri_state fri;
+    memset(&fri, 0, sizeof fri);
+    uint8_t *pre = NULL;
+    fe3 *ch = NULL;
+    P.tables = spw_calloc_array(def->n_tables, sizeof(spw_proof_table));
+    if (!S || !P.tables) {
+        st = NOMEM("tables");
+        goto out;
+    }
+    spw_stark_default_params(&P.params, blowup, min_lh);
+    P.n_tables = def->n_tables;
+    P.n_publics = def->n_publics;
+    P.tag_len = stmt ? (uint32_t)stmt->tag_len : 0;
+    P.n_layers = max_lh - P.params.log_final;
+    P.publics = spw_calloc_array(P.n_publics + 1, 8);
+    P.tag = calloc(P.tag_len + 1, 1);
+    if (!P.publics || !P.tag) {
+        st = NOMEM("statement");
+        goto out;
+    }
+    if (P.n_publics) memcpy(P.publics, stmt->publics, 8 * (size_t)P.n_publics);
+    if (P.tag_len) memcpy(P.tag, stmt->tag, P.tag_len);
+    for (uint32_t t = 0; t < def->n_tables; t++) {
+        const spw_air_table *tb = &def->tables[t];
+        stab *s = &S[t];
+        s->t = tb;
+        s->pt = &plan->tables[t];
+        s->log_n = tb->log_height;
+        s->log_N = tb->log_height + log_b;
+        s->log_e = s->pt->log_e;
+        s->n = (size_t)1 << s->log_n;
+        s->N = (size_t)1 << s->log_N;
+        s->E = (size_t)1 << s->log_e;
+        s->NE = s->n << s->log_e;
+        s->R = s->pt->R ? s->pt->R : s->N;
+        if (s->R > s->N) s->R = s->N;
+        s->Rt = s->R < s->n ? s->R : s->n;
+        s->G = s->pt->G ? s->pt->G : 1;
+        s->parts = spw_stark_num_parts(tb);
+        s->nm = tb->n_main;
+        s->na = 3 * (size_t)tb->n_aux;
+        s->nc = 3 * (size_t)s->parts;
+        P.tables[t].log_height = tb->log_height;
+        P.tables[t].n_main = tb->n_main;
+        P.tables[t].n_aux = tb->n_aux;
+        P.tables[t].n_parts = s->parts;
+    }
+    if ((st = spw_proof_alloc(ctx, &P)) != SPW_OK) goto out;
+    spw_transcript tr;
+    spw_transcript_init(&tr);
+    size_t pre_len;
+    if ((st = spw_proof_preamble(ctx, &pre, &pre_len, &P)) != SPW_OK) goto out;
+    spw_transcript_absorb(&tr, pre, pre_len);
+    uint8_t dig[32];
+    spw_air_digest(dig, def);
+    spw_transcript_absorb(&tr, dig, 32);
+
+    for (uint32_t t = 0; t < def->n_tables; t++) {
+        prog(ctx, S, def->n_tables, SPW_ROUND_MAIN, t);
+        if ((st = round_main(&u, &S[t], trace, t)) != SPW_OK) goto out;
+        P.tables[t].main_root = *spw_stree_root(&S[t].mtree);
+        spw_transcript_absorb(&tr, P.tables[t].main_root.b, 32);
+    }
+    prog(ctx, S, def->n_tables, SPW_ROUND_MAIN, def->n_tables);
+    LAP(SPW_ROUND_MAIN);
+
+    uint32_t n_ch = def->n_challenges > 2 ? def->n_challenges : 2;
+    ch = spw_calloc_array(n_ch, sizeof(fe3));
+    if (!ch) {
+        st = NOMEM("challenges");
+        goto out;
+    }
+    for (uint32_t i = 0; i < n_ch; i++) ch[i] = spw_transcript_ext3(&tr);
+    for (uint32_t t = 0; t < def->n_tables; t++) {
+        prog(ctx, S, def->n_tables, SPW_ROUND_AUX, t);
+        if ((st = round_aux(&u, &S[t], ch, &P.tables[t].logup_sum)) != SPW_OK) goto out;
+        if (S[t].na) {
+            uint8_t b[56];
+            P.tables[t].aux_root = *spw_stree_root(&S[t].atree);
+            memcpy(b, P.tables[t].aux_root.b, 32);
+            for (int c = 0; c < 3; c++) spw_put_u64le(b + 32 + 8 * c, P.tables[t].logup_sum.c[c]);
+            spw_transcript_absorb(&tr, b, 56);
+        }
+    }
+    prog(ctx, S, def->n_tables, SPW_ROUND_AUX, def->n_tables);
+    LAP(SPW_ROUND_AUX);
+
+    for (uint32_t t = 0; t < def->n_tables; t++) {
+        prog(ctx, S, def->n_tables, SPW_ROUND_COMP, t);
+        fe3 lambda = spw_transcript_ext3(&tr);
+        if ((st = round_comp(&u, &S[t], ch, P.publics, P.tables[t].logup_sum, lambda, forced)) != SPW_OK)
+            goto out;
+    }
+    for (uint32_t t = 0; t < def->n_tables; t++) {
+        P.tables[t].comp_root = *spw_stree_root(&S[t].ctree);
+        spw_transcript_absorb(&tr, P.tables[t].comp_root.b, 32);
+    }
+    prog(ctx, S, def->n_tables, SPW_ROUND_COMP, def->n_tables);
+    LAP(SPW_ROUND_COMP);
+
+    fe3 zeta;
+    do zeta = spw_transcript_ext3(&tr);
+    while (zeta.c[1] == 0 && zeta.c[2] == 0);
+    for (uint32_t t = 0; t < def->n_tables; t++) {
+        prog(ctx, S, def->n_tables, SPW_ROUND_OOD, t);
+        if ((st = round_ood(&u, &S[t], &P.tables[t], zeta)) != SPW_OK) goto out;
+        size_t nb = 24 * (size_t)spw_proof_n_ood(&P.tables[t]);
+        uint8_t *b = malloc(nb);
+        if (!b) {
+            st = NOMEM("OOD bytes");
+            goto out;
+        }
+        spw_proof_ood_bytes(b, &P.tables[t]);
+        spw_transcript_absorb(&tr, b, nb);
+        free(b);
+    }
+    /* the coefficients are not needed any more */
+    for (uint32_t t = 0; t < def->n_tables; t++) {
+        spw_mat_free(&S[t].mcoef);
+        spw_mat_free(&S[t].acoef);
+        spw_mat_free(&S[t].ccoef);
+    }
+    prog(ctx, S, def->n_tables, SPW_ROUND_OOD, def->n_tables);
+    LAP(SPW_ROUND_OOD);
+
+    unsigned log_n0 = max_lh + log_b;
+    rollin = spw_calloc_array(P.n_layers + 1, sizeof(spw_mat));
+    if (!rollin) {
+        st = NOMEM("FRI roll-in");
+        goto out;
+    }
+    fri.n_layers = P.n_layers;
+    fe3 gamma = spw_transcript_ext3(&tr), gpow = fe3_one();
+    for (uint32_t t = 0; t < def->n_tables; t++) {
+        unsigned i = log_n0 - S[t].log_N;
+        prog(ctx, S, def->n_tables, SPW_ROUND_DEEP, t);
+        int first = rollin[i].tiles == NULL;
+        if (first && (st = mat_new(&u, &rollin[i], "deep", 1, S[t].N, sizeof(fe3), 1,
+                                   plan->fri_R < S[t].N / 2 ? plan->fri_R : S[t].N / 2,
+                                   SPW_CHUNK_OTHER)) != SPW_OK)
+            goto out;
+        if ((st = round_deep(&u, &S[t], &P.tables[t], zeta, gamma, &gpow, &rollin[i], first)) != SPW_OK)
+            goto out;
+    }
+    prog(ctx, S, def->n_tables, SPW_ROUND_DEEP, def->n_tables);
+    LAP(SPW_ROUND_DEEP);
+
+    spw_progress_report(ctx, spw_round_names[SPW_ROUND_FRI], -1, 0, 48ull << log_n0);
+    if ((st = fri_commit(&u, &fri, &tr, &P, rollin, log_n0)) != SPW_OK) goto out;
+    spw_progress_report(ctx, spw_round_names[SPW_ROUND_FRI], -1, 48ull << log_n0, 48ull << log_n0);
+    LAP(SPW_ROUND_FRI);
+    spw_progress_report(ctx, spw_round_names[SPW_ROUND_GRIND], -1, 0, 0);
+
+    P.nonce = spw_transcript_grind(&tr, P.params.grinding_bits);
+    {
+        uint8_t nb[8];
+        spw_put_u64le(nb, P.nonce);
+        spw_transcript_absorb(&tr, nb, 8);
+    }
+    LAP(SPW_ROUND_GRIND);
+    spw_progress_report(ctx, spw_round_names[SPW_ROUND_QUERY], -1, 0, 0);
+
+    if ((st = open_queries(&u, S, def->n_tables, &fri, &P, &tr, log_n0)) != SPW_OK) goto out;
+    LAP(SPW_ROUND_QUERY);
+    spw_progress_report(ctx, spw_round_names[SPW_ROUND_ENCODE], -1, 0, 0);
+
+    st = spw_proof_encode(ctx, proof_out, proof_len, &P);
+    LAP(SPW_ROUND_ENCODE);
+out:
+    if (u.sp) {
+        spw_spill_stats ss;
+        spw_spill_get_stats(u.sp, &ss);
+        spw_log(ctx, SPW_LOG_INFO,
+                "stream prover: pool peak %llu MiB, NVMe peak %llu MiB, %llu MiB written, %llu MiB "
+                "read, %llu evictions", (unsigned long long)(ss.host_peak >> 20),
+                (unsigned long long)(ss.nvme_peak >> 20),
+                (unsigned long long)(ss.bytes_host_to_nvme >> 20),
+                (unsigned long long)(ss.bytes_nvme_to_host >> 20), (unsigned long long)ss.evictions);
+        spw_stats_tier_peak(ctx, "host pool", ss.host_peak, plan->pool_bytes, "spill store");
+        if (plan->nvme_bytes)
+            spw_stats_tier_peak(ctx, "nvme", ss.nvme_peak, plan->nvme_bytes, "spill store");
+        if (ss.async_errors) spw_stats_fallback(ctx, "spill store: failed background write-back");
+    }
+    fri_free(&fri, rollin);
+    free(rollin);
+    if (S)
+        for (uint32_t t = 0; t < def->n_tables; t++) stab_free(&S[t]);
+    free(S);
+    free(ch);
+    free(pre);
+    spw_proof_clear(&P);
+    spw_spill_free(u.sp);
+    stats->total = 0;
+    for (int r = 0; r < SPW_ROUND_COUNT; r++) stats->total += stats->seconds[r];
+    return st;
+#undef LAP
+}
+
+/* The dispatch spw_prove_ex calls after its checks: 1 when the streaming
+ * prover handled the call (*status set), 0 for the in-memory prover. */
+int spw_sched_dispatch(spw_ctx *ctx, spw_status *status, uint8_t **proof_out, size_t *proof_len,
+                       const spw_air *air, const spw_trace *trace, const spw_statement *stmt,
+                       const spw_prove_opts *opts, spw_prove_stats *stats)
+{
+    if (ctx->mode == SPW_MODE_RESIDENT) return 0;
+    spw_plan plan;
+    spw_status st = spw_plan_make(ctx, &plan, spw_air_get_def(air), NULL);
+    if (st != SPW_OK) {
+        spw_plan_clear(&plan);
+        *status = st;
+        return 1;
+    }
+    if (!plan.spilled) {
+        spw_plan_clear(&plan);
+        return 0;
+    }
+    *status = spw_sched_prove(ctx, proof_out, proof_len, air, trace, stmt, opts, stats, &plan);
+    spw_plan_clear(&plan);
+    return 1;
+}

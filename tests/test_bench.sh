@@ -1,0 +1,81 @@
+#!/bin/sh
+# test_bench.sh - `spillway bench --matrix tiny` and `spillway prove --stats`
+# write documents that tests/check_stats_json.py accepts against
+# docs/stats-schema.json; the checker rejects broken documents; the bench
+# leaves results.csv and, when gnuplot is installed, at least 4 PNG plots.
+# Skips (77) without python3 or the spillway binary.
+set -u
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${SPW_BIN:-./spillway}
+command -v python3 >/dev/null 2>&1 || { echo "no python3: skipping"; exit 77; }
+[ -x "$BIN" ] || { echo "no spillway binary at $BIN: skipping"; exit 77; }
+T=$(mktemp -d "${TMPDIR:-/tmp}/spw_bench_test.XXXXXX") || exit 1
+trap 'rm -rf "$T"' EXIT
+CHECK="python3 $SRC/tests/check_stats_json.py $SRC/docs/stats-schema.json"
+fail() { echo "FAIL: $*"; exit 1; }
+
+"$BIN" bench --matrix tiny --repeat 2 --threads 2 --out "$T/b" >"$T/b.log" 2>&1 || { cat "$T/b.log"; fail "bench exited $?"; }
+grep -q "gnuplot failed" "$T/b.log" && { cat "$T/b.log"; fail "gnuplot failed"; }
+[ -s "$T/b/results.json" ] || fail "no results.json"
+[ -s "$T/b/results.csv" ] || fail "no results.csv"
+$CHECK bench "$T/b/results.json" || fail "results.json does not match the schema"
+# one CSV line per JSON point
+np=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["points"]))' "$T/b/results.json")
+nl=$(($(wc -l < "$T/b/results.csv") - 1))
+[ "$np" = "$nl" ] || fail "results.csv has $nl lines for $np points"
+if command -v gnuplot >/dev/null 2>&1; then
+  n=$(ls "$T/b"/*.png 2>/dev/null | wc -l)
+  [ "$n" -ge 4 ] || fail "only $n PNG plots"
+  for f in "$T/b"/*.png; do
+    head -c 8 "$f" | od -An -tx1 | grep -q "89 50 4e 47 0d 0a 1a 0a" || fail "$f is not a PNG"
+  done
+fi
+
+# without gnuplot: JSON and CSV still written, plots skipped with a message
+PATH=/nonexistent "$BIN" bench --matrix tiny --repeat 1 --out "$T/n" >"$T/n.log" 2>&1 || { cat "$T/n.log"; fail "bench without gnuplot exited $?"; }
+[ -s "$T/n/results.json" ] && [ -s "$T/n/results.csv" ] || fail "no results without gnuplot"
+grep -q "plots skipped" "$T/n.log" || fail "no message about skipped plots"
+ls "$T/n"/*.png >/dev/null 2>&1 && fail "PNGs without gnuplot?"
+$CHECK bench "$T/n/results.json" || fail "results.json (no gnuplot) does not match the schema"
+
+"$BIN" prove --workload fib --log-rows 10 -q --stats "$T/s.json" -o "$T/p" || fail "prove --stats"
+$CHECK stats "$T/s.json" || fail "prove --stats output does not match the schema"
+"$BIN" verify --workload fib "$T/p" >/dev/null || fail "the proof made with --stats does not verify"
+
+# the checker must reject broken documents
+python3 - "$T/s.json" "$T/b/results.json" "$T" <<'PY' || fail "cannot write broken documents"
+import json, sys
+s = json.load(open(sys.argv[1])); b = json.load(open(sys.argv[2])); d = sys.argv[3]
+def dump(name, doc): json.dump(doc, open(d + "/" + name, "w"))
+x = dict(s); del x["links"]; dump("bad1.json", x)
+x = json.loads(json.dumps(s)); x["rounds"][1]["seconds"] += 100; dump("bad2.json", x)
+x = json.loads(json.dumps(s)); x["tables"][0]["rows"] += 1; dump("bad3.json", x)
+x = json.loads(json.dumps(s)); x["blowup"] = 3; dump("bad4.json", x)
+y = json.loads(json.dumps(b)); y["points"][0]["median_seconds"] = y["points"][0]["max_seconds"] + 1; dump("bad5.json", y)
+y = json.loads(json.dumps(b)); y["points"][0]["extra"] = 1; dump("bad6.json", y)
+PY
+for k in 1 2 3 4; do $CHECK stats "$T/bad$k.json" >/dev/null && fail "checker accepted bad$k.json"; done
+for k in 5 6; do $CHECK bench "$T/bad$k.json" >/dev/null && fail "checker accepted bad$k.json"; done
+
+# the live progress line, drawn only on a terminal (script(1) gives one)
+if command -v script >/dev/null 2>&1; then
+  script -qc "$BIN prove --workload fib --log-rows 12 -o $T/p2" /dev/null >"$T/tty" 2>&1 || fail "prove under script"
+  grep -q "ETA" "$T/tty" || { cat "$T/tty"; fail "no progress line on a terminal"; }
+  grep -q "main commit" "$T/tty" || fail "the progress line does not name the round"
+  script -qc "$BIN prove -q --workload fib --log-rows 12 -o $T/p3" /dev/null >"$T/tty" 2>&1 || fail "prove -q under script"
+  [ ! -s "$T/tty" ] || { cat "$T/tty"; fail "prove -q printed something"; }
+fi
+"$BIN" prove --workload fib --log-rows 12 -o "$T/p4" 2>"$T/e" >/dev/null || fail "prove"
+grep -q "ETA" "$T/e" && fail "progress line drawn although stderr is not a terminal"
+
+# -v shows info messages; a budget below the minimum says what to do
+"$BIN" prove -v --workload fib --log-rows 12 --mode spilled --host-budget 80M -o "$T/p5" 2>"$T/e" >/dev/null || { cat "$T/e"; fail "spilled prove"; }
+grep -q "info" "$T/e" || { cat "$T/e"; fail "-v printed no info message"; }
+"$BIN" prove -q --workload vm --log-rows 14 --mode spilled --host-budget 1M -o "$T/p6" 2>"$T/e" && fail "a 1 MiB budget was accepted"
+grep -q "host-budget" "$T/e" || { cat "$T/e"; fail "the budget error does not say what to do"; }
+
+# bad options say what to do
+"$BIN" bench --matrix nope --out "$T/x" 2>"$T/e" && fail "bench accepted --matrix nope"
+grep -q "tiny, quick or full" "$T/e" || fail "no hint for a bad --matrix"
+echo "PASS: bench tiny matrix, prove --stats, schema checks"
+exit 0

@@ -1,0 +1,276 @@
+/*
+ * test_sched_prove.c - the streaming prover against the in-memory
+ * reference: fib, vm and synth --preset tiny proven at host budgets of
+ * unlimited, about 1/4 and 1/16 of the in-memory working set and the
+ * planner's minimum, with the mode forced (resident, spilled) and auto;
+ * every proof byte-identical to the in-memory prover's and verifying. Also
+ * chunk sizes (--chunk-rows) and a composition domain larger than the LDE
+ * (degree-4 constraint at blowup 2), NVMe spilling with an empty spill
+ * directory afterwards, and the planner's budget error.
+ */
+#include "check_util.h"
+#include "plan.h"
+#include "prover_test_util.h"
+#include "workloads.h"
+
+#include <dirent.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct wl {
+    const char *name;
+    unsigned log_rows;
+    const char *preset;
+} wl;
+
+static const wl WL[] = {{"fib", 10, NULL}, {"vm", 10, NULL}, {"synth", 0, "tiny"}};
+
+static char spill_dir[256];
+
+static double spw_test_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* One directory for the whole run, made and removed by the parent (the
+ * tests run in forked children; a failing one cannot leave it behind). */
+static void make_run_dir(void)
+{
+    const char *t = getenv("TMPDIR");
+    snprintf(spill_dir, sizeof spill_dir, "%s/spw_sched_XXXXXX", t && *t ? t : "/tmp");
+    if (!mkdtemp(spill_dir)) {
+        perror(spill_dir);
+        exit(EXIT_FAILURE);
+    }
+}
+
+static int dir_entries(const char *d)
+{
+    DIR *dp = opendir(d);
+    ck_assert_ptr_nonnull(dp);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(dp)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
+    closedir(dp);
+    return n;
+}
+
+typedef struct built {
+    spw_air *air;
+    spw_trace *trace;
+    uint64_t *pub;
+    size_t np;
+    char tag[SPW_WORKLOAD_TAG_MAX];
+} built;
+
+static spw_ctx *ctx_for(int mode, uint64_t budget, uint64_t chunk)
+{
+    spw_ctx *ctx = make_ctx(2, 4);
+    ck_assert_int_eq(spw_ctx_set_param(ctx, SPW_PARAM_MODE, mode), SPW_OK);
+    ck_assert_int_eq(spw_ctx_set_param(ctx, SPW_PARAM_HOST_BUDGET, (int64_t)budget), SPW_OK);
+    ck_assert_int_eq(spw_ctx_set_param(ctx, SPW_PARAM_CHUNK_ROWS, (int64_t)chunk), SPW_OK);
+    ck_assert_int_eq(spw_ctx_set_spill_dir(ctx, spill_dir), SPW_OK);
+    return ctx;
+}
+
+static void build(spw_ctx *ctx, built *b, const wl *w)
+{
+    spw_workload_params wp;
+    ck_assert_int_eq(spw_workload_defaults(ctx, &wp, w->name), SPW_OK);
+    if (w->log_rows) wp.log_rows = w->log_rows;
+    if (w->preset) wp.preset = w->preset;
+    ck_assert_int_eq(spw_workload_build(ctx, &b->air, &b->trace, &b->pub, &b->np, b->tag,
+                                        sizeof b->tag, &wp), SPW_OK);
+}
+
+/* Proves (and verifies) w under the settings; returns the proof. */
+static uint8_t *prove(const wl *w, int mode, uint64_t budget, uint64_t chunk, size_t *len,
+                      int *spilled)
+{
+    spw_ctx *ctx = ctx_for(mode, budget, chunk);
+    built b;
+    build(ctx, &b, w);
+    spw_plan plan;
+    spw_status ps = spw_plan_make(ctx, &plan, spw_air_get_def(b.air), NULL);
+    ck_assert_msg(ps == SPW_OK, "%s: plan at budget %llu: %s", w->name,
+                  (unsigned long long)budget, spw_ctx_last_error(ctx));
+    if (spilled) *spilled = plan.spilled;
+    spw_plan_clear(&plan);
+    spw_statement st = {b.pub, b.np, (const uint8_t *)b.tag, strlen(b.tag)};
+    uint8_t *p = NULL;
+    double t0_ = spw_test_now();
+    spw_status r = spw_prove(ctx, &p, len, b.air, b.trace, &st);
+    if (getenv("SPW_TEST_TIMES")) fprintf(stderr, "%s mode %d budget %llu chunk %llu: %.2f s\n", w->name, mode, (unsigned long long)budget, (unsigned long long)chunk, spw_test_now() - t0_);
+    ck_assert_msg(r == SPW_OK, "%s mode %d budget %llu chunk %llu: %s", w->name, mode,
+                  (unsigned long long)budget, (unsigned long long)chunk, spw_ctx_last_error(ctx));
+    r = spw_verify(ctx, b.air, &st, p, *len);
+    ck_assert_msg(r == SPW_OK, "%s: verify: %s", w->name, spw_ctx_last_error(ctx));
+    spw_workload_free(b.air, b.trace, b.pub);
+    spw_ctx_free(ctx);
+    return p;
+}
+
+/* The in-memory working set the planner estimates, and the smallest host
+ * budget it accepts for the streamed schedule (to 64 KiB). */
+static void sizes(const wl *w, uint64_t chunk, uint64_t *resident, uint64_t *minimum)
+{
+    spw_ctx *ctx = ctx_for(SPW_MODE_SPILLED, 0, chunk);
+    built b;
+    build(ctx, &b, w);
+    const spw_air_def *def = spw_air_get_def(b.air);
+    spw_plan plan;
+    ck_assert_int_eq(spw_plan_make(ctx, &plan, def, NULL), SPW_OK);
+    *resident = plan.resident_total;
+    spw_plan_clear(&plan);
+    uint64_t lo = 0, hi = UINT64_C(1) << 36; /* lo fails, hi works */
+    while (hi - lo > 65536) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        ck_assert_int_eq(spw_ctx_set_param(ctx, SPW_PARAM_HOST_BUDGET, (int64_t)mid), SPW_OK);
+        spw_status s = spw_plan_make(ctx, &plan, def, NULL);
+        spw_plan_clear(&plan);
+        if (s == SPW_OK) hi = mid;
+        else {
+            ck_assert_int_eq(s, SPW_ERR_BUDGET);
+            ck_assert_msg(strstr(spw_ctx_last_error(ctx), "below the minimum"),
+                          "budget message: %s", spw_ctx_last_error(ctx));
+            lo = mid;
+        }
+    }
+    *minimum = hi;
+    spw_workload_free(b.air, b.trace, b.pub);
+    spw_ctx_free(ctx);
+}
+
+static void same(const uint8_t *a, size_t al, const uint8_t *b, size_t bl, const char *what)
+{
+    ck_assert_msg(al == bl, "%s: proof length %zu vs %zu", what, bl, al);
+    for (size_t i = 0; i < al; i++)
+        ck_assert_msg(a[i] == b[i], "%s: proofs differ at byte %zu of %zu", what, i, al);
+}
+
+START_TEST(test_budget_matrix)
+{
+    const wl *w = &WL[_i];
+    size_t rl, l;
+    uint8_t *ref = prove(w, SPW_MODE_RESIDENT, 0, 0, &rl, NULL);
+    uint64_t W, mn;
+    sizes(w, 0, &W, &mn);
+    uint64_t budgets[4] = {UINT64_C(1) << 40, W / 4, W / 16, mn};
+    const char *bn[4] = {"unlimited", "1/4", "1/16", "minimum"};
+    for (int k = 0; k < 4; k++) {
+        uint64_t hb = budgets[k] < mn ? mn : budgets[k];
+        int modes[3] = {SPW_MODE_AUTO, SPW_MODE_SPILLED, SPW_MODE_RESIDENT};
+        for (int m = 0; m < 3; m++) {
+            if (modes[m] == SPW_MODE_RESIDENT && k != 2) continue; /* forced: once */
+            int spilled = -1;
+            uint8_t *p = prove(w, modes[m], hb, 0, &l, &spilled);
+            char what[128];
+            snprintf(what, sizeof what, "%s budget %s (%llu) mode %d", w->name, bn[k],
+                     (unsigned long long)hb, modes[m]);
+            same(ref, rl, p, l, what);
+            if (modes[m] == SPW_MODE_SPILLED) ck_assert_int_eq(spilled, 1);
+            if (modes[m] == SPW_MODE_RESIDENT) ck_assert_int_eq(spilled, 0);
+            if (modes[m] == SPW_MODE_AUTO) ck_assert_int_eq(spilled, hb < W);
+            spw_free(p);
+            ck_assert_int_eq(dir_entries(spill_dir), 0);
+        }
+    }
+    spw_free(ref);
+}
+END_TEST
+
+START_TEST(test_chunk_rows)
+{
+    /* vm with chunk sizes from tiny to whole columns, at a budget that
+     * forces NVMe */
+    const wl *w = &WL[1];
+    size_t rl, l;
+    uint8_t *ref = prove(w, SPW_MODE_RESIDENT, 0, 0, &rl, NULL);
+    uint64_t chunks[3] = {1024, 8192, UINT64_C(1) << 20};
+    for (int k = 0; k < 3; k++) {
+        uint64_t W, mn;
+        sizes(w, chunks[k], &W, &mn);
+        uint8_t *p = prove(w, SPW_MODE_SPILLED, mn > W / 8 ? mn : W / 8, chunks[k], &l, NULL);
+        char what[64];
+        snprintf(what, sizeof what, "vm chunk rows %llu", (unsigned long long)chunks[k]);
+        same(ref, rl, p, l, what);
+        spw_free(p);
+        ck_assert_int_eq(dir_entries(spill_dir), 0);
+    }
+    spw_free(ref);
+}
+END_TEST
+
+START_TEST(test_extended_domain)
+{
+    /* a degree-4 constraint at blowup 2: the composition domain is 2x the
+     * LDE and is recomputed from the coefficients, by column groups */
+    size_t len[3];
+    uint8_t *p[3];
+    int modes[3] = {SPW_MODE_RESIDENT, SPW_MODE_SPILLED, SPW_MODE_SPILLED};
+    uint64_t chunk[3] = {0, 0, 16}, budget[3] = {0, 0, 24u << 20};
+    for (int k = 0; k < 3; k++) {
+        spw_ctx *ctx = make_ctx(2, 2);
+        ck_assert_int_eq(spw_ctx_set_param(ctx, SPW_PARAM_MODE, modes[k]), SPW_OK);
+        ck_assert_int_eq(spw_ctx_set_param(ctx, SPW_PARAM_CHUNK_ROWS, (int64_t)chunk[k]), SPW_OK);
+        ck_assert_int_eq(spw_ctx_set_param(ctx, SPW_PARAM_HOST_BUDGET, (int64_t)budget[k]), SPW_OK);
+        ck_assert_int_eq(spw_ctx_set_spill_dir(ctx, spill_dir), SPW_OK);
+        small_air s;
+        small_air_build(ctx, &s);
+        spw_statement st = small_stmt(&s);
+        ck_assert_msg(spw_prove(ctx, &p[k], &len[k], s.air, s.trace, &st) == SPW_OK, "%s",
+                      spw_ctx_last_error(ctx));
+        ck_assert_int_eq(spw_verify(ctx, s.air, &st, p[k], len[k]), SPW_OK);
+        small_air_free(&s);
+        spw_ctx_free(ctx);
+    }
+    same(p[0], len[0], p[1], len[1], "small AIR spilled");
+    same(p[0], len[0], p[2], len[2], "small AIR spilled, chunk 16");
+    for (int k = 0; k < 3; k++) spw_free(p[k]);
+    ck_assert_int_eq(dir_entries(spill_dir), 0);
+}
+END_TEST
+
+START_TEST(test_budget_error)
+{
+    spw_ctx *ctx = ctx_for(SPW_MODE_AUTO, 1u << 20, 0);
+    built b;
+    build(ctx, &b, &WL[1]);
+    spw_statement st = {b.pub, b.np, (const uint8_t *)b.tag, strlen(b.tag)};
+    uint8_t *p = NULL;
+    size_t len = 0;
+    ck_assert_int_eq(spw_prove(ctx, &p, &len, b.air, b.trace, &st), SPW_ERR_BUDGET);
+    const char *m = spw_ctx_last_error(ctx);
+    ck_assert_msg(strstr(m, "host budget 1.00 MiB is below the minimum") && strstr(m, "for table ") && strstr(m, "(2^") &&
+                  strstr(m, "--host-budget"), "message: %s", m);
+    ck_assert_ptr_null(p);
+    ck_assert_int_eq(dir_entries(spill_dir), 0);
+    /* defaults */
+    ck_assert_uint_gt(spw_plan_default_host_budget(), 0);
+    ck_assert_int_eq(spw_ctx_set_spill_dir(ctx, NULL), SPW_OK);
+    const char *t = getenv("TMPDIR");
+    ck_assert_str_eq(spw_plan_spill_dir(ctx), t && *t ? t : "/tmp");
+    spw_workload_free(b.air, b.trace, b.pub);
+    spw_ctx_free(ctx);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("sched_prove");
+    TCase *tc = tcase_create("prove");
+    tcase_set_timeout(tc, 300);
+    tcase_add_loop_test(tc, test_budget_matrix, 0, 3);
+    tcase_add_test(tc, test_chunk_rows);
+    tcase_add_test(tc, test_extended_domain);
+    tcase_add_test(tc, test_budget_error);
+    suite_add_tcase(s, tc);
+    make_run_dir();
+    int rc = spw_run_suite(s);
+    rmdir(spill_dir);
+    return rc;
+}
