@@ -1042,9 +1042,8 @@ spw_status spw_gpu_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
     int forced = opts && opts->skip_checks;
     double t0 = spw_now();
     uint64_t k0 = spw_cuda_kernel_launches();
-    unsigned min_lh = 64, max_lh = 0;
+    unsigned max_lh = 0;
     for (uint32_t t = 0; t < def->n_tables; t++) {
-        if (def->tables[t].log_height < min_lh) min_lh = def->tables[t].log_height;
         if (def->tables[t].log_height > max_lh) max_lh = def->tables[t].log_height;
     }
     check_job cj = {*ctx, def, trace, stmt, SPW_OK, 0};
@@ -1082,24 +1081,11 @@ spw_status spw_gpu_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
     memset(&P, 0, sizeof P);
     grun g = {ctx, arena, NULL, "setup", NULL, budget, 0};
     gtab *S = spw_calloc_array(def->n_tables, sizeof(gtab));
-    P.tables = spw_calloc_array(def->n_tables, sizeof(spw_proof_table));
-    if (!S || !P.tables) {
+    if (!S) {
         st = spw_fail(ctx, SPW_ERR_NOMEM, "prove: out of memory (tables)");
         goto out;
     }
-    spw_stark_default_params(&P.params, blowup, min_lh);
-    P.n_tables = def->n_tables;
-    P.n_publics = def->n_publics;
-    P.tag_len = stmt ? (uint32_t)stmt->tag_len : 0;
-    P.n_layers = max_lh - P.params.log_final;
-    P.publics = spw_calloc_array(P.n_publics + 1, 8);
-    P.tag = calloc(P.tag_len + 1, 1);
-    if (!P.publics || !P.tag) {
-        st = spw_fail(ctx, SPW_ERR_NOMEM, "prove: out of memory (statement)");
-        goto out;
-    }
-    if (P.n_publics) memcpy(P.publics, stmt->publics, 8 * (size_t)P.n_publics);
-    if (P.tag_len) memcpy(P.tag, stmt->tag, P.tag_len);
+    if ((st = spw_proof_begin(ctx, &P, def, stmt, blowup)) != SPW_OK) goto out;
     for (uint32_t t = 0; t < def->n_tables; t++) {
         const spw_air_table *tb = &def->tables[t];
         gtab *s = &S[t];
@@ -1108,13 +1094,8 @@ spw_status spw_gpu_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
         s->log_N = tb->log_height + log_b;
         s->n = (size_t)1 << s->log_n;
         s->N = (size_t)1 << s->log_N;
-        s->n_parts = spw_stark_num_parts(tb);
-        P.tables[t].log_height = tb->log_height;
-        P.tables[t].n_main = tb->n_main;
-        P.tables[t].n_aux = tb->n_aux;
-        P.tables[t].n_parts = s->n_parts;
+        s->n_parts = P.tables[t].n_parts;
     }
-    if ((st = spw_proof_alloc(ctx, &P)) != SPW_OK) goto out;
     /* one stream, the legacy default one: the NTT builds its cached twiddle
      * tables there, so arena blocks freed here and reused by those builds
      * are ordered after every kernel that used them */

@@ -175,6 +175,36 @@ uint64_t spw_proof_body_size(const spw_proof *p)
 
 /* ---- allocation ---- */
 
+spw_status spw_proof_begin(const spw_ctx *ctx, spw_proof *p, const spw_air_def *def,
+                           const spw_statement *stmt, unsigned blowup)
+{
+    unsigned min_lh = 64, max_lh = 0;
+    for (uint32_t t = 0; t < def->n_tables; t++) {
+        if (def->tables[t].log_height < min_lh) min_lh = def->tables[t].log_height;
+        if (def->tables[t].log_height > max_lh) max_lh = def->tables[t].log_height;
+    }
+    p->tables = spw_calloc_array(def->n_tables, sizeof(spw_proof_table));
+    if (!p->tables) return spw_fail(ctx, SPW_ERR_NOMEM, "prove: out of memory (tables)");
+    spw_stark_default_params(&p->params, blowup, min_lh);
+    p->n_tables = def->n_tables;
+    p->n_publics = def->n_publics;
+    p->tag_len = stmt ? (uint32_t)stmt->tag_len : 0;
+    p->n_layers = max_lh - p->params.log_final;
+    p->publics = spw_calloc_array(p->n_publics + 1, 8);
+    p->tag = calloc(p->tag_len + 1, 1);
+    if (!p->publics || !p->tag) return spw_fail(ctx, SPW_ERR_NOMEM, "prove: out of memory (statement)");
+    if (p->n_publics) memcpy(p->publics, stmt->publics, 8 * (size_t)p->n_publics);
+    if (p->tag_len) memcpy(p->tag, stmt->tag, p->tag_len);
+    for (uint32_t t = 0; t < def->n_tables; t++) {
+        const spw_air_table *tb = &def->tables[t];
+        p->tables[t].log_height = tb->log_height;
+        p->tables[t].n_main = tb->n_main;
+        p->tables[t].n_aux = tb->n_aux;
+        p->tables[t].n_parts = spw_stark_num_parts(tb);
+    }
+    return spw_proof_alloc(ctx, p);
+}
+
 spw_status spw_proof_alloc(const spw_ctx *ctx, spw_proof *p)
 {
     uint64_t q = p->params.n_queries;

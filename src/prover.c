@@ -636,7 +636,7 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
     unsigned blowup = ctx->blowup ? ctx->blowup : 4;
     if (blowup != 2 && blowup != 4 && blowup != 8)
         return spw_fail(ctx, SPW_ERR_BLOWUP, "prove: blowup %u not in {2,4,8}", blowup);
-    unsigned log_b = spw_log2(blowup), min_lh = 64, max_lh = 0;
+    unsigned log_b = spw_log2(blowup), max_lh = 0;
     for (uint32_t t = 0; t < def->n_tables; t++) {
         const spw_air_table *tb = &def->tables[t];
         if (tb->log_height == 0)
@@ -652,7 +652,6 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
         if (spw_stark_num_parts(tb) > SPW_MAX_PARTS)
             return spw_fail(ctx, SPW_ERR_TOO_LARGE, "prove: table '%s': constraint degree too high",
                             tb->name);
-        if (tb->log_height < min_lh) min_lh = tb->log_height;
         if (tb->log_height > max_lh) max_lh = tb->log_height;
     }
     spw_stats_begin(ctx);
@@ -703,25 +702,8 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
     uint8_t *pre = NULL;
     spw_fri_prover fri;
     memset(&fri, 0, sizeof fri);
-    P.tables = spw_calloc_array(def->n_tables, sizeof(spw_proof_table));
-    if (!S || !P.tables) {
-        free(S);
-        free(P.tables);
-        return NOMEM("tables");
-    }
-    spw_stark_default_params(&P.params, blowup, min_lh);
-    P.n_tables = def->n_tables;
-    P.n_publics = def->n_publics;
-    P.tag_len = stmt ? (uint32_t)stmt->tag_len : 0;
-    P.n_layers = max_lh - P.params.log_final;
-    P.publics = spw_calloc_array(P.n_publics + 1, 8);
-    P.tag = calloc(P.tag_len + 1, 1);
-    if (!P.publics || !P.tag) {
-        st = NOMEM("statement");
-        goto out;
-    }
-    if (P.n_publics) memcpy(P.publics, stmt->publics, 8 * (size_t)P.n_publics);
-    if (P.tag_len) memcpy(P.tag, stmt->tag, P.tag_len);
+    if (!S) return NOMEM("tables");
+    if ((st = spw_proof_begin(ctx, &P, def, stmt, blowup)) != SPW_OK) goto out;
     for (uint32_t t = 0; t < def->n_tables; t++) {
         const spw_air_table *tb = &def->tables[t];
         tstate *s = &S[t];
@@ -730,13 +712,8 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
         s->log_N = tb->log_height + log_b;
         s->n = (size_t)1 << s->log_n;
         s->N = (size_t)1 << s->log_N;
-        s->n_parts = spw_stark_num_parts(tb);
-        P.tables[t].log_height = tb->log_height;
-        P.tables[t].n_main = tb->n_main;
-        P.tables[t].n_aux = tb->n_aux;
-        P.tables[t].n_parts = s->n_parts;
+        s->n_parts = P.tables[t].n_parts;
     }
-    if ((st = spw_proof_alloc(ctx, &P)) != SPW_OK) goto out;
 
     spw_transcript tr;
     spw_transcript_init(&tr);

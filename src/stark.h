@@ -98,6 +98,13 @@ static inline unsigned spw_proof_log_lde(const spw_proof *p, const spw_proof_tab
 /* Allocates the arrays of a proof whose scalar fields (params, counts,
  * table dims) are set; layers/final sized from them. */
 spw_status spw_proof_alloc(const spw_ctx *ctx, spw_proof *p);
+/* What every prover (in-memory, streaming, GPU) does first: allocates
+ * p->tables, fills the default parameters for blowup and the tables'
+ * heights, the statement (publics, tag), each table's shape, the FRI layer
+ * count, then spw_proof_alloc. p must be zeroed; on failure release it with
+ * spw_proof_free. */
+spw_status spw_proof_begin(const spw_ctx *ctx, spw_proof *p, const spw_air_def *def,
+                           const spw_statement *stmt, unsigned blowup);
 void spw_proof_clear(spw_proof *p);
 
 /* Bytes of the preamble (params, statement, table dims) as absorbed into
