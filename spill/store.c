@@ -711,9 +711,11 @@ static int evictable(const spw_spill *s, const chunk *c, const chunk *self)
 }
 
 /* Unhinted before hinted; among unhinted the least recently used; among
- * hinted the one needed last. pick_victim_ref (compiled with
- * SPW_SPILL_CHECK_LRU) is the reference scan of every chunk that the
- * list-based choice must equal. */
+ * hinted the one needed last. pick_victim_ref is the reference scan of
+ * every chunk: the list-based choice is checked against it on every
+ * eviction in stores of up to REF_CHECK_CHUNKS chunks (the spill tests),
+ * and in all stores when compiled with SPW_SPILL_CHECK_LRU. */
+#define REF_CHECK_CHUNKS 64
 static chunk *pick_victim(spw_spill *s, const chunk *self)
 {
     for (chunk *c = s->lru_head; c; c = c->lnext)
@@ -725,7 +727,6 @@ static chunk *pick_victim(spw_spill *s, const chunk *self)
     return NULL;
 }
 
-#ifdef SPW_SPILL_CHECK_LRU
 static chunk *pick_victim_ref(spw_spill *s, const chunk *self)
 {
     chunk *best = NULL;
@@ -744,7 +745,6 @@ static chunk *pick_victim_ref(spw_spill *s, const chunk *self)
     }
     return best;
 }
-#endif
 
 static void drop_host(spw_spill *s, chunk *c)
 {
@@ -786,9 +786,13 @@ static spw_status host_alloc(spw_spill *s, chunk *self)
             return SPW_OK;
         }
         chunk *v = pick_victim(s, self);
-#ifdef SPW_SPILL_CHECK_LRU
-        if (v != pick_victim_ref(s, self)) abort();
+#ifndef SPW_SPILL_CHECK_LRU
+        if (s->nch <= REF_CHECK_CHUNKS)
 #endif
+            if (v != pick_victim_ref(s, self))
+                return spw_fail(s->ctx, SPW_ERR_INTERNAL,
+                                "spill store: LRU list chose chunk %u, the reference scan %u",
+                                v ? v->id : 0, pick_victim_ref(s, self) ? pick_victim_ref(s, self)->id : 0);
         if (s->wb_n) pthread_cond_signal(&s->ccv);
         if (v) {
             SPW_TRY(evict(s, v));
