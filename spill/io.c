@@ -622,7 +622,24 @@ spw_status spw_io_rw(spw_io *io, int write, const spw_io_seg *segs, size_t n)
                             "spill I/O: segment %zu (offset %llu, %llu bytes) is not aligned to %u",
                             i, (unsigned long long)segs[i].off, (unsigned long long)segs[i].len,
                             io->align);
-    pthread_mutex_lock(&io->lock);
+    if (io->direct && !io->fault_n && pthread_mutex_trylock(&io->lock)) {
+        /* The engine is busy with another caller's transfer: rather than
+         * queueing behind it, do this one with pread/pwrite in the calling
+         * thread (same request split and retry rules), so that concurrent
+         * callers (the store's readers, write-behind cleaners, query
+         * threads) keep several requests in flight. Runs with fault
+         * injection always take the engine, so their op order is fixed. */
+        for (size_t i = 0; i < n; i++)
+            for (uint64_t o = 0; o < segs[i].len; o += io->req) {
+                piece p = {(uint8_t *)segs[i].buf + o, segs[i].off + o,
+                           segs[i].len - o < io->req ? segs[i].len - o : io->req};
+                uint64_t eoff = 0;
+                int e = pool_piece(io, write, &p, &eoff);
+                if (e) return io_err(io, e, write, eoff);
+            }
+        return SPW_OK;
+    }
+    if (!io->direct || io->fault_n) pthread_mutex_lock(&io->lock);
     spw_status s = io->ring_ok ? uring_rw(io, write, segs, n) : pool_rw(io, write, segs, n);
     if (s == SPW_OK && !io->direct) {
         /* Buffered fallback: keep the page cache from holding the data. */

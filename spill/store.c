@@ -55,6 +55,8 @@ typedef struct chunk {
     uint32_t codec, param;
     uint64_t lru;
     size_t hint_pos; /* 0 = not hinted, else position + 1 */
+    struct chunk *lprev, *lnext; /* the LRU list of pool-resident chunks (by lru) */
+    int in_lru;
     /* VRAM tier */
     int has_dev, dev_dirty;
     unsigned dev_pins;
@@ -90,6 +92,14 @@ struct spw_spill {
     uint64_t tick, n_moving;
     spw_chunk *hints;
     size_t nhints;
+    chunk *lru_head, *lru_tail; /* has_host chunks, least recently used first */
+    /* write-behind (spw_spill_write_behind): cleaner threads keep the next
+     * wb_target bytes of eviction victims clean */
+    pthread_t wb_thr[4];
+    unsigned wb_n;
+    int wb_stop, wb_failed;
+    uint64_t wb_target;
+    pthread_cond_t ccv;
     /* worker */
     pthread_t worker;
     int worker_up, stop, worker_busy;
@@ -194,6 +204,11 @@ void spw_spill_opts_default(spw_spill_opts *o)
     o->register_cuda = 1;
 }
 
+/* Internal to the spill store and the streaming scheduler (src/sched),
+ * declared there too: not part of spill.h's interface. */
+spw_status spw_spill_pin_overwrite(spw_spill *s, void **ptr, spw_chunk h);
+spw_status spw_spill_write_behind(spw_spill *s, unsigned nthreads, uint64_t clean_bytes);
+
 static chunk *get_chunk(spw_spill *s, spw_chunk c)
 {
     if (c == 0 || c > s->nch || !s->ch[c - 1] || !s->ch[c - 1]->live) return NULL;
@@ -220,6 +235,7 @@ spw_status spw_spill_create(spw_ctx *ctx, spw_spill **out, const spw_spill_opts 
     pthread_cond_init(&s->cv, NULL);
     pthread_cond_init(&s->wcv, NULL);
     pthread_cond_init(&s->dcv, NULL);
+    pthread_cond_init(&s->ccv, NULL);
     s->block = 4096;
     spw_status st = SPW_OK;
     if (opts->nvme_budget) {
@@ -331,6 +347,13 @@ static void *worker_main(void *arg);
 void spw_spill_free(spw_spill *s)
 {
     if (!s) return;
+    if (s->wb_n) {
+        pthread_mutex_lock(&s->mu);
+        s->wb_stop = 1;
+        pthread_cond_broadcast(&s->ccv);
+        pthread_mutex_unlock(&s->mu);
+        for (unsigned i = 0; i < s->wb_n; i++) pthread_join(s->wb_thr[i], NULL);
+    }
     if (s->worker_up) {
         pthread_mutex_lock(&s->mu);
         s->stop = 1;
@@ -365,6 +388,7 @@ void spw_spill_free(spw_spill *s)
     pthread_cond_destroy(&s->cv);
     pthread_cond_destroy(&s->wcv);
     pthread_cond_destroy(&s->dcv);
+    pthread_cond_destroy(&s->ccv);
     free(s);
 }
 
@@ -642,20 +666,77 @@ out:
 
 /* ---- residency (mutex held) ------------------------------------------------- */
 
+/* The LRU list holds exactly the chunks with pool memory, ordered by lru
+ * (every lru update moves its chunk to the tail), so choosing a victim
+ * walks only resident chunks, and usually stops at the head. */
+static void lru_remove(spw_spill *s, chunk *c)
+{
+    if (!c->in_lru) return;
+    if (c->lprev) c->lprev->lnext = c->lnext;
+    else s->lru_head = c->lnext;
+    if (c->lnext) c->lnext->lprev = c->lprev;
+    else s->lru_tail = c->lprev;
+    c->lprev = c->lnext = NULL;
+    c->in_lru = 0;
+}
+
+/* Inserts c at its place by lru (normally the tail). */
+static void lru_insert(spw_spill *s, chunk *c)
+{
+    chunk *after = s->lru_tail;
+    while (after && after->lru > c->lru) after = after->lprev;
+    c->lprev = after;
+    c->lnext = after ? after->lnext : s->lru_head;
+    if (c->lnext) c->lnext->lprev = c;
+    else s->lru_tail = c;
+    if (after) after->lnext = c;
+    else s->lru_head = c;
+    c->in_lru = 1;
+}
+
+/* Marks c as used now. */
+static void touch(spw_spill *s, chunk *c)
+{
+    c->lru = ++s->tick;
+    if (c->in_lru && c != s->lru_tail) {
+        lru_remove(s, c);
+        lru_insert(s, c);
+    }
+}
+
+static int evictable(const spw_spill *s, const chunk *c, const chunk *self)
+{
+    return c->live && c != self && c->has_host && !c->busy && !c->pins &&
+           c->home != SPW_TIER_HOST && !(c->dirty && !s->io);
+}
+
+/* Unhinted before hinted; among unhinted the least recently used; among
+ * hinted the one needed last. pick_victim_ref is the reference scan of
+ * every chunk: the list-based choice is checked against it on every
+ * eviction in stores of up to REF_CHECK_CHUNKS chunks (the spill tests),
+ * and in all stores when compiled with SPW_SPILL_CHECK_LRU. */
+#define REF_CHECK_CHUNKS 64
 static chunk *pick_victim(spw_spill *s, const chunk *self)
+{
+    for (chunk *c = s->lru_head; c; c = c->lnext)
+        if (!c->hint_pos && evictable(s, c, self)) return c;
+    for (size_t i = s->nhints; i-- > 0;) {
+        chunk *c = get_chunk(s, s->hints[i]);
+        if (c && c->hint_pos == i + 1 && evictable(s, c, self)) return c;
+    }
+    return NULL;
+}
+
+static chunk *pick_victim_ref(spw_spill *s, const chunk *self)
 {
     chunk *best = NULL;
     for (size_t i = 0; i < s->nch; i++) {
         chunk *c = s->ch[i];
-        if (!c || !c->live || c == self || !c->has_host || c->busy || c->pins ||
-            c->home == SPW_TIER_HOST || (c->dirty && !s->io))
-            continue;
+        if (!c || !evictable(s, c, self)) continue;
         if (!best) {
             best = c;
             continue;
         }
-        /* Unhinted before hinted; among unhinted the least recently used;
-         * among hinted the one needed last. */
         if (!c->hint_pos != !best->hint_pos) {
             if (!c->hint_pos) best = c;
         } else if (!c->hint_pos ? c->lru < best->lru : c->hint_pos > best->hint_pos) {
@@ -669,6 +750,7 @@ static void drop_host(spw_spill *s, chunk *c)
 {
     spw_ranges_free(&s->host, c->host_off, c->host_len);
     c->has_host = 0;
+    lru_remove(s, c);
 }
 
 /* Evicts v (writing it first when dirty). Drops and retakes the mutex. */
@@ -699,10 +781,19 @@ static spw_status host_alloc(spw_spill *s, chunk *self)
         if (!spw_ranges_alloc(&s->host, &off, self->host_len, s->block)) {
             self->host_off = off;
             self->has_host = 1;
+            lru_insert(s, self);
             if (s->host.peak > s->st.host_peak) s->st.host_peak = s->host.peak;
             return SPW_OK;
         }
         chunk *v = pick_victim(s, self);
+#ifndef SPW_SPILL_CHECK_LRU
+        if (s->nch <= REF_CHECK_CHUNKS)
+#endif
+            if (v != pick_victim_ref(s, self))
+                return spw_fail(s->ctx, SPW_ERR_INTERNAL,
+                                "spill store: LRU list chose chunk %u, the reference scan %u",
+                                v ? v->id : 0, pick_victim_ref(s, self) ? pick_victim_ref(s, self)->id : 0);
+        if (s->wb_n) pthread_cond_signal(&s->ccv);
         if (v) {
             SPW_TRY(evict(s, v));
             continue;
@@ -737,7 +828,7 @@ static spw_status make_resident(spw_spill *s, chunk *c, int load)
             pthread_mutex_lock(&s->mu);
             s->n_moving--;
             if (st) drop_host(s, c);
-        } else if (!c->on_disk) {
+        } else if (!c->on_disk && load) {
             memset(host_ptr(s, c) + s->block, 0, c->host_len - s->block);
             c->dirty = 1;
         } else {
@@ -925,7 +1016,7 @@ static spw_status pin_dev_locked(spw_spill *s, chunk *c)
         if (st) return st;
     }
     if (!c->dev_pins++) s->st.vram_pinned += c->dev_len;
-    c->lru = ++s->tick;
+    touch(s, c);
     return SPW_OK;
 }
 
@@ -947,15 +1038,18 @@ static spw_status pin_locked(spw_spill *s, chunk *c, int load)
         SPW_TRY(make_resident(s, c, load));
     }
     if (!c->pins++) s->st.host_pinned += c->host_len;
-    c->lru = ++s->tick;
+    touch(s, c);
     return SPW_OK;
 }
 
 static void unpin_locked(spw_spill *s, chunk *c, int dirty)
 {
-    if (dirty) c->dirty = 1;
+    if (dirty) {
+        c->dirty = 1;
+        if (s->wb_n) pthread_cond_signal(&s->ccv);
+    }
     if (!--c->pins) s->st.host_pinned -= c->host_len;
-    c->lru = ++s->tick;
+    touch(s, c);
     pthread_cond_broadcast(&s->cv);
 }
 
@@ -973,6 +1067,19 @@ spw_status spw_spill_pin(spw_spill *s, void **ptr, spw_chunk h)
     pthread_mutex_lock(&s->mu);
     LOOKUP(s, c, h);
     spw_status st = pin_locked(s, c, 1);
+    if (!st) *ptr = host_ptr(s, c) + s->block;
+    pthread_mutex_unlock(&s->mu);
+    return st;
+}
+
+/* Pins c for a caller that overwrites all of it: a chunk on disk is not
+ * read back and a new chunk is not zero-filled first. */
+spw_status spw_spill_pin_overwrite(spw_spill *s, void **ptr, spw_chunk h)
+{
+    if (!s || !ptr) return SPW_ERR_NULL;
+    pthread_mutex_lock(&s->mu);
+    LOOKUP(s, c, h);
+    spw_status st = pin_locked(s, c, 0);
     if (!st) *ptr = host_ptr(s, c) + s->block;
     pthread_mutex_unlock(&s->mu);
     return st;
@@ -1057,7 +1164,7 @@ static spw_status do_prefetch(spw_spill *s, spw_chunk h)
     } else if (!c->has_host && c->on_disk) {
         st = make_resident(s, c, 1);
     }
-    c->lru = ++s->tick;
+    touch(s, c);
     pthread_mutex_unlock(&s->mu);
     return st;
 }
@@ -1256,7 +1363,7 @@ spw_status spw_spill_unpin_device(spw_spill *s, spw_chunk h, int dirty)
     }
     if (dirty) c->dev_dirty = 1;
     if (!--c->dev_pins) s->st.vram_pinned -= c->dev_len;
-    c->lru = ++s->tick;
+    touch(s, c);
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
     return SPW_OK;
@@ -1353,4 +1460,69 @@ void spw_spill_get_stats(spw_spill *s, spw_spill_stats *out)
     if (s->emu_base) out->arena_peak = s->emu.peak;
     pthread_mutex_unlock(&s->mu);
     if (s->io) spw_io_get_stats(s->io, &out->io);
+}
+
+/* ---- write-behind -------------------------------------------------------------- */
+
+/* The next chunk a cleaner should write back (mutex held): walking the
+ * eviction order (unhinted LRU) until the free pool plus the evictable
+ * bytes seen reach wb_target, the first dirty one. NULL when none. */
+static chunk *pick_dirty(spw_spill *s)
+{
+    uint64_t seen = s->host.total - s->host.used;
+    for (chunk *c = s->lru_head; c && seen < s->wb_target; c = c->lnext) {
+        if (c->hint_pos || c->busy || c->pins || c->home == SPW_TIER_HOST || c->has_dev) continue;
+        if (c->dirty) return c;
+        seen += c->host_len;
+    }
+    return NULL;
+}
+
+static void *cleaner_main(void *arg)
+{
+    spw_spill *s = arg;
+    pthread_mutex_lock(&s->mu);
+    while (!s->wb_stop) {
+        chunk *c = s->wb_failed ? NULL : pick_dirty(s);
+        if (!c) {
+            pthread_cond_wait(&s->ccv, &s->mu);
+            continue;
+        }
+        c->busy = WRITING;
+        s->n_moving++;
+        pthread_mutex_unlock(&s->mu);
+        spw_status st = store_chunk(s, c);
+        pthread_mutex_lock(&s->mu);
+        s->n_moving--;
+        c->busy = IDLE;
+        if (st) { /* left dirty: the eviction that needs it reports the error */
+            s->wb_failed = 1;
+            s->st.async_errors++;
+            spw_log(s->ctx, SPW_LOG_WARN, "spill store: write-behind stopped: %s", spw_strerror(st));
+        }
+        pthread_cond_broadcast(&s->cv);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* Starts nthreads (<= 4) cleaner threads that write dirty chunks back ahead
+ * of eviction, so that the free pool plus the clean chunks next in the
+ * eviction order stay at clean_bytes: an eviction then only drops pool
+ * memory instead of writing in the thread that needs the space. At most
+ * nthreads writes are in flight. Call once, before use; no effect without
+ * an NVMe tier. */
+spw_status spw_spill_write_behind(spw_spill *s, unsigned nthreads, uint64_t clean_bytes)
+{
+    if (!s) return SPW_ERR_NULL;
+    if (!s->io || !nthreads || s->wb_n) return SPW_OK;
+    if (nthreads > 4) nthreads = 4;
+    pthread_mutex_lock(&s->mu);
+    s->wb_target = clean_bytes;
+    for (unsigned i = 0; i < nthreads; i++) {
+        if (pthread_create(&s->wb_thr[i], NULL, cleaner_main, s)) break;
+        s->wb_n++;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return SPW_OK;
 }

@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* spill/store.c (store-internal, not in spill.h) */
+spw_status spw_spill_pin_overwrite(spw_spill *s, void **ptr, spw_chunk h);
+
 spw_status spw_mat_init(const spw_ctx *ctx, spw_mat *m, spw_spill *sp, const char *name,
                         size_t ncols, size_t nrows, size_t esz, size_t tcols, size_t trows,
                         spw_chunk_kind kind, spw_tier home, int writeback)
@@ -70,9 +73,13 @@ static spw_status tile_rows_io(spw_mat *m, int write, size_t k, size_t c0, size_
     for (size_t g = c0 / m->tcols; g < m->ntc && g * m->tcols < c0 + nc; g++) {
         spw_chunk ch = m->tiles[k * m->ntc + g];
         void *p;
-        SPW_TRY(spw_spill_pin(m->sp, &p, ch));
         size_t ga = g * m->tcols, gb = ga + gcols(m, g);
         size_t a = ga > c0 ? ga : c0, b = gb < c0 + nc ? gb : c0 + nc;
+        /* a write of the whole tile needs neither its old contents nor zeros */
+        if (write && a == ga && b == gb && r0 == k * tr && nr == tr)
+            SPW_TRY(spw_spill_pin_overwrite(m->sp, &p, ch));
+        else
+            SPW_TRY(spw_spill_pin(m->sp, &p, ch));
         for (size_t c = a; c < b; c++) {
             uint8_t *t = (uint8_t *)p + ((c - ga) * tr + (r0 - k * tr)) * e;
             uint8_t *u = buf + (c - c0) * stride * e;

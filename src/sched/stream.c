@@ -24,6 +24,9 @@
  *   query  random reads of single rows and of the subtree chunks
  */
 #include "sched.h"
+
+/* spill/store.c (store-internal, not in spill.h) */
+spw_status spw_spill_write_behind(spw_spill *s, unsigned nthreads, uint64_t clean_bytes);
 #include "../fri.h"
 #include "../logup.h"
 #include "../ntt.h"
@@ -1014,6 +1017,9 @@ spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
     so.compress = 0;
     so.register_cuda = 0;
     SPW_TRY(spw_spill_create(ctx, &u.sp, &so));
+    /* dirty tiles are written back ahead of eviction by two cleaner threads
+     * (at most two writes in flight), keeping a quarter of the pool clean */
+    if (plan->nvme_bytes) (void)spw_spill_write_behind(u.sp, 2, plan->pool_bytes / 4);
     spw_log(ctx, SPW_LOG_INFO, "stream prover: pool %llu MiB, NVMe %llu MiB in %s",
             (unsigned long long)(plan->pool_bytes >> 20), (unsigned long long)(plan->nvme_bytes >> 20),
             plan->nvme_bytes ? plan->spill_dir : "(none)");
