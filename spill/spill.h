@@ -116,6 +116,12 @@ spw_status spw_spill_chunk_free(spw_spill *s, spw_chunk c);
  * chunk this moves its data down from the device (SPW_ERR_INVALID_ARG
  * while it is pinned on the device); read and write do the same. */
 spw_status spw_spill_pin(spw_spill *s, void **ptr, spw_chunk c);
+/* Like spw_spill_pin, for a caller that overwrites the whole chunk: no
+ * zero-fill and no read-back of the old contents. Unpin with dirty = 1. */
+spw_status spw_spill_pin_overwrite(spw_spill *s, void **ptr, spw_chunk c);
+/* Starts nthreads cleaner threads that write dirty chunks back ahead of
+ * eviction, keeping clean_bytes of the pool free or clean. */
+spw_status spw_spill_write_behind(spw_spill *s, unsigned nthreads, uint64_t clean_bytes);
 /* dirty = 1 when the caller modified the memory. */
 spw_status spw_spill_unpin(spw_spill *s, spw_chunk c, int dirty);
 

@@ -204,11 +204,6 @@ void spw_spill_opts_default(spw_spill_opts *o)
     o->register_cuda = 1;
 }
 
-/* Internal to the spill store and the streaming scheduler (src/sched),
- * declared there too: not part of spill.h's interface. */
-spw_status spw_spill_pin_overwrite(spw_spill *s, void **ptr, spw_chunk h);
-spw_status spw_spill_write_behind(spw_spill *s, unsigned nthreads, uint64_t clean_bytes);
-
 static chunk *get_chunk(spw_spill *s, spw_chunk c)
 {
     if (c == 0 || c > s->nch || !s->ch[c - 1] || !s->ch[c - 1]->live) return NULL;

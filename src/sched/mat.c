@@ -10,9 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* spill/store.c (store-internal, not in spill.h) */
-spw_status spw_spill_pin_overwrite(spw_spill *s, void **ptr, spw_chunk h);
-
 spw_status spw_mat_init(const spw_ctx *ctx, spw_mat *m, spw_spill *sp, const char *name,
                         size_t ncols, size_t nrows, size_t esz, size_t tcols, size_t trows,
                         spw_chunk_kind kind, spw_tier home, int writeback)

@@ -25,8 +25,6 @@
  */
 #include "sched.h"
 
-/* spill/store.c (store-internal, not in spill.h) */
-spw_status spw_spill_write_behind(spw_spill *s, unsigned nthreads, uint64_t clean_bytes);
 #include "../fri.h"
 #include "../logup.h"
 #include "../ntt.h"
