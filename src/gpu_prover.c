@@ -9,7 +9,6 @@
  * fallback rules.
  */
 #include "gpu_prover.h"
-#include "progress.h"
 #include "fri.h"
 #include "logup.h"
 #include "proof.h"
@@ -166,15 +165,12 @@ typedef struct grun {
 
 /* SPW_GPU_DEBUG=1 in the environment: one stderr line per round and
  * table, after the device finished the previous one. */
-static void phase(grun *g, const char *round, const char *table, int t, uint32_t n_tables)
+static void phase(grun *g, const char *round, const char *table)
 {
     static int dbg = -1;
     if (dbg < 0) dbg = getenv("SPW_GPU_DEBUG") != NULL;
     g->round = round;
     g->table = table;
-    /* progress at round/table granularity: the device runs asynchronously,
-     * so "done" counts tables whose work has been queued */
-    spw_progress_report(g->ctx, round, t, t >= 0 ? (uint64_t)t : 0, n_tables);
     if (dbg) {
         (void)spw_cuda_stream_sync(g->s);
         fprintf(stderr, "[gpu %.3f] %s, table %s, arena %llu MiB in use\n", spw_now(), round,
@@ -791,13 +787,13 @@ static spw_status run_rounds(grun *g, spw_proof *P, gtab *S, const spw_air_def *
     spw_transcript_absorb(&tr, dig, 32);
 
     for (uint32_t t = 0; t < def->n_tables; t++) {
-        phase(g, "main commit", S[t].t->name, (int)t, def->n_tables);
+        phase(g, "main commit", S[t].t->name);
         SPW_TRY(g_round_main(g, &S[t], trace, t, log_b, &P->tables[t].main_root));
         spw_transcript_absorb(&tr, P->tables[t].main_root.b, 32);
     }
     LAP(SPW_ROUND_MAIN);
 
-    phase(g, "aux (LogUp) commit", NULL, -1, 0);
+    phase(g, "LogUp aux commit", NULL);
     uint32_t n_ch = def->n_challenges > 2 ? def->n_challenges : 2;
     fe3 ch[256];
     fe3 *chp = n_ch <= 256 ? ch : spw_malloc_array(n_ch, sizeof(fe3));
@@ -808,7 +804,7 @@ static spw_status run_rounds(grun *g, spw_proof *P, gtab *S, const spw_air_def *
     spw_status st = upload(g, &d_ch, chp, n_ch * sizeof(fe3));
     if (st == SPW_OK) st = upload(g, &d_pub, P->publics, (uint64_t)P->n_publics * 8);
     for (uint32_t t = 0; t < def->n_tables && st == SPW_OK; t++) {
-        phase(g, "aux (LogUp) commit", S[t].t->name, (int)t, def->n_tables);
+        phase(g, "LogUp aux commit", S[t].t->name);
         st = g_round_aux(g, &S[t], chp, &P->tables[t].logup_sum, log_b, &P->tables[t].aux_root);
         if (st == SPW_OK && S[t].t->n_aux) {
             uint8_t b[56];
@@ -833,7 +829,7 @@ static spw_status run_rounds(grun *g, spw_proof *P, gtab *S, const spw_air_def *
     LAP(SPW_ROUND_AUX);
 
     for (uint32_t t = 0; t < def->n_tables; t++) {
-        phase(g, "composition", S[t].t->name, (int)t, def->n_tables);
+        phase(g, "composition", S[t].t->name);
         fe3 lambda = spw_transcript_ext3(&tr);
         SPW_TRY(g_round_comp(g, &S[t], d_ch, d_pub, P->tables[t].logup_sum, lambda, log_b, forced,
                              &P->tables[t].comp_root));
@@ -848,7 +844,7 @@ static spw_status run_rounds(grun *g, spw_proof *P, gtab *S, const spw_air_def *
     do zeta = spw_transcript_ext3(&tr);
     while (zeta.c[1] == 0 && zeta.c[2] == 0);
     for (uint32_t t = 0; t < def->n_tables; t++) {
-        phase(g, "out-of-domain", S[t].t->name, (int)t, def->n_tables);
+        phase(g, "out-of-domain", S[t].t->name);
         SPW_TRY(g_round_ood(g, &S[t], &P->tables[t], zeta));
         size_t nb = 24 * (size_t)spw_proof_n_ood(&P->tables[t]);
         uint8_t *b = malloc(nb);
@@ -865,7 +861,7 @@ static spw_status run_rounds(grun *g, spw_proof *P, gtab *S, const spw_air_def *
     uint8_t *ftree[SPW_MAX_LOG_HEIGHT + 8] = {0};
     fe3 gamma = spw_transcript_ext3(&tr), gpow = fe3_one();
     for (uint32_t t = 0; t < def->n_tables; t++) {
-        phase(g, "DEEP", S[t].t->name, (int)t, def->n_tables);
+        phase(g, "DEEP", S[t].t->name);
         unsigned i = log_n0 - S[t].log_N;
         int acc = layer[i] != NULL;
         if (!acc) SPW_TRY(dalloc(g, &layer[i], 3 * (uint64_t)S[t].N * 8));
@@ -874,7 +870,7 @@ static spw_status run_rounds(grun *g, spw_proof *P, gtab *S, const spw_air_def *
     LAP(SPW_ROUND_DEEP);
 
     /* FRI commit: layer i+1 = fold(layer i) + beta^2 * rollin[i+1] */
-    phase(g, "FRI", NULL, -1, 0);
+    phase(g, "FRI", NULL);
     uint64_t sh = GL_GENERATOR;
     for (unsigned i = 0; i < R; i++) {
         size_t ni = (size_t)1 << (log_n0 - i), half = ni / 2;
@@ -937,7 +933,7 @@ static spw_status run_rounds(grun *g, spw_proof *P, gtab *S, const spw_air_def *
     LAP(SPW_ROUND_GRIND);
 
     /* queries: every index first (opening absorbs nothing), then gathers */
-    phase(g, "queries", NULL, -1, 0);
+    phase(g, "queries", NULL);
     size_t nq = P->params.n_queries;
     uint64_t *q0 = spw_malloc_array(nq + 1, 8), *idx = spw_malloc_array(nq + 1, 8);
     if (!q0 || !idx) {
