@@ -72,6 +72,8 @@ static spw_ctx *mk(void)
     spw_ctx_options_default(&o);
     o.threads = 2;
     ck_assert_int_eq(spw_ctx_create(&ctx, &o), SPW_OK);
+    /* the CPU prover's per-round reports are under test */
+    ck_assert_int_eq(spw_ctx_set_param(ctx, SPW_PARAM_BACKEND, SPW_BACKEND_CPU), SPW_OK);
     return ctx;
 }
 

@@ -73,7 +73,7 @@ static pid_t start(const char *lr, const char *mode, const char *hb)
             dup2(fd, 2);
         }
         execl(bin(), bin(), "prove", "--workload", "vm", "--log-rows", lr, "--mode", mode,
-              "--host-budget", hb, "--spill-dir", dir, "--threads", "2", "-q", "-o", out,
+              "--host-budget", hb, "--spill-dir", dir, "--threads", "2", "--backend", "cpu", "-q", "-o", out,
               (char *)NULL);
         _exit(127);
     }

@@ -70,6 +70,8 @@ typedef struct built {
 static spw_ctx *ctx_for(int mode, uint64_t budget, uint64_t chunk)
 {
     spw_ctx *ctx = make_ctx(2, 4);
+    /* the CPU streaming scheduler is under test: never the GPU path */
+    ck_assert_int_eq(spw_ctx_set_param(ctx, SPW_PARAM_BACKEND, SPW_BACKEND_CPU), SPW_OK);
     ck_assert_int_eq(spw_ctx_set_param(ctx, SPW_PARAM_MODE, mode), SPW_OK);
     ck_assert_int_eq(spw_ctx_set_param(ctx, SPW_PARAM_HOST_BUDGET, (int64_t)budget), SPW_OK);
     ck_assert_int_eq(spw_ctx_set_param(ctx, SPW_PARAM_CHUNK_ROWS, (int64_t)chunk), SPW_OK);
@@ -215,6 +217,7 @@ START_TEST(test_extended_domain)
     uint64_t chunk[3] = {0, 0, 16}, budget[3] = {0, 0, 24u << 20};
     for (int k = 0; k < 3; k++) {
         spw_ctx *ctx = make_ctx(2, 2);
+        ck_assert_int_eq(spw_ctx_set_param(ctx, SPW_PARAM_BACKEND, SPW_BACKEND_CPU), SPW_OK);
         ck_assert_int_eq(spw_ctx_set_param(ctx, SPW_PARAM_MODE, modes[k]), SPW_OK);
         ck_assert_int_eq(spw_ctx_set_param(ctx, SPW_PARAM_CHUNK_ROWS, (int64_t)chunk[k]), SPW_OK);
         ck_assert_int_eq(spw_ctx_set_param(ctx, SPW_PARAM_HOST_BUDGET, (int64_t)budget[k]), SPW_OK);
