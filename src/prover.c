@@ -659,7 +659,16 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
         spw_stats_table_info(ctx, t, def->tables[t].name, def->tables[t].log_height,
                              def->tables[t].n_main, def->tables[t].n_aux,
                              spw_stark_num_parts(&def->tables[t]));
-    if (ctx->backend != SPW_BACKEND_CPU) { /* the device backend (src/gpu_prover.c) */
+    /* --mode spilled streams through the host tiers; the streaming device
+     * tier does not exist yet, so the device backend only runs resident */
+    if (ctx->backend == SPW_BACKEND_CUDA && ctx->mode == SPW_MODE_SPILLED)
+        return spw_fail(ctx, SPW_ERR_UNSUPPORTED,
+                        "--mode spilled with --backend cuda needs the streaming device tier, "
+                        "which is not implemented yet; use --backend cpu or auto to stream "
+                        "on the CPU");
+    if (ctx->backend == SPW_BACKEND_CUDA ||
+        (ctx->backend == SPW_BACKEND_AUTO && ctx->mode != SPW_MODE_SPILLED)) {
+        /* the device backend (src/gpu_prover.c) */
         int handled = 0;
         uint64_t fallbacks = spw_gpu_fallbacks();
         spw_status gst = spw_gpu_prove(ctx, proof_out, proof_len, def, trace, stmt, opts, stats,

@@ -970,10 +970,14 @@ int cli_bench(int argc, char **argv)
         for (size_t k = 0; k < nm; k++)
             for (int m = 0; m < (modes_set ? n_modes : 1); m++)
                 for (int h = 0; h < (budgets_set ? n_budgets : 1) && np < MAX_POINTS; h++) {
+                    int mode = modes_set ? (int)modes[m] : M[k].mode;
+                    /* spilled = the CPU streaming scheduler until the
+                     * streaming device tier exists: no cuda point */
+                    if (backends[b] == SPW_BACKEND_CUDA && mode == SPW_MODE_SPILLED) continue;
                     point *p = &P[np++];
                     p->m = M[k];
                     p->backend = backends[b];
-                    p->mode = modes_set ? (int)modes[m] : M[k].mode;
+                    p->mode = mode;
                     p->host_budget = budgets_set ? budgets[h] : M[k].budget;
                     char size[32], bud[48] = "";
                     if (M[k].log_rows) snprintf(size, sizeof size, "%u", M[k].log_rows);
