@@ -12,6 +12,7 @@
  * Every value is computed exactly, so the proof bytes do not depend on the
  * thread count or on how the work is split.
  */
+#include "fe3_lazy.h"
 #include "fri.h"
 #include "gpu_prover.h"
 #include "logup.h"
@@ -402,35 +403,8 @@ typedef struct deep_job {
 } deep_job;
 
 /* Column-major over blocks of BLK points: for each committed column, one
- * sequential pass over the block adds gamma^k * f_c(x) into the two sums.
- * The sums are kept unreduced: per point and coefficient a 128-bit total
- * and a count of its overflows (2^128 = -2^32 mod p), reduced once at the
- * end of the block - exact, so the bytes equal the reduced-every-step form. */
-typedef struct lazy3 {
-    unsigned __int128 v[3];
-    uint64_t ovf[3];
-} lazy3;
-
-static void acc_col(lazy3 *s, fe3 g, const uint64_t *v, size_t m)
-{
-    for (size_t i = 0; i < m; i++)
-        for (int k = 0; k < 3; k++) {
-            unsigned __int128 pr = (unsigned __int128)g.c[k] * v[i];
-            s[i].v[k] += pr;
-            s[i].ovf[k] += s[i].v[k] < pr;
-        }
-}
-
-static fe3 lazy_reduce(const lazy3 *s)
-{
-    static const uint64_t two128 = GL_P - (UINT64_C(1) << 32); /* 2^128 mod p */
-    fe3 r;
-    for (int k = 0; k < 3; k++) {
-        uint64_t x = gl_reduce128((uint64_t)s->v[k], (uint64_t)(s->v[k] >> 64));
-        r.c[k] = gl_add(x, gl_mul(gl_from_u64(s->ovf[k]), two128));
-    }
-    return r;
-}
+ * sequential pass over the block adds gamma^k * f_c(x) into the two sums,
+ * kept unreduced (src/fe3_lazy.h). */
 
 static void deep_range(void *arg, size_t b, size_t e)
 {
@@ -438,7 +412,7 @@ static void deep_range(void *arg, size_t b, size_t e)
     const tstate *s = j->s;
     size_t nm = s->t->n_main, na = 3 * (size_t)s->t->n_aux, nc = 3 * (size_t)s->n_parts, N = s->N;
     fe3 *buf = spw_malloc_array(3 * BLK, sizeof(fe3));
-    lazy3 *s1 = spw_malloc_array(2 * BLK, sizeof(lazy3)), *s2 = s1 ? s1 + BLK : NULL;
+    spw_lazy3 *s1 = spw_malloc_array(2 * BLK, sizeof(spw_lazy3)), *s2 = s1 ? s1 + BLK : NULL;
     if (!buf || !s1) {
         free(buf);
         free(s1);
@@ -455,20 +429,20 @@ static void deep_range(void *arg, size_t b, size_t e)
             i2[i] = fe3_sub(fe3_from_base(x), j->zw);
             x = gl_mul(x, wN);
         }
-        memset(s1, 0, 2 * BLK * sizeof(lazy3));
+        memset(s1, 0, 2 * BLK * sizeof(spw_lazy3));
         fe3_batch_inv(i1, i1, m, tmp);
         fe3_batch_inv(i2, i2, m, tmp);
         for (size_t c = 0; c < nm; c++) {
-            acc_col(s1, j->g1[c], s->main_lde + c * N + b0, m);
-            acc_col(s2, j->g2[c], s->main_lde + c * N + b0, m);
+            spw_lazy3_acc_col(s1, j->g1[c], s->main_lde + c * N + b0, m);
+            spw_lazy3_acc_col(s2, j->g2[c], s->main_lde + c * N + b0, m);
         }
         for (size_t c = 0; c < na; c++) {
-            acc_col(s1, j->g1[nm + c], s->aux_lde + c * N + b0, m);
-            acc_col(s2, j->g2[nm + c], s->aux_lde + c * N + b0, m);
+            spw_lazy3_acc_col(s1, j->g1[nm + c], s->aux_lde + c * N + b0, m);
+            spw_lazy3_acc_col(s2, j->g2[nm + c], s->aux_lde + c * N + b0, m);
         }
-        for (size_t c = 0; c < nc; c++) acc_col(s1, j->g1[nm + na + c], s->comp_lde + c * N + b0, m);
+        for (size_t c = 0; c < nc; c++) spw_lazy3_acc_col(s1, j->g1[nm + na + c], s->comp_lde + c * N + b0, m);
         for (size_t i = 0; i < m; i++) {
-            fe3 a1 = fe3_sub(lazy_reduce(&s1[i]), j->v1), a2 = fe3_sub(lazy_reduce(&s2[i]), j->v2);
+            fe3 a1 = fe3_sub(spw_lazy3_reduce(&s1[i]), j->v1), a2 = fe3_sub(spw_lazy3_reduce(&s2[i]), j->v2);
             s->deep[b0 + i] = fe3_add(fe3_mul(a1, i1[i]), fe3_mul(a2, i2[i]));
         }
     }

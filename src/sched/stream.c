@@ -24,6 +24,7 @@
  *   query  random reads of single rows and of the subtree chunks
  */
 #include "sched.h"
+#include "../fe3_lazy.h"
 
 #include "../fri.h"
 #include "../logup.h"
@@ -611,40 +612,12 @@ typedef struct deep_job {
     int failed;
 } deep_job;
 
-/* Sums kept unreduced per point and coefficient: a 128-bit total and a
- * count of its overflows (2^128 mod p = p - 2^32), reduced once per block;
- * exact, so the values equal the reduced-every-step sums of the reference. */
-typedef struct lazy3 {
-    unsigned __int128 v[3];
-    uint64_t ovf[3];
-} lazy3;
-
-static void acc_col(lazy3 *s, fe3 g, const uint64_t *v, size_t m)
-{
-    for (size_t i = 0; i < m; i++)
-        for (int k = 0; k < 3; k++) {
-            unsigned __int128 pr = (unsigned __int128)g.c[k] * v[i];
-            s[i].v[k] += pr;
-            s[i].ovf[k] += s[i].v[k] < pr;
-        }
-}
-
-static fe3 lazy_reduce(const lazy3 *s)
-{
-    static const uint64_t two128 = GL_P - (UINT64_C(1) << 32); /* 2^128 mod p */
-    fe3 r;
-    for (int k = 0; k < 3; k++) {
-        uint64_t x = gl_reduce128((uint64_t)s->v[k], (uint64_t)(s->v[k] >> 64));
-        r.c[k] = gl_add(x, gl_mul(gl_from_u64(s->ovf[k]), two128));
-    }
-    return r;
-}
 
 static void deep_blocks(void *arg, size_t bb, size_t be)
 {
     deep_job *j = arg;
     fe3 *buf = spw_malloc_array(5 * BLK, sizeof(fe3));
-    lazy3 *s1 = spw_malloc_array(2 * BLK, sizeof(lazy3)), *s2 = s1 ? s1 + BLK : NULL;
+    spw_lazy3 *s1 = spw_malloc_array(2 * BLK, sizeof(spw_lazy3)), *s2 = s1 ? s1 + BLK : NULL;
     if (!buf || !s1) {
         free(buf);
         free(s1);
@@ -662,19 +635,19 @@ static void deep_blocks(void *arg, size_t bb, size_t be)
         }
         fe3_batch_inv(i1, i1, m, tmp);
         fe3_batch_inv(i2, i2, m, tmp);
-        memset(s1, 0, 2 * BLK * sizeof(lazy3));
+        memset(s1, 0, 2 * BLK * sizeof(spw_lazy3));
         for (size_t c = 0; c < j->nm; c++) {
-            acc_col(s1, j->g1[c], j->mb + c * j->R + b0, m);
-            acc_col(s2, j->g2[c], j->mb + c * j->R + b0, m);
+            spw_lazy3_acc_col(s1, j->g1[c], j->mb + c * j->R + b0, m);
+            spw_lazy3_acc_col(s2, j->g2[c], j->mb + c * j->R + b0, m);
         }
         for (size_t c = 0; c < j->na; c++) {
-            acc_col(s1, j->g1[j->nm + c], j->ab + c * j->R + b0, m);
-            acc_col(s2, j->g2[j->nm + c], j->ab + c * j->R + b0, m);
+            spw_lazy3_acc_col(s1, j->g1[j->nm + c], j->ab + c * j->R + b0, m);
+            spw_lazy3_acc_col(s2, j->g2[j->nm + c], j->ab + c * j->R + b0, m);
         }
         for (size_t c = 0; c < j->nc; c++)
-            acc_col(s1, j->g1[j->nm + j->na + c], j->cb + c * j->R + b0, m);
+            spw_lazy3_acc_col(s1, j->g1[j->nm + j->na + c], j->cb + c * j->R + b0, m);
         for (size_t i = 0; i < m; i++) {
-            fe3 a1 = fe3_sub(lazy_reduce(&s1[i]), j->v1), a2 = fe3_sub(lazy_reduce(&s2[i]), j->v2);
+            fe3 a1 = fe3_sub(spw_lazy3_reduce(&s1[i]), j->v1), a2 = fe3_sub(spw_lazy3_reduce(&s2[i]), j->v2);
             j->out[b0 + i] = fe3_add(fe3_mul(a1, i1[i]), fe3_mul(a2, i2[i]));
         }
     }
