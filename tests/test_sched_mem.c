@@ -98,6 +98,14 @@ START_TEST(test_peak_rss)
     st = finish(start("12", "resident", "32M"), &rss_r);
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "resident prove failed (%d)", st);
     uint64_t bound = (32ull << 20) + OVERHEAD;
+#if defined(__SANITIZE_ADDRESS__)
+    /* AddressSanitizer's shadow memory and quarantine inflate the RSS of
+     * the (instrumented) child far past any budget: the bound is checked in
+     * the uninstrumented build only. */
+    fprintf(stderr, "ASan build: peak RSS bound not checked (streamed %llu MiB)\n",
+            (unsigned long long)(rss_s >> 20));
+    return;
+#endif
     ck_assert_msg(rss_s <= bound, "streamed peak RSS %llu MiB exceeds budget 32 MiB + %llu MiB",
                   (unsigned long long)(rss_s >> 20), (unsigned long long)(OVERHEAD >> 20));
     /* the bound means something: the in-memory prover needs more */
