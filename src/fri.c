@@ -159,31 +159,14 @@ spw_status spw_fri_commit(const spw_ctx *ctx, spw_fri_prover *f, spw_transcript 
     }
     /* final layer: N_R = 2^(log_n0 - R) values on s_R * <w_{N_R}> */
     unsigned log_nr = log_n0 - R;
-    size_t nr = (size_t)1 << log_nr, nf = (size_t)1 << proof->params.log_final;
+    size_t nr = (size_t)1 << log_nr;
     uint64_t *cols = spw_malloc_array(3 * nr, 8);
     if (!cols) return spw_fail(ctx, SPW_ERR_NOMEM, "FRI: out of memory");
     for (size_t k = 0; k < nr; k++)
         for (int c = 0; c < 3; c++) cols[c * nr + k] = f->vals[R][k].c[c];
-    spw_status st = spw_coset_interpolate(NULL, cols, 3, log_nr, s);
-    if (st != SPW_OK) {
-        free(cols);
-        return st;
-    }
-    for (size_t k = 0; k < nf; k++)
-        proof->final_poly[k] = fe3_make(cols[k], cols[nr + k], cols[2 * nr + k]);
-    int high = 0;
-    for (size_t k = nf; k < nr; k++)
-        if (cols[k] | cols[nr + k] | cols[2 * nr + k]) high = 1;
+    spw_status st = spw_fri_final_poly(ctx, tr, proof, cols, log_nr, s);
     free(cols);
-    if (high)
-        spw_log(ctx, SPW_LOG_WARN,
-                "FRI: the final layer has degree >= %zu (the proof will not verify)", nf);
-    uint8_t *fb = spw_malloc_array(nf, 24);
-    if (!fb) return spw_fail(ctx, SPW_ERR_NOMEM, "FRI: out of memory");
-    for (size_t k = 0; k < nf; k++)
-        for (int c = 0; c < 3; c++) spw_put_u64le(fb + 24 * k + 8 * c, proof->final_poly[k].c[c]);
-    spw_transcript_absorb(tr, fb, 24 * nf);
-    free(fb);
+    if (st != SPW_OK) return st;
     return SPW_OK;
 }
 
@@ -214,4 +197,48 @@ void spw_fri_free(spw_fri_prover *f)
     free(f->vals);
     free(f->trees);
     memset(f, 0, sizeof *f);
+}
+
+void spw_deep_ood_sums(fe3 *g, fe3 *v1, fe3 *v2, fe3 *gpow, fe3 gamma, const fe3 *o, size_t nm,
+                       size_t na, size_t nc)
+{
+    size_t n1 = nm + na + nc, n2 = nm + na;
+    for (size_t k = 0; k < n1 + n2; k++) {
+        g[k] = *gpow;
+        *gpow = fe3_mul(*gpow, gamma);
+    }
+    fe3 a = fe3_zero(), b = fe3_zero();
+    for (size_t c = 0; c < nm; c++) {
+        a = fe3_add(a, fe3_mul(g[c], o[c]));
+        b = fe3_add(b, fe3_mul(g[n1 + c], o[nm + c]));
+    }
+    for (size_t c = 0; c < na; c++) {
+        a = fe3_add(a, fe3_mul(g[nm + c], o[2 * nm + c]));
+        b = fe3_add(b, fe3_mul(g[n1 + nm + c], o[2 * nm + na + c]));
+    }
+    for (size_t c = 0; c < nc; c++) a = fe3_add(a, fe3_mul(g[nm + na + c], o[2 * nm + 2 * na + c]));
+    *v1 = a;
+    *v2 = b;
+}
+
+spw_status spw_fri_final_poly(const spw_ctx *ctx, spw_transcript *tr, spw_proof *proof,
+                              uint64_t *cols, unsigned log_nr, uint64_t shift)
+{
+    size_t nr = (size_t)1 << log_nr, nf = (size_t)1 << proof->params.log_final;
+    SPW_TRY(spw_coset_interpolate(NULL, cols, 3, log_nr, shift));
+    for (size_t k = 0; k < nf; k++)
+        proof->final_poly[k] = fe3_make(cols[k], cols[nr + k], cols[2 * nr + k]);
+    int high = 0;
+    for (size_t k = nf; k < nr; k++)
+        if (cols[k] | cols[nr + k] | cols[2 * nr + k]) high = 1;
+    if (high)
+        spw_log(ctx, SPW_LOG_WARN,
+                "FRI: the final layer has degree >= %zu (the proof will not verify)", nf);
+    uint8_t *fb = spw_malloc_array(nf, 24);
+    if (!fb) return spw_fail(ctx, SPW_ERR_NOMEM, "FRI: out of memory");
+    for (size_t k = 0; k < nf; k++)
+        for (int c = 0; c < 3; c++) spw_put_u64le(fb + 24 * k + 8 * c, proof->final_poly[k].c[c]);
+    spw_transcript_absorb(tr, fb, 24 * nf);
+    free(fb);
+    return SPW_OK;
 }

@@ -40,6 +40,23 @@ void spw_fri_free(spw_fri_prover *f);
  * evaluations on shift * <w_n>; on return they hold coefficients. */
 spw_status spw_coset_interpolate(const spw_ctx *ctx, uint64_t *cols, size_t ncols, unsigned log_n,
                                  uint64_t shift);
+
+/* The provers' shared DEEP set-up for one table (docs/PROTOCOL.md, DEEP):
+ * g[0 .. n1+n2) = the next powers of gamma, continuing from *gpow (which
+ * advances), n1 = nm+na+nc (group 1: main, aux, comp at zeta), n2 = nm+na
+ * (group 2: main, aux at zeta*w); *v1, *v2 = the groups' out-of-domain
+ * values combined with those powers. ood is in proof order (main_z,
+ * main_zw, aux_z, aux_zw, comp_z). */
+void spw_deep_ood_sums(fe3 *g, fe3 *v1, fe3 *v2, fe3 *gpow, fe3 gamma, const fe3 *ood, size_t nm,
+                       size_t na, size_t nc);
+
+/* The provers' shared end of FRI: cols holds the last layer as 3 base
+ * columns of 2^log_nr values on shift * <w>; interpolates them in place,
+ * stores the first 2^log_final coefficients as proof->final_poly (warning
+ * when a higher one is not zero: the proof would not verify) and absorbs
+ * them into the transcript. */
+spw_status spw_fri_final_poly(const spw_ctx *ctx, spw_transcript *tr, spw_proof *proof,
+                              uint64_t *cols, unsigned log_nr, uint64_t shift);
 /* out (ncols columns of 2^(log_n+log_e)) = evaluations on
  * shift * <w_{n 2^log_e}> of the polynomials with coefficients coef (ncols
  * columns of 2^log_n). */

@@ -689,21 +689,8 @@ static spw_status g_round_deep(grun *g, gtab *s, const spw_proof_table *pt, fe3 
     size_t n1 = nm + na + nc, n2 = nm + na;
     fe3 *gh = spw_malloc_array(n1 + n2, sizeof(fe3));
     if (!gh) return spw_fail(g->ctx, SPW_ERR_NOMEM, "prove: out of memory (DEEP)");
-    for (size_t k = 0; k < n1 + n2; k++) {
-        gh[k] = *gpow;
-        *gpow = fe3_mul(*gpow, gamma);
-    }
-    const fe3 *o = pt->ood;
-    fe3 v1 = fe3_zero(), v2 = fe3_zero();
-    for (size_t c = 0; c < nm; c++) {
-        v1 = fe3_add(v1, fe3_mul(gh[c], o[c]));
-        v2 = fe3_add(v2, fe3_mul(gh[n1 + c], o[nm + c]));
-    }
-    for (size_t c = 0; c < na; c++) {
-        v1 = fe3_add(v1, fe3_mul(gh[nm + c], o[2 * nm + c]));
-        v2 = fe3_add(v2, fe3_mul(gh[n1 + nm + c], o[2 * nm + na + c]));
-    }
-    for (size_t c = 0; c < nc; c++) v1 = fe3_add(v1, fe3_mul(gh[nm + na + c], o[2 * nm + 2 * na + c]));
+    fe3 v1, v2;
+    spw_deep_ood_sums(gh, &v1, &v2, gpow, gamma, pt->ood, nm, na, nc);
     fe3 *dg = NULL;
     spw_status st = upload(g, &dg, gh, (n1 + n2) * sizeof(fe3));
     if (st == SPW_OK && spw_cuda_stream_sync(g->s) != SPW_OK) st = dev_fail(g, SPW_ERR_CUDA);
@@ -889,7 +876,7 @@ static spw_status run_rounds(grun *g, spw_proof *P, gtab *S, const spw_air_def *
     }
     {
         unsigned log_nr = log_n0 - R;
-        size_t nr = (size_t)1 << log_nr, h = nr / 2, nf = (size_t)1 << P->params.log_final;
+        size_t nr = (size_t)1 << log_nr, h = nr / 2;
         uint64_t *lv = spw_malloc_array(3 * nr, 8), *cols = spw_malloc_array(3 * nr, 8);
         if (!lv || !cols) {
             free(lv);
@@ -901,26 +888,9 @@ static spw_status run_rounds(grun *g, spw_proof *P, gtab *S, const spw_air_def *
             for (int c = 0; c < 3; c++)
                 cols[c * nr + k] = lv[((k >= h ? 3 : 0) + c) * h + (k & (h - 1))];
         free(lv);
-        if (st == SPW_OK) st = spw_coset_interpolate(NULL, cols, 3, log_nr, sh);
-        if (st != SPW_OK) {
-            free(cols);
-            return st;
-        }
-        for (size_t k = 0; k < nf; k++)
-            P->final_poly[k] = fe3_make(cols[k], cols[nr + k], cols[2 * nr + k]);
-        int high = 0;
-        for (size_t k = nf; k < nr; k++)
-            if (cols[k] | cols[nr + k] | cols[2 * nr + k]) high = 1;
+        if (st == SPW_OK) st = spw_fri_final_poly(ctx, &tr, P, cols, log_nr, sh);
         free(cols);
-        if (high)
-            spw_log(ctx, SPW_LOG_WARN,
-                    "FRI: the final layer has degree >= %zu (the proof will not verify)", nf);
-        uint8_t *fb = spw_malloc_array(nf, 24);
-        if (!fb) return spw_fail(ctx, SPW_ERR_NOMEM, "FRI: out of memory");
-        for (size_t k = 0; k < nf; k++)
-            for (int c = 0; c < 3; c++) spw_put_u64le(fb + 24 * k + 8 * c, P->final_poly[k].c[c]);
-        spw_transcript_absorb(&tr, fb, 24 * nf);
-        free(fb);
+        if (st != SPW_OK) return st;
     }
     LAP(SPW_ROUND_FRI);
 

@@ -487,23 +487,8 @@ static spw_status round_deep(const spw_ctx *ctx, tstate *s, const spw_proof_tabl
         free(g);
         return NOMEM("DEEP");
     }
-    for (size_t k = 0; k < n1 + n2; k++) {
-        g[k] = *gpow;
-        *gpow = fe3_mul(*gpow, gamma);
-    }
-    /* values in group order: group 1 = main, aux, comp at zeta; group 2 =
-     * main, aux at zeta*w. The proof stores main_z, main_zw, aux_z, aux_zw, comp_z. */
-    const fe3 *o = pt->ood;
-    fe3 v1 = fe3_zero(), v2 = fe3_zero();
-    for (size_t c = 0; c < nm; c++) {
-        v1 = fe3_add(v1, fe3_mul(g[c], o[c]));
-        v2 = fe3_add(v2, fe3_mul(g[n1 + c], o[nm + c]));
-    }
-    for (size_t c = 0; c < na; c++) {
-        v1 = fe3_add(v1, fe3_mul(g[nm + c], o[2 * nm + c]));
-        v2 = fe3_add(v2, fe3_mul(g[n1 + nm + c], o[2 * nm + na + c]));
-    }
-    for (size_t c = 0; c < nc; c++) v1 = fe3_add(v1, fe3_mul(g[nm + na + c], o[2 * nm + 2 * na + c]));
+    fe3 v1, v2;
+    spw_deep_ood_sums(g, &v1, &v2, gpow, gamma, pt->ood, nm, na, nc);
     deep_job dj = {s, g, g + n1, v1, v2, zeta,
                    fe3_mul_base(zeta, gl_root_of_unity(s->log_n)), 0};
     spw_parallel_for(ctx, s->N, 1024, reference ? deep_range_ref : deep_range, &dj);

@@ -670,21 +670,8 @@ static spw_status round_deep(run *u, stab *s, const spw_proof_table *pt, fe3 zet
         st = NOMEM("DEEP chunk");
         goto out;
     }
-    for (size_t k = 0; k < n1 + n2; k++) {
-        g[k] = *gpow;
-        *gpow = fe3_mul(*gpow, gamma);
-    }
-    const fe3 *o = pt->ood;
-    fe3 v1 = fe3_zero(), v2 = fe3_zero();
-    for (size_t c = 0; c < nm; c++) {
-        v1 = fe3_add(v1, fe3_mul(g[c], o[c]));
-        v2 = fe3_add(v2, fe3_mul(g[n1 + c], o[nm + c]));
-    }
-    for (size_t c = 0; c < na; c++) {
-        v1 = fe3_add(v1, fe3_mul(g[nm + c], o[2 * nm + c]));
-        v2 = fe3_add(v2, fe3_mul(g[n1 + nm + c], o[2 * nm + na + c]));
-    }
-    for (size_t c = 0; c < nc; c++) v1 = fe3_add(v1, fe3_mul(g[nm + na + c], o[2 * nm + 2 * na + c]));
+    fe3 v1, v2;
+    spw_deep_ood_sums(g, &v1, &v2, gpow, gamma, pt->ood, nm, na, nc);
     deep_job dj = {R, 0, nm, na, nc, mb, ab, cb, g, g + n1, v1, v2, zeta,
                    fe3_mul_base(zeta, gl_root_of_unity(s->log_n)), gl_root_of_unity(s->log_N), out, 0};
     reader rd = {{{&s->mlde, mb, R, 0, R}, {&s->alde, ab, R, 0, R}, {&s->clde, cb, R, 0, R}},
@@ -831,7 +818,7 @@ static spw_status fri_commit(run *u, fri_state *f, spw_transcript *tr, spw_proof
     SPW_TRY(st);
     /* final layer */
     unsigned log_nr = log_n0 - R;
-    size_t nr = (size_t)1 << log_nr, nf = (size_t)1 << P->params.log_final;
+    size_t nr = (size_t)1 << log_nr;
     fe3 *v = spw_malloc_array(nr, sizeof(fe3));
     uint64_t *cols = spw_malloc_array(3 * nr, 8);
     if (!v || !cols) {
@@ -843,25 +830,9 @@ static spw_status fri_commit(run *u, fri_state *f, spw_transcript *tr, spw_proof
     for (size_t k = 0; k < nr; k++)
         for (int q = 0; q < 3; q++) cols[q * nr + k] = v[k].c[q];
     free(v);
-    if (st == SPW_OK) st = spw_coset_interpolate(NULL, cols, 3, log_nr, s);
-    if (st != SPW_OK) {
-        free(cols);
-        return st;
-    }
-    for (size_t k = 0; k < nf; k++) P->final_poly[k] = fe3_make(cols[k], cols[nr + k], cols[2 * nr + k]);
-    int high = 0;
-    for (size_t k = nf; k < nr; k++)
-        if (cols[k] | cols[nr + k] | cols[2 * nr + k]) high = 1;
+    if (st == SPW_OK) st = spw_fri_final_poly(ctx, tr, P, cols, log_nr, s);
     free(cols);
-    if (high)
-        spw_log(ctx, SPW_LOG_WARN, "FRI: the final layer has degree >= %zu (the proof will not verify)", nf);
-    uint8_t *fb = spw_malloc_array(nf, 24);
-    if (!fb) return NOMEM("FRI final polynomial");
-    for (size_t k = 0; k < nf; k++)
-        for (int q = 0; q < 3; q++) spw_put_u64le(fb + 24 * k + 8 * q, P->final_poly[k].c[q]);
-    spw_transcript_absorb(tr, fb, 24 * nf);
-    free(fb);
-    return SPW_OK;
+    return st;
 }
 
 static spw_status fri_open(run *u, fri_state *f, spw_proof *P, uint32_t j, uint64_t q0)
