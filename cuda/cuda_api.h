@@ -52,6 +52,19 @@ spw_status spw_cuda_stream_sync(spw_cuda_stream s);
  * which); asynchronous with respect to the host only for pinned host memory. */
 spw_status spw_cuda_memcpy_async(void *dst, const void *src, size_t bytes, spw_cuda_stream s);
 spw_status spw_cuda_memset_async(void *d_dst, int value, size_t bytes, spw_cuda_stream s);
+/* Events order work across streams (copy streams beside a compute
+ * stream): record on one stream, make another wait for it, or wait on the
+ * host. Timing is disabled (cheaper). */
+typedef struct CUevent_st *spw_cuda_event;
+spw_status spw_cuda_event_create(spw_cuda_event *out);
+void spw_cuda_event_destroy(spw_cuda_event e); /* NULL ok */
+spw_status spw_cuda_event_record(spw_cuda_event e, spw_cuda_stream s);
+spw_status spw_cuda_stream_wait_event(spw_cuda_stream s, spw_cuda_event e);
+spw_status spw_cuda_event_sync(spw_cuda_event e);
+/* Bytes moved by spw_cuda_memcpy_async since the process started, by
+ * direction (host->device, device->host; device-to-device not counted). */
+uint64_t spw_cuda_copied_h2d(void);
+uint64_t spw_cuda_copied_d2h(void);
 /* Page-locked host memory for streaming (counted by the caller's host
  * budget, not by the device arena). */
 spw_status spw_cuda_host_alloc(void **out, size_t bytes);

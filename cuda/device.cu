@@ -61,6 +61,8 @@ extern "C" spw_status spw_cuda_device_info(char *name, size_t name_len, uint64_t
     return SPW_OK;
 }
 
+static uint64_t g_h2d, g_d2h; /* bytes copied, by direction */
+
 extern "C" spw_status spw_cuda_stream_create(spw_cuda_stream *out)
 {
     if (!out) return spw_cuda_set_error(SPW_ERR_NULL, "spw_cuda_stream_create: out is NULL");
@@ -87,6 +89,49 @@ extern "C" spw_status spw_cuda_memcpy_async(void *dst, const void *src, size_t b
     if (!bytes) return SPW_OK;
     if (!dst || !src) return spw_cuda_set_error(SPW_ERR_NULL, "spw_cuda_memcpy_async: NULL pointer");
     SPW_CUDA_TRY(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, s), "cudaMemcpyAsync");
+    cudaPointerAttributes ad, as;
+    if (cudaPointerGetAttributes(&ad, dst) == cudaSuccess &&
+        cudaPointerGetAttributes(&as, src) == cudaSuccess) {
+        int dd = ad.type == cudaMemoryTypeDevice, sd = as.type == cudaMemoryTypeDevice;
+        if (dd && !sd) __atomic_add_fetch(&g_h2d, (uint64_t)bytes, __ATOMIC_RELAXED);
+        if (sd && !dd) __atomic_add_fetch(&g_d2h, (uint64_t)bytes, __ATOMIC_RELAXED);
+    }
+    cudaGetLastError();
+    return SPW_OK;
+}
+
+extern "C" uint64_t spw_cuda_copied_h2d(void) { return __atomic_load_n(&g_h2d, __ATOMIC_RELAXED); }
+extern "C" uint64_t spw_cuda_copied_d2h(void) { return __atomic_load_n(&g_d2h, __ATOMIC_RELAXED); }
+
+extern "C" spw_status spw_cuda_event_create(spw_cuda_event *out)
+{
+    if (!out) return spw_cuda_set_error(SPW_ERR_NULL, "spw_cuda_event_create: out is NULL");
+    cudaEvent_t e;
+    SPW_CUDA_TRY(cudaEventCreateWithFlags(&e, cudaEventDisableTiming), "cudaEventCreate");
+    *out = e;
+    return SPW_OK;
+}
+
+extern "C" void spw_cuda_event_destroy(spw_cuda_event e)
+{
+    if (e) cudaEventDestroy(e);
+}
+
+extern "C" spw_status spw_cuda_event_record(spw_cuda_event e, spw_cuda_stream s)
+{
+    SPW_CUDA_TRY(cudaEventRecord(e, s), "cudaEventRecord");
+    return SPW_OK;
+}
+
+extern "C" spw_status spw_cuda_stream_wait_event(spw_cuda_stream s, spw_cuda_event e)
+{
+    SPW_CUDA_TRY(cudaStreamWaitEvent(s, e, 0), "cudaStreamWaitEvent");
+    return SPW_OK;
+}
+
+extern "C" spw_status spw_cuda_event_sync(spw_cuda_event e)
+{
+    SPW_CUDA_TRY(cudaEventSynchronize(e), "cudaEventSynchronize");
     return SPW_OK;
 }
 

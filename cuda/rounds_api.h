@@ -94,6 +94,10 @@ typedef struct spw_gpu_logup_args {
     uint64_t *aux;              /* 3*n_aux base columns, stride n */
     size_t n;                   /* table height */
     uint32_t n_aux;             /* ext3 columns: terms then the accumulator */
+    /* Row-chunk buffers (0, 0 = whole columns as above): main and aux hold
+     * table rows row_base .. row_base + stride - 1, column stride `stride`;
+     * spw_gpu_logup_chunk's row0 stays the global row (>= row_base). */
+    size_t stride, row_base;
 } spw_gpu_logup_args;
 
 /* Scratch (bytes) for a chunk of `rows` rows. */
@@ -121,6 +125,7 @@ typedef struct spw_gpu_comp_args {
     const uint64_t *inv_zn;     /* device, E values: 1/(x^n - 1) by i mod E */
     uint64_t w_ne, w_last;      /* generator of the domain; w_n^-1 */
     uint64_t *out;              /* 3 columns of NE */
+    size_t row0, rows, stride, out_stride; /* row-chunk mode (helper devk documents) */
 } spw_gpu_comp_args;
 
 /* Threads the kernel uses for a domain (its scratch is n_slots * 3 * 8
@@ -141,6 +146,8 @@ typedef struct spw_gpu_deep_args {
     unsigned log_N;
     int accumulate;                     /* add into out instead of storing */
     uint64_t *out;                      /* leaf layout, N values */
+    size_t row0, rows, stride;          /* row-chunk mode (helper devk documents) */
+    fe3 *out_fe3;
 } spw_gpu_deep_args;
 
 spw_status spw_gpu_deep(spw_cuda_stream s, const spw_gpu_deep_args *a);

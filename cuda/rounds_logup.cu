@@ -63,14 +63,14 @@ __global__ void k_logup_terms(spw_gpu_logup_args a, lu_scratch sc, size_t row0, 
 {
     size_t r = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
     if (r >= rows) return;
-    size_t row = row0 + r;
+    size_t row = row0 + r, lr = row - a.row_base, S = a.stride ? a.stride : a.n;
     uint64_t *s = sc.s;
     for (uint32_t i = 0; i < a.prog_len; i++) {
         spw_gpu_insn in = a.prog[i];
         uint64_t v;
         switch (in.op) {
         case SPW_OP_CONST: v = in.k; break;
-        case SPW_OP_MAIN: v = a.main[in.k * a.n + row]; break;
+        case SPW_OP_MAIN: v = a.main[in.k * S + lr]; break;
         case SPW_OP_ADD: v = gl_add(s[in.a * rows + r], s[in.b * rows + r]); break;
         case SPW_OP_SUB: v = gl_sub(s[in.a * rows + r], s[in.b * rows + r]); break;
         case SPW_OP_MUL: v = gl_mul(s[in.a * rows + r], s[in.b * rows + r]); break;
@@ -114,10 +114,10 @@ __global__ void k_logup_terms(spw_gpu_logup_args a, lu_scratch sc, size_t row0, 
             fe3 v = fe3_mul_base(sc.fp[(size_t)i * rows + r], m);
             term = it.is_sender ? fe3_add(term, v) : fe3_sub(term, v);
         }
-        aux_put(a.aux, a.n, c, row, term);
+        aux_put(a.aux, S, c, lr, term);
         total = fe3_add(total, term);
     }
-    aux_put(a.aux, a.n, n_terms, row, total);
+    aux_put(a.aux, S, n_terms, lr, total);
 }
 
 // Scan, phase 1: each block scans SCAN_SEG values of the accumulator column
@@ -184,7 +184,9 @@ extern "C" spw_status spw_gpu_logup_chunk(spw_cuda_stream s, const spw_gpu_logup
                                           fe3 *d_running, uint64_t *d_bad_row)
 {
     if (!rows || !a->n_inter) return SPW_OK;
-    if (a->n_aux != (a->n_inter + 1) / 2 + 1 || row0 + rows > a->n)
+    size_t S = a->stride ? a->stride : a->n, lr0 = row0 - a->row_base;
+    if (a->n_aux != (a->n_inter + 1) / 2 + 1 || row0 + rows > a->n || row0 < a->row_base ||
+        lr0 + rows > S)
         return spw_cuda_set_error(SPW_ERR_INVALID_ARG, "spw_gpu_logup_chunk: bad layout");
     cudaStream_t st = (cudaStream_t)s;
     lu_scratch sc = carve(a, rows, d_scratch);
@@ -193,12 +195,11 @@ extern "C" spw_status spw_gpu_logup_chunk(spw_cuda_stream s, const spw_gpu_logup
     SPW_CUDA_LAUNCHED("k_logup_terms");
     size_t nseg = (rows + SCAN_SEG - 1) / SCAN_SEG;
     uint32_t acc = a->n_aux - 1;
-    k_scan_local<<<(unsigned)nseg, SCAN_TPB, 0, st>>>(a->aux, a->n, acc, row0, rows, sc.tot);
+    k_scan_local<<<(unsigned)nseg, SCAN_TPB, 0, st>>>(a->aux, S, acc, lr0, rows, sc.tot);
     SPW_CUDA_LAUNCHED("k_scan_local");
     k_scan_totals<<<1, 1, 0, st>>>(sc.tot, nseg, d_running);
     SPW_CUDA_LAUNCHED("k_scan_totals");
-    k_scan_add<<<(unsigned)((rows + 255) / 256), 256, 0, st>>>(a->aux, a->n, acc, row0, rows,
-                                                               sc.tot);
+    k_scan_add<<<(unsigned)((rows + 255) / 256), 256, 0, st>>>(a->aux, S, acc, lr0, rows, sc.tot);
     SPW_CUDA_LAUNCHED("k_scan_add");
     return SPW_OK;
 }

@@ -29,6 +29,8 @@ static void set_last(const spw_gpu_run_stats *s)
     pthread_mutex_unlock(&g_lock);
 }
 
+void spw_gpu_set_last(const spw_gpu_run_stats *s) { set_last(s); }
+
 void spw_gpu_clear_last(void)
 {
     spw_gpu_run_stats z;
@@ -116,6 +118,11 @@ spw_status spw_gpu_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
     return SPW_OK;
 }
 
+void spw_gpu_note_fallback(const spw_ctx *ctx, const char *why)
+{
+    (void)ctx, (void)why;
+}
+
 #else /* SPW_HAVE_CUDA */
 
 #include "cuda_api.h"
@@ -135,6 +142,8 @@ static void note_fallback(const spw_ctx *ctx, const char *why)
     spw_log(ctx, first ? SPW_LOG_WARN : SPW_LOG_INFO,
             "GPU backend: %s; proving on the CPU backend instead (fallback counted)", why);
 }
+
+void spw_gpu_note_fallback(const spw_ctx *ctx, const char *why) { note_fallback(ctx, why); }
 
 int spw_gpu_wanted(const spw_ctx *ctx)
 {
@@ -304,9 +313,9 @@ static spw_status g_round_main(grun *g, gtab *s, const spw_trace *trace, uint32_
 /* ---- round 2: LogUp ---- */
 
 /* The base-field program of the bus expressions (as logup.c's plan). */
-static spw_status bus_program(grun *g, const spw_air_table *t, spw_gpu_insn **prog, uint32_t *len,
-                              uint32_t **vslots, uint32_t *n_vslots, spw_gpu_inter **inter,
-                              uint32_t *max_values)
+spw_status spw_gpu_bus_program(spw_ctx *ctx, const spw_air_table *t, spw_gpu_insn **prog,
+                               uint32_t *len, uint32_t **vslots, uint32_t *n_vslots,
+                               spw_gpu_inter **inter, uint32_t *max_values)
 {
     uint32_t L = t->prog_len ? t->prog_len : 1;
     uint8_t *mark = calloc(L, 1);
@@ -318,7 +327,7 @@ static spw_status bus_program(grun *g, const spw_air_table *t, spw_gpu_insn **pr
     *vslots = calloc(nv + 1, sizeof **vslots);
     spw_status st = SPW_OK;
     if (!mark || !slot || !*prog || !*inter || !*vslots) {
-        st = spw_fail(g->ctx, SPW_ERR_NOMEM, "prove: out of memory (bus program)");
+        st = spw_fail(ctx, SPW_ERR_NOMEM, "prove: out of memory (bus program)");
         goto out;
     }
     for (uint32_t i = 0; i < t->n_interactions; i++) {
@@ -334,7 +343,7 @@ static spw_status bus_program(grun *g, const spw_air_table *t, spw_gpu_insn **pr
         } else if (in->op == SPW_OP_NEG) {
             mark[in->a] = 1;
         } else if (in->op != SPW_OP_MAIN && in->op != SPW_OP_CONST) {
-            st = spw_fail(g->ctx, SPW_ERR_INTERNAL, "table %s: bus expression uses opcode %u",
+            st = spw_fail(ctx, SPW_ERR_INTERNAL, "table %s: bus expression uses opcode %u",
                           t->name, in->op);
             goto out;
         }
@@ -382,7 +391,7 @@ static spw_status logup_dev(grun *g, uint64_t *d_aux, fe3 *sum, const spw_air_ta
     spw_gpu_inter *inter = NULL;
     uint32_t *vslots = NULL, plen = 0, nvs = 0, maxv = 0;
     fe3 *apow = NULL;
-    spw_status st = bus_program(g, t, &prog, &plen, &vslots, &nvs, &inter, &maxv);
+    spw_status st = spw_gpu_bus_program(g->ctx, t, &prog, &plen, &vslots, &nvs, &inter, &maxv);
     if (st == SPW_OK && !(apow = spw_malloc_array(maxv + 2, sizeof(fe3))))
         st = spw_fail(g->ctx, SPW_ERR_NOMEM, "prove: out of memory (LogUp)");
     void *d_prog = NULL, *d_inter = NULL, *d_vs = NULL, *d_apow = NULL, *scr = NULL;
@@ -404,7 +413,7 @@ static spw_status logup_dev(grun *g, uint64_t *d_aux, fe3 *sum, const spw_air_ta
     free(apow);
     SPW_TRY(st);
     spw_gpu_logup_args la = {d_prog, plen, plen, d_inter, t->n_interactions, d_vs, d_apow,
-                             ch[SPW_CHALLENGE_Z], d_main, d_aux, n, t->n_aux};
+                             ch[SPW_CHALLENGE_Z], d_main, d_aux, n, t->n_aux, 0, 0};
     size_t rows = chunk && chunk < n ? chunk : n;
     SPW_TRY(dalloc(g, &scr, spw_gpu_logup_scratch_bytes(&la, rows)));
     SPW_TRY(dalloc(g, &d_run, sizeof(fe3)));
@@ -462,8 +471,8 @@ static spw_status g_round_aux(grun *g, gtab *s, const fe3 *ch, fe3 *sum, unsigne
 
 /* The full program with the scratch slots of the block interpreter's plan
  * (or one slot per instruction), ext flags: bit 0 result, 1 a, 2 b. */
-static spw_status comp_program(grun *g, const spw_air_table *t, spw_gpu_insn **prog,
-                               uint32_t *len, uint32_t *n_slots, spw_gpu_cons **cons)
+spw_status spw_gpu_comp_program(spw_ctx *ctx, const spw_air_table *t, spw_gpu_insn **prog,
+                                uint32_t *len, uint32_t *n_slots, spw_gpu_cons **cons)
 {
     uint32_t L = t->prog_len ? t->prog_len : 1;
     uint8_t *ext = calloc(L, 1);
@@ -471,7 +480,7 @@ static spw_status comp_program(grun *g, const spw_air_table *t, spw_gpu_insn **p
     *cons = calloc(t->n_constraints + 1, sizeof **cons);
     if (!ext || !*prog || !*cons) {
         free(ext);
-        return spw_fail(g->ctx, SPW_ERR_NOMEM, "prove: out of memory (device program)");
+        return spw_fail(ctx, SPW_ERR_NOMEM, "prove: out of memory (device program)");
     }
     const uint32_t *slot = t->eval_slot;
     uint32_t n = 0;
@@ -522,7 +531,7 @@ static spw_status comp_dev(grun *g, uint64_t *q, const spw_air_table *t, const u
     spw_gpu_insn *prog = NULL;
     spw_gpu_cons *cons = NULL;
     uint32_t plen = 0, nslots = 0;
-    SPW_TRY(comp_program(g, t, &prog, &plen, &nslots, &cons));
+    SPW_TRY(spw_gpu_comp_program(g->ctx, t, &prog, &plen, &nslots, &cons));
     fe3 *lpow = spw_malloc_array(t->n_constraints + 1, sizeof(fe3));
     uint64_t *inv_zn = spw_malloc_array(E, 8);
     void *d_prog = NULL, *d_cons = NULL, *d_lpow = NULL, *d_izn = NULL;
@@ -558,7 +567,7 @@ static spw_status comp_dev(grun *g, uint64_t *q, const spw_air_table *t, const u
     SPW_TRY(dalloc(g, &scr, (uint64_t)(nslots ? nslots : 1) * 3 * 8 * threads));
     spw_gpu_comp_args ca = {d_prog, plen, nslots, d_cons, t->n_constraints, d_lpow, d_ch, d_pub,
                             logup_sum, main, t->n_aux ? aux : NULL, NE, E, d_izn,
-                            gl_root_of_unity(log_n + log_e), gl_inv(gl_root_of_unity(log_n)), q};
+                            gl_root_of_unity(log_n + log_e), gl_inv(gl_root_of_unity(log_n)), q, 0, 0, 0, 0};
     D(spw_gpu_comp_eval(g->s, &ca, scr, threads));
     D(spw_cuda_stream_sync(g->s));
     dfree(g, scr);
@@ -699,7 +708,7 @@ static spw_status g_round_deep(grun *g, gtab *s, const spw_proof_table *pt, fe3 
     spw_gpu_deep_args da = {s->main_lde, s->aux_lde, s->comp_lde, (uint32_t)nm, (uint32_t)na,
                             (uint32_t)nc, dg, dg + n1, v1, v2, zeta,
                             fe3_mul_base(zeta, gl_root_of_unity(s->log_n)), s->log_N, accumulate,
-                            layer};
+                            layer, 0, 0, 0, NULL};
     D(spw_gpu_deep(g->s, &da));
     D(spw_cuda_stream_sync(g->s));
     dfree(g, dg);
@@ -979,15 +988,16 @@ spw_status spw_gpu_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
     uint64_t est = spw_gpu_estimate(def, blowup);
     gs.budget = budget;
     gs.estimate = est;
-    if (est > budget) {
-        char why[200];
-        snprintf(why, sizeof why,
-                 "the resident working set (%llu MiB) exceeds the VRAM budget (%llu MiB) and the "
-                 "streaming device tier is not implemented yet",
-                 (unsigned long long)(est >> 20), (unsigned long long)(budget >> 20));
+    if (est > budget || ctx->mode == SPW_MODE_SPILLED) {
+        /* not resident: the streaming device tier runs the rounds
+         * (src/sched/dev.h), after the host checks */
+        spw_log(ctx, SPW_LOG_INFO,
+                "GPU backend: the resident working set (%llu MiB) %s the VRAM budget (%llu MiB)%s: "
+                "streaming device tier", (unsigned long long)(est >> 20),
+                est > budget ? "exceeds" : "fits", (unsigned long long)(budget >> 20),
+                est > budget ? "" : ", --mode spilled");
+        gs.stream = 1;
         set_last(&gs);
-        if (want_cuda) return spw_fail(ctx, SPW_ERR_BUDGET, "prove: --backend cuda: %s", why);
-        note_fallback(ctx, why);
         return SPW_OK;
     }
     /* the arena reserves the estimate plus slack against fragmentation,

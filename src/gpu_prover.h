@@ -23,6 +23,10 @@ typedef struct spw_gpu_run_stats {
     uint64_t kernels;           /* kernel launches of this run */
     double seconds[SPW_ROUND_COUNT];
     char device[128];
+    int stream;                 /* 1: the resident plan did not fit the budget: the
+                                   streaming device tier (src/sched/dev.h) runs instead */
+    int streamed;               /* 1: the proof was made by the streaming device tier */
+    uint64_t h2d, d2h;          /* bytes copied host->device, device->host */
 } spw_gpu_run_stats;
 
 /* 1 when ctx asks for (cuda) or allows (auto) the device and a device is
@@ -45,6 +49,10 @@ spw_status spw_gpu_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
 /* Statistics of the last proof (zeroed when it ran on the CPU backend). */
 void spw_gpu_last_run(spw_gpu_run_stats *out);
 void spw_gpu_clear_last(void);
+/* Records the statistics of a run of the streaming device tier. */
+void spw_gpu_set_last(const spw_gpu_run_stats *s);
+/* Counts (and logs, WARN the first time) a device -> CPU fallback. */
+void spw_gpu_note_fallback(const spw_ctx *ctx, const char *why);
 /* Number of device -> CPU fallbacks in this process. */
 uint64_t spw_gpu_fallbacks(void);
 
@@ -67,6 +75,16 @@ spw_status spw_gpu_composition_values(spw_ctx *ctx, spw_cuda_arena *A, spw_cuda_
                                       const uint64_t *d_main, const uint64_t *d_aux,
                                       unsigned log_e, const fe3 *d_challenges,
                                       const uint64_t *d_publics, fe3 logup_sum, fe3 lambda);
+/* The base-field program of a table's bus expressions (multiplicities and
+ * values only) and its interactions, for the LogUp kernels. */
+#include "rounds_api.h"
+spw_status spw_gpu_bus_program(spw_ctx *ctx, const spw_air_table *t, spw_gpu_insn **prog,
+                               uint32_t *len, uint32_t **vslots, uint32_t *n_vslots,
+                               spw_gpu_inter **inter, uint32_t *max_values);
+/* The full constraint program with the block interpreter's scratch slots
+ * and ext flags, and the constraint roots, for the composition kernel. */
+spw_status spw_gpu_comp_program(spw_ctx *ctx, const spw_air_table *t, spw_gpu_insn **prog,
+                                uint32_t *len, uint32_t *n_slots, spw_gpu_cons **cons);
 #endif
 
 #endif

@@ -60,6 +60,10 @@ typedef struct spw_plan {
     double disk_write_gbs, disk_read_gbs;
     char bw_source[SPW_PLAN_DIR_MAX + 32];
     double t_compute, t_io, t_pred;  /* t_pred = max(compute, io) with overlap */
+    /* device tier: set by the dispatch when the GPU runs the streamed rounds
+     * (the resident device plan does not fit the VRAM budget) */
+    int device;                      /* 1 = streaming device tier (src/sched/dev.h) */
+    uint64_t dev_budget;             /* its VRAM budget (0 = 90% of free memory) */
 } spw_plan;
 
 /* Makes the plan for a finalized AIR with heights set, from ctx's budgets,
@@ -103,8 +107,10 @@ int cli_budget_apply(const char *cmd, spw_ctx *ctx, const cli_budget *b);
 
 struct spw_prove_opts;
 struct spw_prove_stats;
+/* device = 1: the GPU runs the streamed rounds (always streams). */
 int spw_sched_dispatch(spw_ctx *ctx, spw_status *status, uint8_t **proof_out, size_t *proof_len,
                        const spw_air *air, const spw_trace *trace, const spw_statement *stmt,
-                       const struct spw_prove_opts *opts, struct spw_prove_stats *stats);
+                       const struct spw_prove_opts *opts, struct spw_prove_stats *stats,
+                       int device);
 
 #endif

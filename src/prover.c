@@ -618,15 +618,11 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
         spw_stats_table_info(ctx, t, def->tables[t].name, def->tables[t].log_height,
                              def->tables[t].n_main, def->tables[t].n_aux,
                              spw_stark_num_parts(&def->tables[t]));
-    /* --mode spilled streams through the host tiers; the streaming device
-     * tier does not exist yet, so the device backend only runs resident */
-    if (ctx->backend == SPW_BACKEND_CUDA && ctx->mode == SPW_MODE_SPILLED)
-        return spw_fail(ctx, SPW_ERR_UNSUPPORTED,
-                        "--mode spilled with --backend cuda needs the streaming device tier, "
-                        "which is not implemented yet; use --backend cpu or auto to stream "
-                        "on the CPU");
-    if (ctx->backend == SPW_BACKEND_CUDA ||
-        (ctx->backend == SPW_BACKEND_AUTO && ctx->mode != SPW_MODE_SPILLED)) {
+    /* The device backend: resident when its working set fits the VRAM
+     * budget (src/gpu_prover.c), else (or with --mode spilled) the
+     * streaming device tier after the host checks (src/sched/dev.h). */
+    int dev_stream = 0;
+    if (ctx->backend == SPW_BACKEND_CUDA || ctx->backend == SPW_BACKEND_AUTO) {
         /* the device backend (src/gpu_prover.c) */
         int handled = 0;
         uint64_t fallbacks = spw_gpu_fallbacks();
@@ -640,8 +636,11 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
             spw_stats_device(ctx, gs.peak, gs.budget);
         }
         if (handled || gst != SPW_OK) return gst;
-        if (spw_gpu_fallbacks() > fallbacks && spw_gpu_wanted(ctx)) /* a device was there */
-            spw_stats_fallback(ctx, "device -> cpu prover");
+        spw_gpu_run_stats gs;
+        spw_gpu_last_run(&gs);
+        dev_stream = gs.stream;
+        if (!dev_stream && spw_gpu_fallbacks() > fallbacks && spw_gpu_wanted(ctx))
+            spw_stats_fallback(ctx, "device -> cpu prover"); /* a device was there */
     } else {
         spw_gpu_clear_last();
     }
@@ -656,7 +655,8 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
     { /* (ooc) the streaming prover when the plan spills (src/sched/stream.c) */
         spw_status ds;
         spw_stats_pause(ctx); /* (bench) the streaming prover gives no per-table reports */
-        if (spw_sched_dispatch(ctx, &ds, proof_out, proof_len, air, trace, stmt, opts, stats)) {
+        if (spw_sched_dispatch(ctx, &ds, proof_out, proof_len, air, trace, stmt, opts, stats,
+                               dev_stream)) {
             if (ds == SPW_OK) spw_stats_finish(ctx, def, stats, *proof_len);
             return ds;
         }

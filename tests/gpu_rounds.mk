@@ -4,3 +4,7 @@ check_PROGRAMS += tests/test_gpu_rounds_kernels tests/test_gpu_rounds_e2e
 TESTS += tests/test_gpu_rounds_kernels tests/test_gpu_rounds_e2e
 tests_test_gpu_rounds_kernels_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_gpu_rounds_e2e_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+# the streaming device tier (src/sched/dev.h) against the CPU backend
+check_PROGRAMS += tests/test_gpu_stream
+TESTS += tests/test_gpu_stream
+tests_test_gpu_stream_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)

@@ -23,7 +23,7 @@ typedef struct small_air {
     unsigned log_h[3];
 } small_air;
 
-static spw_ctx *make_ctx(unsigned threads, unsigned blowup)
+static inline spw_ctx *make_ctx(unsigned threads, unsigned blowup)
 {
     spw_ctx_options o;
     spw_ctx_options_default(&o);
@@ -35,7 +35,7 @@ static spw_ctx *make_ctx(unsigned threads, unsigned blowup)
     return ctx;
 }
 
-static void small_air_build_air(spw_ctx *ctx, small_air *s)
+static inline void small_air_build_air(spw_ctx *ctx, small_air *s)
 {
     spw_air *a;
     ck_assert_int_eq(spw_air_create(ctx, &a), SPW_OK);
@@ -74,7 +74,7 @@ static void small_air_build_air(spw_ctx *ctx, small_air *s)
     ck_assert_int_eq(spw_air_finalize(a), SPW_OK);
 }
 
-static void small_air_build(spw_ctx *ctx, small_air *s)
+static inline void small_air_build(spw_ctx *ctx, small_air *s)
 {
     memset(s, 0, sizeof *s);
     small_air_build_air(ctx, s);
@@ -113,14 +113,14 @@ static void small_air_build(spw_ctx *ctx, small_air *s)
     ck_assert_int_eq(spw_trace_set_table(s->trace, 2, P, 2 * np), SPW_OK);
 }
 
-static void small_air_free(small_air *s)
+static inline void small_air_free(small_air *s)
 {
     spw_trace_free(s->trace);
     spw_air_free(s->air);
     for (int i = 0; i < 3; i++) free(s->cols[i]);
 }
 
-static spw_statement small_stmt(const small_air *s)
+static inline spw_statement small_stmt(const small_air *s)
 {
     spw_statement st = {s->publics, 3, (const uint8_t *)"small-air test", 14};
     return st;

@@ -6,8 +6,9 @@
  * 2 GiB and unlimited; the device path ran (kernels launched, device stats
  * set), the measured arena peak stays within the budget and within the
  * reservation made from the plan's estimate, and the proof verifies. When
- * the resident plan does not fit the budget, cuda gives SPW_ERR_BUDGET and
- * auto falls back to the CPU (counted), with the same bytes.
+ * the resident plan does not fit the budget, the streaming device tier
+ * makes the proof (same bytes); below the tier's minimum cuda gives
+ * SPW_ERR_BUDGET and auto falls back to the CPU (counted).
  * Skips (77) without a GPU.
  */
 #include "prover_test_util.h"
@@ -44,39 +45,22 @@ static void same_proof(spw_ctx *ctx, const spw_air *air, const spw_trace *trace,
         uint64_t k0 = spw_cuda_kernel_launches();
         st = spw_prove(ctx, &p, &len, air, trace, stmt);
         spw_gpu_last_run(&gs);
-        if (st == SPW_ERR_BUDGET) {
-            /* resident plan larger than the budget: refused, never OOM */
-            ck_assert_msg(budgets[b] && gs.estimate > budgets[b],
-                          "%s: budget refusal at %llu MiB with estimate %llu MiB", what,
-                          (unsigned long long)(budgets[b] >> 20),
-                          (unsigned long long)(gs.estimate >> 20));
-            fprintf(stderr, "%s: budget %llu MiB: resident estimate %llu MiB does not fit: "
-                    "SPW_ERR_BUDGET\n", what, (unsigned long long)(budgets[b] >> 20),
-                    (unsigned long long)(gs.estimate >> 20));
-            /* auto falls back to the CPU, counted, same bytes */
-            uint64_t f0 = spw_gpu_fallbacks();
-            set_backend(ctx, SPW_BACKEND_AUTO, budgets[b]);
-            st = spw_prove(ctx, &p, &len, air, trace, stmt);
-            ck_assert_msg(st == SPW_OK, "%s: auto prove: %s", what, spw_ctx_last_error(ctx));
-            ck_assert_uint_eq(spw_gpu_fallbacks(), f0 + 1);
-            spw_gpu_last_run(&gs);
-            ck_assert_int_eq(gs.used_device, 0);
-        } else {
-            ck_assert_msg(st == SPW_OK, "%s: cuda prove (budget %llu MiB): %s: %s", what,
-                          (unsigned long long)(budgets[b] >> 20), spw_strerror(st),
-                          spw_ctx_last_error(ctx));
-            ck_assert_int_eq(gs.used_device, 1);
-            ck_assert_uint_gt(gs.kernels, 0);
-            ck_assert_uint_ge(spw_cuda_kernel_launches() - k0, gs.kernels);
-            ck_assert_uint_gt(gs.peak, 0);
-            ck_assert_uint_le(gs.peak, gs.reserved);
-            ck_assert_uint_le(gs.reserved, gs.budget);
-            if (budgets[b]) ck_assert_uint_eq(gs.budget, budgets[b]);
-            fprintf(stderr, "%s: budget %llu MiB: device peak %.1f MiB, estimate %.1f MiB, "
-                    "%llu kernels\n", what, (unsigned long long)(gs.budget >> 20),
-                    gs.peak / 1048576.0, gs.estimate / 1048576.0,
-                    (unsigned long long)gs.kernels);
-        }
+        ck_assert_msg(st == SPW_OK, "%s: cuda prove (budget %llu MiB): %s: %s", what,
+                      (unsigned long long)(budgets[b] >> 20), spw_strerror(st),
+                      spw_ctx_last_error(ctx));
+        ck_assert_int_eq(gs.used_device, 1);
+        ck_assert_uint_gt(gs.kernels, 0);
+        ck_assert_uint_ge(spw_cuda_kernel_launches() - k0, gs.kernels);
+        ck_assert_uint_gt(gs.peak, 0);
+        ck_assert_uint_le(gs.peak, gs.reserved);
+        ck_assert_uint_le(gs.reserved, gs.budget);
+        if (budgets[b]) ck_assert_uint_eq(gs.budget, budgets[b]);
+        /* resident when the plan fits, else the streaming device tier */
+        ck_assert_int_eq(gs.streamed, gs.estimate > gs.budget);
+        fprintf(stderr, "%s: budget %llu MiB: %s, device peak %.1f MiB, estimate %.1f MiB, "
+                "%llu kernels\n", what, (unsigned long long)(gs.budget >> 20),
+                gs.streamed ? "streamed" : "resident", gs.peak / 1048576.0,
+                gs.estimate / 1048576.0, (unsigned long long)gs.kernels);
         ck_assert_msg(len == ref_len && !memcmp(p, ref, len),
                       "%s: budget %llu MiB: proof differs from the CPU backend's (%zu vs %zu bytes)",
                       what, (unsigned long long)(budgets[b] >> 20), len, ref_len);
@@ -146,6 +130,9 @@ START_TEST(test_budget_too_small)
     ck_assert_int_eq(spw_prove(ctx, &ref, &ref_len, s.air, s.trace, &stmt), SPW_OK);
     set_backend(ctx, SPW_BACKEND_CUDA, 4096);
     ck_assert_int_eq(spw_prove(ctx, &p, &len, s.air, s.trace, &stmt), SPW_ERR_BUDGET);
+    ck_assert_msg(strstr(spw_ctx_last_error(ctx), "below the minimum") &&
+                  strstr(spw_ctx_last_error(ctx), "--vram-budget"), "message: %s",
+                  spw_ctx_last_error(ctx));
     ck_assert_ptr_null(p);
     uint64_t f0 = spw_gpu_fallbacks();
     set_backend(ctx, SPW_BACKEND_AUTO, 4096);

@@ -186,6 +186,29 @@ spw_status spw_stree_put_chunk(const spw_ctx *ctx, spw_stree *t, size_t k, const
     return st;
 }
 
+spw_status spw_stree_put_heap(const spw_ctx *ctx, spw_stree *t, size_t k0, const spw_digest *heap,
+                              size_t R)
+{
+    size_t Rt = t->R;
+    if (R < Rt || R % Rt)
+        return spw_fail(ctx, SPW_ERR_INTERNAL, "stream: tree chunk of %zu leaves for subtrees of %zu",
+                        R, Rt);
+    spw_digest *sub = spw_malloc_array(2 * Rt, sizeof(spw_digest));
+    if (!sub) return spw_fail(ctx, SPW_ERR_NOMEM, "stream: out of memory (Merkle subtree)");
+    spw_status st = SPW_OK;
+    for (size_t j = 0; j < R / Rt && st == SPW_OK; j++) {
+        memset(&sub[0], 0, sizeof sub[0]);
+        /* the level of width w of subtree j is a slice of the heap's level
+         * of width w * R / Rt */
+        for (size_t w = Rt, W = R; w >= 1; w /= 2, W /= 2)
+            memcpy(&sub[w], &heap[W + j * w], w * sizeof(spw_digest));
+        t->chunk_roots[k0 + j] = sub[1];
+        st = spw_mat_put_rows(&t->nodes, (k0 + j) * 2 * Rt, 2 * Rt, sub, 2 * Rt);
+    }
+    free(sub);
+    return st;
+}
+
 spw_status spw_stree_finish(const spw_ctx *ctx, spw_stree *t)
 {
     return spw_merkle_build_from_leaves(ctx, &t->upper, t->chunk_roots, t->nchunks);

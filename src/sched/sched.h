@@ -61,6 +61,11 @@ spw_status spw_stree_init(const spw_ctx *ctx, spw_stree *t, spw_spill *sp, const
                           size_t nleaves, size_t R, spw_tier home);
 /* Leaf digests of chunk k (R of them). */
 spw_status spw_stree_put_chunk(const spw_ctx *ctx, spw_stree *t, size_t k, const spw_digest *leaves);
+/* Subtrees k0, k0+1, ... from the heap (merkle.h layout, 2R digests) of
+ * the tree over R consecutive leaves (R a multiple of the subtree size):
+ * the streaming device tier builds that heap on the GPU. */
+spw_status spw_stree_put_heap(const spw_ctx *ctx, spw_stree *t, size_t k0, const spw_digest *heap,
+                              size_t R);
 spw_status spw_stree_finish(const spw_ctx *ctx, spw_stree *t);
 const spw_digest *spw_stree_root(const spw_stree *t);
 /* Authentication path of leaf idx (log2(nleaves) digests, bottom up). */

@@ -24,9 +24,11 @@
  *   query  random reads of single rows and of the subtree chunks
  */
 #include "sched.h"
+#include "dev.h"
 #include "../fe3_lazy.h"
 
 #include "../fri.h"
+#include "../gpu_prover.h"
 #include "../logup.h"
 #include "../ntt.h"
 #include "../proof.h"
@@ -61,6 +63,8 @@ typedef struct run {
     unsigned log_b;
     size_t tile_bytes;  /* target payload of a tile */
     size_t tree_rows;   /* leaves per stored subtree */
+    spw_sdev *dev;      /* the streaming device tier (dev.h), or NULL: CPU */
+    uint32_t n_ch, n_pub; /* challenges and publics (the composition kernel's copies) */
 } run;
 
 /* Progress (src/progress.h): before table t of a per-table round (t ==
@@ -119,6 +123,67 @@ static spw_status mat_new(run *u, spw_mat *m, const char *name, size_t ncols, si
                         u->wb && kind == SPW_CHUNK_LDE);
 }
 
+static void drain(run *u);
+
+/* Row-pass buffers: page-locked when the device tier copies them. */
+static void *hb_alloc(run *u, size_t n, size_t sz)
+{
+    if (!u->dev) return spw_malloc_array(n, sz);
+    return n > SIZE_MAX / sz ? NULL : spw_sdev_host_alloc(u->dev, n * sz);
+}
+
+static void hb_free(run *u, void *p)
+{
+    if (!u->dev) free(p);
+    else if (p) spw_sdev_host_free(u->dev, p);
+}
+
+/* ---- device column phases (dev.h): get/put through the store ---- */
+
+typedef struct colctx {
+    run *u;
+    stab *s;
+    const spw_trace *trace; /* main round: columns come from the producer */
+    uint32_t ti;
+    spw_mat *src, *coef, *lde;
+} colctx;
+
+static spw_status col_get(void *arg, uint64_t *buf, size_t c0, size_t gc)
+{
+    colctx *c = arg;
+    stab *s = c->s;
+    if (!c->trace) return spw_mat_get_cols(c->src, buf, s->n, c0, gc);
+    spw_status st = SPW_OK;
+    for (size_t j = 0; j < gc && st == SPW_OK; j++)
+        for (size_t r0 = 0; r0 < s->n && st == SPW_OK; r0 += s->Rt)
+            st = spw_trace_read(c->trace, buf + j * s->n + r0, c->ti, (uint32_t)(c0 + j), r0, s->Rt);
+    if (st == SPW_OK) st = spw_mat_put_cols(&s->trace, c0, gc, buf, s->n);
+    return st;
+}
+
+static spw_status col_put(void *arg, int which, const uint64_t *buf, size_t stride, size_t c0,
+                          size_t gc)
+{
+    colctx *c = arg;
+    return spw_mat_put_cols(which ? c->lde : c->coef, c0, gc, buf, stride);
+}
+
+/* A column phase on the device: inverse (values -> coefficients, put into
+ * coef) and/or the coset LDE with blowup 2^log_e into lde. The pipeline's
+ * pinned staging holds two groups of inputs and outputs, so it takes
+ * groups of at most a third of the planner's G (the plan's column-phase
+ * working set is one group of input and output). */
+static spw_status dev_cols(run *u, stab *s, colctx *c, size_t ncols, int inverse, unsigned log_e)
+{
+    size_t G = s->G < ncols ? s->G : ncols;
+    G = G / 3 ? G / 3 : 1;
+    spw_sdev_cols_job j = {ncols, G, s->log_n, inverse, c->coef != NULL, c->lde != NULL, log_e,
+                           col_get, col_put, c};
+    spw_status st = spw_sdev_cols(u->dev, &j);
+    drain(u);
+    return st;
+}
+
 static void drain(run *u)
 {
     if (u->wb) spw_spill_drain(u->sp);
@@ -128,6 +193,10 @@ static void drain(run *u)
 static spw_status lde_cols(run *u, stab *s, spw_mat *dst, spw_mat *src, size_t ncols, unsigned log_e)
 {
     const spw_ctx *ctx = u->ctx;
+    if (u->dev) {
+        colctx c = {u, s, NULL, 0, src, NULL, dst};
+        return dev_cols(u, s, &c, ncols, 0, log_e);
+    }
     size_t G = s->G < ncols ? s->G : ncols, Nx = s->n << log_e;
     uint64_t *cf = spw_malloc_array(G * s->n, 8), *out = spw_malloc_array(G * Nx, 8);
     spw_status st = SPW_OK;
@@ -236,8 +305,8 @@ static spw_status commit(run *u, stab *s, spw_stree *tree, spw_mat *m, const cha
     const spw_ctx *ctx = u->ctx;
     size_t R = s->R, Rt = u->tree_rows < R ? u->tree_rows : R;
     SPW_TRY(spw_stree_init(ctx, tree, u->sp, name, s->N, Rt, u->home));
-    uint64_t *buf = spw_malloc_array(2 * m->ncols * R, 8);
-    spw_digest *lv = spw_malloc_array(R, sizeof(spw_digest));
+    uint64_t *buf = hb_alloc(u, 2 * m->ncols * R, 8);
+    spw_digest *lv = hb_alloc(u, u->dev ? 2 * R : R, sizeof(spw_digest));
     spw_status st = SPW_OK;
     if (!buf || !lv) st = NOMEM("leaf hashing");
     reader rd = {{{m, buf, R, 0, R}}, 1, 0, SPW_OK, 0};
@@ -248,14 +317,19 @@ static spw_status commit(run *u, stab *s, spw_stree *tree, spw_mat *m, const cha
             rd.req[0] = (rd_req){m, buf + ((k + 1) & 1) * m->ncols * R, R, (k + 1) * R, R};
             rd_start(&rd);
         }
-        st = spw_merkle_leaves(ctx, lv, cur, m->ncols, R, R);
-        for (size_t j = 0; j < R / Rt && st == SPW_OK; j++)
-            st = spw_stree_put_chunk(ctx, tree, k * (R / Rt) + j, lv + j * Rt);
+        if (u->dev) { /* leaves and subtrees on the device */
+            st = spw_sdev_tree_chunk(u->dev, lv, cur, m->ncols, R);
+            if (st == SPW_OK) st = spw_stree_put_heap(ctx, tree, k * (R / Rt), lv, R);
+        } else {
+            st = spw_merkle_leaves(ctx, lv, cur, m->ncols, R, R);
+            for (size_t j = 0; j < R / Rt && st == SPW_OK; j++)
+                st = spw_stree_put_chunk(ctx, tree, k * (R / Rt) + j, lv + j * Rt);
+        }
         spw_status rs = (k + 1) * R < s->N ? rd_wait(&rd) : SPW_OK;
         if (st == SPW_OK) st = rs;
     }
-    free(buf);
-    free(lv);
+    hb_free(u, buf);
+    hb_free(u, lv);
     if (st == SPW_OK) st = spw_stree_finish(ctx, tree);
     return st;
 }
@@ -269,6 +343,11 @@ static spw_status round_main(run *u, stab *s, const spw_trace *trace, uint32_t t
     SPW_TRY(mat_new(u, &s->trace, "trace", nm, s->n, 8, G, s->Rt, SPW_CHUNK_TRACE));
     SPW_TRY(mat_new(u, &s->mcoef, "main-coef", nm, s->n, 8, G, s->Rt, SPW_CHUNK_OTHER));
     SPW_TRY(mat_new(u, &s->mlde, "main-lde", nm, s->N, 8, G, s->R, SPW_CHUNK_LDE));
+    if (u->dev) {
+        colctx c = {u, s, trace, ti, NULL, &s->mcoef, &s->mlde};
+        SPW_TRY(dev_cols(u, s, &c, nm, 1, u->log_b));
+        return commit(u, s, &s->mtree, &s->mlde, "main-tree");
+    }
     uint64_t *cf = spw_malloc_array(G * s->n, 8), *out = spw_malloc_array(G * s->N, 8);
     spw_status st = SPW_OK;
     if (!cf || !out) st = NOMEM("main column group");
@@ -315,6 +394,42 @@ spw_status spw_sched_logup_aux(const spw_ctx *ctx, spw_mat *aux, fe3 *sum,
     return st;
 }
 
+/* The LogUp aux trace on the device, row chunks of Rt rows in order, the
+ * running sum carried on the device; the trace rows of the next chunk
+ * load while the device works on the current one. */
+static spw_status dev_logup(run *u, stab *s, const fe3 *ch, fe3 *sum)
+{
+    const spw_ctx *ctx = u->ctx;
+    size_t n = s->n, C = s->Rt, nm = s->nm, na = s->na;
+    uint64_t *mb = hb_alloc(u, 2 * nm * C, 8), *ab = hb_alloc(u, na * C, 8);
+    spw_status st = mb && ab ? SPW_OK : NOMEM("aux row chunk");
+    if (st == SPW_OK) st = spw_sdev_logup_begin(u->dev, s->t, ch, C);
+    reader rd = {{{&s->trace, mb, C, 0, C}}, 1, 0, SPW_OK, 0};
+    if (st == SPW_OK) {
+        rd_main(&rd);
+        st = rd.st;
+    }
+    for (size_t r0 = 0, k = 0; r0 < n && st == SPW_OK; r0 += C, k++) {
+        size_t m = n - r0 < C ? n - r0 : C;
+        if (r0 + C < n) {
+            rd.req[0] = (rd_req){&s->trace, mb + ((k + 1) & 1) * nm * C, C, r0 + C, C};
+            rd_start(&rd);
+        }
+        st = spw_sdev_logup_chunk(u->dev, ab, mb + (k & 1) * nm * C, r0, m, C);
+        if (st == SPW_OK) st = spw_mat_put_rows(&s->acoef, r0, m, ab, C);
+        spw_status rs = r0 + C < n ? rd_wait(&rd) : SPW_OK;
+        if (st == SPW_OK) st = rs;
+    }
+    uint64_t bad = UINT64_MAX;
+    if (st == SPW_OK) st = spw_sdev_logup_end(u->dev, sum, &bad);
+    if (st == SPW_OK && bad != UINT64_MAX)
+        st = spw_fail(u->ctx, SPW_ERR_INTERNAL, "LogUp: table %s row %llu: zero fingerprint",
+                      s->t->name, (unsigned long long)bad);
+    hb_free(u, mb);
+    hb_free(u, ab);
+    return st;
+}
+
 static spw_status round_aux(run *u, stab *s, const fe3 *ch, fe3 *sum)
 {
     const spw_ctx *ctx = u->ctx;
@@ -324,6 +439,14 @@ static spw_status round_aux(run *u, stab *s, const fe3 *ch, fe3 *sum)
         size_t G = s->G < s->na ? s->G : s->na, Rt = s->Rt;
         SPW_TRY(mat_new(u, &s->acoef, "aux-coef", s->na, s->n, 8, G, Rt, SPW_CHUNK_OTHER));
         SPW_TRY(mat_new(u, &s->alde, "aux-lde", s->na, s->N, 8, G, s->R, SPW_CHUNK_LDE));
+        if (u->dev) {
+            st = dev_logup(u, s, ch, sum);
+            colctx c = {u, s, NULL, 0, &s->acoef, &s->acoef, &s->alde};
+            if (st == SPW_OK) st = dev_cols(u, s, &c, s->na, 1, u->log_b);
+            if (st == SPW_OK) st = commit(u, s, &s->atree, &s->alde, "aux-tree");
+            spw_mat_free(&s->trace);
+            return st;
+        }
         st = spw_sched_logup_aux(ctx, &s->acoef, sum, s->t, &s->trace, ch, Rt);
         /* aux trace -> coefficients in place, then the LDE */
         uint64_t *cf = spw_malloc_array(G * s->n, 8);
@@ -437,10 +560,10 @@ static spw_status round_comp(run *u, stab *s, const fe3 *ch, const uint64_t *pub
         }
     }
     if ((st = mat_new(u, &q, "quotient", 3, NE, 8, 3, R, SPW_CHUNK_OTHER)) != SPW_OK) goto out;
-    mb = spw_malloc_array(2 * nm * W, 8);
-    abase = spw_malloc_array(2 * na * W + 1, 8);
+    mb = hb_alloc(u, 2 * nm * W, 8);
+    abase = hb_alloc(u, 2 * na * W + 1, 8);
     ab = spw_malloc_array(na / 3 * W + 1, sizeof(fe3));
-    qb = spw_malloc_array(3 * R, 8);
+    qb = hb_alloc(u, 3 * R, 8);
     lpow = spw_malloc_array(t->n_constraints + 1, sizeof(fe3));
     inv_zn = spw_malloc_array(E, 8);
     if (!mb || !abase || !ab || !qb || !lpow || !inv_zn) {
@@ -461,6 +584,10 @@ static spw_status round_comp(run *u, stab *s, const fe3 *ch, const uint64_t *pub
     }
     comp_job cj = {t, R, W, E, NE, 0, mb, ab, ch, publics, sum, lpow, inv_zn,
                    gl_inv(gl_root_of_unity(s->log_n)), gl_root_of_unity(s->log_n + s->log_e), qb, 0};
+    if (u->dev &&
+        (st = spw_sdev_comp_begin(u->dev, t, s->log_n, s->log_e, ch, u->n_ch, publics, u->n_pub, sum,
+                                  lambda, R)) != SPW_OK)
+        goto out;
     reader rd = {{{main, mb, W, 0, W}, {na ? aux : NULL, abase, W, 0, W}}, 2, 0, SPW_OK, 0};
     rd_main(&rd);
     st = rd.st;
@@ -471,20 +598,25 @@ static spw_status round_comp(run *u, stab *s, const fe3 *ch, const uint64_t *pub
             rd.req[1] = (rd_req){na ? aux : NULL, abase + ((k + 1) & 1) * na * W, W, r0 + R, W};
             rd_start(&rd);
         }
-        for (size_t c = 0; c < na / 3; c++)
-            for (size_t i = 0; i < W; i++)
-                ab[c * W + i] = fe3_make(acur[3 * c * W + i], acur[(3 * c + 1) * W + i],
-                                         acur[(3 * c + 2) * W + i]);
-        cj.r0 = r0;
-        cj.mb = mcur;
-        spw_parallel_for(ctx, (R + BLK - 1) / BLK, 1, comp_blocks, &cj);
-        if (cj.failed) st = NOMEM("composition workers");
+        if (u->dev) {
+            st = spw_sdev_comp_chunk(u->dev, qb, mcur, acur, r0, R, W);
+        } else {
+            for (size_t c = 0; c < na / 3; c++)
+                for (size_t i = 0; i < W; i++)
+                    ab[c * W + i] = fe3_make(acur[3 * c * W + i], acur[(3 * c + 1) * W + i],
+                                             acur[(3 * c + 2) * W + i]);
+            cj.r0 = r0;
+            cj.mb = mcur;
+            spw_parallel_for(ctx, (R + BLK - 1) / BLK, 1, comp_blocks, &cj);
+            if (cj.failed) st = NOMEM("composition workers");
+        }
         if (st == SPW_OK) st = spw_mat_put_rows(&q, r0, R, qb, R);
         spw_status rs = r0 + R < NE ? rd_wait(&rd) : SPW_OK;
         if (st == SPW_OK) st = rs;
     }
-    free(mb);
-    free(abase);
+    if (u->dev) spw_sdev_comp_end(u->dev);
+    hb_free(u, mb);
+    hb_free(u, abase);
     free(ab);
     mb = abase = NULL;
     ab = NULL;
@@ -503,7 +635,9 @@ static spw_status round_comp(run *u, stab *s, const fe3 *ch, const uint64_t *pub
     size_t deg = (size_t)s->parts * s->n;
     for (int c = 0; c < 3 && st == SPW_OK; c++) {
         if ((st = spw_mat_get_cols(&q, col, NE, (size_t)c, 1)) != SPW_OK) break;
-        if ((st = spw_coset_interpolate(ctx, col, 1, s->log_n + s->log_e, GL_GENERATOR)) != SPW_OK)
+        if ((st = u->dev ? spw_sdev_interpolate(u->dev, col, s->log_n + s->log_e)
+                         : spw_coset_interpolate(ctx, col, 1, s->log_n + s->log_e, GL_GENERATOR)) !=
+            SPW_OK)
             break;
         for (size_t k = deg; k < NE && !forced; k++)
             if (col[k]) {
@@ -528,10 +662,11 @@ out:
     spw_mat_free(&emain);
     spw_mat_free(&eaux);
     spw_mat_free(&q);
-    free(mb);
-    free(abase);
+    if (u->dev) spw_sdev_comp_end(u->dev);
+    hb_free(u, mb);
+    hb_free(u, abase);
     free(ab);
-    free(qb);
+    hb_free(u, qb);
     free(lpow);
     free(inv_zn);
     free(col);
@@ -661,10 +796,10 @@ static spw_status round_deep(run *u, stab *s, const spw_proof_table *pt, fe3 zet
 {
     const spw_ctx *ctx = u->ctx;
     size_t nm = s->nm, na = s->na, nc = s->nc, n1 = nm + na + nc, n2 = nm + na, R = s->R;
-    fe3 *g = spw_malloc_array(n1 + n2, sizeof(fe3)), *out = spw_malloc_array(R, sizeof(fe3));
+    fe3 *g = spw_malloc_array(n1 + n2, sizeof(fe3)), *out = hb_alloc(u, R, sizeof(fe3));
     fe3 *prev = first ? NULL : spw_malloc_array(R, sizeof(fe3));
-    uint64_t *mb = spw_malloc_array(2 * nm * R, 8), *ab = spw_malloc_array(2 * na * R + 1, 8),
-             *cb = spw_malloc_array(2 * nc * R, 8);
+    uint64_t *mb = hb_alloc(u, 2 * nm * R, 8), *ab = hb_alloc(u, 2 * na * R + 1, 8),
+             *cb = hb_alloc(u, 2 * nc * R, 8);
     spw_status st = SPW_OK;
     if (!g || !out || (!first && !prev) || !mb || !ab || !cb) {
         st = NOMEM("DEEP chunk");
@@ -674,6 +809,7 @@ static spw_status round_deep(run *u, stab *s, const spw_proof_table *pt, fe3 zet
     spw_deep_ood_sums(g, &v1, &v2, gpow, gamma, pt->ood, nm, na, nc);
     deep_job dj = {R, 0, nm, na, nc, mb, ab, cb, g, g + n1, v1, v2, zeta,
                    fe3_mul_base(zeta, gl_root_of_unity(s->log_n)), gl_root_of_unity(s->log_N), out, 0};
+    if (u->dev && (st = spw_sdev_deep_begin(u->dev, g, n1, g + n1, n2, n1, R)) != SPW_OK) goto out;
     reader rd = {{{&s->mlde, mb, R, 0, R}, {&s->alde, ab, R, 0, R}, {&s->clde, cb, R, 0, R}},
                  3, 0, SPW_OK, 0};
     rd_main(&rd);
@@ -690,8 +826,13 @@ static spw_status round_deep(run *u, stab *s, const spw_proof_table *pt, fe3 zet
         dj.ab = ab + c * na * R;
         dj.cb = cb + c * nc * R;
         dj.r0 = r0;
-        spw_parallel_for(ctx, (R + BLK - 1) / BLK, 1, deep_blocks, &dj);
-        if (dj.failed) st = NOMEM("DEEP workers");
+        if (u->dev) {
+            st = spw_sdev_deep_chunk(u->dev, out, dj.mb, nm, dj.ab, na, dj.cb, nc, r0, R, s->log_N,
+                                     v1, v2, zeta, dj.zw);
+        } else {
+            spw_parallel_for(ctx, (R + BLK - 1) / BLK, 1, deep_blocks, &dj);
+            if (dj.failed) st = NOMEM("DEEP workers");
+        }
         if (st == SPW_OK && !first) {
             st = spw_mat_get_rows(ri, prev, R, r0, R);
             for (size_t i = 0; i < R && st == SPW_OK; i++) out[i] = fe3_add(prev[i], out[i]);
@@ -701,12 +842,13 @@ static spw_status round_deep(run *u, stab *s, const spw_proof_table *pt, fe3 zet
         if (st == SPW_OK) st = rs;
     }
 out:
+    if (u->dev) spw_sdev_deep_end(u->dev);
     free(g);
-    free(out);
+    hb_free(u, out);
     free(prev);
-    free(mb);
-    free(ab);
-    free(cb);
+    hb_free(u, mb);
+    hb_free(u, ab);
+    hb_free(u, cb);
     return st;
 }
 
@@ -948,7 +1090,7 @@ spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
     } while (0)
 
     run u = {ctx, NULL, plan, plan->nvme_bytes ? SPW_TIER_NVME : SPW_TIER_HOST,
-             plan->nvme_bytes ? 1 : 0, log_b, SPW_TILE_BYTES, SPW_TREE_ROWS};
+             plan->nvme_bytes ? 1 : 0, log_b, SPW_TILE_BYTES, SPW_TREE_ROWS, NULL, 0, 0};
     if (getenv("SPW_TILE_BYTES")) u.tile_bytes = (size_t)atoll(getenv("SPW_TILE_BYTES"));
     if (getenv("SPW_TREE_ROWS")) u.tree_rows = (size_t)atoll(getenv("SPW_TREE_ROWS"));
     spw_spill_opts so;
@@ -959,6 +1101,15 @@ spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
     so.compress = 0;
     so.register_cuda = 0;
     SPW_TRY(spw_spill_create(ctx, &u.sp, &so));
+    if (plan->device) {
+        spw_status ds = spw_sdev_open(ctx, &u.dev, plan->dev_budget);
+        if (ds != SPW_OK) {
+            spw_spill_free(u.sp);
+            return ds;
+        }
+    }
+    u.n_ch = def->n_challenges > 2 ? def->n_challenges : 2;
+    u.n_pub = def->n_publics;
     /* dirty tiles are written back ahead of eviction by two cleaner threads
      * (at most two writes in flight), keeping a quarter of the pool clean */
     if (plan->nvme_bytes) (void)spw_spill_write_behind(u.sp, 2, plan->pool_bytes / 4);
@@ -1154,6 +1305,30 @@ out:
             spw_stats_tier_peak(ctx, "nvme", ss.nvme_peak, plan->nvme_bytes, "spill store");
         if (ss.async_errors) spw_stats_fallback(ctx, "spill store: failed background write-back");
     }
+    if (u.dev) {
+        spw_sdev_stats ds;
+        spw_sdev_get_stats(u.dev, &ds);
+        spw_gpu_run_stats gs; /* the resident attempt left budget and estimate */
+        spw_gpu_last_run(&gs);
+        gs.used_device = st == SPW_OK;
+        gs.streamed = 1;
+        gs.budget = gs.reserved = ds.budget;
+        gs.peak = ds.peak;
+        gs.kernels = ds.kernels;
+        gs.h2d = ds.h2d;
+        gs.d2h = ds.d2h;
+        for (int r = 0; r < SPW_ROUND_COUNT; r++) gs.seconds[r] = stats->seconds[r];
+        memcpy(gs.device, ds.device, sizeof gs.device);
+        spw_gpu_set_last(&gs);
+        spw_stats_tier_peak(ctx, "vram", ds.peak, ds.budget, "device arena (streaming tier)");
+        spw_log(ctx, SPW_LOG_INFO,
+                "streaming device tier: arena peak %llu MiB of %llu MiB, %llu MiB host->device, "
+                "%llu MiB device->host, %llu kernels, %.3f s waiting for the device",
+                (unsigned long long)(ds.peak >> 20), (unsigned long long)(ds.budget >> 20),
+                (unsigned long long)(ds.h2d >> 20), (unsigned long long)(ds.d2h >> 20),
+                (unsigned long long)ds.kernels, ds.busy_s);
+        spw_sdev_close(u.dev);
+    }
     fri_free(&fri, rollin);
     free(rollin);
     if (S)
@@ -1173,15 +1348,41 @@ out:
  * prover handled the call (*status set), 0 for the in-memory prover. */
 int spw_sched_dispatch(spw_ctx *ctx, spw_status *status, uint8_t **proof_out, size_t *proof_len,
                        const spw_air *air, const spw_trace *trace, const spw_statement *stmt,
-                       const spw_prove_opts *opts, spw_prove_stats *stats)
+                       const spw_prove_opts *opts, spw_prove_stats *stats, int device)
 {
-    if (ctx->mode == SPW_MODE_RESIDENT) return 0;
+    if (ctx->mode == SPW_MODE_RESIDENT && !device) return 0;
     spw_plan plan;
     spw_status st = spw_plan_make(ctx, &plan, spw_air_get_def(air), NULL);
     if (st != SPW_OK) {
         spw_plan_clear(&plan);
         *status = st;
         return 1;
+    }
+    if (device) { /* the device tier streams whatever the host budget */
+        uint32_t big = 0;
+        uint64_t need = spw_sdev_min_bytes(&plan, spw_air_get_def(air), &big);
+        uint64_t budget = ctx->vram_budget ? ctx->vram_budget : spw_plan_default_vram_budget();
+        if (need > budget) {
+            char why[320];
+            const spw_plan_table *t = &plan.tables[big];
+            snprintf(why, sizeof why,
+                     "VRAM budget %llu MiB is below the minimum %llu MiB of the streaming device "
+                     "tier for table %s (2^%u rows x %u columns); raise --vram-budget",
+                     (unsigned long long)(budget >> 20), (unsigned long long)((need + (1 << 20) - 1) >> 20),
+                     t->name, t->log_n, t->nm);
+            if (ctx->backend == SPW_BACKEND_CUDA) {
+                *status = spw_fail(ctx, SPW_ERR_BUDGET, "prove: --backend cuda: %s", why);
+                spw_plan_clear(&plan);
+                return 1;
+            }
+            spw_gpu_note_fallback(ctx, why);
+            device = 0;
+        }
+    }
+    if (device) {
+        plan.spilled = 1;
+        plan.device = 1;
+        plan.dev_budget = ctx->vram_budget;
     }
     if (!plan.spilled) {
         spw_plan_clear(&plan);

@@ -1,0 +1,703 @@
+/*
+ * dev.c - the streaming device tier (dev.h): scheduling, in C, of the
+ * streaming prover's column groups and row chunks on the GPU. Kernels and
+ * their launchers live in cuda/ (rounds_api.h, cuda_api.h); this file
+ * only moves buffers, orders streams and checks statuses.
+ */
+#include "dev.h"
+#include "../internal.h"
+#include "../plan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- sizing (both builds) ---- */
+
+uint64_t spw_sdev_min_bytes(const spw_plan *p, const spw_air_def *def, uint32_t *which)
+{
+    uint64_t best = 0;
+    for (uint32_t i = 0; i < p->n_tables && i < def->n_tables; i++) {
+        const spw_plan_table *t = &p->tables[i];
+        const spw_air_table *at = &def->tables[i];
+        uint64_t n = (uint64_t)1 << t->log_n, R = t->R ? t->R : (uint64_t)1 << t->log_N;
+        unsigned lb = t->log_N - t->log_n, le = t->log_e > lb ? t->log_e : lb;
+        uint64_t E = (uint64_t)1 << t->log_e, nm = t->nm, na = t->na, nc = t->nc;
+        uint64_t cols = spw_sdev_cols_bytes(1, t->log_n, le) + n * 8 + ((uint64_t)1 << 20);
+        uint64_t ncol = nm > na ? nm : na;
+        if (nc > ncol) ncol = nc;
+        uint64_t tree = ncol * R * 8 + 64 * R;
+        uint64_t slots = at->eval_slot ? at->n_eval_slots : at->prog_len;
+        uint64_t comp = (nm + na) * (R + E) * 8 + 24 * R + (slots ? slots : 1) * 24 * 128 +
+                        ((uint64_t)1 << 20);
+        uint64_t deep = (nm + na + nc) * R * 8 + 24 * R + (2 * (nm + na) + nc) * 24;
+        uint64_t C = R < n ? R : n;
+        uint64_t logup = (nm + na) * C * 8 +
+                         C * ((uint64_t)at->prog_len * 8 + 2 * (uint64_t)at->n_interactions * 24) +
+                         ((uint64_t)1 << 20);
+        uint64_t interp = 16 * (n << t->log_e);
+        uint64_t m = cols;
+        if (tree > m) m = tree;
+        if (comp > m) m = comp;
+        if (deep > m) m = deep;
+        if (logup > m) m = logup;
+        if (interp > m) m = interp;
+        if (m > best) {
+            best = m;
+            if (which) *which = i;
+        }
+    }
+    /* NTT twiddle tables and the quotient interpolation's column + powers */
+    return best + ((uint64_t)16 << 20);
+}
+
+#ifndef SPW_HAVE_CUDA
+
+spw_status spw_sdev_open(spw_ctx *ctx, spw_sdev **out, uint64_t vram_budget)
+{
+    (void)vram_budget;
+    *out = NULL;
+    return spw_fail(ctx, SPW_ERR_NO_CUDA, "streaming device tier: CUDA is not compiled in");
+}
+void spw_sdev_close(spw_sdev *d) { (void)d; }
+void spw_sdev_get_stats(const spw_sdev *d, spw_sdev_stats *out)
+{
+    (void)d;
+    memset(out, 0, sizeof *out);
+}
+void spw_sdev_where(spw_sdev *d, const char *round, const char *table)
+{
+    (void)d, (void)round, (void)table;
+}
+uint64_t spw_sdev_cols_bytes(size_t G, unsigned log_n, unsigned log_e)
+{
+    return 2 * (uint64_t)G * (((uint64_t)1 << log_n) + ((uint64_t)1 << (log_n + log_e))) * 8;
+}
+uint64_t spw_sdev_free_bytes(const spw_sdev *d)
+{
+    (void)d;
+    return 0;
+}
+#define NO_CUDA return SPW_ERR_NO_CUDA
+spw_status spw_sdev_cols(spw_sdev *d, const spw_sdev_cols_job *j) { (void)d, (void)j; NO_CUDA; }
+spw_status spw_sdev_interpolate(spw_sdev *d, uint64_t *h, unsigned l) { (void)d, (void)h, (void)l; NO_CUDA; }
+spw_status spw_sdev_tree_chunk(spw_sdev *d, spw_digest *h, const uint64_t *c, size_t nc, size_t R)
+{
+    (void)d, (void)h, (void)c, (void)nc, (void)R;
+    NO_CUDA;
+}
+spw_status spw_sdev_logup_begin(spw_sdev *d, const spw_air_table *t, const fe3 *ch, size_t C)
+{
+    (void)d, (void)t, (void)ch, (void)C;
+    NO_CUDA;
+}
+spw_status spw_sdev_logup_chunk(spw_sdev *d, uint64_t *a, const uint64_t *m, size_t r0, size_t n,
+                                size_t C)
+{
+    (void)d, (void)a, (void)m, (void)r0, (void)n, (void)C;
+    NO_CUDA;
+}
+spw_status spw_sdev_logup_end(spw_sdev *d, fe3 *sum, uint64_t *bad)
+{
+    (void)d, (void)sum, (void)bad;
+    NO_CUDA;
+}
+spw_status spw_sdev_comp_begin(spw_sdev *d, const spw_air_table *t, unsigned log_n, unsigned log_e,
+                               const fe3 *ch, uint32_t n_ch, const uint64_t *publics,
+                               uint32_t n_publics, fe3 logup_sum, fe3 lambda, size_t R)
+{
+    (void)d, (void)t, (void)log_n, (void)log_e, (void)ch, (void)n_ch, (void)publics;
+    (void)n_publics, (void)logup_sum, (void)lambda, (void)R;
+    NO_CUDA;
+}
+spw_status spw_sdev_comp_chunk(spw_sdev *d, uint64_t *q, const uint64_t *m, const uint64_t *a,
+                               size_t r0, size_t R, size_t W)
+{
+    (void)d, (void)q, (void)m, (void)a, (void)r0, (void)R, (void)W;
+    NO_CUDA;
+}
+void spw_sdev_comp_end(spw_sdev *d) { (void)d; }
+spw_status spw_sdev_deep_begin(spw_sdev *d, const fe3 *g1, size_t n1, const fe3 *g2, size_t n2,
+                               size_t ncols, size_t R)
+{
+    (void)d, (void)g1, (void)n1, (void)g2, (void)n2, (void)ncols, (void)R;
+    NO_CUDA;
+}
+spw_status spw_sdev_deep_chunk(spw_sdev *d, fe3 *o, const uint64_t *m, size_t nm, const uint64_t *a,
+                               size_t na, const uint64_t *c, size_t nc, size_t r0, size_t R,
+                               unsigned log_N, fe3 v1, fe3 v2, fe3 zeta, fe3 zw)
+{
+    (void)d, (void)o, (void)m, (void)nm, (void)a, (void)na, (void)c, (void)nc, (void)r0, (void)R;
+    (void)log_N, (void)v1, (void)v2, (void)zeta, (void)zw;
+    NO_CUDA;
+}
+void spw_sdev_deep_end(spw_sdev *d) { (void)d; }
+void *spw_sdev_host_alloc(spw_sdev *d, size_t bytes)
+{
+    (void)d;
+    return malloc(bytes ? bytes : 1);
+}
+void spw_sdev_host_free(spw_sdev *d, void *p)
+{
+    (void)d;
+    free(p);
+}
+
+#else /* SPW_HAVE_CUDA */
+
+#include "../gpu_prover.h"
+#include "cuda_api.h"
+#include "rounds_api.h"
+
+/* A named device buffer kept across calls of one pass, grown on demand. */
+typedef struct dbuf {
+    void *p;
+    uint64_t cap;
+} dbuf;
+
+struct spw_sdev {
+    spw_ctx *ctx;
+    spw_cuda_arena *A;
+    spw_cuda_stream cs;          /* kernels (and the row passes' copies) */
+    spw_cuda_stream up, down;    /* column pipeline: host->device, device->host */
+    const char *round, *table;
+    uint64_t budget, k0, h2d0, d2h0;
+    double busy;
+    char device[128];
+    /* row passes */
+    dbuf in, out, scr;
+    /* LogUp */
+    spw_gpu_logup_args la;
+    void *lu_prog, *lu_inter, *lu_vs, *lu_apow;
+    fe3 *lu_run;
+    uint64_t *lu_bad;
+    size_t lu_nm;
+    /* composition */
+    spw_gpu_comp_args ca;
+    void *c_prog, *c_cons, *c_lpow, *c_izn, *c_ch, *c_pub;
+    size_t c_threads, c_nm, c_na, c_E;
+    uint32_t c_slots;
+    /* DEEP */
+    fe3 *g_dev;
+    size_t g_n1;
+};
+
+static spw_status dfail(spw_sdev *d, spw_status s)
+{
+    return spw_fail(d->ctx, s, "GPU streaming tier, %s, table '%s': %s", d->round ? d->round : "-",
+                    d->table ? d->table : "-", spw_cuda_last_error());
+}
+
+#define D(call)                                       \
+    do {                                              \
+        spw_status d_s_ = (call);                     \
+        if (d_s_ != SPW_OK) return dfail(d, d_s_);    \
+    } while (0)
+
+static spw_status dalloc(spw_sdev *d, void *pp, uint64_t bytes)
+{
+    D(spw_cuda_arena_alloc(d->A, (void **)pp, bytes ? bytes : 8));
+    return SPW_OK;
+}
+
+static void dfree(spw_sdev *d, void *pp)
+{
+    void **p = pp;
+    if (*p) (void)spw_cuda_arena_free(d->A, *p);
+    *p = NULL;
+}
+
+/* The buffer holds at least `bytes` (contents not kept). Callers sync the
+ * compute stream before a buffer is regrown, so no kernel still uses it. */
+static spw_status grow(spw_sdev *d, dbuf *b, uint64_t bytes)
+{
+    if (b->cap >= bytes && b->p) return SPW_OK;
+    dfree(d, &b->p);
+    b->cap = 0;
+    SPW_TRY(dalloc(d, &b->p, bytes));
+    b->cap = bytes;
+    return SPW_OK;
+}
+
+static spw_status sync_cs(spw_sdev *d)
+{
+    double t0 = spw_now();
+    D(spw_cuda_stream_sync(d->cs));
+    d->busy += spw_now() - t0;
+    return SPW_OK;
+}
+
+spw_status spw_sdev_open(spw_ctx *ctx, spw_sdev **out, uint64_t vram_budget)
+{
+    *out = NULL;
+    if (spw_cuda_device_count() <= 0)
+        return spw_fail(ctx, SPW_ERR_NO_CUDA, "streaming device tier: no CUDA device");
+    spw_sdev *d = calloc(1, sizeof *d);
+    if (!d) return spw_fail(ctx, SPW_ERR_NOMEM, "streaming device tier: out of memory");
+    d->ctx = ctx;
+    uint64_t total = 0, freemem = 0;
+    (void)spw_cuda_device_info(d->device, sizeof d->device, &total, &freemem);
+    d->budget = vram_budget ? vram_budget : freemem / 10 * 9;
+    spw_status st = spw_cuda_arena_create(&d->A, d->budget);
+    if (st == SPW_OK) st = spw_cuda_stream_create(&d->cs);
+    if (st == SPW_OK) st = spw_cuda_stream_create(&d->up);
+    if (st == SPW_OK) st = spw_cuda_stream_create(&d->down);
+    if (st != SPW_OK) {
+        st = spw_fail(ctx, st, "streaming device tier: cannot reserve %llu MiB of device memory: %s",
+                      (unsigned long long)(d->budget >> 20), spw_cuda_last_error());
+        spw_sdev_close(d);
+        return st;
+    }
+    d->k0 = spw_cuda_kernel_launches();
+    d->h2d0 = spw_cuda_copied_h2d();
+    d->d2h0 = spw_cuda_copied_d2h();
+    *out = d;
+    return SPW_OK;
+}
+
+void spw_sdev_close(spw_sdev *d)
+{
+    if (!d) return;
+    if (d->cs) (void)spw_cuda_stream_sync(d->cs);
+    if (d->up) (void)spw_cuda_stream_sync(d->up);
+    if (d->down) (void)spw_cuda_stream_sync(d->down);
+    spw_sdev_comp_end(d);
+    spw_sdev_deep_end(d);
+    dfree(d, &d->lu_prog);
+    dfree(d, &d->lu_inter);
+    dfree(d, &d->lu_vs);
+    dfree(d, &d->lu_apow);
+    dfree(d, &d->lu_run);
+    dfree(d, &d->lu_bad);
+    dfree(d, &d->in.p);
+    dfree(d, &d->out.p);
+    dfree(d, &d->scr.p);
+    spw_cuda_stream_destroy(d->cs);
+    spw_cuda_stream_destroy(d->up);
+    spw_cuda_stream_destroy(d->down);
+    spw_cuda_arena_destroy(d->A);
+    free(d);
+}
+
+void spw_sdev_get_stats(const spw_sdev *d, spw_sdev_stats *o)
+{
+    memset(o, 0, sizeof *o);
+    if (!d) return;
+    o->budget = d->budget;
+    o->peak = spw_cuda_arena_peak(d->A);
+    o->h2d = spw_cuda_copied_h2d() - d->h2d0;
+    o->d2h = spw_cuda_copied_d2h() - d->d2h0;
+    o->kernels = spw_cuda_kernel_launches() - d->k0;
+    o->busy_s = d->busy;
+    memcpy(o->device, d->device, sizeof o->device);
+}
+
+void spw_sdev_where(spw_sdev *d, const char *round, const char *table)
+{
+    d->round = round;
+    d->table = table;
+}
+
+uint64_t spw_sdev_cols_bytes(size_t G, unsigned log_n, unsigned log_e)
+{
+    return 2 * (uint64_t)G * (((uint64_t)1 << log_n) + ((uint64_t)1 << (log_n + log_e))) * 8;
+}
+
+uint64_t spw_sdev_free_bytes(const spw_sdev *d) { return spw_cuda_arena_largest_free(d->A); }
+
+void *spw_sdev_host_alloc(spw_sdev *d, size_t bytes)
+{
+    (void)d;
+    void *p = NULL;
+    if (spw_cuda_host_alloc(&p, bytes ? bytes : 8) != SPW_OK) return NULL;
+    return p;
+}
+
+void spw_sdev_host_free(spw_sdev *d, void *p)
+{
+    (void)d;
+    spw_cuda_host_free(p);
+}
+
+/* ---- column phases ---------------------------------------------------- */
+
+/* One slot of the pipeline: host staging (pinned) and device buffers. */
+typedef struct cslot {
+    uint64_t *h_in, *h_coef, *h_lde; /* G x n, G x n, G x N */
+    uint64_t *d_in, *d_lde;          /* G x n, G x N */
+    spw_cuda_event ev_up, ev_comp, ev_down;
+    size_t c0, gc;
+    int busy;                        /* a group is in flight in this slot */
+} cslot;
+
+/* Host side of group (slot k) after its device->host copies: put. */
+static spw_status cols_put(spw_sdev *d, const spw_sdev_cols_job *j, cslot *s, size_t n, size_t N)
+{
+    double t0 = spw_now();
+    D(spw_cuda_event_sync(s->ev_down));
+    d->busy += spw_now() - t0;
+    s->busy = 0;
+    if (j->put_coef) SPW_TRY(j->put(j->arg, 0, s->h_coef, n, s->c0, s->gc));
+    if (j->lde) SPW_TRY(j->put(j->arg, 1, s->h_lde, N, s->c0, s->gc));
+    return SPW_OK;
+}
+
+spw_status spw_sdev_cols(spw_sdev *d, const spw_sdev_cols_job *j)
+{
+    size_t n = (size_t)1 << j->log_n, N = j->lde ? n << j->log_e : n;
+    size_t G = j->G && j->G < j->ncols ? j->G : j->ncols;
+    if (!j->ncols) return SPW_OK;
+    /* the row passes' buffers are not needed now: give their room to the
+     * pipeline (the compute stream is idle: every row call synced) */
+    dfree(d, &d->in.p);
+    dfree(d, &d->out.p);
+    dfree(d, &d->scr.p);
+    d->in.cap = d->out.cap = d->scr.cap = 0;
+    /* the device holds two slots of G x (n + N) plus the coset powers */
+    uint64_t room = spw_cuda_arena_largest_free(d->A);
+    uint64_t per = 2 * (uint64_t)(n + (j->lde ? N : 0)) * 8;
+    uint64_t fixed = (uint64_t)n * 8 + ((uint64_t)1 << 20);
+    if (room < fixed + per)
+        return spw_fail(d->ctx, SPW_ERR_BUDGET,
+                        "GPU streaming tier, %s, table '%s': one column of 2^%u rows needs %llu MiB "
+                        "of device memory, %llu MiB free in the VRAM budget; raise --vram-budget",
+                        d->round ? d->round : "-", d->table ? d->table : "-", j->log_n,
+                        (unsigned long long)((fixed + per) >> 20), (unsigned long long)(room >> 20));
+    while (G > 1 && fixed + per * G > room) G = (G + 1) / 2;
+    cslot S[2];
+    memset(S, 0, sizeof S);
+    uint64_t *pw = NULL;
+    spw_status st = SPW_OK;
+    for (int k = 0; k < 2 && st == SPW_OK; k++) {
+        cslot *s = &S[k];
+        if (!(s->h_in = spw_sdev_host_alloc(d, G * n * 8)) ||
+            (j->put_coef && !(s->h_coef = spw_sdev_host_alloc(d, G * n * 8))) ||
+            (j->lde && !(s->h_lde = spw_sdev_host_alloc(d, G * N * 8))))
+            st = spw_fail(d->ctx, SPW_ERR_NOMEM, "GPU streaming tier: out of pinned host memory "
+                          "(%zu columns of 2^%u rows)", G, j->log_n);
+        if (st == SPW_OK) st = dalloc(d, &s->d_in, G * n * 8);
+        if (st == SPW_OK && j->lde) st = dalloc(d, &s->d_lde, G * N * 8);
+        if (st == SPW_OK && (spw_cuda_event_create(&s->ev_up) != SPW_OK ||
+                             spw_cuda_event_create(&s->ev_comp) != SPW_OK ||
+                             spw_cuda_event_create(&s->ev_down) != SPW_OK))
+            st = dfail(d, SPW_ERR_CUDA);
+    }
+    if (st == SPW_OK && j->lde && (st = dalloc(d, &pw, n * 8)) == SPW_OK &&
+        spw_gpu_powers(d->cs, pw, n, GL_GENERATOR) != SPW_OK)
+        st = dfail(d, SPW_ERR_CUDA);
+    size_t ng = (j->ncols + G - 1) / G;
+    for (size_t g = 0; g < ng && st == SPW_OK; g++) {
+        cslot *s = &S[g & 1], *prev = &S[(g + 1) & 1];
+        /* the slot's previous group (g - 2) was put before group g - 1's
+         * launch, so its staging buffers are free */
+        s->c0 = g * G;
+        s->gc = j->ncols - s->c0 < G ? j->ncols - s->c0 : G;
+        if ((st = j->get(j->arg, s->h_in, s->c0, s->gc)) != SPW_OK) break;
+#define DS(call)                              \
+    if ((st = (call)) != SPW_OK) {            \
+        st = dfail(d, st);                    \
+        break;                                \
+    }
+        size_t gc = s->gc;
+        DS(spw_cuda_memcpy_async(s->d_in, s->h_in, gc * n * 8, d->up));
+        DS(spw_cuda_event_record(s->ev_up, d->up));
+        DS(spw_cuda_stream_wait_event(d->cs, s->ev_up));
+        if (j->inverse) DS(spw_cuda_ntt_inverse_batch(d->A, d->cs, s->d_in, gc, n, j->log_n));
+        if (j->lde) {
+            DS(spw_gpu_scale_pad(d->cs, s->d_lde, N, s->d_in, n, gc, n, pw));
+            DS(spw_cuda_ntt_forward_batch(d->A, d->cs, s->d_lde, gc, N, j->log_n + j->log_e));
+        }
+        DS(spw_cuda_event_record(s->ev_comp, d->cs));
+        DS(spw_cuda_stream_wait_event(d->down, s->ev_comp));
+        if (j->put_coef) DS(spw_cuda_memcpy_async(s->h_coef, s->d_in, gc * n * 8, d->down));
+        if (j->lde) DS(spw_cuda_memcpy_async(s->h_lde, s->d_lde, gc * N * 8, d->down));
+        DS(spw_cuda_event_record(s->ev_down, d->down));
+        /* the next group's upload into this slot must wait for these copies:
+         * the up stream waits on ev_down before reusing d_in (ordered by the
+         * host: group g + 2 is issued after cols_put(g) synced ev_down) */
+        s->busy = 1;
+#undef DS
+        if (prev->busy) st = cols_put(d, j, prev, n, N);
+    }
+    for (int k = 0; k < 2; k++) {
+        cslot *s = &S[(ng + k) & 1];
+        if (s->busy) {
+            spw_status ps = cols_put(d, j, s, n, N);
+            if (st == SPW_OK) st = ps;
+        }
+    }
+    (void)spw_cuda_stream_sync(d->cs);
+    (void)spw_cuda_stream_sync(d->up);
+    (void)spw_cuda_stream_sync(d->down);
+    for (int k = 0; k < 2; k++) {
+        cslot *s = &S[k];
+        spw_sdev_host_free(d, s->h_in);
+        spw_sdev_host_free(d, s->h_coef);
+        spw_sdev_host_free(d, s->h_lde);
+        dfree(d, &s->d_in);
+        dfree(d, &s->d_lde);
+        spw_cuda_event_destroy(s->ev_up);
+        spw_cuda_event_destroy(s->ev_comp);
+        spw_cuda_event_destroy(s->ev_down);
+    }
+    dfree(d, &pw);
+    return st;
+}
+
+spw_status spw_sdev_interpolate(spw_sdev *d, uint64_t *h_col, unsigned log_n)
+{
+    size_t n = (size_t)1 << log_n;
+    uint64_t *col = NULL, *pw = NULL;
+    SPW_TRY(dalloc(d, &col, n * 8));
+    spw_status st = dalloc(d, &pw, n * 8);
+    if (st == SPW_OK &&
+        ((st = spw_cuda_memcpy_async(col, h_col, n * 8, d->cs)) != SPW_OK ||
+         (st = spw_cuda_ntt_inverse_batch(d->A, d->cs, col, 1, n, log_n)) != SPW_OK ||
+         (st = spw_gpu_powers(d->cs, pw, n, gl_inv(GL_GENERATOR))) != SPW_OK ||
+         (st = spw_gpu_scale_pad(d->cs, col, n, col, n, 1, n, pw)) != SPW_OK ||
+         (st = spw_cuda_memcpy_async(h_col, col, n * 8, d->cs)) != SPW_OK))
+        st = dfail(d, st);
+    if (st == SPW_OK) st = sync_cs(d);
+    dfree(d, &col);
+    dfree(d, &pw);
+    return st;
+}
+
+/* ---- row passes --------------------------------------------------------- */
+
+spw_status spw_sdev_tree_chunk(spw_sdev *d, spw_digest *h_heap, const uint64_t *h_cols,
+                               size_t ncols, size_t R)
+{
+    SPW_TRY(grow(d, &d->in, (uint64_t)ncols * R * 8));
+    SPW_TRY(grow(d, &d->out, 2 * (uint64_t)R * 32));
+    uint8_t *nodes = d->out.p;
+    D(spw_cuda_memcpy_async(d->in.p, h_cols, ncols * R * 8, d->cs));
+    D(spw_cuda_memset_async(nodes, 0, 32, d->cs));
+    D(spw_cuda_merkle_build(d->cs, nodes, d->in.p, ncols, R, R));
+    D(spw_cuda_memcpy_async(h_heap, nodes, 2 * R * 32, d->cs));
+    return sync_cs(d);
+}
+
+spw_status spw_sdev_logup_begin(spw_sdev *d, const spw_air_table *t, const fe3 *ch, size_t C)
+{
+    spw_gpu_insn *prog = NULL;
+    spw_gpu_inter *inter = NULL;
+    uint32_t *vslots = NULL, plen = 0, nvs = 0, maxv = 0;
+    fe3 *apow = NULL;
+    spw_status st = spw_gpu_bus_program(d->ctx, t, &prog, &plen, &vslots, &nvs, &inter, &maxv);
+    if (st == SPW_OK && !(apow = spw_malloc_array(maxv + 2, sizeof(fe3))))
+        st = spw_fail(d->ctx, SPW_ERR_NOMEM, "prove: out of memory (LogUp)");
+    if (st == SPW_OK) {
+        apow[0] = fe3_one();
+        for (uint32_t i = 1; i <= maxv + 1; i++) apow[i] = fe3_mul(apow[i - 1], ch[SPW_CHALLENGE_ALPHA]);
+        struct { void **d; const void *h; uint64_t b; } up[4] = {
+            {&d->lu_prog, prog, (uint64_t)plen * sizeof *prog},
+            {&d->lu_inter, inter, (uint64_t)t->n_interactions * sizeof *inter},
+            {&d->lu_vs, vslots, (uint64_t)nvs * 4},
+            {&d->lu_apow, apow, (uint64_t)(maxv + 2) * sizeof(fe3)}};
+        for (int i = 0; i < 4 && st == SPW_OK; i++) {
+            if ((st = dalloc(d, up[i].d, up[i].b)) == SPW_OK && up[i].b &&
+                spw_cuda_memcpy_async(*up[i].d, up[i].h, up[i].b, d->cs) != SPW_OK)
+                st = dfail(d, SPW_ERR_CUDA);
+        }
+    }
+    if (st == SPW_OK) st = dalloc(d, &d->lu_run, sizeof(fe3));
+    if (st == SPW_OK) st = dalloc(d, &d->lu_bad, 8);
+    if (st == SPW_OK && (spw_cuda_memset_async(d->lu_run, 0, sizeof(fe3), d->cs) != SPW_OK ||
+                         spw_cuda_memset_async(d->lu_bad, 0xff, 8, d->cs) != SPW_OK))
+        st = dfail(d, SPW_ERR_CUDA);
+    if (st == SPW_OK) st = sync_cs(d); /* the host arrays are freed next */
+    free(prog);
+    free(inter);
+    free(vslots);
+    free(apow);
+    SPW_TRY(st);
+    spw_gpu_logup_args la = {d->lu_prog, plen, plen, d->lu_inter, t->n_interactions, d->lu_vs,
+                             d->lu_apow, ch[SPW_CHALLENGE_Z], NULL, NULL,
+                             (size_t)1 << t->log_height, t->n_aux, C, 0};
+    d->la = la;
+    d->lu_nm = t->n_main;
+    SPW_TRY(grow(d, &d->scr, spw_gpu_logup_scratch_bytes(&d->la, C)));
+    SPW_TRY(grow(d, &d->in, (uint64_t)t->n_main * C * 8));
+    return grow(d, &d->out, 3 * (uint64_t)t->n_aux * C * 8);
+}
+
+spw_status spw_sdev_logup_chunk(spw_sdev *d, uint64_t *h_aux, const uint64_t *h_main, size_t r0,
+                                size_t m, size_t C)
+{
+    spw_gpu_logup_args a = d->la;
+    a.main = d->in.p;
+    a.aux = d->out.p;
+    a.stride = C;
+    a.row_base = r0;
+    size_t nm = 0;
+    for (uint32_t i = 0; i < a.prog_len; i++) /* columns the program reads */
+        ;
+    (void)nm;
+    D(spw_cuda_memcpy_async(d->in.p, h_main, d->in.cap < (uint64_t)C * 8 ? 0 : d->in.cap, d->cs));
+    D(spw_gpu_logup_chunk(d->cs, &a, r0, m, d->scr.p, d->lu_run, d->lu_bad));
+    D(spw_cuda_memcpy_async(h_aux, d->out.p, 3 * (uint64_t)a.n_aux * C * 8, d->cs));
+    return sync_cs(d);
+}
+
+spw_status spw_sdev_logup_end(spw_sdev *d, fe3 *sum, uint64_t *bad_row)
+{
+    D(spw_cuda_memcpy_async(sum, d->lu_run, sizeof(fe3), d->cs));
+    D(spw_cuda_memcpy_async(bad_row, d->lu_bad, 8, d->cs));
+    spw_status st = sync_cs(d);
+    dfree(d, &d->lu_prog);
+    dfree(d, &d->lu_inter);
+    dfree(d, &d->lu_vs);
+    dfree(d, &d->lu_apow);
+    dfree(d, &d->lu_run);
+    dfree(d, &d->lu_bad);
+    return st;
+}
+
+spw_status spw_sdev_comp_begin(spw_sdev *d, const spw_air_table *t, unsigned log_n, unsigned log_e,
+                               const fe3 *ch, uint32_t n_ch, const uint64_t *publics,
+                               uint32_t n_publics, fe3 logup_sum, fe3 lambda, size_t R)
+{
+    size_t n = (size_t)1 << log_n, E = (size_t)1 << log_e, NE = n << log_e;
+    spw_gpu_insn *prog = NULL;
+    spw_gpu_cons *cons = NULL;
+    uint32_t plen = 0, nslots = 0;
+    SPW_TRY(spw_gpu_comp_program(d->ctx, t, &prog, &plen, &nslots, &cons));
+    fe3 *lpow = spw_malloc_array(t->n_constraints + 1, sizeof(fe3));
+    uint64_t *inv_zn = spw_malloc_array(E, 8);
+    spw_status st = SPW_OK;
+    if (!lpow || !inv_zn) {
+        st = spw_fail(d->ctx, SPW_ERR_NOMEM, "prove: out of memory (composition)");
+    } else {
+        fe3 l = fe3_one();
+        for (uint32_t k = 0; k < t->n_constraints; k++) {
+            lpow[k] = l;
+            l = fe3_mul(l, lambda);
+        }
+        uint64_t y = gl_pow(GL_GENERATOR, n), we = gl_root_of_unity(log_e);
+        for (size_t k = 0; k < E; k++) {
+            inv_zn[k] = gl_inv(gl_sub(y, 1));
+            y = gl_mul(y, we);
+        }
+        struct { void **d; const void *h; uint64_t b; } up[6] = {
+            {&d->c_prog, prog, (uint64_t)plen * sizeof *prog},
+            {&d->c_cons, cons, (uint64_t)t->n_constraints * sizeof *cons},
+            {&d->c_lpow, lpow, (uint64_t)t->n_constraints * sizeof(fe3)},
+            {&d->c_izn, inv_zn, E * 8},
+            {&d->c_ch, ch, (uint64_t)n_ch * sizeof(fe3)},
+            {&d->c_pub, publics, (uint64_t)n_publics * 8}};
+        for (int i = 0; i < 6 && st == SPW_OK; i++)
+            if ((st = dalloc(d, up[i].d, up[i].b)) == SPW_OK && up[i].b &&
+                spw_cuda_memcpy_async(*up[i].d, up[i].h, up[i].b, d->cs) != SPW_OK)
+                st = dfail(d, SPW_ERR_CUDA);
+        if (st == SPW_OK) st = sync_cs(d);
+    }
+    free(prog);
+    free(cons);
+    free(lpow);
+    free(inv_zn);
+    SPW_TRY(st);
+    size_t W = R + E, na = 3 * (size_t)t->n_aux;
+    SPW_TRY(grow(d, &d->in, ((uint64_t)t->n_main + na) * W * 8));
+    SPW_TRY(grow(d, &d->out, 3 * (uint64_t)R * 8));
+    uint64_t room = spw_cuda_arena_largest_free(d->A);
+    uint64_t cap = room / 2 < ((uint64_t)256 << 20) ? room / 2 : ((uint64_t)256 << 20);
+    d->c_slots = nslots;
+    d->c_nm = t->n_main;
+    d->c_na = na;
+    d->c_E = E;
+    d->c_threads = spw_gpu_comp_threads(R, nslots, cap);
+    SPW_TRY(grow(d, &d->scr, (uint64_t)(nslots ? nslots : 1) * 3 * 8 * d->c_threads));
+    spw_gpu_comp_args ca = {d->c_prog, plen, nslots, d->c_cons, t->n_constraints, d->c_lpow,
+                            d->c_ch, n_publics ? d->c_pub : NULL, logup_sum, NULL, NULL, NE, E,
+                            d->c_izn, gl_root_of_unity(log_n + log_e),
+                            gl_inv(gl_root_of_unity(log_n)), NULL, 0, 0, 0, 0};
+    d->ca = ca;
+    return SPW_OK;
+}
+
+spw_status spw_sdev_comp_chunk(spw_sdev *d, uint64_t *h_q, const uint64_t *h_main,
+                               const uint64_t *h_aux, size_t r0, size_t R, size_t W)
+{
+    spw_gpu_comp_args a = d->ca;
+    uint64_t *dm = d->in.p, *da = dm + d->c_nm * W;
+    if (W != R + d->c_E || (uint64_t)(d->c_nm + d->c_na) * W * 8 > d->in.cap)
+        return spw_fail(d->ctx, SPW_ERR_INTERNAL, "GPU streaming tier: composition chunk of %zu rows "
+                        "does not match its set-up", R);
+    D(spw_cuda_memcpy_async(dm, h_main, d->c_nm * W * 8, d->cs));
+    if (d->c_na) D(spw_cuda_memcpy_async(da, h_aux, d->c_na * W * 8, d->cs));
+    a.main = dm;
+    a.aux = d->c_na ? da : NULL;
+    a.row0 = r0;
+    a.rows = R;
+    a.stride = W;
+    a.out_stride = R;
+    a.out = d->out.p;
+    size_t threads = d->c_threads < R ? d->c_threads : (R + 127) / 128 * 128;
+    D(spw_gpu_comp_eval(d->cs, &a, d->scr.p, threads));
+    D(spw_cuda_memcpy_async(h_q, d->out.p, 3 * R * 8, d->cs));
+    return sync_cs(d);
+}
+
+void spw_sdev_comp_end(spw_sdev *d)
+{
+    dfree(d, &d->c_prog);
+    dfree(d, &d->c_cons);
+    dfree(d, &d->c_lpow);
+    dfree(d, &d->c_izn);
+    dfree(d, &d->c_ch);
+    dfree(d, &d->c_pub);
+}
+
+spw_status spw_sdev_deep_begin(spw_sdev *d, const fe3 *g1, size_t n1, const fe3 *g2, size_t n2,
+                               size_t ncols, size_t R)
+{
+    spw_sdev_deep_end(d);
+    SPW_TRY(dalloc(d, &d->g_dev, (n1 + n2) * sizeof(fe3)));
+    d->g_n1 = n1;
+    D(spw_cuda_memcpy_async(d->g_dev, g1, n1 * sizeof(fe3), d->cs));
+    if (n2) D(spw_cuda_memcpy_async(d->g_dev + n1, g2, n2 * sizeof(fe3), d->cs));
+    SPW_TRY(grow(d, &d->in, (uint64_t)ncols * R * 8));
+    SPW_TRY(grow(d, &d->out, (uint64_t)R * sizeof(fe3)));
+    return sync_cs(d);
+}
+
+spw_status spw_sdev_deep_chunk(spw_sdev *d, fe3 *h_out, const uint64_t *h_main, size_t nm,
+                               const uint64_t *h_aux, size_t na, const uint64_t *h_comp, size_t nc,
+                               size_t r0, size_t R, unsigned log_N, fe3 v1, fe3 v2, fe3 zeta,
+                               fe3 zw)
+{
+    uint64_t *dm = d->in.p, *da = dm + nm * R, *dc = da + na * R;
+    if ((uint64_t)(nm + na + nc) * R * 8 > d->in.cap || nm + na + nc != d->g_n1)
+        return spw_fail(d->ctx, SPW_ERR_INTERNAL, "GPU streaming tier: DEEP chunk of %zu rows "
+                        "does not match its set-up", R);
+    D(spw_cuda_memcpy_async(dm, h_main, nm * R * 8, d->cs));
+    if (na) D(spw_cuda_memcpy_async(da, h_aux, na * R * 8, d->cs));
+    D(spw_cuda_memcpy_async(dc, h_comp, nc * R * 8, d->cs));
+    spw_gpu_deep_args a;
+    memset(&a, 0, sizeof a);
+    a.main = dm;
+    a.aux = na ? da : NULL;
+    a.comp = dc;
+    a.nm = (uint32_t)nm;
+    a.na = (uint32_t)na;
+    a.nc = (uint32_t)nc;
+    a.g1 = d->g_dev;
+    a.g2 = d->g_dev + d->g_n1;
+    a.v1 = v1;
+    a.v2 = v2;
+    a.zeta = zeta;
+    a.zw = zw;
+    a.log_N = log_N;
+    a.accumulate = 0;
+    a.row0 = r0;
+    a.rows = R;
+    a.stride = R;
+    a.out_fe3 = d->out.p;
+    D(spw_gpu_deep(d->cs, &a));
+    D(spw_cuda_memcpy_async(h_out, d->out.p, R * sizeof(fe3), d->cs));
+    return sync_cs(d);
+}
+
+void spw_sdev_deep_end(spw_sdev *d) { dfree(d, &d->g_dev); }
+
+#endif /* SPW_HAVE_CUDA */

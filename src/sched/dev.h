@@ -1,0 +1,122 @@
+/*
+ * dev.h - the streaming device tier: the device side of the streaming
+ * prover (src/sched/stream.c). When the resident working set of a proof
+ * does not fit the VRAM budget, the streaming prover keeps every matrix in
+ * the spill store (pinned host pool, NVMe behind it) and sends each column
+ * group and each row chunk through the GPU: NVMe -> pinned host -> device
+ * -> pinned host -> NVMe. Every device byte comes from one arena of the
+ * VRAM budget (docs/GPU.md, "Streaming tier").
+ *
+ * Column phases (NTT/LDE) run as a three-stream pipeline (host->device
+ * copies, kernels, device->host copies, ordered by events, two slots), so
+ * the copies of one group overlap the kernels of the next and the host's
+ * reads and writes of the store. Row passes (Merkle leaves, LogUp,
+ * constraints, DEEP) take one chunk per call while the streaming prover's
+ * reader thread loads the next chunk from the store.
+ *
+ * The kernels are those of the resident backend (cuda/rounds_*.cu) in
+ * their row-chunk modes; every value is exact, so the proof bytes equal
+ * the CPU backend's. Without CUDA, spw_sdev_open reports SPW_ERR_NO_CUDA
+ * and nothing else may be called.
+ */
+#ifndef SPW_SCHED_DEV_H
+#define SPW_SCHED_DEV_H
+
+#include "../air.h"
+#include "../merkle.h"
+
+typedef struct spw_sdev spw_sdev;
+
+typedef struct spw_sdev_stats {
+    uint64_t budget, peak;       /* arena budget and measured peak (bytes) */
+    uint64_t h2d, d2h;           /* bytes copied over the link */
+    uint64_t kernels;            /* kernel launches */
+    double busy_s;               /* host seconds spent waiting for the device */
+    char device[128];
+} spw_sdev_stats;
+
+/* Reserves an arena of vram_budget bytes (0 = 90% of the free memory). */
+spw_status spw_sdev_open(spw_ctx *ctx, spw_sdev **out, uint64_t vram_budget);
+void spw_sdev_close(spw_sdev *d); /* NULL ok */
+void spw_sdev_get_stats(const spw_sdev *d, spw_sdev_stats *out);
+/* Round and table named in device error messages. */
+void spw_sdev_where(spw_sdev *d, const char *round, const char *table);
+/* Device bytes of the column pipeline for G columns of n rows with LDE
+ * blowup 2^log_e (two slots). */
+uint64_t spw_sdev_cols_bytes(size_t G, unsigned log_n, unsigned log_e);
+/* Device bytes the tier needs at least (one column per group, the plan's
+ * row chunks), and the table that needs most (*which, may be NULL). */
+struct spw_plan;
+uint64_t spw_sdev_min_bytes(const struct spw_plan *p, const struct spw_air_def *def,
+                            uint32_t *which);
+uint64_t spw_sdev_free_bytes(const spw_sdev *d);
+
+/* ---- column phases ---- */
+
+/* get: fill gc columns [c0, c0+gc) of n values into buf (column stride n).
+ * put: store gc columns [c0, ...) from buf (stride `stride`); which = 0
+ * for the coefficients (stride n), 1 for the LDE (stride n << log_e). */
+typedef spw_status (*spw_sdev_get_fn)(void *arg, uint64_t *buf, size_t c0, size_t gc);
+typedef spw_status (*spw_sdev_put_fn)(void *arg, int which, const uint64_t *buf, size_t stride,
+                                      size_t c0, size_t gc);
+
+typedef struct spw_sdev_cols_job {
+    size_t ncols, G;        /* columns, columns per group (the pipeline may use fewer) */
+    unsigned log_n;
+    int inverse;            /* 1: the input is evaluations -> iNTT to coefficients */
+    int put_coef;           /* 1: put the coefficients (which = 0) */
+    int lde;                /* 1: coset LDE with blowup 2^log_e (which = 1) */
+    unsigned log_e;
+    spw_sdev_get_fn get;
+    spw_sdev_put_fn put;
+    void *arg;
+} spw_sdev_cols_job;
+
+spw_status spw_sdev_cols(spw_sdev *d, const spw_sdev_cols_job *j);
+
+/* h_col (2^log_n values on GL_GENERATOR * <w>) -> coefficients, in place. */
+spw_status spw_sdev_interpolate(spw_sdev *d, uint64_t *h_col, unsigned log_n);
+
+/* ---- row passes ---- */
+
+/* Merkle heap (2R digests, spw_merkle layout; node 0 zeroed) over the R
+ * leaves of rows h_cols (ncols columns, stride R). */
+spw_status spw_sdev_tree_chunk(spw_sdev *d, spw_digest *h_heap, const uint64_t *h_cols,
+                               size_t ncols, size_t R);
+
+/* LogUp aux trace of table t by row chunks in order (running sum on the
+ * device): begin, chunk per [r0, r0+m) of main rows h_main (nm columns,
+ * stride C) into h_aux (3 n_aux columns, stride C), end -> L_t. A zero
+ * fingerprint fails at end naming the row (*bad_row set, else UINT64_MAX). */
+spw_status spw_sdev_logup_begin(spw_sdev *d, const spw_air_table *t, const fe3 *ch, size_t C);
+spw_status spw_sdev_logup_chunk(spw_sdev *d, uint64_t *h_aux, const uint64_t *h_main, size_t r0,
+                                size_t m, size_t C);
+spw_status spw_sdev_logup_end(spw_sdev *d, fe3 *sum, uint64_t *bad_row);
+
+/* Composition values by row chunks of the domain GL_GENERATOR * <w_NE>
+ * (NE = n << log_e): chunk rows [r0, r0+R) from main (nm columns) and aux
+ * (3 n_aux columns) of W = R + E rows each (the next-row halo appended),
+ * into h_q (3 columns of R). */
+spw_status spw_sdev_comp_begin(spw_sdev *d, const spw_air_table *t, unsigned log_n, unsigned log_e,
+                               const fe3 *ch, uint32_t n_ch, const uint64_t *publics,
+                               uint32_t n_publics, fe3 logup_sum, fe3 lambda, size_t R);
+spw_status spw_sdev_comp_chunk(spw_sdev *d, uint64_t *h_q, const uint64_t *h_main,
+                               const uint64_t *h_aux, size_t r0, size_t R, size_t W);
+void spw_sdev_comp_end(spw_sdev *d);
+
+/* DEEP values of LDE rows [r0, r0+R) (log_N) from the chunk's main, aux
+ * and composition columns (stride R) into h_out. g1: n1 = nm+na+nc
+ * coefficients, g2: nm+na. */
+spw_status spw_sdev_deep_begin(spw_sdev *d, const fe3 *g1, size_t n1, const fe3 *g2, size_t n2,
+                               size_t ncols, size_t R);
+spw_status spw_sdev_deep_chunk(spw_sdev *d, fe3 *h_out, const uint64_t *h_main, size_t nm,
+                               const uint64_t *h_aux, size_t na, const uint64_t *h_comp, size_t nc,
+                               size_t r0, size_t R, unsigned log_N, fe3 v1, fe3 v2, fe3 zeta,
+                               fe3 zw);
+void spw_sdev_deep_end(spw_sdev *d);
+
+/* Page-locked host buffers for the row passes (malloc without CUDA). */
+void *spw_sdev_host_alloc(spw_sdev *d, size_t bytes);
+void spw_sdev_host_free(spw_sdev *d, void *p);
+
+#endif

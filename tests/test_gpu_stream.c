@@ -1,0 +1,173 @@
+/*
+ * test_gpu_stream.c - the streaming device tier (src/sched/dev.h) against
+ * the CPU backend's in-memory prover: fib, vm and synth small proven with
+ * --backend cuda at VRAM budgets of 512 MiB, 2 GiB and unlimited with the
+ * streamed schedule forced (--mode spilled), with a host budget far below
+ * the working set so that the spill store pages to NVMe, and a vm table
+ * whose resident plan is above 512 MiB so that auto streams on its own.
+ * Every proof is byte-identical to the CPU's and verifies; the device path
+ * ran (kernels, bytes over the link), the arena peak stays within the
+ * budget. Skips (77) without a GPU.
+ */
+#include "prover_test_util.h"
+#include "internal.h"
+#ifdef SPW_HAVE_CUDA
+#include "cuda_api.h"
+#include "gpu_prover.h"
+#include "plan.h"
+#include "workloads.h"
+#include <stdio.h>
+
+typedef struct built {
+    spw_air *air;
+    spw_trace *trace;
+    uint64_t *pub;
+    size_t np;
+    char tag[SPW_WORKLOAD_TAG_MAX];
+} built;
+
+static void build(spw_ctx *ctx, built *b, const char *name, unsigned log_rows, const char *preset)
+{
+    spw_workload_params wp;
+    ck_assert_int_eq(spw_workload_defaults(ctx, &wp, name), SPW_OK);
+    if (log_rows) wp.log_rows = log_rows;
+    if (preset) wp.preset = preset;
+    ck_assert_int_eq(spw_workload_build(ctx, &b->air, &b->trace, &b->pub, &b->np, b->tag,
+                                        sizeof b->tag, &wp), SPW_OK);
+}
+
+static void settings(spw_ctx *ctx, int backend, int mode, uint64_t vram, uint64_t host)
+{
+    ck_assert_int_eq(spw_ctx_set_param(ctx, SPW_PARAM_BACKEND, backend), SPW_OK);
+    ck_assert_int_eq(spw_ctx_set_param(ctx, SPW_PARAM_MODE, mode), SPW_OK);
+    ck_assert_int_eq(spw_ctx_set_param(ctx, SPW_PARAM_VRAM_BUDGET, (int64_t)vram), SPW_OK);
+    ck_assert_int_eq(spw_ctx_set_param(ctx, SPW_PARAM_HOST_BUDGET, (int64_t)host), SPW_OK);
+}
+
+/* Proves with the current settings on the device; checks that the
+ * streaming tier made it, the statistics, the bytes against ref. */
+static void device_case(spw_ctx *ctx, built *b, const uint8_t *ref, size_t ref_len, const char *what,
+                        uint64_t vram, int expect_nvme)
+{
+    spw_statement st = {b->pub, b->np, (const uint8_t *)b->tag, strlen(b->tag)};
+    spw_plan plan;
+    ck_assert_int_eq(spw_plan_make(ctx, &plan, spw_air_get_def(b->air), NULL), SPW_OK);
+    int nvme = plan.nvme_bytes > 0;
+    spw_plan_clear(&plan);
+    if (expect_nvme) ck_assert_msg(nvme, "%s: the plan should page to NVMe", what);
+    uint8_t *p = NULL;
+    size_t len = 0;
+    uint64_t k0 = spw_cuda_kernel_launches(), h0 = spw_cuda_copied_h2d();
+    double t0 = spw_now();
+    spw_status s = spw_prove(ctx, &p, &len, b->air, b->trace, &st);
+    double t = spw_now() - t0;
+    ck_assert_msg(s == SPW_OK, "%s: %s", what, spw_ctx_last_error(ctx));
+    spw_gpu_run_stats gs;
+    spw_gpu_last_run(&gs);
+    ck_assert_msg(gs.used_device && gs.streamed, "%s: the streaming device tier did not run", what);
+    ck_assert_uint_gt(gs.kernels, 0);
+    ck_assert_uint_ge(spw_cuda_kernel_launches() - k0, gs.kernels);
+    ck_assert_uint_gt(gs.h2d, 0);
+    ck_assert_uint_gt(gs.d2h, 0);
+    ck_assert_uint_ge(spw_cuda_copied_h2d() - h0, gs.h2d);
+    ck_assert_uint_gt(gs.peak, 0);
+    ck_assert_uint_le(gs.peak, gs.budget);
+    if (vram) ck_assert_uint_eq(gs.budget, vram);
+    fprintf(stderr, "%s: %.3f s, streamed, %s, arena peak %.1f MiB of %.0f MiB, %.1f MiB h2d, "
+            "%.1f MiB d2h, %llu kernels\n", what, t, nvme ? "NVMe" : "host pool",
+            gs.peak / 1048576.0, gs.budget / 1048576.0, gs.h2d / 1048576.0, gs.d2h / 1048576.0,
+            (unsigned long long)gs.kernels);
+    ck_assert_msg(len == ref_len && !memcmp(p, ref, len),
+                  "%s: proof differs from the CPU backend's (%zu vs %zu bytes)", what, len, ref_len);
+    ck_assert_int_eq(spw_verify(ctx, b->air, &st, p, len), SPW_OK);
+    spw_free(p);
+}
+
+static void workload(const char *name, unsigned log_rows, const char *preset)
+{
+    spw_ctx *ctx = make_ctx(0, 4);
+    const char *t = getenv("TMPDIR");
+    ck_assert_int_eq(spw_ctx_set_spill_dir(ctx, t && *t ? t : "/tmp"), SPW_OK);
+    built b;
+    build(ctx, &b, name, log_rows, preset);
+    spw_statement st = {b.pub, b.np, (const uint8_t *)b.tag, strlen(b.tag)};
+    uint8_t *ref = NULL;
+    size_t ref_len = 0;
+    settings(ctx, SPW_BACKEND_CPU, SPW_MODE_RESIDENT, 0, 0);
+    ck_assert_int_eq(spw_prove(ctx, &ref, &ref_len, b.air, b.trace, &st), SPW_OK);
+    /* the in-memory working set, for a host budget that forces NVMe */
+    spw_plan plan;
+    settings(ctx, SPW_BACKEND_CPU, SPW_MODE_SPILLED, 0, 0);
+    ck_assert_int_eq(spw_plan_make(ctx, &plan, spw_air_get_def(b.air), NULL), SPW_OK);
+    uint64_t ws = plan.resident_total;
+    spw_plan_clear(&plan);
+    static const uint64_t vram[3] = {(uint64_t)512 << 20, (uint64_t)2 << 30, 0};
+    char what[200];
+    for (int i = 0; i < 3; i++) {
+        settings(ctx, SPW_BACKEND_CUDA, SPW_MODE_SPILLED, vram[i], 0);
+        snprintf(what, sizeof what, "%s, spilled, vram %llu MiB, host unlimited", b.tag,
+                 (unsigned long long)(vram[i] >> 20));
+        device_case(ctx, &b, ref, ref_len, what, vram[i], 0);
+    }
+    /* host budget an eighth of the working set (at least the planner's
+     * minimum): the store pages to NVMe */
+    uint64_t host = ws / 8;
+    for (;; host += host / 4) {
+        settings(ctx, SPW_BACKEND_CUDA, SPW_MODE_SPILLED, (uint64_t)512 << 20, host);
+        if (spw_plan_make(ctx, &plan, spw_air_get_def(b.air), NULL) == SPW_OK) break;
+        spw_plan_clear(&plan);
+    }
+    spw_plan_clear(&plan);
+    snprintf(what, sizeof what, "%s, spilled, vram 512 MiB, host %llu KiB of %llu KiB", b.tag,
+             (unsigned long long)(host >> 10), (unsigned long long)(ws >> 10));
+    device_case(ctx, &b, ref, ref_len, what, (uint64_t)512 << 20, 1);
+    spw_free(ref);
+    spw_workload_free(b.air, b.trace, b.pub);
+    spw_ctx_free(ctx);
+}
+
+START_TEST(test_fib) { workload("fib", 12, NULL); }
+END_TEST
+START_TEST(test_vm) { workload("vm", 12, NULL); }
+END_TEST
+START_TEST(test_synth) { workload("synth", 0, "small"); }
+END_TEST
+
+/* vm 2^17: the resident plan is above 512 MiB, so cuda and auto stream on
+ * their own (no forced mode), with the CPU's bytes. */
+START_TEST(test_auto_streams)
+{
+    spw_ctx *ctx = make_ctx(0, 4);
+    built b;
+    build(ctx, &b, "vm", 17, NULL);
+    ck_assert_uint_gt(spw_gpu_estimate(spw_air_get_def(b.air), 4), (uint64_t)512 << 20);
+    spw_statement st = {b.pub, b.np, (const uint8_t *)b.tag, strlen(b.tag)};
+    uint8_t *ref = NULL;
+    size_t ref_len = 0;
+    settings(ctx, SPW_BACKEND_CPU, SPW_MODE_AUTO, 0, 0);
+    ck_assert_int_eq(spw_prove(ctx, &ref, &ref_len, b.air, b.trace, &st), SPW_OK);
+    settings(ctx, SPW_BACKEND_CUDA, SPW_MODE_AUTO, (uint64_t)512 << 20, 0);
+    device_case(ctx, &b, ref, ref_len, "vm 2^17, cuda, auto, vram 512 MiB", (uint64_t)512 << 20, 0);
+    settings(ctx, SPW_BACKEND_AUTO, SPW_MODE_AUTO, (uint64_t)512 << 20, 0);
+    device_case(ctx, &b, ref, ref_len, "vm 2^17, auto, auto, vram 512 MiB", (uint64_t)512 << 20, 0);
+    spw_free(ref);
+    spw_workload_free(b.air, b.trace, b.pub);
+    spw_ctx_free(ctx);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("gpu_stream");
+    TCase *tc = tcase_create("stream");
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, test_fib);
+    tcase_add_test(tc, test_vm);
+    tcase_add_test(tc, test_synth);
+    tcase_add_test(tc, test_auto_streams);
+    suite_add_tcase(s, tc);
+    return spw_run_gpu_suite(s);
+}
+#else
+int main(void) { return 77; }
+#endif
