@@ -125,14 +125,24 @@ typedef struct spw_gpu_comp_args {
     const uint64_t *inv_zn;     /* device, E values: 1/(x^n - 1) by i mod E */
     uint64_t w_ne, w_last;      /* generator of the domain; w_n^-1 */
     uint64_t *out;              /* 3 columns of NE */
-    size_t row0, rows, stride, out_stride; /* row-chunk mode (helper devk documents) */
+    /* Row-chunk mode (all 0 = the whole domain, as before). rows > 0: evaluate the
+     * domain points row0 .. row0+rows-1 only (x = g * w_NE^(row0+r)); main/aux then
+     * hold rows + E rows starting at domain row row0 (the next-row halo appended by
+     * the caller, no wrap-around inside the kernel: local row r's next row is local
+     * r + E), column stride `stride` (>= rows + E); out receives 3 columns of
+     * out_stride (>= rows) values, local index r. inv_zn is still indexed by the
+     * GLOBAL row mod E. */
+    size_t row0, rows, stride, out_stride;
 } spw_gpu_comp_args;
 
 /* Threads the kernel uses for a domain (its scratch is n_slots * 3 * 8
  * bytes per thread). */
 size_t spw_gpu_comp_threads(size_t NE, uint32_t n_slots, uint64_t max_scratch_bytes);
 /* Quotient of the random combination of the constraints at every point of
- * GL_GENERATOR * <w_NE>. d_scratch: n_slots * 3 * threads u64. */
+ * GL_GENERATOR * <w_NE> (or at the rows row0 .. row0+rows-1 of it in row-chunk
+ * mode; threads from spw_gpu_comp_threads(rows, ..) then). d_scratch:
+ * n_slots * 3 * threads u64. SPW_ERR_INVALID_ARG for a domain that is not a
+ * power of two or a chunk outside it / with too small strides. */
 spw_status spw_gpu_comp_eval(spw_cuda_stream s, const spw_gpu_comp_args *a, uint64_t *d_scratch,
                              size_t threads);
 
@@ -146,10 +156,18 @@ typedef struct spw_gpu_deep_args {
     unsigned log_N;
     int accumulate;                     /* add into out instead of storing */
     uint64_t *out;                      /* leaf layout, N values */
-    size_t row0, rows, stride;          /* row-chunk mode (helper devk documents) */
+    /* Row-chunk mode (rows == 0: whole LDE as before). rows > 0: points
+     * row0 .. row0+rows-1 of the LDE (x = g * w_N^(row0+r)); main/aux/comp columns
+     * hold those rows at local index r with column stride `stride`; the result goes to
+     * out_fe3[r] (fe3 array, NOT leaf layout): stored, or added when accumulate. */
+    size_t row0, rows, stride;
     fe3 *out_fe3;
 } spw_gpu_deep_args;
 
+/* The DEEP quotient at every point of GL_GENERATOR * <w_N>, N = 2^log_N (or
+ * at rows row0 .. row0+rows-1 in row-chunk mode, one thread per row; `out`
+ * is then unused). SPW_ERR_INVALID_ARG for log_N outside 2..32 or a chunk
+ * outside the LDE, a stride < rows or a NULL out_fe3. */
 spw_status spw_gpu_deep(spw_cuda_stream s, const spw_gpu_deep_args *a);
 
 /* One FRI fold: d_in (leaf layout, N = 2^log_n values on s_i * <w_N>) ->

@@ -3,7 +3,9 @@
 // grid-stride loop), scratch slots in arena memory laid out slot-major so a
 // warp's accesses coalesce, base-valued instructions in base arithmetic,
 // then the random combination with lambda powers grouped by constraint kind
-// and the division by the vanishing polynomials (as src/prover.c).
+// and the division by the vanishing polynomials (as src/prover.c). The same
+// kernel evaluates a row chunk of the domain (the streaming tier) from
+// columns that carry their next-row halo.
 #include "air.h"
 #include "cuda_internal.cuh"
 #include "rounds_api.h"
@@ -20,32 +22,37 @@ extern "C" size_t spw_gpu_comp_threads(size_t NE, uint32_t n_slots, uint64_t max
     return t;
 }
 
+// The points are local indices r < npts of domain rows row0 + r; input
+// columns have stride cs, the next row of r is (r + E) & mask (mask = NE - 1
+// wraps the whole domain, all ones for a chunk whose halo follows it), and
+// the output columns have stride os. The whole domain is row0 = 0,
+// npts = cs = os = NE.
 __global__ void __launch_bounds__(TPB) k_comp(spw_gpu_comp_args a, uint64_t *scr, size_t G,
-                                              uint64_t step)
+                                              uint64_t step, size_t row0, size_t npts, size_t cs,
+                                              size_t os, size_t mask)
 {
     size_t tid = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
     if (tid >= G) return;
-    uint64_t x = gl_mul(GL_GENERATOR, gl_pow(a.w_ne, tid));
-    const size_t NE = a.NE, mask = a.NE - 1;
+    uint64_t x = gl_mul(GL_GENERATOR, gl_pow(a.w_ne, row0 + tid));
 // slot plane p (0..2) of slot j for this thread
 #define SL(j, p) scr[((size_t)(j) * 3 + (p)) * G + tid]
-    for (size_t r = tid; r < NE; r += G, x = gl_mul(x, step)) {
+    for (size_t r = tid; r < npts; r += G, x = gl_mul(x, step)) {
         size_t rn = (r + a.E) & mask;
         for (uint32_t i = 0; i < a.prog_len; i++) {
             spw_gpu_insn in = a.prog[i];
             fe3 v;
             switch (in.op) {
             case SPW_OP_CONST: v = fe3_from_base(in.k); break;
-            case SPW_OP_MAIN: v = fe3_from_base(a.main[in.k * NE + r]); break;
-            case SPW_OP_MAIN_NEXT: v = fe3_from_base(a.main[in.k * NE + rn]); break;
+            case SPW_OP_MAIN: v = fe3_from_base(a.main[in.k * cs + r]); break;
+            case SPW_OP_MAIN_NEXT: v = fe3_from_base(a.main[in.k * cs + rn]); break;
             case SPW_OP_AUX: {
-                const uint64_t *c = a.aux + 3 * in.k * NE;
-                v = fe3_make(c[r], c[NE + r], c[2 * NE + r]);
+                const uint64_t *c = a.aux + 3 * in.k * cs;
+                v = fe3_make(c[r], c[cs + r], c[2 * cs + r]);
                 break;
             }
             case SPW_OP_AUX_NEXT: {
-                const uint64_t *c = a.aux + 3 * in.k * NE;
-                v = fe3_make(c[rn], c[NE + rn], c[2 * NE + rn]);
+                const uint64_t *c = a.aux + 3 * in.k * cs;
+                v = fe3_make(c[rn], c[cs + rn], c[2 * cs + rn]);
                 break;
             }
             case SPW_OP_CHALLENGE: v = a.challenges[in.k]; break;
@@ -101,7 +108,7 @@ __global__ void __launch_bounds__(TPB) k_comp(spw_gpu_comp_args a, uint64_t *scr
             unsigned kd = cn.kind & 3;
             sk[kd] = fe3_add(sk[kd], t);
         }
-        uint64_t izn = a.inv_zn[r & (a.E - 1)];
+        uint64_t izn = a.inv_zn[(row0 + r) & (a.E - 1)];
         uint64_t trans = gl_mul(gl_sub(x, a.w_last), izn);
         fe3 v = fe3_mul_base(sk[SPW_CONSTRAINT_TRANSITION], trans);
         if (!fe3_is_zero(sk[SPW_CONSTRAINT_FIRST]))
@@ -110,8 +117,8 @@ __global__ void __launch_bounds__(TPB) k_comp(spw_gpu_comp_args a, uint64_t *scr
             v = fe3_add(v, fe3_mul_base(sk[SPW_CONSTRAINT_LAST], gl_inv(gl_sub(x, a.w_last))));
         v = fe3_add(v, fe3_mul_base(sk[SPW_CONSTRAINT_EVERY], izn));
         a.out[r] = v.c[0];
-        a.out[NE + r] = v.c[1];
-        a.out[2 * NE + r] = v.c[2];
+        a.out[os + r] = v.c[1];
+        a.out[2 * os + r] = v.c[2];
     }
 #undef SL
 }
@@ -119,11 +126,25 @@ __global__ void __launch_bounds__(TPB) k_comp(spw_gpu_comp_args a, uint64_t *scr
 extern "C" spw_status spw_gpu_comp_eval(spw_cuda_stream s, const spw_gpu_comp_args *a,
                                         uint64_t *d_scratch, size_t threads)
 {
-    if (!spw_is_pow2(a->NE) || !spw_is_pow2(a->E) || !threads)
+    if (!spw_is_pow2(a->NE) || !spw_is_pow2(a->E) || a->E > a->NE || !threads)
         return spw_cuda_set_error(SPW_ERR_INVALID_ARG, "k_comp: bad domain");
+    size_t row0 = 0, npts = a->NE, cs = a->NE, os = a->NE, mask = a->NE - 1;
+    if (a->rows) {
+        if (a->row0 > a->NE || a->rows > a->NE - a->row0 || a->stride < a->rows + a->E ||
+            a->out_stride < a->rows)
+            return spw_cuda_set_error(SPW_ERR_INVALID_ARG,
+                                      "k_comp: bad chunk (row0 %zu, rows %zu, stride %zu, "
+                                      "out stride %zu, domain %zu, E %zu)",
+                                      a->row0, a->rows, a->stride, a->out_stride, a->NE, a->E);
+        row0 = a->row0;
+        npts = a->rows;
+        cs = a->stride;
+        os = a->out_stride;
+        mask = ~(size_t)0;
+    }
     uint64_t step = gl_pow(a->w_ne, threads);
-    k_comp<<<(unsigned)((threads + TPB - 1) / TPB), TPB, 0, (cudaStream_t)s>>>(*a, d_scratch,
-                                                                             threads, step);
+    k_comp<<<(unsigned)((threads + TPB - 1) / TPB), TPB, 0, (cudaStream_t)s>>>(
+        *a, d_scratch, threads, step, row0, npts, cs, os, mask);
     SPW_CUDA_LAUNCHED("k_comp");
     return SPW_OK;
 }

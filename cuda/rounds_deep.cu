@@ -1,7 +1,8 @@
 // rounds_deep.cu - the DEEP quotient of every committed column of a table at
 // every LDE point (written or added into an FRI layer in leaf layout), and
 // one FRI fold per call (leaf layout in, leaf layout out, with the DEEP
-// quotients of smaller tables rolled in). Formulas as src/prover.c and
+// quotients of smaller tables rolled in). Row-chunk mode (the streaming
+// tier) evaluates a range of LDE rows into a plain ext3 array. Formulas as src/prover.c and
 // src/fri.c; every value exact, so the results equal the CPU's.
 #include "cuda_internal.cuh"
 #include "rounds_api.h"
@@ -14,36 +15,64 @@ __device__ __forceinline__ size_t leaf_at(size_t k, size_t h, int j)
     return (k >= h ? (size_t)(3 + j) : (size_t)j) * h + (k & (h - 1));
 }
 
+// The DEEP quotient of point x from the columns' values at index i (column
+// stride cs).
+__device__ __forceinline__ fe3 deep_at(const spw_gpu_deep_args &a, size_t i, size_t cs, uint64_t x)
+{
+    fe3 s1 = fe3_zero(), s2 = fe3_zero();
+    for (uint32_t c = 0; c < a.nm; c++) {
+        uint64_t v = a.main[c * cs + i];
+        s1 = fe3_add(s1, fe3_mul_base(a.g1[c], v));
+        s2 = fe3_add(s2, fe3_mul_base(a.g2[c], v));
+    }
+    for (uint32_t c = 0; c < a.na; c++) {
+        uint64_t v = a.aux[c * cs + i];
+        s1 = fe3_add(s1, fe3_mul_base(a.g1[a.nm + c], v));
+        s2 = fe3_add(s2, fe3_mul_base(a.g2[a.nm + c], v));
+    }
+    for (uint32_t c = 0; c < a.nc; c++)
+        s1 = fe3_add(s1, fe3_mul_base(a.g1[a.nm + a.na + c], a.comp[c * cs + i]));
+    fe3 i1 = fe3_inv(fe3_sub(fe3_from_base(x), a.zeta));
+    fe3 i2 = fe3_inv(fe3_sub(fe3_from_base(x), a.zw));
+    return fe3_add(fe3_mul(fe3_sub(s1, a.v1), i1), fe3_mul(fe3_sub(s2, a.v2), i2));
+}
+
 __global__ void k_deep(spw_gpu_deep_args a, uint64_t wN)
 {
     size_t N = (size_t)1 << a.log_N, h = N / 2;
     size_t r = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
     if (r >= N) return;
-    uint64_t x = gl_mul(GL_GENERATOR, gl_pow(wN, r));
-    fe3 s1 = fe3_zero(), s2 = fe3_zero();
-    for (uint32_t c = 0; c < a.nm; c++) {
-        uint64_t v = a.main[c * N + r];
-        s1 = fe3_add(s1, fe3_mul_base(a.g1[c], v));
-        s2 = fe3_add(s2, fe3_mul_base(a.g2[c], v));
-    }
-    for (uint32_t c = 0; c < a.na; c++) {
-        uint64_t v = a.aux[c * N + r];
-        s1 = fe3_add(s1, fe3_mul_base(a.g1[a.nm + c], v));
-        s2 = fe3_add(s2, fe3_mul_base(a.g2[a.nm + c], v));
-    }
-    for (uint32_t c = 0; c < a.nc; c++)
-        s1 = fe3_add(s1, fe3_mul_base(a.g1[a.nm + a.na + c], a.comp[c * N + r]));
-    fe3 i1 = fe3_inv(fe3_sub(fe3_from_base(x), a.zeta));
-    fe3 i2 = fe3_inv(fe3_sub(fe3_from_base(x), a.zw));
-    fe3 v = fe3_add(fe3_mul(fe3_sub(s1, a.v1), i1), fe3_mul(fe3_sub(s2, a.v2), i2));
+    fe3 v = deep_at(a, r, N, gl_mul(GL_GENERATOR, gl_pow(wN, r)));
     for (int j = 0; j < 3; j++) {
         size_t o = leaf_at(r, h, j);
         a.out[o] = a.accumulate ? gl_add(a.out[o], v.c[j]) : v.c[j];
     }
 }
 
+// Row-chunk mode: one thread per row of the chunk, result as an fe3 array.
+__global__ void k_deep_rows(spw_gpu_deep_args a, uint64_t wN)
+{
+    size_t r = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
+    if (r >= a.rows) return;
+    fe3 v = deep_at(a, r, a.stride, gl_mul(GL_GENERATOR, gl_pow(wN, a.row0 + r)));
+    a.out_fe3[r] = a.accumulate ? fe3_add(a.out_fe3[r], v) : v;
+}
+
 extern "C" spw_status spw_gpu_deep(spw_cuda_stream s, const spw_gpu_deep_args *a)
 {
+    if (a->rows) {
+        size_t N = a->log_N <= 32 ? (size_t)1 << a->log_N : 0;
+        if (a->log_N > 32 || a->row0 > N || a->rows > N - a->row0 || a->stride < a->rows ||
+            !a->out_fe3)
+            return spw_cuda_set_error(SPW_ERR_INVALID_ARG,
+                                      "k_deep_rows: bad chunk (log_N %u, row0 %zu, rows %zu, "
+                                      "stride %zu, out %p)",
+                                      a->log_N, a->row0, a->rows, a->stride, (void *)a->out_fe3);
+        k_deep_rows<<<(unsigned)((a->rows + TPB - 1) / TPB), TPB, 0, (cudaStream_t)s>>>(
+            *a, gl_root_of_unity(a->log_N));
+        SPW_CUDA_LAUNCHED("k_deep_rows");
+        return SPW_OK;
+    }
     if (a->log_N < 2 || a->log_N > 32)
         return spw_cuda_set_error(SPW_ERR_INVALID_ARG, "k_deep: log_N %u", a->log_N);
     size_t N = (size_t)1 << a->log_N;

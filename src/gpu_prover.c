@@ -567,7 +567,8 @@ static spw_status comp_dev(grun *g, uint64_t *q, const spw_air_table *t, const u
     SPW_TRY(dalloc(g, &scr, (uint64_t)(nslots ? nslots : 1) * 3 * 8 * threads));
     spw_gpu_comp_args ca = {d_prog, plen, nslots, d_cons, t->n_constraints, d_lpow, d_ch, d_pub,
                             logup_sum, main, t->n_aux ? aux : NULL, NE, E, d_izn,
-                            gl_root_of_unity(log_n + log_e), gl_inv(gl_root_of_unity(log_n)), q, 0, 0, 0, 0};
+                            gl_root_of_unity(log_n + log_e), gl_inv(gl_root_of_unity(log_n)), q,
+                            0, 0, 0, 0};
     D(spw_gpu_comp_eval(g->s, &ca, scr, threads));
     D(spw_cuda_stream_sync(g->s));
     dfree(g, scr);

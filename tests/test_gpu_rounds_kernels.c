@@ -7,7 +7,8 @@
  * spw_logup_build_aux, the composition values against the reference
  * interpreter spw_air_eval with the vanishing polynomials computed
  * directly, DEEP and the FRI fold against the formulas (fe3_inv,
- * spw_fri_fold). Every arena peak stays within its budget. Failure messages
+ * spw_fri_fold); the row-chunk modes of composition and DEEP (the streaming
+ * tier) against the whole-domain kernels and the same references. Every arena peak stays within its budget. Failure messages
  * name the table, size, column and index. Skips (77) without a GPU.
  */
 #include "check_util.h"
@@ -303,6 +304,127 @@ static fe3 comp_ref(const spw_air_table *t, const uint64_t *main, const uint64_t
     return v;
 }
 
+/* The device program in its plainest form for the chunk tests (built here,
+ * not by src/gpu_prover.c): every value handled as ext3 (all ext flags set,
+ * so no base-arithmetic shortcut), the scratch slots of the block
+ * interpreter's plan (dead instructions skipped). Returns the length. */
+static uint32_t plain_program(const spw_air_table *t, spw_gpu_insn *prog, spw_gpu_cons *cons,
+                              uint32_t *n_slots)
+{
+    const uint32_t *slot = t->eval_slot;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < t->prog_len; i++) {
+        const spw_insn *in = &t->prog[i];
+        uint32_t si = slot ? slot[i] : i;
+        if (si == UINT32_MAX) continue;
+        spw_gpu_insn d = {in->op, 7, si, 0, 0, 0, in->k};
+        if (in->op >= SPW_OP_ADD) {
+            d.a = slot ? slot[in->a] : in->a;
+            d.b = in->op == SPW_OP_NEG ? d.a : (slot ? slot[in->b] : in->b);
+        }
+        prog[n++] = d;
+    }
+    for (uint32_t q = 0; q < t->n_constraints; q++) {
+        uint32_t r = t->constraints[q].root;
+        cons[q].slot = slot ? slot[r] : r;
+        cons[q].kind = (uint32_t)(t->constraints[q].kind & 3) | 4;
+    }
+    *n_slots = slot ? t->n_eval_slots : t->prog_len;
+    return n;
+}
+
+/* Row-chunk mode of spw_gpu_comp_eval: chunks of 100 rows, NE/4 rows and
+ * the whole domain (the last chunk shorter when the size does not divide
+ * NE), each chunk's columns holding rows r0 .. r0+rows+E-1 mod NE (the halo
+ * as src/sched/stream.c reads it) with a stride above rows + E, against the
+ * whole-domain device values `whole` (3 columns of NE) and the reference
+ * `want`. */
+static void check_comp_chunks(const char *name, const spw_air_table *t, const uint64_t *main,
+                              const uint64_t *aux, size_t NE, size_t E, const uint64_t *whole,
+                              const fe3 *want, const fe3 *dch, const uint64_t *dpub, fe3 lsum,
+                              const fe3 *lpow)
+{
+    size_t n = NE / E, nm = t->n_main, na = 3 * (size_t)t->n_aux;
+    spw_gpu_insn *prog = malloc((t->prog_len + 1) * sizeof *prog);
+    spw_gpu_cons *cons = malloc((t->n_constraints + 1) * sizeof *cons);
+    uint64_t *izn = malloc(E * 8);
+    ck_assert(prog && cons && izn);
+    uint32_t nslots, plen = plain_program(t, prog, cons, &nslots);
+    uint64_t w_ne = gl_root_of_unity(spw_log2(NE)), w_last = gl_inv(gl_root_of_unity(spw_log2(n)));
+    for (size_t k = 0; k < E; k++) /* 1/(x^n - 1) at x = g w_NE^k, directly */
+        izn[k] = gl_inv(gl_sub(gl_pow(gl_mul(GL_GENERATOR, gl_pow(w_ne, k)), n), 1));
+    spw_gpu_insn *dprog = dup_to_dev(prog, (plen + 1) * sizeof *prog);
+    spw_gpu_cons *dcons = dup_to_dev(cons, (t->n_constraints + 1) * sizeof *cons);
+    fe3 *dlpow = dup_to_dev(lpow, (t->n_constraints + 1) * sizeof(fe3));
+    uint64_t *dizn = dup_to_dev(izn, E * 8);
+    size_t sizes[3] = {100, NE / 4 ? NE / 4 : 1, NE};
+    for (int k = 0; k < 3; k++) {
+        size_t R = sizes[k] < NE ? sizes[k] : NE, W = R + E + 3, OS = R + 5;
+        uint64_t *mb = malloc((nm * W + 1) * 8), *ab = malloc((na * W + 1) * 8);
+        uint64_t *got = malloc(3 * OS * 8);
+        ck_assert(mb && ab && got);
+        for (size_t i = 0; i < nm * W; i++) mb[i] = GL_P - 1; /* the padding: any value */
+        for (size_t i = 0; i < na * W; i++) ab[i] = GL_P - 1;
+        /* k == 1: 128 threads, so each one walks several points of a chunk */
+        size_t tmax = k == 1 ? 128 : spw_gpu_comp_threads(R, nslots, (uint64_t)64 << 20);
+        uint64_t *dmb = dalloc(nm * W * 8), *dab = dalloc(na * W * 8), *dout = dalloc(3 * OS * 8);
+        uint64_t *scr = dalloc((size_t)(nslots ? nslots : 1) * 3 * 8 * tmax);
+        uint64_t launches = spw_cuda_kernel_launches(), chunks = 0;
+        for (size_t r0 = 0; r0 < NE; r0 += R, chunks++) {
+            size_t rows = NE - r0 < R ? NE - r0 : R;
+            for (size_t i = 0; i < rows + E; i++) {
+                size_t g = (r0 + i) % NE;
+                for (size_t c = 0; c < nm; c++) mb[c * W + i] = main[c * NE + g];
+                for (size_t c = 0; c < na; c++) ab[c * W + i] = aux[c * NE + g];
+            }
+            ok(spw_cuda_memcpy_async(dmb, mb, nm * W * 8, NULL), "upload chunk");
+            if (na) ok(spw_cuda_memcpy_async(dab, ab, na * W * 8, NULL), "upload chunk");
+            ok(spw_cuda_memset_async(dout, 0, 3 * OS * 8, NULL), "memset");
+            size_t th = k == 1 ? 128 : spw_gpu_comp_threads(rows, nslots, (uint64_t)64 << 20);
+            spw_gpu_comp_args ca = {dprog, plen, nslots, dcons, t->n_constraints, dlpow, dch, dpub,
+                                    lsum, dmb, na ? dab : NULL, NE, E, dizn, w_ne, w_last, dout,
+                                    r0, rows, W, OS};
+            ok(spw_gpu_comp_eval(NULL, &ca, scr, th), "comp chunk");
+            to_host(got, dout, 3 * OS * 8);
+            for (size_t i = 0; i < rows; i++) {
+                size_t r = r0 + i;
+                fe3 g = fe3_make(got[i], got[OS + i], got[2 * OS + i]);
+                fe3 wh = fe3_make(whole[r], whole[NE + r], whole[2 * NE + r]);
+                if (!fe3_eq(g, want[r]) || !fe3_eq(g, wh))
+                    ck_abort_msg("%s table %s composition chunk of %zu (NE %zu, E %zu): row %zu "
+                                 "(chunk at %zu) differs from the %s", name, t->name, R, NE, E, r,
+                                 r0, fe3_eq(g, wh) ? "reference" : "whole-domain kernel");
+            }
+        }
+        ck_assert_uint_ge(spw_cuda_kernel_launches() - launches, chunks);
+        /* a chunk past the end of the domain or with too small strides */
+        spw_gpu_comp_args bad = {dprog, plen, nslots, dcons, t->n_constraints, dlpow, dch, dpub,
+                                 lsum, dmb, na ? dab : NULL, NE, E, dizn, w_ne, w_last, dout,
+                                 NE - R + 1, R, W, OS};
+        ck_assert_int_eq(spw_gpu_comp_eval(NULL, &bad, scr, tmax), SPW_ERR_INVALID_ARG);
+        bad.row0 = 0;
+        bad.stride = R + E - 1;
+        ck_assert_int_eq(spw_gpu_comp_eval(NULL, &bad, scr, tmax), SPW_ERR_INVALID_ARG);
+        bad.stride = W;
+        bad.out_stride = R - 1;
+        ck_assert_int_eq(spw_gpu_comp_eval(NULL, &bad, scr, tmax), SPW_ERR_INVALID_ARG);
+        spw_cuda_arena_free(arena, dmb);
+        spw_cuda_arena_free(arena, dab);
+        spw_cuda_arena_free(arena, dout);
+        spw_cuda_arena_free(arena, scr);
+        free(mb);
+        free(ab);
+        free(got);
+    }
+    spw_cuda_arena_free(arena, dprog);
+    spw_cuda_arena_free(arena, dcons);
+    spw_cuda_arena_free(arena, dlpow);
+    spw_cuda_arena_free(arena, dizn);
+    free(prog);
+    free(cons);
+    free(izn);
+}
+
 static void check_comp(const char *name, unsigned log_rows, unsigned log_e)
 {
     wl w;
@@ -335,13 +457,17 @@ static void check_comp(const char *name, unsigned log_rows, unsigned log_e)
         fe3 *scratch = malloc((t->prog_len + 1) * sizeof(fe3));
         uint64_t *mc = malloc((2 * nm + 1) * 8);
         fe3 *ac = malloc((2 * t->n_aux + 1) * sizeof(fe3));
+        fe3 *want = malloc(NE * sizeof(fe3));
+        ck_assert_ptr_nonnull(want);
         for (size_t r = 0; r < NE; r++) {
-            fe3 want = comp_ref(t, main, aux, NE, E, r, ch, pub, lsum, lpow, scratch, mc, ac);
+            want[r] = comp_ref(t, main, aux, NE, E, r, ch, pub, lsum, lpow, scratch, mc, ac);
             fe3 g = fe3_make(got[r], got[NE + r], got[2 * NE + r]);
-            if (!fe3_eq(g, want))
+            if (!fe3_eq(g, want[r]))
                 ck_abort_msg("%s table %s composition (NE %zu, E %zu): point %zu differs", name,
                              t->name, NE, E, r);
         }
+        check_comp_chunks(name, t, main, aux, NE, E, got, want, dch, dpub, lsum, lpow);
+        free(want);
         spw_cuda_arena_free(arena, dm);
         spw_cuda_arena_free(arena, da);
         spw_cuda_arena_free(arena, dq);
@@ -371,6 +497,31 @@ END_TEST
 
 static size_t leaf_at(size_t k, size_t h, int j) { return (k >= h ? 3 + j : j) * h + (k & (h - 1)); }
 
+/* The DEEP quotient at point r of g <w_N> by the formula, with fe3_inv:
+ * columns of N values, g[0..19] weighting f(x) - v1 over x - zeta and
+ * g[20..] weighting main and aux for x - zeta w. */
+static fe3 deep_ref(const uint64_t *m, const uint64_t *a, const uint64_t *c, size_t nm, size_t na,
+                    size_t nc, size_t N, size_t r, const fe3 *g, fe3 v1, fe3 v2, fe3 zeta, fe3 zw)
+{
+    uint64_t x = gl_mul(GL_GENERATOR, gl_pow(gl_root_of_unity(spw_log2(N)), r));
+    fe3 s1 = fe3_zero(), s2 = fe3_zero();
+    for (size_t k = 0; k < nm; k++) {
+        s1 = fe3_add(s1, fe3_mul_base(g[k], m[k * N + r]));
+        s2 = fe3_add(s2, fe3_mul_base(g[20 + k], m[k * N + r]));
+    }
+    for (size_t k = 0; k < na; k++) {
+        s1 = fe3_add(s1, fe3_mul_base(g[nm + k], a[k * N + r]));
+        s2 = fe3_add(s2, fe3_mul_base(g[20 + nm + k], a[k * N + r]));
+    }
+    for (size_t k = 0; k < nc; k++) s1 = fe3_add(s1, fe3_mul_base(g[nm + na + k], c[k * N + r]));
+    return fe3_add(fe3_mul(fe3_sub(s1, v1), fe3_inv(fe3_sub(fe3_from_base(x), zeta))),
+                   fe3_mul(fe3_sub(s2, v2), fe3_inv(fe3_sub(fe3_from_base(x), zw))));
+}
+
+/* The whole LDE (accumulate, then store mode: leaf layout), then the
+ * row-chunk mode (the streaming tier): chunks of 100 rows, N/4 and N,
+ * columns with a stride above the chunk, out_fe3 stored and accumulated,
+ * against the whole-LDE kernel and the formula. */
 START_TEST(test_deep)
 {
     uint64_t seed = 11;
@@ -383,31 +534,83 @@ START_TEST(test_deep)
     uint64_t *dm = dup_to_dev(m, nm * N * 8), *da = dup_to_dev(a, na * N * 8),
              *dc = dup_to_dev(c, nc * N * 8);
     fe3 *dg = dup_to_dev(g, sizeof g);
-    uint64_t *out = dalloc(3 * N * 8), *got = malloc(3 * N * 8);
+    uint64_t *out = dalloc(3 * N * 8), *got = malloc(3 * N * 8), *leaf = malloc(3 * N * 8);
     uint64_t *base = rand_vals(3 * N, 4);
+    fe3 *want = malloc(N * sizeof(fe3));
     ok(spw_cuda_memcpy_async(out, base, 3 * N * 8, NULL), "upload");
-    spw_gpu_deep_args args = {dm, da, dc, nm, na, nc, dg, dg + 20, v1, v2, zeta, zw, log_N, 1, out};
+    spw_gpu_deep_args args = {dm, da, dc, nm, na, nc, dg, dg + 20, v1, v2, zeta, zw, log_N, 1, out,
+                              0, 0, 0, NULL};
     ok(spw_gpu_deep(NULL, &args), "deep");
     to_host(got, out, 3 * N * 8);
-    uint64_t w = gl_root_of_unity(log_N);
+    args.accumulate = 0;
+    ok(spw_gpu_deep(NULL, &args), "deep");
+    to_host(leaf, out, 3 * N * 8);
     for (size_t r = 0; r < N; r++) {
-        uint64_t x = gl_mul(GL_GENERATOR, gl_pow(w, r));
-        fe3 s1 = fe3_zero(), s2 = fe3_zero();
-        for (size_t k = 0; k < nm; k++) {
-            s1 = fe3_add(s1, fe3_mul_base(g[k], m[k * N + r]));
-            s2 = fe3_add(s2, fe3_mul_base(g[20 + k], m[k * N + r]));
-        }
-        for (size_t k = 0; k < na; k++) {
-            s1 = fe3_add(s1, fe3_mul_base(g[nm + k], a[k * N + r]));
-            s2 = fe3_add(s2, fe3_mul_base(g[20 + nm + k], a[k * N + r]));
-        }
-        for (size_t k = 0; k < nc; k++) s1 = fe3_add(s1, fe3_mul_base(g[nm + na + k], c[k * N + r]));
-        fe3 q = fe3_add(fe3_mul(fe3_sub(s1, v1), fe3_inv(fe3_sub(fe3_from_base(x), zeta))),
-                        fe3_mul(fe3_sub(s2, v2), fe3_inv(fe3_sub(fe3_from_base(x), zw))));
+        want[r] = deep_ref(m, a, c, nm, na, nc, N, r, g, v1, v2, zeta, zw);
         for (int j = 0; j < 3; j++) {
             size_t o = leaf_at(r, N / 2, j);
-            ck_assert_msg(got[o] == gl_add(base[o], q.c[j]), "DEEP point %zu coefficient %d", r, j);
+            ck_assert_msg(got[o] == gl_add(base[o], want[r].c[j]), "DEEP point %zu coefficient %d",
+                          r, j);
+            ck_assert_msg(leaf[o] == want[r].c[j], "DEEP (store) point %zu coefficient %d", r, j);
         }
+    }
+    size_t sizes[3] = {100, N / 4, N};
+    for (int k = 0; k < 3; k++) {
+        size_t R = sizes[k], S = R + 7;
+        uint64_t *hb = malloc((nm + na + nc) * S * 8);
+        fe3 *gc = malloc(R * sizeof(fe3)), *bc = malloc(R * sizeof(fe3));
+        ck_assert(hb && gc && bc);
+        for (size_t i = 0; i < (nm + na + nc) * S; i++) hb[i] = GL_P - 1; /* padding */
+        uint64_t *db = dalloc((nm + na + nc) * S * 8);
+        fe3 *dout = dalloc(R * sizeof(fe3));
+        uint64_t launches = spw_cuda_kernel_launches(), chunks = 0;
+        for (size_t r0 = 0; r0 < N; r0 += R, chunks++) {
+            size_t rows = N - r0 < R ? N - r0 : R;
+            for (size_t i = 0; i < rows; i++) {
+                for (size_t q = 0; q < nm; q++) hb[q * S + i] = m[q * N + r0 + i];
+                for (size_t q = 0; q < na; q++) hb[(nm + q) * S + i] = a[q * N + r0 + i];
+                for (size_t q = 0; q < nc; q++) hb[(nm + na + q) * S + i] = c[q * N + r0 + i];
+            }
+            ok(spw_cuda_memcpy_async(db, hb, (nm + na + nc) * S * 8, NULL), "upload chunk");
+            spw_gpu_deep_args ca = {db, db + nm * S, db + (nm + na) * S, nm, na, nc, dg, dg + 20,
+                                    v1, v2, zeta, zw, log_N, 0, NULL, r0, rows, S, dout};
+            for (int acc = 0; acc < 2; acc++) {
+                if (acc) {
+                    for (size_t i = 0; i < rows; i++) bc[i] = rand_fe3(&seed);
+                    ok(spw_cuda_memcpy_async(dout, bc, rows * sizeof(fe3), NULL), "upload");
+                }
+                ca.accumulate = acc;
+                ok(spw_gpu_deep(NULL, &ca), "deep chunk");
+                to_host(gc, dout, rows * sizeof(fe3));
+                for (size_t i = 0; i < rows; i++) {
+                    size_t r = r0 + i;
+                    fe3 lv = fe3_make(leaf[leaf_at(r, N / 2, 0)], leaf[leaf_at(r, N / 2, 1)],
+                                      leaf[leaf_at(r, N / 2, 2)]);
+                    fe3 w = acc ? fe3_add(bc[i], want[r]) : want[r];
+                    fe3 gv = acc ? fe3_sub(gc[i], bc[i]) : gc[i];
+                    if (!fe3_eq(gc[i], w) || !fe3_eq(gv, lv))
+                        ck_abort_msg("DEEP chunk of %zu (at %zu, %s): row %zu differs from the %s",
+                                     R, r0, acc ? "accumulate" : "store", r,
+                                     fe3_eq(gc[i], w) ? "whole-LDE kernel" : "formula");
+                }
+            }
+        }
+        ck_assert_uint_ge(spw_cuda_kernel_launches() - launches, 2 * chunks);
+        /* a chunk past the end, a stride below the chunk, no output */
+        spw_gpu_deep_args bad = {db, db, db, nm, na, nc, dg, dg + 20, v1, v2, zeta, zw, log_N, 0,
+                                 NULL, N - R + 1, R, S, dout};
+        ck_assert_int_eq(spw_gpu_deep(NULL, &bad), SPW_ERR_INVALID_ARG);
+        bad.row0 = 0;
+        bad.stride = R - 1;
+        ck_assert_int_eq(spw_gpu_deep(NULL, &bad), SPW_ERR_INVALID_ARG);
+        bad.stride = S;
+        bad.out_fe3 = NULL;
+        ck_assert_int_eq(spw_gpu_deep(NULL, &bad), SPW_ERR_INVALID_ARG);
+        spw_cuda_arena_free(arena, db);
+        spw_cuda_arena_free(arena, dout);
+        free(hb);
+        free(gc);
+        free(bc);
     }
     spw_cuda_arena_free(arena, dm);
     spw_cuda_arena_free(arena, da);
@@ -418,7 +621,9 @@ START_TEST(test_deep)
     free(a);
     free(c);
     free(got);
+    free(leaf);
     free(base);
+    free(want);
 }
 END_TEST
 
