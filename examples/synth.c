@@ -90,6 +90,7 @@ static const sy_preset sy_presets[] = {
     {"small", 7, 10, 16, 8, 64, 1, 2, {8, 12}, 21},
     {"medium", 14, 12, 20, 8, 160, 3, 3, {8, 12, 16}, 25},
     {"large", 28, 10, 24, 8, 300, 5, 3, {10, 12, 16}, 27},
+    {"xl", 8, 16, 22, 72, 256, 2, 2, {8, 16}, 28}, /* >= 32 GiB of LDE data at blowup 4 (GPU scale target) */
 };
 #define SY_NPRESETS (sizeof sy_presets / sizeof sy_presets[0])
 

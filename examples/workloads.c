@@ -64,7 +64,7 @@ void spw_workload_free(spw_air *air, spw_trace *trace, uint64_t *publics)
 /* ---- names, defaults, tags --------------------------------------------- */
 
 static const char *const wl_names[] = {"fib", "vm", "synth"};
-static const char *const wl_presets[] = {"tiny", "small", "medium", "large"};
+static const char *const wl_presets[] = {"tiny", "small", "medium", "large", "xl"};
 
 static const char *wl_static_name(const char *name)
 {
@@ -116,7 +116,7 @@ static spw_status wl_resolve(spw_ctx *ctx, spw_workload_params *q, const spw_wor
         q->preset = wl_static_preset(p->preset ? p->preset : "tiny");
         if (!q->preset)
             return spw_fail(ctx, SPW_ERR_INVALID_ARG,
-                            "synth: unknown preset '%s' (expected tiny, small, medium or large)",
+                            "synth: unknown preset '%s' (expected tiny, small, medium, large or xl)",
                             p->preset);
         return SPW_OK;
     }

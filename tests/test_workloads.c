@@ -539,11 +539,11 @@ END_TEST
 
 START_TEST(test_presets)
 {
-    ck_assert_uint_eq(spw_synth_num_presets(), 4);
-    ck_assert_ptr_null(spw_synth_preset(4));
+    ck_assert_uint_eq(spw_synth_num_presets(), 5);
+    ck_assert_ptr_null(spw_synth_preset(5));
     spw_ctx *ctx;
     ck_assert_int_eq(spw_ctx_create(&ctx, NULL), SPW_OK);
-    for (size_t i = 0; i < 4; i++) {
+    for (size_t i = 0; i < 5; i++) {
         const spw_synth_preset_info *I = spw_synth_preset(i);
         ck_assert_ptr_nonnull(I);
         spw_synth_table_info tabs[128];
@@ -578,6 +578,10 @@ START_TEST(test_presets)
     ck_assert_uint_eq(large->max_width, 300);
     ck_assert_uint_ge(large->lde_bytes_b4, 10ull << 30);
     ck_assert_uint_le(large->lde_bytes_b4, 100ull << 30);
+    /* xl: the GPU scale target's workload (>= 32 GiB of LDE data) */
+    const spw_synth_preset_info *xl = spw_synth_preset(4);
+    ck_assert_str_eq(xl->name, "xl");
+    ck_assert_uint_ge(xl->lde_bytes_b4, 32ull << 30);
     ck_assert_uint_eq(spw_synth_preset_tables(NULL, 0, "huge"), 0);
     spw_ctx_free(ctx);
 }
