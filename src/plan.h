@@ -64,6 +64,8 @@ typedef struct spw_plan {
      * (the resident device plan does not fit the VRAM budget) */
     int device;                      /* 1 = streaming device tier (src/sched/dev.h) */
     uint64_t dev_budget;             /* its VRAM budget (0 = 90% of free memory) */
+    int checks_deferred;             /* the host checks run only if the proof fails:
+                                        the prover must fail on sum L_t != 0 */
 } spw_plan;
 
 /* Makes the plan for a finalized AIR with heights set, from ctx's budgets,
@@ -107,7 +109,8 @@ int cli_budget_apply(const char *cmd, spw_ctx *ctx, const cli_budget *b);
 
 struct spw_prove_opts;
 struct spw_prove_stats;
-/* device = 1: the GPU runs the streamed rounds (always streams). */
+/* device bit 0: the GPU runs the streamed rounds (always streams); bit 1:
+ * the pre-proof checks were deferred (the prover rejects sum L_t != 0). */
 int spw_sched_dispatch(spw_ctx *ctx, spw_status *status, uint8_t **proof_out, size_t *proof_len,
                        const spw_air *air, const spw_trace *trace, const spw_statement *stmt,
                        const struct spw_prove_opts *opts, struct spw_prove_stats *stats,

@@ -644,8 +644,21 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
     } else {
         spw_gpu_clear_last();
     }
+    /* The streaming device tier defers the host checks the way the resident
+     * one does (src/gpu_prover.c): a bad trace fails the composition degree
+     * check, leaves sum L_t != 0 or makes a zero fingerprint (probability of
+     * missing it below 2^-150), and only then do the checks run, to name the
+     * culprit. Tables whose quotient fills the composition domain give the
+     * degree check nothing to look at: then the checks run first. */
+    int defer = dev_stream && !forced && !getenv("SPW_GPU_HOST_CHECKS");
+    for (uint32_t t = 0; t < def->n_tables && defer; t++) {
+        uint32_t sp = spw_stark_num_parts(&def->tables[t]);
+        unsigned log_e = log_b;
+        while ((1u << log_e) < sp) log_e++;
+        if (sp == (1u << log_e)) defer = 0;
+    }
     spw_progress_report(ctx, spw_round_names[SPW_ROUND_CHECK], -1, 0, 0);
-    if (!forced) {
+    if (!forced && !defer) {
         SPW_TRY(spw_air_check_trace(ctx, def, trace, stmt ? stmt->publics : NULL,
                                     stmt ? stmt->n_publics : 0));
         SPW_TRY(spw_logup_check_balance(ctx, def, trace));
@@ -656,7 +669,13 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
         spw_status ds;
         spw_stats_pause(ctx); /* (bench) the streaming prover gives no per-table reports */
         if (spw_sched_dispatch(ctx, &ds, proof_out, proof_len, air, trace, stmt, opts, stats,
-                               dev_stream)) {
+                               dev_stream | defer << 1)) {
+            if (ds != SPW_OK && defer) { /* a bad trace? the checks name it */
+                spw_status cs = spw_air_check_trace(ctx, def, trace, stmt ? stmt->publics : NULL,
+                                                    stmt ? stmt->n_publics : 0);
+                if (cs == SPW_OK) cs = spw_logup_check_balance(ctx, def, trace);
+                if (cs != SPW_OK) return cs;
+            }
             if (ds == SPW_OK) spw_stats_finish(ctx, def, stats, *proof_len);
             return ds;
         }

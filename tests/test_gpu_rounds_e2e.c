@@ -174,6 +174,14 @@ static void bad_trace_case(int variant)
     set_backend(ctx, SPW_BACKEND_CUDA, 0);
     ck_assert_int_eq(spw_prove(ctx, &p, &len, s.air, s.trace, &stmt), want);
     ck_assert_ptr_null(p);
+    /* the streaming device tier (checks deferred as well): the same status
+     * and a message naming the table */
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", spw_ctx_last_error(ctx));
+    ck_assert_int_eq(spw_ctx_set_param(ctx, SPW_PARAM_MODE, SPW_MODE_SPILLED), SPW_OK);
+    ck_assert_int_eq(spw_prove(ctx, &p, &len, s.air, s.trace, &stmt), want);
+    ck_assert_ptr_null(p);
+    ck_assert_str_eq(spw_ctx_last_error(ctx), msg);
     small_air_free(&s);
     spw_ctx_free(ctx);
 }

@@ -1207,6 +1207,15 @@ spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
         }
     }
     prog(ctx, S, def->n_tables, SPW_ROUND_AUX, def->n_tables);
+    if (plan->checks_deferred && !forced) { /* the bus balance was not checked first */
+        fe3 tot = fe3_zero();
+        for (uint32_t t = 0; t < def->n_tables; t++) tot = fe3_add(tot, P.tables[t].logup_sum);
+        if (!fe3_is_zero(tot)) {
+            st = spw_fail(ctx, SPW_ERR_INTERNAL, "prove: the LogUp sums of the tables do not "
+                          "cancel (unbalanced bus)");
+            goto out;
+        }
+    }
     LAP(SPW_ROUND_AUX);
 
     for (uint32_t t = 0; t < def->n_tables; t++) {
@@ -1350,6 +1359,8 @@ int spw_sched_dispatch(spw_ctx *ctx, spw_status *status, uint8_t **proof_out, si
                        const spw_air *air, const spw_trace *trace, const spw_statement *stmt,
                        const spw_prove_opts *opts, spw_prove_stats *stats, int device)
 {
+    int deferred = (device >> 1) & 1;
+    device &= 1;
     if (ctx->mode == SPW_MODE_RESIDENT && !device) return 0;
     spw_plan plan;
     spw_status st = spw_plan_make(ctx, &plan, spw_air_get_def(air), NULL);
@@ -1383,6 +1394,7 @@ int spw_sched_dispatch(spw_ctx *ctx, spw_status *status, uint8_t **proof_out, si
         plan.spilled = 1;
         plan.device = 1;
         plan.dev_budget = ctx->vram_budget;
+        plan.checks_deferred = deferred;
     }
     if (!plan.spilled) {
         spw_plan_clear(&plan);
