@@ -52,6 +52,21 @@ spw_status spw_cuda_stream_sync(spw_cuda_stream s);
  * which); asynchronous with respect to the host only for pinned host memory. */
 spw_status spw_cuda_memcpy_async(void *dst, const void *src, size_t bytes, spw_cuda_stream s);
 spw_status spw_cuda_memset_async(void *d_dst, int value, size_t bytes, spw_cuda_stream s);
+/* Host <-> device traffic of this process so far (all threads): bytes of
+ * every copy queued through spw_cuda_memcpy_async, the rounds' own
+ * read-backs and the spill stager, by direction; seconds = summed duration
+ * of those copies on the device (timing events around each copy; copies
+ * that overlap each other are counted each). spw_cuda_copy_totals waits for
+ * the copies still in flight, so call it after syncing the streams; the
+ * byte counters below do not wait. Run statistics take the difference of
+ * two snapshots (links "host->device" and "device->host"). */
+typedef struct spw_cuda_copy_stats {
+    uint64_t h2d_bytes, d2h_bytes;
+    double h2d_seconds, d2h_seconds;
+} spw_cuda_copy_stats;
+void spw_cuda_copy_totals(spw_cuda_copy_stats *out);
+uint64_t spw_cuda_bytes_h2d(void);
+uint64_t spw_cuda_bytes_d2h(void);
 /* Page-locked host memory for streaming (counted by the caller's host
  * budget, not by the device arena). */
 spw_status spw_cuda_host_alloc(void **out, size_t bytes);
