@@ -2,7 +2,9 @@
 # test_bench.sh - `spillway bench --matrix tiny` and `spillway prove --stats`
 # write documents that tests/check_stats_json.py accepts against
 # docs/stats-schema.json; the checker rejects broken documents; the bench
-# leaves results.csv and, when gnuplot is installed, at least 4 PNG plots.
+# leaves results.csv and, when gnuplot is installed, at least 4 PNG plots;
+# with a GPU, a --backend cuda --stats document has its PCIe links and
+# device tier, and the progress line is drawn under the CUDA backend too.
 # Skips (77) without python3 or the spillway binary.
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
