@@ -61,10 +61,21 @@ void spw_cuda_event_destroy(spw_cuda_event e); /* NULL ok */
 spw_status spw_cuda_event_record(spw_cuda_event e, spw_cuda_stream s);
 spw_status spw_cuda_stream_wait_event(spw_cuda_stream s, spw_cuda_event e);
 spw_status spw_cuda_event_sync(spw_cuda_event e);
-/* Bytes moved by spw_cuda_memcpy_async since the process started, by
- * direction (host->device, device->host; device-to-device not counted). */
-uint64_t spw_cuda_copied_h2d(void);
-uint64_t spw_cuda_copied_d2h(void);
+/* Host <-> device traffic of this process so far (all threads): bytes of
+ * every copy queued through spw_cuda_memcpy_async, the rounds' own
+ * read-backs and the spill stager, by direction; seconds = summed duration
+ * of those copies on the device (timing events around each copy; copies
+ * that overlap each other are counted each). spw_cuda_copy_totals waits for
+ * the copies still in flight, so call it after syncing the streams; the
+ * byte counters below do not wait. Run statistics take the difference of
+ * two snapshots (links "host->device" and "device->host"). */
+typedef struct spw_cuda_copy_stats {
+    uint64_t h2d_bytes, d2h_bytes;
+    double h2d_seconds, d2h_seconds;
+} spw_cuda_copy_stats;
+void spw_cuda_copy_totals(spw_cuda_copy_stats *out);
+uint64_t spw_cuda_bytes_h2d(void);
+uint64_t spw_cuda_bytes_d2h(void);
 /* Page-locked host memory for streaming (counted by the caller's host
  * budget, not by the device arena). */
 spw_status spw_cuda_host_alloc(void **out, size_t bytes);

@@ -12,6 +12,11 @@ spw_status spw_cuda_set_error(spw_status s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 // Counts `n` kernel launches (see spw_cuda_kernel_launches).
 void spw_cuda_count_launch(uint64_t n);
+// cudaMemcpyAsync that counts host->device and device->host bytes and
+// times the copy (spw_cuda_copy_totals); kind cudaMemcpyDefault looks the
+// direction up from the pointers. Device-to-device copies are not counted.
+cudaError_t spw_cuda_copy_counted(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind,
+                                  cudaStream_t s);
 // Maps a CUDA error (after a launch or API call) to SPW_ERR_CUDA + message.
 spw_status spw_cuda_check(cudaError_t e, const char *what);
 // After a kernel launch: checks the launch error and counts it.

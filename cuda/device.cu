@@ -1,6 +1,8 @@
 // device.cu - device discovery, error reporting, launch counting, streams,
-// copies and pinned host memory for the CUDA backend.
+// copies (counted and timed per direction for the run statistics) and
+// pinned host memory for the CUDA backend.
 #include "cuda_internal.cuh"
+#include <mutex>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -61,8 +63,6 @@ extern "C" spw_status spw_cuda_device_info(char *name, size_t name_len, uint64_t
     return SPW_OK;
 }
 
-static uint64_t g_h2d, g_d2h; /* bytes copied, by direction */
-
 extern "C" spw_status spw_cuda_stream_create(spw_cuda_stream *out)
 {
     if (!out) return spw_cuda_set_error(SPW_ERR_NULL, "spw_cuda_stream_create: out is NULL");
@@ -83,25 +83,123 @@ extern "C" spw_status spw_cuda_stream_sync(spw_cuda_stream s)
     return SPW_OK;
 }
 
+/* ---- host <-> device copy counters ----
+ * Bytes are counted when a copy is queued. Its duration comes from two
+ * timing events recorded around it on its stream; the pairs wait in a ring
+ * and are read when the ring is full (the oldest, long finished in practice)
+ * or when spw_cuda_copy_totals() is called (after the caller's sync). */
+namespace {
+const unsigned kRing = 256;
+struct copy_rec {
+    cudaEvent_t a, b;
+    int dir;
+};
+std::mutex g_copy_mu;
+copy_rec g_ring[kRing];
+unsigned g_head, g_pending;
+bool g_ring_ok = true;
+unsigned long long g_bytes[2];
+double g_seconds[2];
+
+/* the oldest pending pair: waits for it, adds its time; lock held */
+void harvest_oldest()
+{
+    copy_rec &r = g_ring[g_head];
+    float ms = 0;
+    if (cudaEventSynchronize(r.b) == cudaSuccess && cudaEventElapsedTime(&ms, r.a, r.b) == cudaSuccess)
+        g_seconds[r.dir] += ms * 1e-3;
+    else
+        cudaGetLastError();
+    g_head = (g_head + 1) % kRing;
+    g_pending--;
+}
+
+bool on_device(const void *p)
+{
+    cudaPointerAttributes at;
+    if (cudaPointerGetAttributes(&at, p) != cudaSuccess) {
+        cudaGetLastError();
+        return false;
+    }
+    return at.type == cudaMemoryTypeDevice || at.type == cudaMemoryTypeManaged;
+}
+} // namespace
+
+cudaError_t spw_cuda_copy_counted(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind,
+                                  cudaStream_t s)
+{
+    int dir = -1;
+    if (kind == cudaMemcpyHostToDevice) dir = 0;
+    else if (kind == cudaMemcpyDeviceToHost) dir = 1;
+    else if (kind == cudaMemcpyDefault) {
+        bool dd = on_device(dst), sd = on_device(src);
+        dir = dd && !sd ? 0 : sd && !dd ? 1 : -1;
+    }
+    if (dir < 0 || !bytes) return cudaMemcpyAsync(dst, src, bytes, kind, s);
+    std::lock_guard<std::mutex> lk(g_copy_mu);
+    g_bytes[dir] += bytes;
+    copy_rec *r = NULL;
+    if (g_ring_ok) {
+        if (g_pending == kRing) harvest_oldest();
+        r = &g_ring[(g_head + g_pending) % kRing];
+        if (!r->a && (cudaEventCreate(&r->a) != cudaSuccess || cudaEventCreate(&r->b) != cudaSuccess)) {
+            cudaGetLastError();
+            g_ring_ok = false; /* bytes only from now on */
+            r = NULL;
+        }
+    }
+    if (r && cudaEventRecord(r->a, s) != cudaSuccess) {
+        cudaGetLastError();
+        r = NULL;
+    }
+    cudaError_t e = cudaMemcpyAsync(dst, src, bytes, kind, s);
+    if (r && e == cudaSuccess) {
+        if (cudaEventRecord(r->b, s) == cudaSuccess) {
+            r->dir = dir;
+            g_pending++;
+        } else {
+            cudaGetLastError();
+        }
+    }
+    return e;
+}
+
+extern "C" void spw_cuda_copy_totals(spw_cuda_copy_stats *out)
+{
+    std::lock_guard<std::mutex> lk(g_copy_mu);
+    while (g_pending) harvest_oldest();
+    out->h2d_bytes = g_bytes[0];
+    out->d2h_bytes = g_bytes[1];
+    out->h2d_seconds = g_seconds[0];
+    out->d2h_seconds = g_seconds[1];
+}
+
+extern "C" uint64_t spw_cuda_bytes_h2d(void)
+{
+    std::lock_guard<std::mutex> lk(g_copy_mu);
+    return g_bytes[0];
+}
+
+extern "C" uint64_t spw_cuda_bytes_d2h(void)
+{
+    std::lock_guard<std::mutex> lk(g_copy_mu);
+    return g_bytes[1];
+}
+
 extern "C" spw_status spw_cuda_memcpy_async(void *dst, const void *src, size_t bytes,
                                             spw_cuda_stream s)
 {
     if (!bytes) return SPW_OK;
     if (!dst || !src) return spw_cuda_set_error(SPW_ERR_NULL, "spw_cuda_memcpy_async: NULL pointer");
-    SPW_CUDA_TRY(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, s), "cudaMemcpyAsync");
-    cudaPointerAttributes ad, as;
-    if (cudaPointerGetAttributes(&ad, dst) == cudaSuccess &&
-        cudaPointerGetAttributes(&as, src) == cudaSuccess) {
-        int dd = ad.type == cudaMemoryTypeDevice, sd = as.type == cudaMemoryTypeDevice;
-        if (dd && !sd) __atomic_add_fetch(&g_h2d, (uint64_t)bytes, __ATOMIC_RELAXED);
-        if (sd && !dd) __atomic_add_fetch(&g_d2h, (uint64_t)bytes, __ATOMIC_RELAXED);
+    cudaError_t e = spw_cuda_copy_counted(dst, src, bytes, cudaMemcpyDefault, s);
+    if (e != cudaSuccess) {
+        char what[160];
+        snprintf(what, sizeof what, "cudaMemcpyAsync(dst %p%s, src %p%s, %zu bytes)", dst,
+                 on_device(dst) ? " (device)" : "", src, on_device(src) ? " (device)" : "", bytes);
+        return spw_cuda_check(e, what);
     }
-    cudaGetLastError();
     return SPW_OK;
 }
-
-extern "C" uint64_t spw_cuda_copied_h2d(void) { return __atomic_load_n(&g_h2d, __ATOMIC_RELAXED); }
-extern "C" uint64_t spw_cuda_copied_d2h(void) { return __atomic_load_n(&g_d2h, __ATOMIC_RELAXED); }
 
 extern "C" spw_status spw_cuda_event_create(spw_cuda_event *out)
 {

@@ -1,6 +1,7 @@
 // pinned.cu - page-locking of the spill layer's host pool and a pinned
 // host<->device bandwidth probe (thin launchers; scheduling stays in C).
 #include "pinned_api.h"
+#include "cuda_internal.cuh"
 #include <cuda_runtime.h>
 #include <new>
 
@@ -114,8 +115,8 @@ extern "C" spw_status spw_cuda_stager_h2d(spw_cuda_stager *s, unsigned slot, con
 {
     if (slot >= s->slots || dev_off > s->dev_bytes || bytes > s->dev_bytes - dev_off)
         return SPW_ERR_INVALID_ARG;
-    if (cudaMemcpyAsync((char *)s->dev + dev_off, host, bytes, cudaMemcpyHostToDevice, s->stream) !=
-            cudaSuccess ||
+    if (spw_cuda_copy_counted((char *)s->dev + dev_off, host, bytes, cudaMemcpyHostToDevice,
+                              s->stream) != cudaSuccess ||
         cudaEventRecord(s->ev[slot], s->stream) != cudaSuccess) {
         cudaGetLastError();
         return SPW_ERR_CUDA;

@@ -155,8 +155,8 @@ extern "C" spw_status spw_gpu_dot_host(spw_cuda_stream s, fe3 *h_out, const uint
         k_dot<<<g, TPB, 0, (cudaStream_t)s>>>(d_partial, d_cols, stride, n, d_pw, nseg, c0);
         SPW_CUDA_LAUNCHED("k_dot");
     }
-    SPW_CUDA_TRY(cudaMemcpyAsync(h_partial, d_partial, ncols * nseg * sizeof(fe3),
-                                 cudaMemcpyDeviceToHost, (cudaStream_t)s),
+    SPW_CUDA_TRY(spw_cuda_copy_counted(h_partial, d_partial, ncols * nseg * sizeof(fe3),
+                                       cudaMemcpyDeviceToHost, (cudaStream_t)s),
                  "spw_gpu_dot_host: copy back");
     SPW_CUDA_TRY(cudaStreamSynchronize((cudaStream_t)s), "k_dot");
     for (size_t c = 0; c < ncols; c++) {

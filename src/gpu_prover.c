@@ -11,7 +11,9 @@
 #include "gpu_prover.h"
 #include "fri.h"
 #include "logup.h"
+#include "progress.h"
 #include "proof.h"
+#include "stats.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -170,6 +172,8 @@ typedef struct grun {
     const char *table;
     uint64_t budget;
     int bad_trace;  /* the rounds saw what only a bad trace causes */
+    const spw_air_def *def; /* progress reports (run_rounds only) */
+    unsigned log_b;
 } grun;
 
 /* SPW_GPU_DEBUG=1 in the environment: one stderr line per round and
@@ -200,6 +204,28 @@ static spw_status dev_fail(grun *g, spw_status s)
         spw_status d_s_ = (call);                   \
         if (d_s_ != SPW_OK) return dev_fail(g, d_s_); \
     } while (0)
+
+/* Progress report (src/progress.h) before table t of a per-table round
+ * (t == n_tables: the round is done), with the CPU prover's work units.
+ * Device work is asynchronous: the run statistics charge the time between
+ * two reports to the step reported first, so every report is made where the
+ * stream has finished the work queued before it (a sync, cheap when the
+ * table's last copy already waited for it). */
+static spw_status gprog(grun *g, int round, uint32_t t)
+{
+    D(spw_cuda_stream_sync(g->s));
+    spw_progress_table(g->ctx, g->def, g->log_b, round, t);
+    return SPW_OK;
+}
+
+/* A report of a round that is not per table (FRI, grinding, queries,
+ * encode), after the same sync. */
+static spw_status gprog_round(grun *g, int round, uint64_t done, uint64_t total)
+{
+    D(spw_cuda_stream_sync(g->s));
+    spw_progress_report(g->ctx, spw_round_names[round], -1, done, total);
+    return SPW_OK;
+}
 
 static spw_status dalloc(grun *g, void *pp, uint64_t bytes)
 {
@@ -444,7 +470,7 @@ spw_status spw_gpu_logup_build(spw_ctx *ctx, spw_cuda_arena *A, spw_cuda_stream 
                                fe3 *sum, const spw_air_table *t, const uint64_t *d_main,
                                size_t chunk_rows, const fe3 *challenges)
 {
-    grun g = {ctx, A, s, "LogUp", t->name, 0, 0};
+    grun g = {ctx, A, s, "LogUp", t->name, 0, 0, NULL, 0};
     *sum = fe3_zero();
     if (!t->n_interactions) return SPW_OK;
     if (t->n_aux != (t->n_interactions + 1) / 2 + 1)
@@ -585,7 +611,7 @@ spw_status spw_gpu_composition_values(spw_ctx *ctx, spw_cuda_arena *A, spw_cuda_
                                       unsigned log_e, const fe3 *d_challenges,
                                       const uint64_t *d_publics, fe3 logup_sum, fe3 lambda)
 {
-    grun g = {ctx, A, s, "composition", t->name, 0, 0};
+    grun g = {ctx, A, s, "composition", t->name, 0, 0, NULL, 0};
     return comp_dev(&g, d_q, t, d_main, d_aux, t->log_height, log_e, d_challenges, d_publics,
                     logup_sum, lambda);
 }
@@ -785,12 +811,15 @@ static spw_status run_rounds(grun *g, spw_proof *P, gtab *S, const spw_air_def *
 
     for (uint32_t t = 0; t < def->n_tables; t++) {
         phase(g, "main commit", S[t].t->name);
+        SPW_TRY(gprog(g, SPW_ROUND_MAIN, t));
         SPW_TRY(g_round_main(g, &S[t], trace, t, log_b, &P->tables[t].main_root));
         spw_transcript_absorb(&tr, P->tables[t].main_root.b, 32);
     }
+    SPW_TRY(gprog(g, SPW_ROUND_MAIN, def->n_tables));
     LAP(SPW_ROUND_MAIN);
 
     phase(g, "LogUp aux commit", NULL);
+    SPW_TRY(gprog(g, SPW_ROUND_AUX, 0));
     uint32_t n_ch = def->n_challenges > 2 ? def->n_challenges : 2;
     fe3 ch[256];
     fe3 *chp = n_ch <= 256 ? ch : spw_malloc_array(n_ch, sizeof(fe3));
@@ -802,7 +831,9 @@ static spw_status run_rounds(grun *g, spw_proof *P, gtab *S, const spw_air_def *
     if (st == SPW_OK) st = upload(g, &d_pub, P->publics, (uint64_t)P->n_publics * 8);
     for (uint32_t t = 0; t < def->n_tables && st == SPW_OK; t++) {
         phase(g, "LogUp aux commit", S[t].t->name);
-        st = g_round_aux(g, &S[t], chp, &P->tables[t].logup_sum, log_b, &P->tables[t].aux_root);
+        st = gprog(g, SPW_ROUND_AUX, t);
+        if (st == SPW_OK)
+            st = g_round_aux(g, &S[t], chp, &P->tables[t].logup_sum, log_b, &P->tables[t].aux_root);
         if (st == SPW_OK && S[t].t->n_aux) {
             uint8_t b[56];
             memcpy(b, P->tables[t].aux_root.b, 32);
@@ -823,10 +854,12 @@ static spw_status run_rounds(grun *g, spw_proof *P, gtab *S, const spw_air_def *
                             "GPU backend: the tables' LogUp sums do not cancel");
         }
     }
+    SPW_TRY(gprog(g, SPW_ROUND_AUX, def->n_tables));
     LAP(SPW_ROUND_AUX);
 
     for (uint32_t t = 0; t < def->n_tables; t++) {
         phase(g, "composition", S[t].t->name);
+        SPW_TRY(gprog(g, SPW_ROUND_COMP, t));
         fe3 lambda = spw_transcript_ext3(&tr);
         SPW_TRY(g_round_comp(g, &S[t], d_ch, d_pub, P->tables[t].logup_sum, lambda, log_b, forced,
                              &P->tables[t].comp_root));
@@ -835,6 +868,7 @@ static spw_status run_rounds(grun *g, spw_proof *P, gtab *S, const spw_air_def *
         spw_transcript_absorb(&tr, P->tables[t].comp_root.b, 32);
     dfree(g, d_ch);
     dfree(g, d_pub);
+    SPW_TRY(gprog(g, SPW_ROUND_COMP, def->n_tables));
     LAP(SPW_ROUND_COMP);
 
     fe3 zeta;
@@ -842,6 +876,7 @@ static spw_status run_rounds(grun *g, spw_proof *P, gtab *S, const spw_air_def *
     while (zeta.c[1] == 0 && zeta.c[2] == 0);
     for (uint32_t t = 0; t < def->n_tables; t++) {
         phase(g, "out-of-domain", S[t].t->name);
+        SPW_TRY(gprog(g, SPW_ROUND_OOD, t));
         SPW_TRY(g_round_ood(g, &S[t], &P->tables[t], zeta));
         size_t nb = 24 * (size_t)spw_proof_n_ood(&P->tables[t]);
         uint8_t *b = malloc(nb);
@@ -850,6 +885,7 @@ static spw_status run_rounds(grun *g, spw_proof *P, gtab *S, const spw_air_def *
         spw_transcript_absorb(&tr, b, nb);
         free(b);
     }
+    SPW_TRY(gprog(g, SPW_ROUND_OOD, def->n_tables));
     LAP(SPW_ROUND_OOD);
 
     /* DEEP: tables of LDE size N_i add into FRI input layer i (leaf layout) */
@@ -859,15 +895,19 @@ static spw_status run_rounds(grun *g, spw_proof *P, gtab *S, const spw_air_def *
     fe3 gamma = spw_transcript_ext3(&tr), gpow = fe3_one();
     for (uint32_t t = 0; t < def->n_tables; t++) {
         phase(g, "DEEP", S[t].t->name);
+        SPW_TRY(gprog(g, SPW_ROUND_DEEP, t));
         unsigned i = log_n0 - S[t].log_N;
         int acc = layer[i] != NULL;
         if (!acc) SPW_TRY(dalloc(g, &layer[i], 3 * (uint64_t)S[t].N * 8));
         SPW_TRY(g_round_deep(g, &S[t], &P->tables[t], zeta, gamma, &gpow, layer[i], acc));
     }
+    SPW_TRY(gprog(g, SPW_ROUND_DEEP, def->n_tables));
     LAP(SPW_ROUND_DEEP);
 
     /* FRI commit: layer i+1 = fold(layer i) + beta^2 * rollin[i+1] */
     phase(g, "FRI", NULL);
+    uint64_t fri_units = 48ull << log_n0; /* as the CPU prover: 2 x 24 x N0 */
+    SPW_TRY(gprog_round(g, SPW_ROUND_FRI, 0, fri_units));
     uint64_t sh = GL_GENERATOR;
     for (unsigned i = 0; i < R; i++) {
         size_t ni = (size_t)1 << (log_n0 - i), half = ni / 2;
@@ -883,6 +923,10 @@ static spw_status run_rounds(grun *g, spw_proof *P, gtab *S, const spw_air_def *
         }
         layer[i + 1] = next;
         sh = gl_mul(sh, sh);
+        /* layers 0..i committed (their root download waited for them);
+         * a report within the step, rate-limited by the progress layer */
+        spw_progress_report(ctx, spw_round_names[SPW_ROUND_FRI], -1,
+                            fri_units - (fri_units >> (i + 1)), fri_units);
     }
     {
         unsigned log_nr = log_n0 - R;
@@ -903,6 +947,7 @@ static spw_status run_rounds(grun *g, spw_proof *P, gtab *S, const spw_air_def *
         if (st != SPW_OK) return st;
     }
     LAP(SPW_ROUND_FRI);
+    SPW_TRY(gprog_round(g, SPW_ROUND_GRIND, 0, 0));
 
     P->nonce = spw_transcript_grind(&tr, P->params.grinding_bits);
     {
@@ -911,6 +956,7 @@ static spw_status run_rounds(grun *g, spw_proof *P, gtab *S, const spw_air_def *
         spw_transcript_absorb(&tr, nb, 8);
     }
     LAP(SPW_ROUND_GRIND);
+    SPW_TRY(gprog_round(g, SPW_ROUND_QUERY, 0, 0));
 
     /* queries: every index first (opening absorbs nothing), then gathers */
     phase(g, "queries", NULL);
@@ -1023,6 +1069,11 @@ spw_status spw_gpu_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
     int forced = opts && opts->skip_checks;
     double t0 = spw_now();
     uint64_t k0 = spw_cuda_kernel_launches();
+    spw_cuda_copy_stats c0, c1;
+    spw_cuda_copy_totals(&c0);
+    /* progress: the set-up (and host checks that cannot overlap) is the
+     * "checks" step, as on the CPU backend */
+    spw_progress_report(ctx, spw_round_names[SPW_ROUND_CHECK], -1, 0, 0);
     unsigned max_lh = 0;
     for (uint32_t t = 0; t < def->n_tables; t++) {
         if (def->tables[t].log_height > max_lh) max_lh = def->tables[t].log_height;
@@ -1060,7 +1111,7 @@ spw_status spw_gpu_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
     spw_status st = SPW_OK;
     spw_proof P;
     memset(&P, 0, sizeof P);
-    grun g = {ctx, arena, NULL, "setup", NULL, budget, 0};
+    grun g = {ctx, arena, NULL, "setup", NULL, budget, 0, def, log_b};
     gtab *S = spw_calloc_array(def->n_tables, sizeof(gtab));
     if (!S) {
         st = spw_fail(ctx, SPW_ERR_NOMEM, "prove: out of memory (tables)");
@@ -1084,7 +1135,11 @@ spw_status spw_gpu_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
     st = run_rounds(&g, &P, S, def, trace, forced, log_b, max_lh, stats, &gs);
     if (g.s) (void)spw_cuda_stream_sync(g.s);
     gs.peak = spw_cuda_arena_peak(g.A);
-out:
+out:;
+    /* waiting for the host checks: charged to the "checks" step (its time
+     * that did not overlap the device rounds) */
+    double tj = spw_now();
+    spw_stats_pause(ctx);
     if (th_started) {
         pthread_join(th, NULL);
         th_started = 0;
@@ -1095,6 +1150,7 @@ out:
             spw_log(ctx, SPW_LOG_WARN, "GPU backend: the host checks accept the trace that the "
                                        "device rounds rejected");
     }
+    spw_stats_add_time(ctx, spw_round_names[SPW_ROUND_CHECK], -1, spw_now() - tj);
     stats->seconds[SPW_ROUND_CHECK] = cj.seconds;
     gs.seconds[SPW_ROUND_CHECK] = cj.seconds;
     if (cj.st != SPW_OK) { /* a bad trace wins over anything else */
@@ -1102,12 +1158,30 @@ out:
         st = cj.st;
     }
     if (st == SPW_OK) {
+        spw_progress_report(ctx, spw_round_names[SPW_ROUND_ENCODE], -1, 0, 0);
         double te = spw_now();
         st = spw_proof_encode(ctx, proof_out, proof_len, &P);
         stats->seconds[SPW_ROUND_ENCODE] += spw_now() - te;
         gs.seconds[SPW_ROUND_ENCODE] = stats->seconds[SPW_ROUND_ENCODE];
+        spw_stats_pause(ctx); /* the tear-down below is in no round */
     }
     stats->total = spw_now() - t0;
+    /* wall time of the call not in a device round nor encode: set-up and the
+     * wait for the host checks (they overlap the rounds otherwise) */
+    gs.check_wall = stats->total;
+    for (int r = 0; r < SPW_ROUND_COUNT; r++)
+        if (r != SPW_ROUND_CHECK) gs.check_wall -= stats->seconds[r];
+    if (gs.check_wall < 0) gs.check_wall = 0;
+    /* host <-> device traffic of this call (every copy has finished) */
+    spw_cuda_copy_totals(&c1);
+    gs.h2d_bytes = c1.h2d_bytes - c0.h2d_bytes;
+    gs.d2h_bytes = c1.d2h_bytes - c0.d2h_bytes;
+    gs.h2d_seconds = c1.h2d_seconds - c0.h2d_seconds;
+    gs.d2h_seconds = c1.d2h_seconds - c0.d2h_seconds;
+    if (st == SPW_OK) {
+        spw_stats_link_add(ctx, "host->device", gs.h2d_bytes, gs.h2d_seconds, 0);
+        spw_stats_link_add(ctx, "device->host", gs.d2h_bytes, gs.d2h_seconds, 0);
+    }
     gs.used_device = st == SPW_OK;
     gs.kernels = spw_cuda_kernel_launches() - k0;
     set_last(&gs);

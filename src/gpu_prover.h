@@ -26,7 +26,15 @@ typedef struct spw_gpu_run_stats {
     int stream;                 /* 1: the resident plan did not fit the budget: the
                                    streaming device tier (src/sched/dev.h) runs instead */
     int streamed;               /* 1: the proof was made by the streaming device tier */
-    uint64_t h2d, d2h;          /* bytes copied host->device, device->host */
+    /* (bench) host <-> device copies of this run: bytes and summed copy
+     * time on the device (cuda/cuda_api.h spw_cuda_copy_totals) */
+    uint64_t h2d_bytes, d2h_bytes;
+    double h2d_seconds, d2h_seconds;
+    /* (bench) wall time of the call outside the device rounds and encode:
+     * set-up and the wait for the host checks; the run statistics' "checks"
+     * round (seconds[SPW_ROUND_CHECK] is the checks' own time, which
+     * overlaps the device rounds) */
+    double check_wall;
 } spw_gpu_run_stats;
 
 /* 1 when ctx asks for (cuda) or allows (auto) the device and a device is

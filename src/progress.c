@@ -4,6 +4,8 @@
  * rate-limited spw_progress reports to the callback of spw_ctx_set_progress.
  */
 #include "progress.h"
+#include "air.h"
+#include "stark.h"
 #include "stats.h"
 
 #include <string.h>
@@ -26,6 +28,33 @@ double spw_progress_round_weight(const char *round)
     for (size_t i = 0; i < sizeof weights / sizeof *weights; i++)
         if (!strcmp(weights[i].name, round)) return weights[i].w;
     return 0;
+}
+
+uint64_t spw_progress_units(const spw_air_table *tb, unsigned log_b, int round)
+{
+    uint64_t n = (uint64_t)1 << tb->log_height, N = n << log_b;
+    uint64_t all = (uint64_t)tb->n_main + 3u * tb->n_aux + 3u * spw_stark_num_parts(tb);
+    switch (round) {
+    case SPW_ROUND_CHECK: return 8 * n * tb->n_main;
+    case SPW_ROUND_MAIN: return 8 * N * tb->n_main;
+    case SPW_ROUND_AUX: return 24 * N * tb->n_aux;
+    case SPW_ROUND_COMP: return 24 * N * spw_stark_num_parts(tb);
+    case SPW_ROUND_OOD: return 8 * n * all;
+    default: return 8 * N * all; /* DEEP */
+    }
+}
+
+void spw_progress_table(const spw_ctx *ctx, const spw_air_def *def, unsigned log_b, int round,
+                        uint32_t t)
+{
+    uint64_t done = 0, total = 0;
+    for (uint32_t i = 0; i < def->n_tables; i++) {
+        uint64_t u = spw_progress_units(&def->tables[i], log_b, round);
+        total += u;
+        if (i < t) done += u;
+    }
+    spw_progress_report(ctx, spw_round_names[round], t < def->n_tables ? (int)t : -1, done,
+                        total);
 }
 
 spw_status spw_ctx_set_progress(spw_ctx *ctx, spw_progress_fn fn, void *user,

@@ -18,6 +18,18 @@
 void spw_progress_report(const spw_ctx *ctx, const char *round, int table, uint64_t done,
                          uint64_t total);
 
+/* Work units of table tb in one of the per-table rounds (SPW_ROUND_CHECK ..
+ * SPW_ROUND_DEEP): bytes of the data the round produces or reads for it
+ * (docs/STATS_SCHEMA.md, rounds[].bytes). */
+struct spw_air_table;
+uint64_t spw_progress_units(const struct spw_air_table *tb, unsigned log_b, int round);
+/* The report every prover (CPU, GPU) makes before table t of a per-table
+ * round: done = the units of tables 0..t-1, total = all tables' units;
+ * t == def->n_tables reports the round complete (table -1). */
+struct spw_air_def;
+void spw_progress_table(const spw_ctx *ctx, const struct spw_air_def *def, unsigned log_b,
+                        int round, uint32_t t);
+
 /* Share of a prove call's time a round usually takes (CPU prover, measured
  * by spillway bench); used for the overall fraction and ETA when the
  * planner gave no prediction. 0 for unknown rounds. */

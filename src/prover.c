@@ -533,36 +533,6 @@ static spw_status check_statement(spw_ctx *ctx, const spw_air_def *def, const sp
     return SPW_OK;
 }
 
-/* Progress (src/progress.h, owner: bench): work units of a table in a
- * round (bytes of the data the round produces or reads), and a report
- * before table t of a per-table round (t == n_tables: the round is done). */
-static uint64_t prog_units(const spw_air_table *tb, unsigned log_b, int round)
-{
-    uint64_t n = (uint64_t)1 << tb->log_height, N = n << log_b;
-    uint64_t all = (uint64_t)tb->n_main + 3u * tb->n_aux + 3u * spw_stark_num_parts(tb);
-    switch (round) {
-    case SPW_ROUND_CHECK: return 8 * n * tb->n_main;
-    case SPW_ROUND_MAIN: return 8 * N * tb->n_main;
-    case SPW_ROUND_AUX: return 24 * N * tb->n_aux;
-    case SPW_ROUND_COMP: return 24 * N * spw_stark_num_parts(tb);
-    case SPW_ROUND_OOD: return 8 * n * all;
-    default: return 8 * N * all; /* DEEP */
-    }
-}
-
-static void prog_table(const spw_ctx *ctx, const spw_air_def *def, unsigned log_b, int round,
-                       uint32_t t)
-{
-    uint64_t done = 0, total = 0;
-    for (uint32_t i = 0; i < def->n_tables; i++) {
-        uint64_t u = prog_units(&def->tables[i], log_b, round);
-        total += u;
-        if (i < t) done += u;
-    }
-    spw_progress_report(ctx, spw_round_names[round], t < def->n_tables ? (int)t : -1, done,
-                        total);
-}
-
 spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, const spw_air *air,
                         const spw_trace *trace, const spw_statement *stmt,
                         const spw_prove_opts *opts, spw_prove_stats *stats)
@@ -634,6 +604,9 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
             spw_stats_pause(ctx);
             spw_stats_finish(ctx, def, stats, *proof_len);
             spw_stats_device(ctx, gs.peak, gs.budget);
+            /* the checks overlap the device rounds: the round's wall time
+             * is what they added to the call */
+            spw_stats_round_time(ctx, spw_round_names[SPW_ROUND_CHECK], gs.check_wall);
         }
         if (handled || gst != SPW_OK) return gst;
         spw_gpu_run_stats gs;
@@ -713,12 +686,12 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
 
     /* round 1: main commitments */
     for (uint32_t t = 0; t < def->n_tables; t++) {
-        prog_table(ctx, def, log_b, SPW_ROUND_MAIN, t);
+        spw_progress_table(ctx, def, log_b, SPW_ROUND_MAIN, t);
         if ((st = round_main(ctx, &S[t], trace, t, log_b)) != SPW_OK) goto out;
         P.tables[t].main_root = *spw_merkle_root(&S[t].main_tree);
         spw_transcript_absorb(&tr, P.tables[t].main_root.b, 32);
     }
-    prog_table(ctx, def, log_b, SPW_ROUND_MAIN, def->n_tables);
+    spw_progress_table(ctx, def, log_b, SPW_ROUND_MAIN, def->n_tables);
     LAP(SPW_ROUND_MAIN);
 
     /* round 2: LogUp challenges, aux commitments */
@@ -730,7 +703,7 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
     }
     for (uint32_t i = 0; i < n_ch; i++) ch[i] = spw_transcript_ext3(&tr);
     for (uint32_t t = 0; t < def->n_tables && st == SPW_OK; t++) {
-        prog_table(ctx, def, log_b, SPW_ROUND_AUX, t);
+        spw_progress_table(ctx, def, log_b, SPW_ROUND_AUX, t);
         st = round_aux(ctx, &S[t], ch, &P.tables[t].logup_sum, log_b);
         free(S[t].trace); /* the evaluations are not needed after the aux trace */
         S[t].trace = NULL;
@@ -742,12 +715,12 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
             spw_transcript_absorb(&tr, b, 56);
         }
     }
-    prog_table(ctx, def, log_b, SPW_ROUND_AUX, def->n_tables);
+    spw_progress_table(ctx, def, log_b, SPW_ROUND_AUX, def->n_tables);
     LAP(SPW_ROUND_AUX);
 
     /* round 3: composition */
     for (uint32_t t = 0; t < def->n_tables && st == SPW_OK; t++) {
-        prog_table(ctx, def, log_b, SPW_ROUND_COMP, t);
+        spw_progress_table(ctx, def, log_b, SPW_ROUND_COMP, t);
         fe3 lambda = spw_transcript_ext3(&tr);
         st = round_comp(ctx, &S[t], ch, P.publics, P.tables[t].logup_sum, lambda, log_b, forced,
                         opts && opts->reference_eval);
@@ -761,7 +734,7 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
         spw_transcript_absorb(&tr, P.tables[t].comp_root.b, 32);
     }
     free(ch);
-    prog_table(ctx, def, log_b, SPW_ROUND_COMP, def->n_tables);
+    spw_progress_table(ctx, def, log_b, SPW_ROUND_COMP, def->n_tables);
     LAP(SPW_ROUND_COMP);
 
     /* round 4: out-of-domain point and evaluations */
@@ -769,7 +742,7 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
     do zeta = spw_transcript_ext3(&tr);
     while (zeta.c[1] == 0 && zeta.c[2] == 0);
     for (uint32_t t = 0; t < def->n_tables; t++) {
-        prog_table(ctx, def, log_b, SPW_ROUND_OOD, t);
+        spw_progress_table(ctx, def, log_b, SPW_ROUND_OOD, t);
         if ((st = round_ood(ctx, &S[t], &P.tables[t], zeta)) != SPW_OK) goto out;
         size_t nb = 24 * (size_t)spw_proof_n_ood(&P.tables[t]);
         uint8_t *b = malloc(nb);
@@ -781,18 +754,18 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
         spw_transcript_absorb(&tr, b, nb);
         free(b);
     }
-    prog_table(ctx, def, log_b, SPW_ROUND_OOD, def->n_tables);
+    spw_progress_table(ctx, def, log_b, SPW_ROUND_OOD, def->n_tables);
     LAP(SPW_ROUND_OOD);
 
     /* round 5: DEEP */
     fe3 gamma = spw_transcript_ext3(&tr), gpow = fe3_one();
     for (uint32_t t = 0; t < def->n_tables; t++) {
-        prog_table(ctx, def, log_b, SPW_ROUND_DEEP, t);
+        spw_progress_table(ctx, def, log_b, SPW_ROUND_DEEP, t);
         if ((st = round_deep(ctx, &S[t], &P.tables[t], zeta, gamma, &gpow,
                              opts && opts->reference_eval)) != SPW_OK)
             goto out;
     }
-    prog_table(ctx, def, log_b, SPW_ROUND_DEEP, def->n_tables);
+    spw_progress_table(ctx, def, log_b, SPW_ROUND_DEEP, def->n_tables);
     LAP(SPW_ROUND_DEEP);
 
     /* round 6: FRI; the DEEP quotients of tables of LDE size N_i enter layer i */

@@ -185,14 +185,25 @@ uint64_t spw_stats_host_peak_rss(void)
     return (uint64_t)ru.ru_maxrss * 1024u; /* Linux: kilobytes */
 }
 
+static int seg_col(int table)
+{
+    return table >= 0 && table < SPW_STATS_MAX_TABLES ? table : SPW_STATS_MAX_TABLES;
+}
+
 void spw_stats_pause(const spw_ctx *ctx)
 {
     spw_run_stats *s = mut(ctx);
     if (!s || s->seg_round < 0) return;
-    int col = s->seg_table >= 0 && s->seg_table < SPW_STATS_MAX_TABLES ? s->seg_table
-                                                                       : SPW_STATS_MAX_TABLES;
-    s->table_seconds[s->seg_round][col] += spw_now() - s->seg_start;
+    s->table_seconds[s->seg_round][seg_col(s->seg_table)] += spw_now() - s->seg_start;
     s->seg_round = s->seg_table = -1;
+}
+
+void spw_stats_add_time(const spw_ctx *ctx, const char *round, int table, double seconds)
+{
+    spw_run_stats *s = mut(ctx);
+    if (!s || !round || !(seconds > 0)) return;
+    int r = spw_stats_round(s, round);
+    if (r >= 0) s->table_seconds[r][seg_col(table)] += seconds;
 }
 
 void spw_stats_finish(const spw_ctx *ctx, const spw_air_def *def, const spw_prove_stats *ps,
@@ -244,6 +255,11 @@ void spw_stats_device(const spw_ctx *ctx, uint64_t arena_peak, uint64_t vram_bud
         s->tables[t].plan_seconds = -1;
     }
     spw_stats_tier_peak(ctx, "device", arena_peak, vram_budget, "arena");
+    for (uint32_t i = 0; i < s->n_links; i++)
+        if (s->links[i].modeled && !strcmp(s->links[i].name, "host memory")) {
+            copy_name(s->links[i].name, sizeof s->links[i].name, "device memory");
+            s->links[i].bound_gbps = 0;
+        }
 }
 
 void spw_stats_end(const spw_ctx *ctx, double total_seconds, uint64_t proof_bytes)

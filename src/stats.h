@@ -33,7 +33,8 @@ typedef struct spw_stats_table {
 } spw_stats_table;
 
 typedef struct spw_stats_link {
-    char name[SPW_STATS_NAME]; /* "host memory", "disk read", "disk write", "h2d", "d2h" */
+    char name[SPW_STATS_NAME]; /* "host memory", "device memory", "disk read", "disk write",
+                                  "host->device", "device->host" */
     uint64_t bytes;
     double seconds;            /* time the link was busy; 0 = not measured */
     double bound_gbps;         /* measured bandwidth of the link; 0 = unknown */
@@ -128,8 +129,15 @@ void spw_stats_finish(const struct spw_ctx *ctx, const struct spw_air_def *def,
                       const struct spw_prove_stats *ps, uint64_t proof_bytes);
 /* After spw_stats_finish for a proof made on the GPU: backend "cuda", mode
  * resident, the device tier (the arena's peak and budget); the CPU planner's
- * time predictions are dropped (they do not model the device). */
+ * time predictions are dropped (they do not model the device); the modeled
+ * "host memory" link becomes "device memory" (the rounds' data lives in
+ * VRAM). The counted links "host->device" and "device->host" are recorded
+ * by the GPU path itself with spw_stats_link_add. */
 void spw_stats_device(const struct spw_ctx *ctx, uint64_t arena_peak, uint64_t vram_budget);
+/* Charges `seconds` to (round, table) (table -1: not per table) without a
+ * progress report: for work done out of the reports' order, e.g. the wait
+ * for checks that ran in a thread beside the device rounds. */
+void spw_stats_add_time(const struct spw_ctx *ctx, const char *round, int table, double seconds);
 /* Closes the current (round, table) step without opening another: time until
  * the next progress report is not charged to any table. */
 void spw_stats_pause(const struct spw_ctx *ctx);

@@ -2,7 +2,9 @@
 # test_bench.sh - `spillway bench --matrix tiny` and `spillway prove --stats`
 # write documents that tests/check_stats_json.py accepts against
 # docs/stats-schema.json; the checker rejects broken documents; the bench
-# leaves results.csv and, when gnuplot is installed, at least 4 PNG plots.
+# leaves results.csv and, when gnuplot is installed, at least 4 PNG plots;
+# with a GPU, a --backend cuda --stats document has its PCIe links and
+# device tier, and the progress line is drawn under the CUDA backend too.
 # Skips (77) without python3 or the spillway binary.
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -57,9 +59,36 @@ PY
 for k in 1 2 3 4; do $CHECK stats "$T/bad$k.json" >/dev/null && fail "checker accepted bad$k.json"; done
 for k in 5 6; do $CHECK bench "$T/bad$k.json" >/dev/null && fail "checker accepted bad$k.json"; done
 
-# the live progress line, drawn only on a terminal (script(1) gives one);
-# the CPU backend: the GPU path reports no per-round progress yet
+# with a GPU: the CUDA backend's --stats document (link traffic, device
+# tier, per-table times that add up) and its progress line
+GPU=0
+"$BIN" --version 2>/dev/null | grep -q "no usable GPU\|not compiled" || GPU=1
+if [ "$GPU" = 1 ]; then
+  "$BIN" prove --backend cuda --workload vm --log-rows 14 -q --stats "$T/g.json" -o "$T/pg" || fail "prove --backend cuda --stats"
+  $CHECK stats "$T/g.json" || fail "the cuda --stats output does not match the schema"
+  python3 - "$T/g.json" <<'PY' || fail "the cuda --stats output lacks its links or device tier"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["backend"] == "cuda", d["backend"]
+L = {l["name"]: l for l in d["links"]}
+for n in ("host->device", "device->host"):
+    assert L[n]["bytes"] > 0 and L[n]["achieved_gbps"] is not None and L[n]["achieved_gbps"] > 0, L
+assert "host memory" not in L
+T = {t["name"]: t for t in d["tiers"]}
+assert 0 < T["device"]["peak_bytes"] <= T["device"]["budget_bytes"], T
+PY
+  "$BIN" verify --workload vm "$T/pg" >/dev/null || fail "the cuda proof made with --stats does not verify"
+fi
+
+# the live progress line, drawn only on a terminal (script(1) gives one),
+# under the CPU backend and, with a GPU, under the CUDA backend
 if command -v script >/dev/null 2>&1; then
+  if [ "$GPU" = 1 ]; then
+    script -qc "$BIN prove --backend cuda --workload vm --log-rows 14 -o $T/p1" /dev/null >"$T/tty" 2>&1 || fail "prove --backend cuda under script"
+    for w in ETA "main commit" composition DEEP; do
+      grep -q "$w" "$T/tty" || { cat "$T/tty"; fail "no '$w' in the cuda progress line"; }
+    done
+  fi
   script -qc "$BIN prove --backend cpu --workload fib --log-rows 12 -o $T/p2" /dev/null >"$T/tty" 2>&1 || fail "prove under script"
   grep -q "ETA" "$T/tty" || { cat "$T/tty"; fail "no progress line on a terminal"; }
   grep -q "main commit" "$T/tty" || fail "the progress line does not name the round"

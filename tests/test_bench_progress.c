@@ -9,73 +9,11 @@
  * after one; bad arguments give distinct statuses; direct reports: rate
  * limit, clamping, and time charged to the right (round, table).
  */
-#include "check_util.h"
-#include "internal.h"
+#include "bench_test_util.h"
 #include "progress.h"
-#include "stark.h"
-#include "stats.h"
-#include "workloads.h"
 
-#include <string.h>
-
-typedef struct rec {
-    int n;
-    int round_idx[4096];
-    int table[4096];
-    uint64_t done[4096], total[4096];
-    double fraction[4096];
-    int bad_name;
-} rec;
-
-static void on_progress(void *user, const spw_progress *p)
-{
-    rec *r = user;
-    if (r->n >= 4096) return;
-    int idx = -1;
-    for (int k = 0; k < SPW_ROUND_COUNT; k++)
-        if (!strcmp(spw_round_names[k], p->round)) idx = k;
-    if (idx < 0) r->bad_name++;
-    r->round_idx[r->n] = idx;
-    r->table[r->n] = p->table;
-    r->done[r->n] = p->done;
-    r->total[r->n] = p->total;
-    r->fraction[r->n] = p->fraction;
-    if (p->table >= 0 && !p->table_name) r->bad_name++;
-    r->n++;
-}
-
-static spw_status prove_wl(spw_ctx *ctx, const char *wl, unsigned log_rows, const char *preset,
-                           uint8_t **proof, size_t *len, spw_prove_stats *ps, uint32_t *n_tables)
-{
-    spw_workload_params wp;
-    spw_air *air = NULL;
-    spw_trace *trace = NULL;
-    uint64_t *pub = NULL;
-    size_t npub = 0;
-    char tag[SPW_WORKLOAD_TAG_MAX];
-    ck_assert_int_eq(spw_workload_defaults(ctx, &wp, wl), SPW_OK);
-    if (log_rows) wp.log_rows = log_rows;
-    if (preset) wp.preset = preset;
-    ck_assert_int_eq(spw_workload_build(ctx, &air, &trace, &pub, &npub, tag, sizeof tag, &wp),
-                     SPW_OK);
-    *n_tables = spw_air_num_tables(air);
-    spw_statement st = {pub, npub, (const uint8_t *)tag, strlen(tag)};
-    spw_status s = spw_prove_ex(ctx, proof, len, air, trace, &st, NULL, ps);
-    spw_workload_free(air, trace, pub);
-    return s;
-}
-
-static spw_ctx *mk(void)
-{
-    spw_ctx *ctx = NULL;
-    spw_ctx_options o;
-    spw_ctx_options_default(&o);
-    o.threads = 2;
-    ck_assert_int_eq(spw_ctx_create(&ctx, &o), SPW_OK);
-    /* the CPU prover's per-round reports are under test */
-    ck_assert_int_eq(spw_ctx_set_param(ctx, SPW_PARAM_BACKEND, SPW_BACKEND_CPU), SPW_OK);
-    return ctx;
-}
+/* the CPU prover's per-round reports are under test */
+static spw_ctx *mk(void) { return mk_ctx(2, SPW_BACKEND_CPU); }
 
 START_TEST(test_reports_in_order)
 {
@@ -88,28 +26,7 @@ START_TEST(test_reports_in_order)
     spw_prove_stats ps;
     uint32_t nt = 0;
     ck_assert_int_eq(prove_wl(ctx, "synth", 0, "tiny", &p1, &l1, &ps, &nt), SPW_OK);
-    ck_assert_int_eq(r.bad_name, 0);
-    ck_assert_int_gt(r.n, 3 * (int)nt);
-    int last_round = -1;
-    double last_frac = 0;
-    int seen_table[SPW_ROUND_COUNT] = {0};
-    for (int i = 0; i < r.n; i++) {
-        ck_assert_msg(r.round_idx[i] >= last_round, "report %d: round %d after %d", i,
-                      r.round_idx[i], last_round);
-        last_round = r.round_idx[i];
-        ck_assert_msg(r.table[i] >= -1 && r.table[i] < (int)nt, "report %d: table %d", i,
-                      r.table[i]);
-        ck_assert_msg(r.done[i] <= r.total[i], "report %d: done %llu > total %llu", i,
-                      (unsigned long long)r.done[i], (unsigned long long)r.total[i]);
-        ck_assert_msg(r.fraction[i] >= last_frac - 1e-12 && r.fraction[i] <= 1.0,
-                      "report %d: fraction %g after %g", i, r.fraction[i], last_frac);
-        last_frac = r.fraction[i];
-        if (r.table[i] >= 0) seen_table[r.round_idx[i]]++;
-    }
-    /* every per-table round reported each table */
-    for (int k = SPW_ROUND_MAIN; k <= SPW_ROUND_DEEP; k++)
-        ck_assert_msg(seen_table[k] >= (int)nt, "round %s: %d table reports for %u tables",
-                      spw_round_names[k], seen_table[k], nt);
+    check_reports(&r, nt);
     /* same bytes without the callback */
     ck_assert_int_eq(spw_ctx_set_progress(ctx, NULL, NULL, 0), SPW_OK);
     ck_assert_int_eq(prove_wl(ctx, "synth", 0, "tiny", &p2, &l2, &ps, &nt), SPW_OK);
@@ -165,19 +82,12 @@ START_TEST(test_stats_consistent)
     ck_assert_uint_eq(s->n_tables, nt);
     ck_assert_uint_eq(s->proof_bytes, l);
     ck_assert_uint_eq(s->n_rounds, SPW_ROUND_COUNT);
-    double sum = 0;
     for (uint32_t r = 0; r < s->n_rounds; r++) {
         ck_assert_str_eq(s->round_names[r], spw_round_names[r]);
         /* round time = the prover's own clock (spw_prove_stats) */
         ck_assert(s->round_seconds[r] == ps.seconds[r]);
-        double part = 0;
-        for (int t = 0; t <= SPW_STATS_MAX_TABLES; t++) part += s->table_seconds[r][t];
-        ck_assert_msg(part <= ps.seconds[r] * 1.25 + 0.02 && part >= ps.seconds[r] * 0.75 - 0.02,
-                      "round %s: tables add to %g s, the prover measured %g s", s->round_names[r],
-                      part, ps.seconds[r]);
-        sum += s->round_seconds[r];
     }
-    ck_assert(sum <= ps.total * 1.01 + 1e-3 && sum >= ps.total * 0.95 - 1e-3);
+    check_round_sums(s, ps.total);
     /* per-table work for the commitment rounds: a table with more LDE cells
      * reports more bytes in total */
     ck_assert_uint_gt(s->round_bytes[SPW_ROUND_MAIN], 0);
@@ -301,6 +211,93 @@ START_TEST(test_report_direct)
 }
 END_TEST
 
+/* The recorders the GPU path uses: time charged without a report goes to
+ * the named (round, table) and nowhere else; the device statistics turn the
+ * modeled host memory link into device memory and add the device tier;
+ * the per-table reports carry the work units of the round's definition
+ * (docs/STATS_SCHEMA.md rounds[].bytes), computed here independently. */
+START_TEST(test_gpu_recorders)
+{
+    spw_ctx *ctx = mk();
+    spw_stats_begin(ctx);
+    spw_stats_table_info(ctx, 0, "a", 4, 1, 0, 1);
+    spw_stats_add_time(ctx, "checks", -1, 0.25);
+    spw_stats_add_time(ctx, "checks", 0, 0.5);
+    spw_stats_add_time(ctx, "checks", 0, -1.0); /* ignored */
+    spw_stats_add_time(ctx, "DEEP", 70, 0.125); /* beyond the detail: "other" */
+    const spw_run_stats *s = &ctx->run_stats;
+    int ck = spw_stats_round(&ctx->run_stats, "checks"), dp = spw_stats_round(&ctx->run_stats, "DEEP");
+    ck_assert_int_eq(ck, 0);
+    ck_assert_int_eq(dp, 1);
+    ck_assert(s->table_seconds[ck][SPW_STATS_MAX_TABLES] == 0.25);
+    ck_assert(s->table_seconds[ck][0] == 0.5);
+    ck_assert(s->table_seconds[dp][SPW_STATS_MAX_TABLES] == 0.125);
+    double all = 0;
+    for (int r = 0; r < SPW_STATS_MAX_ROUNDS; r++)
+        for (int t = 0; t <= SPW_STATS_MAX_TABLES; t++) all += s->table_seconds[r][t];
+    ck_assert(all == 0.875);
+    /* an open step is not disturbed by a charge elsewhere */
+    spw_progress_report(ctx, "main commit", 0, 0, 10);
+    spw_stats_add_time(ctx, "checks", -1, 1.0);
+    ck_assert_int_eq(s->seg_round, spw_stats_round(&ctx->run_stats, "main commit"));
+    ck_assert_int_eq(s->seg_table, 0);
+    spw_stats_pause(ctx);
+    /* device statistics */
+    spw_stats_link_add(ctx, "host memory", 4000, 1.0, 1);
+    spw_stats_link_bound(ctx, "host memory", 10.0);
+    spw_stats_link_add(ctx, "host->device", 1000, 0.5, 0);
+    spw_stats_device(ctx, 123, 456);
+    ck_assert_str_eq(s->backend, "cuda");
+    ck_assert_str_eq(s->links[0].name, "device memory");
+    ck_assert(s->links[0].bound_gbps == 0);
+    ck_assert_uint_eq(s->links[0].bytes, 4000);
+    ck_assert_str_eq(s->links[1].name, "host->device");
+    ck_assert_uint_eq(s->links[1].bytes, 1000);
+    int dev = -1;
+    for (uint32_t i = 0; i < s->n_tiers; i++)
+        if (!strcmp(s->tiers[i].name, "device")) dev = (int)i;
+    ck_assert_int_ge(dev, 0);
+    ck_assert_uint_eq(s->tiers[dev].peak, 123);
+    ck_assert_uint_eq(s->tiers[dev].budget, 456);
+    /* work units of the per-table reports, from a workload's tables */
+    wl_built b;
+    build_wl(ctx, &b, "vm", 10, NULL);
+    const spw_air_def *def = spw_air_get_def(b.air);
+    static rec r;
+    memset(&r, 0, sizeof r);
+    spw_stats_begin(ctx);
+    ck_assert_int_eq(spw_ctx_set_progress(ctx, on_progress, &r, 0), SPW_OK);
+    for (unsigned log_b = 1; log_b <= 3; log_b++) {
+        uint64_t want_aux = 0, want_deep = 0;
+        for (uint32_t t = 0; t < def->n_tables; t++) {
+            const spw_air_table *tb = &def->tables[t];
+            uint64_t N = (uint64_t)1 << (tb->log_height + log_b);
+            uint64_t cols = tb->n_main + 3 * (uint64_t)tb->n_aux + 3 * spw_stark_num_parts(tb);
+            ck_assert_uint_eq(spw_progress_units(tb, log_b, SPW_ROUND_MAIN), N * tb->n_main * 8);
+            want_aux += N * tb->n_aux * 24;
+            want_deep += N * cols * 8;
+        }
+        r.n = 0;
+        for (uint32_t t = 0; t <= def->n_tables; t++)
+            spw_progress_table(ctx, def, log_b, SPW_ROUND_AUX, t);
+        ck_assert_int_eq(r.n, (int)def->n_tables + 1);
+        ck_assert_uint_eq(r.total[0], want_aux);
+        ck_assert_uint_eq(r.done[0], 0);
+        ck_assert_uint_eq(r.done[def->n_tables], want_aux);
+        ck_assert_int_eq(r.table[def->n_tables], -1);
+        for (uint32_t t = 0; t < def->n_tables; t++) {
+            ck_assert_int_eq(r.table[t], (int)t);
+            ck_assert_uint_le(r.done[t], r.done[t + 1]);
+        }
+        r.n = 0;
+        spw_progress_table(ctx, def, log_b, SPW_ROUND_DEEP, def->n_tables);
+        ck_assert_uint_eq(r.total[0], want_deep);
+    }
+    spw_workload_free(b.air, b.trace, b.pub);
+    spw_ctx_free(ctx);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("bench_progress");
@@ -311,6 +308,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_stats_consistent);
     tcase_add_test(tc, test_stats_recorders);
     tcase_add_test(tc, test_report_direct);
+    tcase_add_test(tc, test_gpu_recorders);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -57,7 +57,7 @@ static void device_case(spw_ctx *ctx, built *b, const uint8_t *ref, size_t ref_l
     if (expect_nvme) ck_assert_msg(nvme, "%s: the plan should page to NVMe", what);
     uint8_t *p = NULL;
     size_t len = 0;
-    uint64_t k0 = spw_cuda_kernel_launches(), h0 = spw_cuda_copied_h2d();
+    uint64_t k0 = spw_cuda_kernel_launches(), h0 = spw_cuda_bytes_h2d();
     double t0 = spw_now();
     spw_status s = spw_prove(ctx, &p, &len, b->air, b->trace, &st);
     double t = spw_now() - t0;
@@ -67,15 +67,15 @@ static void device_case(spw_ctx *ctx, built *b, const uint8_t *ref, size_t ref_l
     ck_assert_msg(gs.used_device && gs.streamed, "%s: the streaming device tier did not run", what);
     ck_assert_uint_gt(gs.kernels, 0);
     ck_assert_uint_ge(spw_cuda_kernel_launches() - k0, gs.kernels);
-    ck_assert_uint_gt(gs.h2d, 0);
-    ck_assert_uint_gt(gs.d2h, 0);
-    ck_assert_uint_ge(spw_cuda_copied_h2d() - h0, gs.h2d);
+    ck_assert_uint_gt(gs.h2d_bytes, 0);
+    ck_assert_uint_gt(gs.d2h_bytes, 0);
+    ck_assert_uint_ge(spw_cuda_bytes_h2d() - h0, gs.h2d_bytes);
     ck_assert_uint_gt(gs.peak, 0);
     ck_assert_uint_le(gs.peak, gs.budget);
     if (vram) ck_assert_uint_eq(gs.budget, vram);
     fprintf(stderr, "%s: %.3f s, streamed, %s, arena peak %.1f MiB of %.0f MiB, %.1f MiB h2d, "
             "%.1f MiB d2h, %llu kernels\n", what, t, nvme ? "NVMe" : "host pool",
-            gs.peak / 1048576.0, gs.budget / 1048576.0, gs.h2d / 1048576.0, gs.d2h / 1048576.0,
+            gs.peak / 1048576.0, gs.budget / 1048576.0, gs.h2d_bytes / 1048576.0, gs.d2h_bytes / 1048576.0,
             (unsigned long long)gs.kernels);
     ck_assert_msg(len == ref_len && !memcmp(p, ref, len),
                   "%s: proof differs from the CPU backend's (%zu vs %zu bytes)", what, len, ref_len);
@@ -120,7 +120,7 @@ static void workload(const char *name, unsigned log_rows, const char *preset)
     spw_plan_clear(&plan);
     snprintf(what, sizeof what, "%s, spilled, vram 512 MiB, host %llu KiB of %llu KiB", b.tag,
              (unsigned long long)(host >> 10), (unsigned long long)(ws >> 10));
-    device_case(ctx, &b, ref, ref_len, what, (uint64_t)512 << 20, 1);
+    device_case(ctx, &b, ref, ref_len, what, (uint64_t)512 << 20, host < ws);
     spw_free(ref);
     spw_workload_free(b.air, b.trace, b.pub);
     spw_ctx_free(ctx);
@@ -131,6 +131,8 @@ END_TEST
 START_TEST(test_vm) { workload("vm", 12, NULL); }
 END_TEST
 START_TEST(test_synth) { workload("synth", 0, "small"); }
+END_TEST
+START_TEST(test_vm_nvme) { workload("vm", 15, NULL); }
 END_TEST
 
 /* vm 2^17: the resident plan is above 512 MiB, so cuda and auto stream on
@@ -164,6 +166,7 @@ int main(void)
     tcase_add_test(tc, test_fib);
     tcase_add_test(tc, test_vm);
     tcase_add_test(tc, test_synth);
+    tcase_add_test(tc, test_vm_nvme);
     tcase_add_test(tc, test_auto_streams);
     suite_add_tcase(s, tc);
     return spw_run_gpu_suite(s);

@@ -324,6 +324,11 @@ int cli_prove(int argc, char **argv)
                    gs.device, cli_fmt_size(b1, sizeof b1, gs.peak),
                    cli_fmt_size(b2, sizeof b2, gs.budget), cli_fmt_size(b3, sizeof b3, gs.estimate),
                    (unsigned long long)gs.kernels);
+            /* link traffic: bytes, and GB/s over the copies' own time */
+            printf(";\n  host->device %s", cli_fmt_size(b1, sizeof b1, gs.h2d_bytes));
+            if (gs.h2d_seconds > 0) printf(" at %.2f GB/s", gs.h2d_bytes / gs.h2d_seconds / 1e9);
+            printf(", device->host %s", cli_fmt_size(b1, sizeof b1, gs.d2h_bytes));
+            if (gs.d2h_seconds > 0) printf(" at %.2f GB/s", gs.d2h_bytes / gs.d2h_seconds / 1e9);
         } else {
             printf("\nbackend: cpu");
         }

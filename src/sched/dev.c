@@ -248,8 +248,8 @@ spw_status spw_sdev_open(spw_ctx *ctx, spw_sdev **out, uint64_t vram_budget)
         return st;
     }
     d->k0 = spw_cuda_kernel_launches();
-    d->h2d0 = spw_cuda_copied_h2d();
-    d->d2h0 = spw_cuda_copied_d2h();
+    d->h2d0 = spw_cuda_bytes_h2d();
+    d->d2h0 = spw_cuda_bytes_d2h();
     *out = d;
     return SPW_OK;
 }
@@ -284,8 +284,8 @@ void spw_sdev_get_stats(const spw_sdev *d, spw_sdev_stats *o)
     if (!d) return;
     o->budget = d->budget;
     o->peak = spw_cuda_arena_peak(d->A);
-    o->h2d = spw_cuda_copied_h2d() - d->h2d0;
-    o->d2h = spw_cuda_copied_d2h() - d->d2h0;
+    o->h2d = spw_cuda_bytes_h2d() - d->h2d0;
+    o->d2h = spw_cuda_bytes_d2h() - d->d2h0;
     o->kernels = spw_cuda_kernel_launches() - d->k0;
     o->busy_s = d->busy;
     memcpy(o->device, d->device, sizeof o->device);

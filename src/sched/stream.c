@@ -339,6 +339,7 @@ static spw_status commit(run *u, stab *s, spw_stree *tree, spw_mat *m, const cha
 static spw_status round_main(run *u, stab *s, const spw_trace *trace, uint32_t ti)
 {
     const spw_ctx *ctx = u->ctx;
+    if (u->dev) spw_sdev_where(u->dev, "main commit", s->t->name);
     size_t nm = s->nm, G = s->G < nm ? s->G : nm;
     SPW_TRY(mat_new(u, &s->trace, "trace", nm, s->n, 8, G, s->Rt, SPW_CHUNK_TRACE));
     SPW_TRY(mat_new(u, &s->mcoef, "main-coef", nm, s->n, 8, G, s->Rt, SPW_CHUNK_OTHER));
@@ -432,6 +433,7 @@ static spw_status dev_logup(run *u, stab *s, const fe3 *ch, fe3 *sum)
 
 static spw_status round_aux(run *u, stab *s, const fe3 *ch, fe3 *sum)
 {
+    if (u->dev) spw_sdev_where(u->dev, "LogUp aux commit", s->t->name);
     const spw_ctx *ctx = u->ctx;
     *sum = fe3_zero();
     spw_status st = SPW_OK;
@@ -536,6 +538,7 @@ out:
 static spw_status round_comp(run *u, stab *s, const fe3 *ch, const uint64_t *publics, fe3 sum,
                              fe3 lambda, int forced)
 {
+    if (u->dev) spw_sdev_where(u->dev, "composition", s->t->name);
     const spw_ctx *ctx = u->ctx;
     const spw_air_table *t = s->t;
     size_t E = s->E, NE = s->NE, R = s->R < NE ? s->R : NE, W = R + E, nm = s->nm, na = s->na;
@@ -794,6 +797,7 @@ static void deep_blocks(void *arg, size_t bb, size_t be)
 static spw_status round_deep(run *u, stab *s, const spw_proof_table *pt, fe3 zeta, fe3 gamma,
                              fe3 *gpow, spw_mat *ri, int first)
 {
+    if (u->dev) spw_sdev_where(u->dev, "DEEP", s->t->name);
     const spw_ctx *ctx = u->ctx;
     size_t nm = s->nm, na = s->na, nc = s->nc, n1 = nm + na + nc, n2 = nm + na, R = s->R;
     fe3 *g = spw_malloc_array(n1 + n2, sizeof(fe3)), *out = hb_alloc(u, R, sizeof(fe3));
@@ -1324,8 +1328,8 @@ out:
         gs.budget = gs.reserved = ds.budget;
         gs.peak = ds.peak;
         gs.kernels = ds.kernels;
-        gs.h2d = ds.h2d;
-        gs.d2h = ds.d2h;
+        gs.h2d_bytes = ds.h2d;
+        gs.d2h_bytes = ds.d2h;
         for (int r = 0; r < SPW_ROUND_COUNT; r++) gs.seconds[r] = stats->seconds[r];
         memcpy(gs.device, ds.device, sizeof gs.device);
         spw_gpu_set_last(&gs);
