@@ -109,6 +109,11 @@ int cli_budget_apply(const char *cmd, spw_ctx *ctx, const cli_budget *b);
 
 struct spw_prove_opts;
 struct spw_prove_stats;
+/* Whether the streaming device tier can run with ctx's VRAM budget: *ok =
+ * 1 when it holds the tier's minimum; else the cuda backend gets
+ * SPW_ERR_BUDGET naming the minimum and the table, auto a counted fallback
+ * (*ok = 0, SPW_OK). */
+spw_status spw_sched_device_check(spw_ctx *ctx, const spw_air *air, int *ok);
 /* device bit 0: the GPU runs the streamed rounds (always streams); bit 1:
  * the pre-proof checks were deferred (the prover rejects sum L_t != 0). */
 int spw_sched_dispatch(spw_ctx *ctx, spw_status *status, uint8_t **proof_out, size_t *proof_len,

@@ -612,6 +612,7 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
         spw_gpu_run_stats gs;
         spw_gpu_last_run(&gs);
         dev_stream = gs.stream;
+        if (dev_stream) SPW_TRY(spw_sched_device_check(ctx, air, &dev_stream));
         if (!dev_stream && spw_gpu_fallbacks() > fallbacks && spw_gpu_wanted(ctx))
             spw_stats_fallback(ctx, "device -> cpu prover"); /* a device was there */
     } else {

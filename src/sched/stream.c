@@ -1359,6 +1359,48 @@ out:
 
 /* The dispatch spw_prove_ex calls after its checks: 1 when the streaming
  * prover handled the call (*status set), 0 for the in-memory prover. */
+/* The streamed schedule for the device tier: made in mode spilled, so it
+ * has the pool and the row chunks whatever the host budget. */
+static spw_status dev_plan(spw_ctx *ctx, spw_plan *plan, const spw_air *air)
+{
+    int mode = ctx->mode;
+    ctx->mode = SPW_MODE_SPILLED;
+    spw_status st = spw_plan_make(ctx, plan, spw_air_get_def(air), NULL);
+    ctx->mode = mode;
+    return st;
+}
+
+spw_status spw_sched_device_check(spw_ctx *ctx, const spw_air *air, int *ok)
+{
+    *ok = 0;
+    spw_plan plan;
+    spw_status st = dev_plan(ctx, &plan, air);
+    if (st != SPW_OK) {
+        spw_plan_clear(&plan);
+        return st;
+    }
+    uint32_t big = 0;
+    uint64_t need = spw_sdev_min_bytes(&plan, spw_air_get_def(air), &big);
+    uint64_t budget = ctx->vram_budget ? ctx->vram_budget : spw_plan_default_vram_budget();
+    if (need <= budget) {
+        *ok = 1;
+        spw_plan_clear(&plan);
+        return SPW_OK;
+    }
+    char why[320];
+    const spw_plan_table *t = &plan.tables[big];
+    snprintf(why, sizeof why,
+             "VRAM budget %llu MiB is below the minimum %llu MiB of the streaming device tier for "
+             "table %s (2^%u rows x %u columns); raise --vram-budget",
+             (unsigned long long)(budget >> 20), (unsigned long long)((need + (1 << 20) - 1) >> 20),
+             t->name, t->log_n, t->nm);
+    spw_plan_clear(&plan);
+    if (ctx->backend == SPW_BACKEND_CUDA)
+        return spw_fail(ctx, SPW_ERR_BUDGET, "prove: --backend cuda: %s", why);
+    spw_gpu_note_fallback(ctx, why);
+    return SPW_OK;
+}
+
 int spw_sched_dispatch(spw_ctx *ctx, spw_status *status, uint8_t **proof_out, size_t *proof_len,
                        const spw_air *air, const spw_trace *trace, const spw_statement *stmt,
                        const spw_prove_opts *opts, spw_prove_stats *stats, int device)
@@ -1373,25 +1415,12 @@ int spw_sched_dispatch(spw_ctx *ctx, spw_status *status, uint8_t **proof_out, si
         *status = st;
         return 1;
     }
-    if (device) { /* the device tier streams whatever the host budget */
-        uint32_t big = 0;
-        uint64_t need = spw_sdev_min_bytes(&plan, spw_air_get_def(air), &big);
-        uint64_t budget = ctx->vram_budget ? ctx->vram_budget : spw_plan_default_vram_budget();
-        if (need > budget) {
-            char why[320];
-            const spw_plan_table *t = &plan.tables[big];
-            snprintf(why, sizeof why,
-                     "VRAM budget %llu MiB is below the minimum %llu MiB of the streaming device "
-                     "tier for table %s (2^%u rows x %u columns); raise --vram-budget",
-                     (unsigned long long)(budget >> 20), (unsigned long long)((need + (1 << 20) - 1) >> 20),
-                     t->name, t->log_n, t->nm);
-            if (ctx->backend == SPW_BACKEND_CUDA) {
-                *status = spw_fail(ctx, SPW_ERR_BUDGET, "prove: --backend cuda: %s", why);
-                spw_plan_clear(&plan);
-                return 1;
-            }
-            spw_gpu_note_fallback(ctx, why);
-            device = 0;
+    if (device && !plan.spilled) { /* the streamed schedule's pool and chunks */
+        spw_plan_clear(&plan);
+        if ((st = dev_plan(ctx, &plan, air)) != SPW_OK) {
+            spw_plan_clear(&plan);
+            *status = st;
+            return 1;
         }
     }
     if (device) {
