@@ -529,11 +529,7 @@ spw_status spw_sdev_logup_chunk(spw_sdev *d, uint64_t *h_aux, const uint64_t *h_
     a.aux = d->out.p;
     a.stride = C;
     a.row_base = r0;
-    size_t nm = 0;
-    for (uint32_t i = 0; i < a.prog_len; i++) /* columns the program reads */
-        ;
-    (void)nm;
-    D(spw_cuda_memcpy_async(d->in.p, h_main, d->in.cap < (uint64_t)C * 8 ? 0 : d->in.cap, d->cs));
+    D(spw_cuda_memcpy_async(d->in.p, h_main, (uint64_t)d->lu_nm * C * 8, d->cs));
     D(spw_gpu_logup_chunk(d->cs, &a, r0, m, d->scr.p, d->lu_run, d->lu_bad));
     D(spw_cuda_memcpy_async(h_aux, d->out.p, 3 * (uint64_t)a.n_aux * C * 8, d->cs));
     return sync_cs(d);
