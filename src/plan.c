@@ -998,7 +998,7 @@ void spw_plan_print_rounds(FILE *f, const spw_plan *p)
     }
     fprintf(f, "recompute vs store (predicted seconds; the streaming prover stores the LDE and "
                "recomputes the extended composition domain):\n");
-    fprintf(f, "%-14s %-5s %13s %13s %-8s %13s %13s %-8s\n", "table", "mode", "lde recompute",
+    fprintf(f, "%-14s %-5s %13s %13s %-8s %13s %13s %s\n", "table", "mode", "lde recompute",
             "lde store", "cheaper", "ext recompute", "ext store", "cheaper");
     for (uint32_t t = 0; t < p->n_tables; t++) {
         const spw_plan_table *x = &p->tables[t];
@@ -1007,7 +1007,7 @@ void spw_plan_print_rounds(FILE *f, const spw_plan *p)
             snprintf(er, sizeof er, "%.3fs", x->t_ext_recompute);
             snprintf(es, sizeof es, "%.3fs", x->t_ext_store);
         }
-        fprintf(f, "%-14s %-5s %12.3fs %12.3fs %-8s %13s %13s %-8s\n", x->name,
+        fprintf(f, "%-14s %-5s %12.3fs %12.3fs %-8s %13s %13s %s\n", x->name,
                 x->tier == SPW_TIER_NVME ? "nvme" : "pool", x->t_lde_recompute, x->t_lde_store,
                 x->lde_store_cheaper ? "store" : "recomp.", er, es,
                 !x->recompute_lde ? "-" : x->ext_store_cheaper ? "store*" : "recomp.");
