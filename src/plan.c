@@ -316,7 +316,7 @@ static void tl_free(timeline *x)
  * matrices freed), DEEP roll-ins, FRI layer by layer (roll-ins freed as
  * they are folded in), queries. */
 static int tl_build(timeline *x, const spw_plan *plan, const tdim *D, const geo *g,
-                    unsigned log_b, unsigned n_layers)
+                    unsigned n_layers)
 {
     uint32_t T = plan->n_tables, O = T + 1;
     memset(x, 0, sizeof *x);
@@ -402,7 +402,6 @@ static int tl_build(timeline *x, const spw_plan *plan, const tdim *D, const geo 
         x->live[T] -= rollin[i + 1];
     }
     tl_snap(x, SPW_ROUND_QUERY);
-    (void)log_b;
     free(rollin);
     free(coef);
     free(trace);
@@ -741,7 +740,7 @@ replan:
      * created (stream.c frees as it goes; a freed chunk's pool range and
      * disk extent are reused) */
     tl_free(&TL);
-    if (tl_build(&TL, plan, D, &G0, log_b, n_layers)) {
+    if (tl_build(&TL, plan, D, &G0, n_layers)) {
         free(D);
         free(in);
         return spw_fail(ctx, SPW_ERR_NOMEM, "plan: out of memory");

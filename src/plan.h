@@ -42,13 +42,13 @@ typedef struct spw_plan_table {
     uint64_t R;                     /* LDE rows per row chunk (= tile rows) */
     uint32_t G;                     /* columns per column group (= tile columns) */
     uint64_t resident_bytes;        /* what the in-memory prover holds for it */
-    uint64_t store_bytes;           /* bytes it keeps in the spill store */
+    uint64_t store_bytes;           /* bytes it keeps in the spill store (all it
+                                       creates = sum_bytes; peak_bytes: its peak) */
     uint64_t work_bytes;            /* heap working set of its largest phase */
     uint64_t min_bytes;             /* its minimum host working set (G = 1, R = min) */
     int recompute_lde;              /* 1 = recompute the extended-domain LDE of the
                                        composition round from coefficients (always,
                                        it is never stored); 0 = n/a */
-    double t_compute, t_io;         /* predicted seconds */
     /* per-table tier of the streamed schedule: SPW_TIER_HOST = resident in
      * the pinned pool (never evicted, no disk bytes), SPW_TIER_NVME =
      * streamed through the spill file (spill.h's spw_tier values) */
@@ -62,6 +62,7 @@ typedef struct spw_plan_table {
     double t_ext_recompute, t_ext_store; /* extended composition domain (E > blowup) */
     double t_lde_recompute, t_lde_store; /* LDE re-read by composition and DEEP */
     int ext_store_cheaper, lde_store_cheaper;
+    double t_compute, t_io;         /* predicted seconds */
 } spw_plan_table;
 
 typedef struct spw_plan {
