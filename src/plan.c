@@ -172,8 +172,9 @@ static uint64_t resident_bytes(const tdim *d)
     return b;
 }
 
-/* Heap working set of the streamed schedule with row chunk R, group G. */
-static uint64_t work_bytes(const tdim *d, uint64_t R, uint64_t G, unsigned threads)
+/* Heap working set of round r (SPW_ROUND_MAIN..SPW_ROUND_DEEP) of the
+ * streamed schedule with row chunk R, column group G. */
+static uint64_t round_work(const tdim *d, uint64_t R, uint64_t G, unsigned threads, int r)
 {
     uint64_t Rt = R < d->n ? R : d->n;
     uint64_t col = G * (d->n + d->N) * 8 + 16 * d->N;           /* LDE of a group (+ NTT tables) */
@@ -185,41 +186,365 @@ static uint64_t work_bytes(const tdim *d, uint64_t R, uint64_t G, unsigned threa
                     (uint64_t)threads * 24 * 256 * (d->nk + d->prog + 4);
     uint64_t ood = 48 * Rt + 8 * d->ncmax * Rt;
     uint64_t deep = 16 * (d->nm + d->na + d->nc) * R + 72 * R + (uint64_t)threads * 24 * 256 * 5;
-    uint64_t w = max3(col, colE, interp);
-    w = max3(w, leaf, aux);
-    w = max3(w, comp, ood);
-    return w > deep ? w : deep;
+    switch (r) {
+    case SPW_ROUND_MAIN: return col > leaf ? col : leaf;
+    case SPW_ROUND_AUX: return max3(aux, col, leaf);
+    case SPW_ROUND_COMP: return max3(max3(col, colE, interp), comp, leaf);
+    case SPW_ROUND_OOD: return ood;
+    case SPW_ROUND_DEEP: return deep;
+    default: return 0;
+    }
 }
 
-/* Bytes kept in the store: payload, plus a header block per tile of about
- * SPW_PLAN_TILE_BYTES and per stored subtree. */
-static uint64_t store_bytes(const tdim *d, uint64_t R, uint64_t G)
+/* Heap working set of the largest phase. */
+static uint64_t work_bytes(const tdim *d, uint64_t R, uint64_t G, unsigned threads)
 {
-    (void)R;
-    (void)G;
-    uint64_t b = 8 * (2 * d->n * d->nm + d->N * d->nm + (d->n + d->N) * (d->na + d->nc));
-    uint64_t trees = 64 * d->N * (d->na ? 3 : 2);
-    b += 24 * d->N + 24 * d->NE;
-    if (d->NE != d->N) b += 8 * (d->nm + d->na) * d->NE;
-    /* (+128: the last, partial tile of each matrix and small tables) */
-    uint64_t tiles = b / (SPW_PLAN_TILE_BYTES / 2) + 3 * d->N / SPW_PLAN_TREE_ROWS + 128;
-    return b + trees + tiles * CHUNK_HDR;
+    uint64_t w = 0;
+    for (int r = SPW_ROUND_MAIN; r <= SPW_ROUND_DEEP; r++) {
+        uint64_t x = round_work(d, R, G, threads, r);
+        if (x > w) w = x;
+    }
+    return w;
 }
 
-/* Rough per-core compute seconds of one table (documented constants,
- * measured on the reference prover of this project). */
+/* Rough compute seconds of one table per round (documented constants,
+ * measured on the reference prover of this project); c[] is indexed by
+ * SPW_ROUND_*, the sum is the table's compute estimate. */
+static double ntt_seconds(double cols, double size, double log_terms)
+{
+    return 1.2e-9 * cols * size * log_terms;
+}
+
+static void compute_rounds(double *c, const tdim *d, unsigned log_N, unsigned threads)
+{
+    double N = (double)d->N, NE = (double)d->NE, L = log_N;
+    /* calibrated against the in-memory prover on the 2-core development
+     * machine (docs/OUT_OF_CORE.md): the per-element constants x 2.25 */
+    double k = 2.25 / (threads ? threads : 1);
+    for (int r = 0; r < SPW_ROUND_COUNT; r++) c[r] = 0;
+    c[SPW_ROUND_MAIN] = ntt_seconds((double)d->nm, N, L + 2) + (8.0 * d->nm + 32) * N / 0.9e9;
+    c[SPW_ROUND_AUX] = ntt_seconds((double)d->na, N, L + 2) + (8.0 * d->na + 32) * N / 0.9e9;
+    c[SPW_ROUND_COMP] = ntt_seconds((double)d->nc, N, L + 2) + (8.0 * d->nc + 32) * N / 0.9e9 +
+                        ntt_seconds(3, NE, L + 2) + 2.5e-9 * NE * (double)(d->prog + 3 * d->nk + 10);
+    if (d->NE != d->N) c[SPW_ROUND_COMP] += ntt_seconds((double)(d->nm + d->na), NE, L + 3);
+    c[SPW_ROUND_OOD] = 6e-9 * (double)d->n * (double)(2 * (d->nm + d->na) + d->nc);
+    c[SPW_ROUND_DEEP] = 4e-9 * N * (double)(2 * (d->nm + d->na) + d->nc + 20);
+    for (int r = 0; r < SPW_ROUND_COUNT; r++) c[r] *= k;
+}
+
 static double compute_seconds(const tdim *d, unsigned log_N, unsigned threads)
 {
-    double ntt = 1.2e-9 * (double)(d->nm + d->na + d->nc) * (double)d->N * (log_N + 2);
-    if (d->NE != d->N) ntt += 1.2e-9 * (double)(d->nm + d->na) * (double)d->NE * (log_N + 3);
-    ntt += 1.2e-9 * 3 * (double)d->NE * (log_N + 2);
-    double hash = (double)(8 * (d->nm + d->na + d->nc) + 96) * (double)d->N / 0.9e9;
-    double comp = 2.5e-9 * (double)d->NE * (double)(d->prog + 3 * d->nk + 10);
-    double deep = 4e-9 * (double)d->N * (double)(2 * (d->nm + d->na) + d->nc + 20);
-    double ood = 6e-9 * (double)d->n * (double)(2 * (d->nm + d->na) + d->nc);
-    /* calibrated against the in-memory prover on the 2-core development
-     * machine (docs/OUT_OF_CORE.md): the per-element constants above x 2.25 */
-    return 2.25 * (ntt + hash + comp + deep + ood) / (threads ? threads : 1);
+    double c[SPW_ROUND_COUNT], s = 0;
+    compute_rounds(c, d, log_N, threads);
+    for (int r = 0; r < SPW_ROUND_COUNT; r++) s += c[r];
+    return s;
+}
+
+/* ---- the store over the schedule ----
+ * The streaming prover (src/sched/stream.c) creates and frees tile
+ * matrices in a fixed order; replaying that order with the exact tile
+ * geometry of its mat_new/spw_stree_init gives the bytes live in the store
+ * at each step, per owner (each table, and the shared DEEP/FRI data). */
+
+typedef struct geo {
+    uint64_t tile, tree_rows; /* SPW_PLAN_TILE_BYTES / SPW_PLAN_TREE_ROWS or the env knobs */
+} geo;
+
+/* Pool bytes of a chunk of b payload bytes: a header block + the payload
+ * rounded to blocks (spill/store.c; the disk extent is no larger). */
+static uint64_t chunk_len(uint64_t b)
+{
+    return CHUNK_HDR + (b + CHUNK_HDR - 1) / CHUNK_HDR * CHUNK_HDR;
+}
+
+/* A tile matrix as stream.c's mat_new cuts it. */
+static uint64_t mat_store(const geo *g, uint64_t ncols, uint64_t nrows, uint64_t esz, uint64_t G,
+                          uint64_t R)
+{
+    if (!ncols || !nrows) return 0;
+    uint64_t gc = G && G < ncols ? G : ncols, tr = 64;
+    while (tr < R && tr * 2 * esz * gc <= g->tile) tr *= 2;
+    if (tr > R) tr = R;
+    if (!tr || tr > nrows) tr = nrows;
+    uint64_t full = ncols / gc, rest = ncols % gc;
+    return nrows / tr * (full * chunk_len(gc * tr * esz) + (rest ? chunk_len(rest * tr * esz) : 0));
+}
+
+/* A chunked Merkle tree over nleaves leaves built from chunks of R rows. */
+static uint64_t tree_store(const geo *g, uint64_t nleaves, uint64_t R)
+{
+    uint64_t Rt = g->tree_rows < R ? g->tree_rows : R;
+    if (Rt > nleaves) Rt = nleaves;
+    if (!Rt) return 0;
+    return nleaves / Rt * chunk_len(64 * Rt);
+}
+
+typedef struct timeline {
+    uint32_t owners;  /* tables + 1 (the last: shared DEEP/FRI data) */
+    uint32_t n, cap;
+    uint64_t *live;   /* owners: current */
+    uint64_t *sum;    /* owners: all ever created */
+    uint64_t *snap;   /* n x owners */
+    int *round;       /* n: the round of each snapshot */
+} timeline;
+
+static void tl_add(timeline *x, uint32_t o, uint64_t b)
+{
+    x->live[o] += b;
+    x->sum[o] += b;
+}
+
+static void tl_snap(timeline *x, int round)
+{
+    if (x->n >= x->cap) return; /* sized for the schedule: cannot happen */
+    memcpy(x->snap + (size_t)x->n * x->owners, x->live, x->owners * sizeof *x->live);
+    x->round[x->n++] = round;
+}
+
+static void tl_free(timeline *x)
+{
+    free(x->live);
+    free(x->sum);
+    free(x->snap);
+    free(x->round);
+    memset(x, 0, sizeof *x);
+}
+
+/* Replays stream.c's order: main round of every table, aux per table (the
+ * trace freed after each), composition per table (extended-domain
+ * matrices and the quotient freed inside it), OOD (then all coefficient
+ * matrices freed), DEEP roll-ins, FRI layer by layer (roll-ins freed as
+ * they are folded in), queries. */
+static int tl_build(timeline *x, const spw_plan *plan, const tdim *D, const geo *g,
+                    unsigned n_layers)
+{
+    uint32_t T = plan->n_tables, O = T + 1;
+    memset(x, 0, sizeof *x);
+    x->owners = O;
+    x->cap = 8 * T + 2 * n_layers + 16;
+    x->live = calloc(O, sizeof *x->live);
+    x->sum = calloc(O, sizeof *x->sum);
+    x->snap = calloc((size_t)x->cap * O, sizeof *x->snap);
+    x->round = calloc(x->cap, sizeof *x->round);
+    uint64_t *coef = calloc(T + 1, sizeof *coef), *trace = calloc(T + 1, sizeof *trace);
+    if (!x->live || !x->sum || !x->snap || !x->round || !coef || !trace) {
+        free(coef);
+        free(trace);
+        tl_free(x);
+        return -1;
+    }
+    for (uint32_t t = 0; t < T; t++) { /* main */
+        const spw_plan_table *p = &plan->tables[t];
+        const tdim *d = &D[t];
+        uint64_t R = p->R && p->R < d->N ? p->R : d->N, Rt = R < d->n ? R : d->n, G = p->G ? p->G : 1;
+        trace[t] = mat_store(g, d->nm, d->n, 8, G, Rt);
+        coef[t] = mat_store(g, d->nm, d->n, 8, G, Rt);
+        tl_add(x, t, trace[t] + coef[t] + mat_store(g, d->nm, d->N, 8, G, R) + tree_store(g, d->N, R));
+        tl_snap(x, SPW_ROUND_MAIN);
+    }
+    for (uint32_t t = 0; t < T; t++) { /* aux */
+        const spw_plan_table *p = &plan->tables[t];
+        const tdim *d = &D[t];
+        uint64_t R = p->R && p->R < d->N ? p->R : d->N, Rt = R < d->n ? R : d->n, G = p->G ? p->G : 1;
+        if (d->na) {
+            uint64_t ac = mat_store(g, d->na, d->n, 8, G, Rt);
+            coef[t] += ac;
+            tl_add(x, t, ac + mat_store(g, d->na, d->N, 8, G, R) + tree_store(g, d->N, R));
+        }
+        tl_snap(x, SPW_ROUND_AUX);
+        x->live[t] -= trace[t];
+    }
+    for (uint32_t t = 0; t < T; t++) { /* composition */
+        const spw_plan_table *p = &plan->tables[t];
+        const tdim *d = &D[t];
+        uint64_t R = p->R && p->R < d->N ? p->R : d->N, Rt = R < d->n ? R : d->n, G = p->G ? p->G : 1;
+        uint64_t Rc = R < d->NE ? R : d->NE, ext = 0;
+        if (d->NE != d->N) ext = mat_store(g, d->nm, d->NE, 8, G, Rc) + mat_store(g, d->na, d->NE, 8, G, Rc);
+        uint64_t q = mat_store(g, 3, d->NE, 8, 3, Rc), cc = mat_store(g, d->nc, d->n, 8, G, Rt);
+        tl_add(x, t, ext + q);
+        tl_snap(x, SPW_ROUND_COMP);
+        x->live[t] -= ext;
+        tl_add(x, t, cc);
+        coef[t] += cc;
+        tl_snap(x, SPW_ROUND_COMP);
+        x->live[t] -= q;
+        tl_add(x, t, mat_store(g, d->nc, d->N, 8, G, R) + tree_store(g, d->N, R));
+        tl_snap(x, SPW_ROUND_COMP);
+    }
+    tl_snap(x, SPW_ROUND_OOD);
+    for (uint32_t t = 0; t < T; t++) x->live[t] -= coef[t];
+    /* DEEP: one roll-in matrix per LDE size, made by its first table */
+    unsigned log_n0 = 0;
+    for (uint32_t t = 0; t < T; t++)
+        if (plan->tables[t].log_N > log_n0) log_n0 = plan->tables[t].log_N;
+    uint64_t *rollin = calloc(n_layers + 2, sizeof *rollin);
+    if (!rollin) {
+        free(coef);
+        free(trace);
+        tl_free(x);
+        return -1;
+    }
+    for (uint32_t t = 0; t < T; t++) {
+        unsigned i = log_n0 - plan->tables[t].log_N;
+        uint64_t N = D[t].N, Rf = plan->fri_R < N / 2 ? plan->fri_R : N / 2;
+        if (i <= n_layers && !rollin[i]) {
+            rollin[i] = mat_store(g, 1, N, 24, 1, Rf ? Rf : 1);
+            tl_add(x, T, rollin[i]);
+        }
+        tl_snap(x, SPW_ROUND_DEEP);
+    }
+    /* FRI: layer i's tree and layer i+1 (kept for the queries) */
+    uint64_t n0 = UINT64_C(1) << log_n0;
+    for (unsigned i = 0; i < n_layers; i++) {
+        uint64_t half = (n0 >> i) / 2, Rf = plan->fri_R < half ? plan->fri_R : half;
+        tl_add(x, T, tree_store(g, half, Rf) + mat_store(g, 1, half, 24, 1, Rf));
+        tl_snap(x, SPW_ROUND_FRI);
+        x->live[T] -= rollin[i + 1];
+    }
+    tl_snap(x, SPW_ROUND_QUERY);
+    free(rollin);
+    free(coef);
+    free(trace);
+    return 0;
+}
+
+/* Peak over the schedule of the data of the owners with in[o] set. */
+static uint64_t tl_peak(const timeline *x, const int *in)
+{
+    uint64_t m = 0;
+    for (uint32_t k = 0; k < x->n; k++) {
+        uint64_t s = 0;
+        for (uint32_t o = 0; o < x->owners; o++)
+            if (in[o]) s += x->snap[(size_t)k * x->owners + o];
+        if (s > m) m = s;
+    }
+    return m;
+}
+
+/* ---- bytes per link and time per round ---- */
+
+/* Disk bytes of table d per round if all of it streams (before the cache
+ * fraction): everything is written once and read back by each pass that
+ * consumes it. */
+static void table_disk(spw_plan_round *x, const tdim *d, const spw_plan_table *p, uint32_t nq,
+                       const geo *g)
+{
+    memset(x, 0, SPW_ROUND_COUNT * sizeof *x);
+    uint64_t n = d->n, N = d->N, NE = d->NE;
+    uint64_t trm = 8 * n * d->nm, tra = 8 * n * d->na, cc = 8 * n * d->nc;
+    uint64_t lm = 8 * N * d->nm, la = 8 * N * d->na, lc = 8 * N * d->nc;
+    uint64_t q = 24 * NE, ext = NE != N ? 8 * (d->nm + d->na) * NE : 0, deep = 24 * N, tree = 64 * N;
+    /* main: trace, coefficients, LDE, tree written; LDE read by the leaves */
+    x[SPW_ROUND_MAIN].write_bytes = 2 * trm + lm + tree;
+    x[SPW_ROUND_MAIN].read_bytes = lm + lm / 4;
+    /* aux: LogUp reads the trace; values -> coefficients in place; LDE, tree */
+    x[SPW_ROUND_AUX].write_bytes = 2 * tra + la + (d->na ? tree : 0);
+    x[SPW_ROUND_AUX].read_bytes = trm + tra + la + la / 4;
+    /* composition: LDE (or the extended domain) read by the constraints,
+     * quotient written and read, parts' coefficients, LDE and tree */
+    x[SPW_ROUND_COMP].write_bytes = cc + lc + tree + q + ext;
+    x[SPW_ROUND_COMP].read_bytes = lm + la + lc + q + ext;
+    x[SPW_ROUND_OOD].read_bytes = trm + tra + cc; /* the coefficients */
+    /* DEEP: all LDE columns read, the roll-in written and read back */
+    x[SPW_ROUND_DEEP].write_bytes = deep;
+    x[SPW_ROUND_DEEP].read_bytes = lm + la + lc + deep;
+    /* query openings: one tile per column group and one subtree per tree
+     * per query; calibration (synth small at 24 MiB, docs/PERFORMANCE.md):
+     * about a quarter of these tile loads miss the pool and the cache */
+    uint64_t G = p->G ? p->G : 1;
+    uint64_t groups = (p->nm + G - 1) / G + (p->na + G - 1) / G + (p->nc + G - 1) / G;
+    uint64_t tile = 8 * G * N < g->tile ? 8 * G * N : g->tile;
+    uint64_t sub = 64 * (N < g->tree_rows ? N : g->tree_rows);
+    x[SPW_ROUND_QUERY].read_bytes = (uint64_t)nq * (groups * (tile + CHUNK_HDR) + 3 * (sub + CHUNK_HDR)) / 4;
+}
+
+/* The same for the shared data: FRI layers written and read, and their
+ * openings (two tiles and a subtree per layer and query). */
+static void shared_disk(spw_plan_round *x, uint64_t N0, uint32_t nq, const geo *g)
+{
+    memset(x, 0, SPW_ROUND_COUNT * sizeof *x);
+    x[SPW_ROUND_FRI].write_bytes = N0 * 48;
+    x[SPW_ROUND_FRI].read_bytes = N0 * 96;
+    uint64_t rq = 0;
+    for (uint64_t Ni = N0; Ni > 32; Ni /= 2) {
+        uint64_t tile = 24 * Ni < g->tile ? 24 * Ni : g->tile;
+        uint64_t sub = 32 * (Ni < g->tree_rows ? Ni : g->tree_rows);
+        rq += (uint64_t)nq * (2 * (tile + CHUNK_HDR) + sub + CHUNK_HDR);
+    }
+    x[SPW_ROUND_QUERY].read_bytes = rq / 4;
+}
+
+/* The readers, write-behind cleaners and query threads keep several
+ * transfers in flight beside the compute, so the two overlap; about 30% of
+ * the shorter one stays exposed (synth small at 24 MiB, measured in
+ * docs/PERFORMANCE.md). */
+static double overlap(double compute, double io)
+{
+    double hi = compute > io ? compute : io, lo = compute + io - hi;
+    return hi + 0.3 * lo;
+}
+
+static void round_times(spw_plan_round *x, const spw_plan *plan)
+{
+    x->t_io = (double)x->write_bytes / (plan->disk_write_gbs * 1e9) +
+              (double)x->read_bytes / (plan->disk_read_gbs * 1e9);
+    x->t_pred = overlap(x->t_compute, x->t_io);
+}
+
+/* Fills every table's and the shared rounds (work, live bytes, compute,
+ * times; the disk bytes are set), the totals per round and the plan's
+ * totals. TL = NULL: the in-memory schedule (compute only). */
+static void finish_rounds(spw_plan *plan, const tdim *D, const timeline *TL)
+{
+    uint32_t T = plan->n_tables;
+    memset(plan->rounds, 0, sizeof plan->rounds);
+    plan->disk_write = plan->disk_read = 0;
+    for (uint32_t t = 0; t < T; t++) {
+        spw_plan_table *p = &plan->tables[t];
+        double c[SPW_ROUND_COUNT];
+        compute_rounds(c, &D[t], p->log_N, plan->threads);
+        p->t_io = 0;
+        for (int r = 0; r < SPW_ROUND_COUNT; r++) {
+            spw_plan_round *x = &p->rounds[r];
+            x->t_compute = c[r];
+            if (TL) {
+                x->work_bytes = round_work(&D[t], p->R, p->G ? p->G : 1, plan->threads, r);
+                for (uint32_t k = 0; k < TL->n; k++)
+                    if (TL->round[k] == r && TL->snap[(size_t)k * TL->owners + t] > x->live_bytes)
+                        x->live_bytes = TL->snap[(size_t)k * TL->owners + t];
+            }
+            round_times(x, plan);
+            p->t_io += x->t_io;
+        }
+    }
+    for (int r = 0; r < SPW_ROUND_COUNT; r++) {
+        spw_plan_round *x = &plan->shared[r], *tot = &plan->rounds[r];
+        if (TL) {
+            if (r == SPW_ROUND_FRI) x->work_bytes = plan->fri_R * (3 * 24 + 32 + 64);
+            for (uint32_t k = 0; k < TL->n; k++) {
+                const uint64_t *s = TL->snap + (size_t)k * TL->owners;
+                if (TL->round[k] != r) continue;
+                if (s[T] > x->live_bytes) x->live_bytes = s[T];
+                uint64_t all = 0;
+                for (uint32_t o = 0; o <= T; o++) all += s[o];
+                if (all > tot->live_bytes) tot->live_bytes = all;
+            }
+        }
+        round_times(x, plan);
+        for (uint32_t t = 0; t <= T; t++) {
+            const spw_plan_round *y = t < T ? &plan->tables[t].rounds[r] : x;
+            if (y->work_bytes > tot->work_bytes) tot->work_bytes = y->work_bytes;
+            tot->write_bytes += y->write_bytes;
+            tot->read_bytes += y->read_bytes;
+            tot->t_compute += y->t_compute;
+        }
+        round_times(tot, plan);
+        plan->disk_write += tot->write_bytes;
+        plan->disk_read += tot->read_bytes;
+    }
+    plan->t_io = (double)plan->disk_write / (plan->disk_write_gbs * 1e9) +
+                 (double)plan->disk_read / (plan->disk_read_gbs * 1e9);
+    plan->t_pred = overlap(plan->t_compute, plan->t_io);
 }
 
 static void fmt_size(char *b, size_t len, uint64_t v)
@@ -304,6 +629,7 @@ spw_status spw_plan_make(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *
         p->log_e = log_b;
         while ((1u << p->log_e) < parts) p->log_e++;
         p->recompute_lde = p->log_e != log_b;
+        p->tier = SPW_TIER_HOST;
         p->nm = t->n_main;
         p->na = 3 * t->n_aux;
         p->nc = 3 * parts;
@@ -313,6 +639,13 @@ spw_status spw_plan_make(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *
         plan->resident_total += p->resident_bytes;
         if (D[i].N > N0) N0 = D[i].N;
     }
+    unsigned min_lh = 64, max_lh = 0;
+    for (uint32_t i = 0; i < def->n_tables; i++) {
+        if (plan->tables[i].log_n < min_lh) min_lh = plan->tables[i].log_n;
+        if (plan->tables[i].log_n > max_lh) max_lh = plan->tables[i].log_n;
+    }
+    unsigned log_final = min_lh < SPW_FRI_LOG_FINAL_MAX ? min_lh : SPW_FRI_LOG_FINAL_MAX;
+    unsigned n_layers = max_lh > log_final ? max_lh - log_final : 0;
     /* FRI in memory: the layers, their trees and the roll-ins */
     uint64_t fri_res = N0 * (48 + 64 + 24);
     plan->resident_total += fri_res;
@@ -324,6 +657,19 @@ spw_status spw_plan_make(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *
     if (ctx->chunk_rows && ctx->chunk_rows < plan->fri_R) plan->fri_R = ctx->chunk_rows;
     if (!plan->fri_R) plan->fri_R = 1;
 
+    /* tile geometry of the streaming prover (and its tuning knobs) */
+    geo G0 = {SPW_PLAN_TILE_BYTES, SPW_PLAN_TREE_ROWS};
+    if (getenv("SPW_TILE_BYTES") && atoll(getenv("SPW_TILE_BYTES")) > 0)
+        G0.tile = (uint64_t)atoll(getenv("SPW_TILE_BYTES"));
+    if (getenv("SPW_TREE_ROWS") && atoll(getenv("SPW_TREE_ROWS")) > 0)
+        G0.tree_rows = (uint64_t)atoll(getenv("SPW_TREE_ROWS"));
+    timeline TL;
+    memset(&TL, 0, sizeof TL);
+    int *in = calloc(def->n_tables + 1, sizeof *in);
+    if (!in) {
+        free(D);
+        return spw_fail(ctx, SPW_ERR_NOMEM, "plan: out of memory");
+    }
     int force_min = 0;
     uint64_t Wmax, store, fixed, tile_max, min_w, min_fixed, min_pool;
     uint32_t min_t;
@@ -355,7 +701,6 @@ replan:
         p->R = R;
         p->G = (uint32_t)G;
         p->work_bytes = work_bytes(d, R, G, plan->threads);
-        p->store_bytes = store_bytes(d, R, G);
         /* the smallest schedule: one column per group, the smallest chunk */
         uint64_t wm = work_bytes(d, Rmin, 1, plan->threads);
         uint64_t pm = 32 * (SPW_PLAN_TILE_BYTES + CHUNK_HDR);
@@ -369,7 +714,6 @@ replan:
         min_fixed += fm;
         tile_max = SPW_PLAN_TILE_BYTES;
         if (p->work_bytes > Wmax) Wmax = p->work_bytes;
-        store += p->store_bytes;
         fixed += 64 * 3 * 2 * (d->N / (R < SPW_PLAN_TREE_ROWS ? R : SPW_PLAN_TREE_ROWS)); /* upper trees */
         p->t_compute = compute_seconds(d, p->log_N, plan->threads);
         plan->t_compute += p->t_compute;
@@ -379,7 +723,8 @@ replan:
             plan->tables[i].t_compute = compute_seconds(&D[i], plan->tables[i].log_N, plan->threads);
             plan->t_compute += plan->tables[i].t_compute;
         }
-        plan->t_pred = plan->t_compute;
+        finish_rounds(plan, D, NULL);
+        free(in);
         free(D);
         return SPW_OK;
     }
@@ -387,28 +732,49 @@ replan:
     uint64_t fw = plan->fri_R * (3 * 24 + 32 + 64);
     if (fw > Wmax) Wmax = fw;
     if (fw > min_w) min_w = fw;
-    store += N0 * (48 + 64) + 4 * CHUNK_HDR * (2 * N0 / plan->fri_R + 2);
     fixed += 2 * 64 * (2 * N0 / SPW_PLAN_TREE_ROWS + 2);
     min_fixed += 2 * 64 * (2 * N0 / SPW_PLAN_TREE_ROWS + 2);
     plan->work_bytes = Wmax;
     plan->fixed_bytes = fixed;
+    /* the store over the schedule: its peak, not the sum of everything
+     * created (stream.c frees as it goes; a freed chunk's pool range and
+     * disk extent are reused) */
+    tl_free(&TL);
+    if (tl_build(&TL, plan, D, &G0, n_layers)) {
+        free(D);
+        free(in);
+        return spw_fail(ctx, SPW_ERR_NOMEM, "plan: out of memory");
+    }
+    for (uint32_t o = 0; o <= def->n_tables; o++) in[o] = 1;
+    store = tl_peak(&TL, in);
+    uint64_t store_sum = 0;
+    for (uint32_t o = 0; o <= def->n_tables; o++) store_sum += TL.sum[o];
     plan->store_bytes = store;
+    plan->store_sum = store_sum;
+    /* without an NVMe tier the pool holds everything live at once; 1/8
+     * slack for the fragmentation of the pool's first-fit ranges (never
+     * more than the sum of everything created, which cannot fragment) */
+    uint64_t tiles16 = 16 * (tile_max + CHUNK_HDR);
+    uint64_t need_all = store + store / 8 + tiles16;
+    if (need_all > store_sum) need_all = store_sum;
     uint64_t min_total = min_w + min_fixed + min_pool + MiB;
     uint64_t pool = H > Wmax + fixed ? H - Wmax - fixed : 0;
     /* no larger than what the store can hold at once (plus room for tiles) */
-    uint64_t cap = store + 16 * (tile_max + CHUNK_HDR) + 4 * MiB;
+    uint64_t cap = need_all + tiles16 + 4 * MiB;
     if (pool > cap) pool = cap;
     pool = pool / MiB * MiB;
-    if (H >= min_total && pool < 16 * (tile_max + CHUNK_HDR) && !force_min) {
+    if (H >= min_total && pool < tiles16 && !force_min) {
         force_min = 1; /* the budget allows the smallest schedule only */
         goto replan;
     }
-    if (H < min_total || pool < 16 * (tile_max + CHUNK_HDR)) {
+    if (H < min_total || pool < tiles16) {
         char hb[32], mb[32];
         const spw_plan_table *p = &plan->tables[min_t];
         fmt_size(hb, sizeof hb, H);
-        fmt_size(mb, sizeof mb, min_total > H ? min_total : Wmax + fixed + 16 * (tile_max + CHUNK_HDR) + MiB);
+        fmt_size(mb, sizeof mb, min_total > H ? min_total : Wmax + fixed + tiles16 + MiB);
         free(D);
+        free(in);
+        tl_free(&TL);
         return spw_fail(ctx, SPW_ERR_BUDGET,
                         "host budget %s is below the minimum %s for table %s (2^%u rows x %u "
                         "columns); raise --host-budget%s",
@@ -416,59 +782,117 @@ replan:
                         ctx->chunk_rows ? " or lower --chunk-rows" : "");
     }
     plan->pool_bytes = pool;
-    if (store > pool) {
-        plan->nvme_bytes = (store + store / 8 + 64 * MiB) / MiB * MiB;
-        /* disk traffic: everything that does not stay cached is written once
-         * and read back by each pass that consumes it */
-        double f = 1.0 - (double)pool / (double)store;
-        uint64_t w = 0, r = 0;
-        for (uint32_t i = 0; i < def->n_tables; i++) {
-            tdim *d = &D[i];
-            uint64_t lde = 8 * d->N * (d->nm + d->na), clde = 8 * d->N * d->nc;
-            uint64_t coef = 8 * d->n * (d->nm + d->na + d->nc), tr = 8 * d->n * (d->nm + d->na);
-            uint64_t trees = 64 * d->N * (d->na ? 3 : 2), deep = 24 * d->N, q = 24 * d->NE;
-            uint64_t ext = d->NE != d->N ? 8 * (d->nm + d->na) * d->NE : 0;
-            w += lde + clde + coef + tr + trees + deep + q + ext;
-            r += 3 * lde + 2 * clde + coef + tr + deep + q + ext + (lde == 0 ? 0 : lde / 4);
-        }
-        w += N0 * 48;
-        r += N0 * 96;
-        /* query openings: one tile per column group and one subtree per
-         * tree, per table and query, plus the FRI layers */
-        uint32_t nq = (SPW_TARGET_BITS - SPW_GRINDING_BITS + log_b - 1) / log_b;
-        uint64_t rq = 0;
-        for (uint32_t i = 0; i < def->n_tables; i++) {
-            const spw_plan_table *p = &plan->tables[i];
-            uint64_t N = D[i].N, G = p->G ? p->G : 1;
-            uint64_t groups = (p->nm + G - 1) / G + (p->na + G - 1) / G + (p->nc + G - 1) / G;
-            uint64_t tile = 8 * G * N < SPW_PLAN_TILE_BYTES ? 8 * G * N : SPW_PLAN_TILE_BYTES;
-            uint64_t sub = 64 * (N < SPW_PLAN_TREE_ROWS ? N : SPW_PLAN_TREE_ROWS);
-            rq += (uint64_t)nq * (groups * (tile + CHUNK_HDR) + 3 * (sub + CHUNK_HDR));
-        }
-        for (uint64_t Ni = N0; Ni > 32; Ni /= 2) { /* FRI layers: two values and a path each */
-            uint64_t tile = 24 * Ni < SPW_PLAN_TILE_BYTES ? 24 * Ni : SPW_PLAN_TILE_BYTES;
-            uint64_t sub = 32 * (Ni < SPW_PLAN_TREE_ROWS ? Ni : SPW_PLAN_TREE_ROWS);
-            rq += (uint64_t)nq * (2 * (tile + CHUNK_HDR) + sub + CHUNK_HDR);
-        }
-        /* calibration (synth small at 24 MiB, docs/PERFORMANCE.md): about a
-         * quarter of these tile loads miss the pool and the store's cache */
-        r += rq / 4;
-        plan->disk_write = (uint64_t)(f * (double)w);
-        plan->disk_read = (uint64_t)(f * (double)r);
-        plan->t_io = (double)plan->disk_write / (plan->disk_write_gbs * 1e9) +
-                     (double)plan->disk_read / (plan->disk_read_gbs * 1e9);
-        for (uint32_t i = 0; i < def->n_tables; i++)
-            plan->tables[i].t_io = plan->t_io * (double)plan->tables[i].store_bytes / (double)store;
+    for (uint32_t t = 0; t < def->n_tables; t++) {
+        spw_plan_table *p = &plan->tables[t];
+        memset(in, 0, (def->n_tables + 1) * sizeof *in);
+        in[t] = 1;
+        p->peak_bytes = tl_peak(&TL, in);
+        p->sum_bytes = p->store_bytes = TL.sum[t];
+        p->tier = SPW_TIER_HOST;
     }
-    /* the readers, write-behind cleaners and query threads keep several
-     * transfers in flight beside the compute, so the two overlap; about 30%
-     * of the shorter one stays exposed (synth small at 24 MiB, measured in
-     * docs/PERFORMANCE.md). Without an NVMe tier t_io = 0. */
-    {
-        double hi = plan->t_compute > plan->t_io ? plan->t_compute : plan->t_io;
-        double lo = plan->t_compute + plan->t_io - hi;
-        plan->t_pred = hi + 0.3 * lo;
+    /* unscaled disk bytes of each table and round if it streams */
+    uint32_t nq = (SPW_TARGET_BITS - SPW_GRINDING_BITS + log_b - 1) / log_b;
+    spw_plan_round *rw = calloc((size_t)def->n_tables * SPW_ROUND_COUNT + 1, sizeof *rw);
+    if (!rw) {
+        free(D);
+        free(in);
+        tl_free(&TL);
+        return spw_fail(ctx, SPW_ERR_NOMEM, "plan: out of memory");
     }
+    for (uint32_t t = 0; t < def->n_tables; t++)
+        table_disk(rw + (size_t)t * SPW_ROUND_COUNT, &D[t], &plan->tables[t], nq, &G0);
+    spw_plan_round shared[SPW_ROUND_COUNT];
+    shared_disk(shared, N0, nq, &G0);
+    if (store_sum > pool && need_all > pool) {
+        /* an NVMe tier: tables whose data fits in the pool beside the
+         * streamed tables' room stay resident there (home tier HOST, no
+         * disk bytes), chosen greedily by disk bytes saved per pool byte;
+         * the others and the DEEP/FRI data stream through the spill file */
+        uint64_t room = 32 * (tile_max + CHUNK_HDR);
+        for (uint32_t t = 0; t < def->n_tables; t++) {
+            /* the tiles of a row chunk of every column, and the next one prefetched */
+            uint64_t c = 2 * 8 * (D[t].nm + D[t].na + D[t].nc) * plan->tables[t].R;
+            if (c > room) room = c;
+        }
+        uint64_t avail = pool > room ? pool - room : 0;
+        memset(in, 0, (def->n_tables + 1) * sizeof *in);
+        for (;;) {
+            double best = 0;
+            int bt = -1;
+            for (uint32_t t = 0; t < def->n_tables; t++) {
+                const spw_plan_table *p = &plan->tables[t];
+                if (in[t] || !p->peak_bytes || p->tier == SPW_TIER_NVME) continue;
+                uint64_t saved = 0;
+                for (int r = 0; r < SPW_ROUND_COUNT; r++)
+                    saved += rw[(size_t)t * SPW_ROUND_COUNT + r].write_bytes +
+                             rw[(size_t)t * SPW_ROUND_COUNT + r].read_bytes;
+                double ratio = (double)saved / (double)p->peak_bytes;
+                if (bt < 0 || ratio > best) {
+                    best = ratio;
+                    bt = (int)t;
+                }
+            }
+            if (bt < 0) break;
+            in[bt] = 1;
+            uint64_t res = tl_peak(&TL, in);
+            if (res + res / 8 > avail) {
+                in[bt] = 0;
+                plan->tables[bt].tier = SPW_TIER_NVME; /* does not fit: streams */
+            }
+        }
+        uint64_t res = tl_peak(&TL, in);
+        plan->pool_res_bytes = res;
+        for (uint32_t o = 0; o <= def->n_tables; o++) in[o] = !in[o];
+        plan->stream_bytes = tl_peak(&TL, in);
+        for (uint32_t t = 0; t < def->n_tables; t++) {
+            plan->tables[t].tier = in[t] ? SPW_TIER_NVME : SPW_TIER_HOST;
+            if (!in[t]) plan->n_pool_tables++;
+        }
+        plan->nvme_bytes = (plan->stream_bytes + plan->stream_bytes / 8 + 64 * MiB) / MiB * MiB;
+        /* disk traffic: everything streamed that does not stay cached in
+         * the rest of the pool is written once and read back by each pass
+         * that consumes it */
+        uint64_t cache = pool > res + res / 8 ? pool - res - res / 8 : 0;
+        double f = plan->stream_bytes ? 1.0 - (double)cache / (double)plan->stream_bytes : 0;
+        if (f < 0) f = 0;
+        for (uint32_t t = 0; t < def->n_tables; t++)
+            for (int r = 0; r < SPW_ROUND_COUNT; r++) {
+                spw_plan_round *x = &plan->tables[t].rounds[r], *y = &rw[(size_t)t * SPW_ROUND_COUNT + r];
+                if (!in[t]) continue;
+                x->write_bytes = (uint64_t)(f * (double)y->write_bytes);
+                x->read_bytes = (uint64_t)(f * (double)y->read_bytes);
+            }
+        for (int r = 0; r < SPW_ROUND_COUNT; r++) {
+            plan->shared[r].write_bytes = (uint64_t)(f * (double)shared[r].write_bytes);
+            plan->shared[r].read_bytes = (uint64_t)(f * (double)shared[r].read_bytes);
+        }
+    } else {
+        plan->n_pool_tables = def->n_tables;
+        plan->pool_res_bytes = store;
+    }
+    free(rw);
+    finish_rounds(plan, D, &TL);
+    /* recompute vs store */
+    for (uint32_t t = 0; t < def->n_tables; t++) {
+        spw_plan_table *p = &plan->tables[t];
+        const tdim *d = &D[t];
+        double k = 2.25 / plan->threads, rb = plan->disk_read_gbs * 1e9, wb = plan->disk_write_gbs * 1e9;
+        double disk = p->tier == SPW_TIER_NVME ? 1 : 0; /* pool-resident data: no disk */
+        if (d->NE != d->N) {
+            double b = 8.0 * (double)((d->nm + d->na) * d->NE);
+            p->t_ext_recompute = k * ntt_seconds((double)(d->nm + d->na), (double)d->NE, p->log_N + 3);
+            p->t_ext_store = disk * (b / wb + b / rb);
+            p->ext_store_cheaper = p->t_ext_store < p->t_ext_recompute;
+        }
+        /* the LDE is read back by the composition and DEEP passes (main and
+         * aux twice, the composition parts once) instead of recomputed */
+        double passes = (double)(2 * (d->nm + d->na) + d->nc);
+        p->t_lde_recompute = k * ntt_seconds(passes, (double)d->N, p->log_N + 2);
+        p->t_lde_store = disk * 8.0 * passes * (double)d->N / rb;
+        p->lde_store_cheaper = p->t_lde_store <= p->t_lde_recompute;
+    }
+    tl_free(&TL);
+    free(in);
     free(D);
     return SPW_OK;
 }
@@ -507,7 +931,7 @@ void spw_plan_print(FILE *f, const spw_plan *p)
         else snprintf(ch, sizeof ch, "-");
         fprintf(f, "%-14s %6s %6u %5u %4u %8s %9s %5u %10s %10s %10s %8.3fs\n", t->name, rows,
                 t->nm, t->na, t->nc,
-                t->spilled ? (p->nvme_bytes ? "nvme" : "host") : "resident", ch, t->G, a,
+                t->spilled ? (t->tier == SPW_TIER_NVME ? "nvme" : "host") : "resident", ch, t->G, a,
                 t->spilled ? b : "-", t->spilled ? c : "-", t->t_compute);
     }
     if (p->spilled) {
@@ -518,6 +942,12 @@ void spw_plan_print(FILE *f, const spw_plan *p)
         fprintf(f, "host tier: working buffers %s + pinned pool %s (+ up to %llu MiB fixed "
                    "overhead); store %s; NVMe reservation %s in %s\n",
                 a, b, (unsigned long long)(SPW_PLAN_OVERHEAD >> 20), c, d, p->spill_dir);
+        fmt_size(a, sizeof a, p->store_sum);
+        fmt_size(b, sizeof b, p->pool_res_bytes);
+        fmt_size(c, sizeof c, p->stream_bytes);
+        fprintf(f, "store: peak %s over the schedule (%s created in all); %u of %u tables resident "
+                   "in the pool (peak %s), streamed data peak %s\n",
+                (fmt_size(d, sizeof d, p->store_bytes), d), a, p->n_pool_tables, p->n_tables, b, c);
         fmt_size(a, sizeof a, p->disk_write);
         fmt_size(b, sizeof b, p->disk_read);
         fprintf(f, "bytes per link: host->nvme %s, nvme->host %s (%.2f / %.2f GB/s write/read, %s)\n",
@@ -527,6 +957,62 @@ void spw_plan_print(FILE *f, const spw_plan *p)
     }
     fprintf(f, "predicted time: %.2f s (compute %.2f s, disk %.2f s)\n", p->t_pred, p->t_compute,
             p->t_io);
+    if (p->spilled) spw_plan_print_rounds(f, p);
+}
+
+static const int plan_rounds[] = {SPW_ROUND_MAIN, SPW_ROUND_AUX, SPW_ROUND_COMP, SPW_ROUND_OOD,
+                                  SPW_ROUND_DEEP, SPW_ROUND_FRI, SPW_ROUND_QUERY};
+static const char *const plan_round_short[SPW_ROUND_COUNT] = {
+    "check", "main", "aux", "comp", "ood", "deep", "fri", "grind", "query", "encode"};
+
+static void print_round_row(FILE *f, const char *round, const char *table, const char *mode,
+                            const spw_plan_round *x)
+{
+    char w[32], l[32], hw[32], hr[32];
+    fmt_size(w, sizeof w, x->work_bytes);
+    fmt_size(l, sizeof l, x->live_bytes);
+    fmt_size(hw, sizeof hw, x->write_bytes);
+    fmt_size(hr, sizeof hr, x->read_bytes);
+    fprintf(f, "%-6s %-14s %-5s %10s %10s %11s %11s %8.3fs %8.3fs %8.3fs\n", round, table, mode, w, l,
+            hw, hr, x->t_compute, x->t_io, x->t_pred);
+}
+
+void spw_plan_print_rounds(FILE *f, const spw_plan *p)
+{
+    fprintf(f, "per round (mode pool = resident in the pinned pool, nvme = streamed through the "
+               "spill file; work = heap working set, live = bytes in the store):\n");
+    fprintf(f, "%-6s %-14s %-5s %10s %10s %11s %11s %9s %9s %9s\n", "round", "table", "mode", "work",
+            "live", "host->nvme", "nvme->host", "compute", "disk", "time");
+    for (size_t k = 0; k < sizeof plan_rounds / sizeof plan_rounds[0]; k++) {
+        int r = plan_rounds[k];
+        const char *rn = plan_round_short[r];
+        if (r != SPW_ROUND_FRI)
+            for (uint32_t t = 0; t < p->n_tables; t++)
+                print_round_row(f, rn, p->tables[t].name,
+                                p->tables[t].tier == SPW_TIER_NVME ? "nvme" : "pool",
+                                &p->tables[t].rounds[r]);
+        if (r >= SPW_ROUND_DEEP)
+            print_round_row(f, rn, "(fri data)", p->nvme_bytes ? "nvme" : "pool", &p->shared[r]);
+        print_round_row(f, rn, "(total)", "", &p->rounds[r]);
+    }
+    fprintf(f, "recompute vs store (predicted seconds; the streaming prover stores the LDE and "
+               "recomputes the extended composition domain):\n");
+    fprintf(f, "%-14s %-5s %13s %13s %-8s %13s %13s %s\n", "table", "mode", "lde recompute",
+            "lde store", "cheaper", "ext recompute", "ext store", "cheaper");
+    for (uint32_t t = 0; t < p->n_tables; t++) {
+        const spw_plan_table *x = &p->tables[t];
+        char er[24] = "-", es[24] = "-";
+        if (x->recompute_lde) {
+            snprintf(er, sizeof er, "%.3fs", x->t_ext_recompute);
+            snprintf(es, sizeof es, "%.3fs", x->t_ext_store);
+        }
+        fprintf(f, "%-14s %-5s %12.3fs %12.3fs %-8s %13s %13s %s\n", x->name,
+                x->tier == SPW_TIER_NVME ? "nvme" : "pool", x->t_lde_recompute, x->t_lde_store,
+                x->lde_store_cheaper ? "store" : "recomp.", er, es,
+                !x->recompute_lde ? "-" : x->ext_store_cheaper ? "store*" : "recomp.");
+    }
+    fprintf(f, "(* the model prefers storing the extended domain, which the streaming prover "
+               "cannot execute yet: it recomputes it)\n");
 }
 
 spw_status spw_ctx_set_spill_dir(spw_ctx *ctx, const char *dir)

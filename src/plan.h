@@ -9,6 +9,7 @@
 #define SPW_PLAN_H
 
 #include "air.h"
+#include "stark.h"
 #include <stdio.h>
 
 #define SPW_PLAN_DIR_MAX 4096
@@ -22,6 +23,17 @@
 /* Smallest row chunk the planner goes down to. */
 #define SPW_PLAN_MIN_ROWS 4096u
 
+/* The planner's prediction for one round (indices SPW_ROUND_* of stark.h:
+ * main, aux, comp, ood, deep, fri, query are filled) of one table, or the
+ * totals of the whole proof. */
+typedef struct spw_plan_round {
+    uint64_t work_bytes;            /* heap working set of the round */
+    uint64_t live_bytes;            /* bytes live in the store during the round (peak) */
+    uint64_t write_bytes;           /* predicted bytes host -> nvme */
+    uint64_t read_bytes;            /* predicted bytes nvme -> host */
+    double t_compute, t_io, t_pred; /* predicted seconds (t_pred: overlapped) */
+} spw_plan_round;
+
 typedef struct spw_plan_table {
     char name[64];
     unsigned log_n, log_N, log_e;   /* trace, LDE, composition-domain log sizes */
@@ -30,12 +42,26 @@ typedef struct spw_plan_table {
     uint64_t R;                     /* LDE rows per row chunk (= tile rows) */
     uint32_t G;                     /* columns per column group (= tile columns) */
     uint64_t resident_bytes;        /* what the in-memory prover holds for it */
-    uint64_t store_bytes;           /* bytes it keeps in the spill store */
+    uint64_t store_bytes;           /* bytes it keeps in the spill store (all it
+                                       creates = sum_bytes; peak_bytes: its peak) */
     uint64_t work_bytes;            /* heap working set of its largest phase */
     uint64_t min_bytes;             /* its minimum host working set (G = 1, R = min) */
     int recompute_lde;              /* 1 = recompute the extended-domain LDE of the
                                        composition round from coefficients (always,
                                        it is never stored); 0 = n/a */
+    /* per-table tier of the streamed schedule: SPW_TIER_HOST = resident in
+     * the pinned pool (never evicted, no disk bytes), SPW_TIER_NVME =
+     * streamed through the spill file (spill.h's spw_tier values) */
+    int tier;
+    uint64_t peak_bytes;            /* its own data's peak in the store */
+    uint64_t sum_bytes;             /* all its data ever created in the store */
+    spw_plan_round rounds[SPW_ROUND_COUNT];
+    /* recompute vs store (docs/OUT_OF_CORE.md): predicted seconds of each
+     * choice; the *_store_cheaper flags say which the cost model prefers,
+     * recompute_lde what the streaming prover executes */
+    double t_ext_recompute, t_ext_store; /* extended composition domain (E > blowup) */
+    double t_lde_recompute, t_lde_store; /* LDE re-read by composition and DEEP */
+    int ext_store_cheaper, lde_store_cheaper;
     double t_compute, t_io;         /* predicted seconds */
 } spw_plan_table;
 
@@ -54,7 +80,13 @@ typedef struct spw_plan {
     uint64_t fixed_bytes;            /* chunk-root trees and FRI bookkeeping */
     uint64_t work_bytes;             /* largest heap working set of any phase */
     uint64_t pool_bytes;             /* pinned host pool */
-    uint64_t store_bytes;            /* peak bytes in the store */
+    uint64_t store_bytes;            /* peak bytes in the store (over the schedule) */
+    uint64_t store_sum;              /* all bytes the schedule ever creates in the store */
+    uint64_t pool_res_bytes;         /* peak of the pool-resident tables' data */
+    uint64_t stream_bytes;           /* peak of the streamed (NVMe-homed) data */
+    uint32_t n_pool_tables;          /* tables with tier SPW_TIER_HOST */
+    spw_plan_round rounds[SPW_ROUND_COUNT]; /* totals per round (tables + FRI) */
+    spw_plan_round shared[SPW_ROUND_COUNT]; /* DEEP roll-ins, FRI layers and trees (not per table) */
     uint64_t nvme_bytes;             /* spill-file reservation (0 = no NVMe tier) */
     uint64_t disk_write, disk_read;  /* predicted bytes over the disk link */
     double disk_write_gbs, disk_read_gbs;
@@ -77,6 +109,10 @@ spw_status spw_plan_make(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *
                          const char *probe_path);
 void spw_plan_clear(spw_plan *plan);
 void spw_plan_print(FILE *f, const spw_plan *plan);
+/* The per-round section of spw_plan_print (streamed plans): per round and
+ * table the mode, working set, store bytes live, bytes per link and
+ * predicted times, the totals per round, then recompute vs store. */
+void spw_plan_print_rounds(FILE *f, const spw_plan *plan);
 
 /* Default budgets: half of the memory available to the process (cgroup v2
  * memory.max minus usage, cgroup v1 limit, else MemAvailable); 90% of free

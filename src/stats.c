@@ -7,6 +7,7 @@
 #include "plan.h"
 #include "stark.h"
 #include "stats.h"
+#include "../spill/spill.h" /* spw_tier of the plan's tables */
 
 #include <math.h>
 #include <stdio.h>
@@ -222,10 +223,17 @@ void spw_stats_finish(const spw_ctx *ctx, const spw_air_def *def, const spw_prov
         int streamed = ctx->mode != SPW_MODE_RESIDENT && plan.spilled;
         s->predicted_total = plan.t_pred;
         copy_name(s->mode, sizeof s->mode, streamed ? "spilled" : "resident");
+        /* a streamed run keeps some tables resident in the pinned pool
+         * ("pool") and streams the others through the spill file */
         for (uint32_t t = 0; t < plan.n_tables && t < SPW_STATS_MAX_TABLES; t++)
-            spw_stats_plan_table(ctx, t, streamed && plan.tables[t].spilled ? "spilled"
-                                                                            : "resident",
+            spw_stats_plan_table(ctx, t,
+                                 !(streamed && plan.tables[t].spilled) ? "resident"
+                                 : plan.nvme_bytes && plan.tables[t].tier != SPW_TIER_NVME ? "pool"
+                                                                                          : "spilled",
                                  plan.tables[t].t_compute + plan.tables[t].t_io);
+        /* per round: the plan's prediction of each round it models */
+        for (int r = SPW_ROUND_MAIN; r <= SPW_ROUND_QUERY; r++)
+            if (r != SPW_ROUND_GRIND) spw_stats_predict(ctx, spw_round_names[r], plan.rounds[r].t_pred);
         spw_stats_tier_peak(ctx, "host", 0, plan.host_budget, "getrusage");
         if (streamed && plan.nvme_bytes) {
             spw_stats_link_bound(ctx, "disk write", plan.disk_write_gbs);
@@ -250,6 +258,7 @@ void spw_stats_device(const spw_ctx *ctx, uint64_t arena_peak, uint64_t vram_bud
     copy_name(s->backend, sizeof s->backend, "cuda");
     copy_name(s->mode, sizeof s->mode, "resident");
     s->predicted_total = -1;
+    for (int r = 0; r < SPW_STATS_MAX_ROUNDS; r++) s->round_predicted[r] = -1;
     for (int t = 0; t < SPW_STATS_MAX_TABLES; t++) {
         s->tables[t].plan_mode[0] = 0;
         s->tables[t].plan_seconds = -1;

@@ -10,6 +10,7 @@
  */
 #include "check_util.h"
 #include "plan.h"
+#include "sched/sched.h" /* spw_tier */
 #include "prover_test_util.h"
 #include "workloads.h"
 
@@ -27,6 +28,18 @@ typedef struct wl {
 static const wl WL[] = {{"fib", 10, NULL}, {"vm", 10, NULL}, {"synth", 0, "tiny"}};
 
 static char spill_dir[256];
+/* plans with an NVMe tier and both pool-resident and streamed tables that
+ * were proven (the per-table home tier path) */
+static int mixed_tiers;
+
+/* The store peak the run stats recorded for tier `name` (0 if none). */
+static uint64_t tier_peak(const spw_ctx *ctx, const char *name)
+{
+    const spw_run_stats *rs = &ctx->run_stats;
+    for (uint32_t i = 0; i < rs->n_tiers; i++)
+        if (!strcmp(rs->tiers[i].name, name)) return rs->tiers[i].peak;
+    return 0;
+}
 
 static double spw_test_now(void)
 {
@@ -101,6 +114,9 @@ static uint8_t *prove(const wl *w, int mode, uint64_t budget, uint64_t chunk, si
     ck_assert_msg(ps == SPW_OK, "%s: plan at budget %llu: %s", w->name,
                   (unsigned long long)budget, spw_ctx_last_error(ctx));
     if (spilled) *spilled = plan.spilled;
+    uint64_t stream_peak = plan.stream_bytes, nvme = plan.nvme_bytes, pool = plan.pool_bytes;
+    if (plan.spilled && nvme && plan.n_pool_tables > 0 && plan.n_pool_tables < plan.n_tables)
+        mixed_tiers++;
     spw_plan_clear(&plan);
     spw_statement st = {b.pub, b.np, (const uint8_t *)b.tag, strlen(b.tag)};
     uint8_t *p = NULL;
@@ -109,6 +125,16 @@ static uint8_t *prove(const wl *w, int mode, uint64_t budget, uint64_t chunk, si
     if (getenv("SPW_TEST_TIMES")) fprintf(stderr, "%s mode %d budget %llu chunk %llu: %.2f s\n", w->name, mode, (unsigned long long)budget, (unsigned long long)chunk, spw_test_now() - t0_);
     ck_assert_msg(r == SPW_OK, "%s mode %d budget %llu chunk %llu: %s", w->name, mode,
                   (unsigned long long)budget, (unsigned long long)chunk, spw_ctx_last_error(ctx));
+    if (nvme) {
+        /* the spill store's own accounting: the bytes on disk never exceed
+         * the planner's peak of the streamed data (pool-resident tables
+         * never go to disk), the pool never its size */
+        uint64_t np = tier_peak(ctx, "nvme"), hp = tier_peak(ctx, "host pool");
+        ck_assert_msg(np <= stream_peak, "%s budget %llu: NVMe peak %llu above the planned %llu",
+                      w->name, (unsigned long long)budget, (unsigned long long)np,
+                      (unsigned long long)stream_peak);
+        ck_assert_uint_le(hp, pool);
+    }
     r = spw_verify(ctx, b.air, &st, p, *len);
     ck_assert_msg(r == SPW_OK, "%s: verify: %s", w->name, spw_ctx_last_error(ctx));
     spw_workload_free(b.air, b.trace, b.pub);
@@ -158,6 +184,7 @@ START_TEST(test_budget_matrix)
 {
     const wl *w = &WL[_i];
     size_t rl, l;
+    mixed_tiers = 0;
     uint8_t *ref = prove(w, SPW_MODE_RESIDENT, 0, 0, &rl, NULL);
     uint64_t W, mn;
     sizes(w, 0, &W, &mn);
@@ -181,7 +208,124 @@ START_TEST(test_budget_matrix)
             ck_assert_int_eq(dir_entries(spill_dir), 0);
         }
     }
+    /* synth tiny has tables of very different sizes: some budget keeps
+     * the small ones in the pool while the large ones stream */
+    if (!strcmp(w->name, "synth")) ck_assert_int_gt(mixed_tiers, 0);
     spw_free(ref);
+}
+END_TEST
+
+/* Invariants of a streamed plan, checked against sums and bounds computed
+ * here from the plan's own per-table shapes. */
+static void check_plan(const spw_plan *p, const char *what)
+{
+    ck_assert_msg(p->spilled, "%s: not streamed", what);
+    /* the peak: at most everything created, at least every round's live set
+     * and every table's, and attained in some round */
+    ck_assert_msg(p->store_bytes <= p->store_sum, "%s: peak %llu > sum %llu", what,
+                  (unsigned long long)p->store_bytes, (unsigned long long)p->store_sum);
+    uint64_t maxlive = 0, lde = 0, tsum = 0;
+    for (int r = 0; r < SPW_ROUND_COUNT; r++) {
+        ck_assert_uint_le(p->rounds[r].live_bytes, p->store_bytes);
+        if (p->rounds[r].live_bytes > maxlive) maxlive = p->rounds[r].live_bytes;
+    }
+    ck_assert_msg(maxlive == p->store_bytes, "%s: no round reaches the peak", what);
+    for (uint32_t t = 0; t < p->n_tables; t++) {
+        const spw_plan_table *x = &p->tables[t];
+        uint64_t n = UINT64_C(1) << x->log_n, N = UINT64_C(1) << x->log_N;
+        lde += 8 * N * (x->nm + x->na + x->nc);
+        tsum += x->sum_bytes;
+        ck_assert_uint_le(x->peak_bytes, x->sum_bytes);
+        /* its trace, coefficients and LDE are all live after its main round */
+        ck_assert_uint_ge(x->rounds[SPW_ROUND_MAIN].live_bytes, 8 * x->nm * (2 * n + N));
+        for (int r = 0; r < SPW_ROUND_COUNT; r++) ck_assert_uint_le(x->rounds[r].live_bytes, x->peak_bytes);
+    }
+    /* after the composition round every LDE (main, aux, parts) is live */
+    ck_assert_uint_ge(p->rounds[SPW_ROUND_COMP].live_bytes, lde);
+    ck_assert_uint_eq(lde, p->lde_bytes);
+    ck_assert_uint_lt(tsum, p->store_sum); /* + the DEEP/FRI data */
+    /* per-round bytes and times add up to the totals */
+    uint64_t w = 0, rd = 0;
+    double tc = 0, ti = 0;
+    for (int r = 0; r < SPW_ROUND_COUNT; r++) {
+        uint64_t rw = p->shared[r].write_bytes, rr = p->shared[r].read_bytes;
+        double c = p->shared[r].t_compute;
+        for (uint32_t t = 0; t < p->n_tables; t++) {
+            rw += p->tables[t].rounds[r].write_bytes;
+            rr += p->tables[t].rounds[r].read_bytes;
+            c += p->tables[t].rounds[r].t_compute;
+        }
+        ck_assert_uint_eq(rw, p->rounds[r].write_bytes);
+        ck_assert_uint_eq(rr, p->rounds[r].read_bytes);
+        ck_assert_double_eq_tol(c, p->rounds[r].t_compute, 1e-9);
+        w += rw;
+        rd += rr;
+        tc += c;
+        ti += p->rounds[r].t_io;
+    }
+    ck_assert_uint_eq(w, p->disk_write);
+    ck_assert_uint_eq(rd, p->disk_read);
+    ck_assert_double_eq_tol(tc, p->t_compute, 1e-6);
+    ck_assert_double_eq_tol(ti, p->t_io, 1e-6);
+    /* tiers: pool-resident tables fit the pool with room to stream the
+     * others and move no disk bytes; the NVMe file holds the streamed peak */
+    uint32_t pool_tables = 0;
+    for (uint32_t t = 0; t < p->n_tables; t++) {
+        const spw_plan_table *x = &p->tables[t];
+        ck_assert(x->tier == SPW_TIER_HOST || x->tier == SPW_TIER_NVME);
+        if (!p->nvme_bytes) ck_assert_int_eq(x->tier, SPW_TIER_HOST);
+        if (x->tier != SPW_TIER_HOST) continue;
+        pool_tables++;
+        for (int r = 0; r < SPW_ROUND_COUNT; r++)
+            ck_assert_uint_eq(x->rounds[r].write_bytes + x->rounds[r].read_bytes, 0);
+    }
+    ck_assert_uint_eq(pool_tables, p->n_pool_tables);
+    if (p->nvme_bytes) {
+        ck_assert_uint_lt(p->pool_res_bytes + p->pool_res_bytes / 8, p->pool_bytes);
+        ck_assert_uint_ge(p->nvme_bytes, p->stream_bytes + p->stream_bytes / 8);
+        ck_assert_uint_le(p->stream_bytes, p->store_bytes);
+        ck_assert_uint_ge(p->pool_res_bytes + p->stream_bytes, p->store_bytes);
+    } else {
+        ck_assert_uint_eq(p->disk_write + p->disk_read, 0);
+        ck_assert_uint_le(p->store_bytes, p->pool_bytes);
+    }
+}
+
+START_TEST(test_plan_schedule)
+{
+    /* the CI workloads at several budgets, and synth medium (planned only):
+     * the NVMe reservation follows the peak, well below the old sum rule */
+    for (int k = 0; k < 4; k++) {
+        const wl *w = k < 3 ? &WL[k] : &(const wl){"synth", 0, "medium"};
+        uint64_t W = 0, mn = 0;
+        if (k < 3) sizes(w, 0, &W, &mn);
+        uint64_t budgets[4] = {UINT64_C(1) << 40, W / 4, W / 16, mn};
+        if (k == 3) budgets[0] = budgets[1] = budgets[2] = budgets[3] = UINT64_C(16) << 30;
+        for (int b = 0; b < 4; b++) {
+            spw_ctx *ctx = ctx_for(SPW_MODE_SPILLED, budgets[b] < mn ? mn : budgets[b], 0);
+            spw_workload_params wp;
+            ck_assert_int_eq(spw_workload_defaults(ctx, &wp, w->name), SPW_OK);
+            if (w->log_rows) wp.log_rows = w->log_rows;
+            if (w->preset) wp.preset = w->preset;
+            spw_air *air = NULL;
+            char tag[SPW_WORKLOAD_TAG_MAX + 1];
+            ck_assert_int_eq(spw_workload_build(ctx, &air, NULL, NULL, NULL, tag, sizeof tag, &wp),
+                             SPW_OK);
+            spw_plan plan;
+            ck_assert_int_eq(spw_plan_make(ctx, &plan, spw_air_get_def(air), NULL), SPW_OK);
+            char what[96];
+            snprintf(what, sizeof what, "%s budget %llu", w->name, (unsigned long long)budgets[b]);
+            check_plan(&plan, what);
+            if (k == 3) {
+                ck_assert_uint_gt(plan.nvme_bytes, 0);
+                ck_assert_uint_lt(plan.nvme_bytes, plan.store_sum);
+                ck_assert_uint_lt(plan.store_bytes, plan.store_sum);
+            }
+            spw_plan_clear(&plan);
+            spw_workload_free(air, NULL, NULL);
+            spw_ctx_free(ctx);
+        }
+    }
 }
 END_TEST
 
@@ -275,6 +419,7 @@ int main(void)
     TCase *tc = tcase_create("prove");
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, test_budget_matrix, 0, 3);
+    tcase_add_test(tc, test_plan_schedule);
     tcase_add_test(tc, test_chunk_rows);
     tcase_add_test(tc, test_extended_domain);
     tcase_add_test(tc, test_budget_error);

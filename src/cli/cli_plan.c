@@ -2,8 +2,9 @@
  * cli_plan.c - `spillway plan`: prints the out-of-core plan of a workload
  * (the same workload options as `spillway prove`) without proving: per
  * table rows, columns, mode, chunk and group sizes, working set per tier,
- * bytes per link and the predicted time. Also the budget options shared
- * with `spillway prove` (plan.h).
+ * bytes per link and the predicted time, and for streamed plans the
+ * per-round section. Also the budget options shared with `spillway prove`
+ * (plan.h).
  */
 #include "cli.h"
 #include "internal.h"
@@ -78,9 +79,12 @@ static void usage(FILE *f)
             "                     [--mode auto|resident|spilled] [--chunk-rows N] [--probe FILE]\n"
             "  Prints the plan `spillway prove` with the same options would execute: per\n"
             "  table the rows, columns, mode, chunk rows, column group, working set per\n"
-            "  tier, then the pool and spill-file sizes, the bytes over each link and the\n"
-            "  predicted time. Nothing is proven. --probe FILE (or $SPW_PROBE_FILE) takes\n"
-            "  the disk bandwidths from `spillway probe --save FILE`.\n");
+            "  tier, then the pool and spill-file sizes, the store's peak, the bytes over\n"
+            "  each link and the predicted time; for a streamed plan also per round and\n"
+            "  table the mode (pool-resident or streamed), working set, store bytes live,\n"
+            "  bytes per link and predicted times, and the recompute-vs-store costs.\n"
+            "  Nothing is proven. --probe FILE (or $SPW_PROBE_FILE) takes the disk\n"
+            "  bandwidths from `spillway probe --save FILE`.\n");
 }
 
 int cli_plan(int argc, char **argv)
