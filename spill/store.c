@@ -675,9 +675,13 @@ static void lru_remove(spw_spill *s, chunk *c)
     c->in_lru = 0;
 }
 
-/* Inserts c at its place by lru (normally the tail). */
+/* Inserts c at its place by lru (normally the tail). Chunks whose home is
+ * the pool are never evicted, so they stay out of the list: a victim scan
+ * would walk over every one of them (quadratic in a store that keeps whole
+ * tables in the pool). */
 static void lru_insert(spw_spill *s, chunk *c)
 {
+    if (c->home == SPW_TIER_HOST) return;
     chunk *after = s->lru_tail;
     while (after && after->lru > c->lru) after = after->lprev;
     c->lprev = after;
@@ -776,6 +780,7 @@ static spw_status host_alloc(spw_spill *s, chunk *self)
         if (!spw_ranges_alloc(&s->host, &off, self->host_len, s->block)) {
             self->host_off = off;
             self->has_host = 1;
+            self->lru = ++s->tick; /* about to be used: the tail, found at once */
             lru_insert(s, self);
             if (s->host.peak > s->st.host_peak) s->st.host_peak = s->host.peak;
             return SPW_OK;

@@ -44,6 +44,19 @@
 #define SPW_TREE_ROWS SPW_PLAN_TREE_ROWS
 #define NOMEM(what) spw_fail(ctx, SPW_ERR_NOMEM, "stream prover: out of memory (%s)", what)
 
+/* Where the streaming prover's wall time goes (logged at INFO): waiting for
+ * the reader threads, device calls, writes into the store, column reads,
+ * leaf/subtree stores. Main thread only. */
+enum { PF_READ_WAIT, PF_DEVICE, PF_PUT, PF_GET, PF_COUNT };
+static double g_pf[PF_COUNT];
+#define PF(k, expr)                              \
+    ({                                           \
+        double pf_t0_ = spw_now();               \
+        spw_status pf_s_ = (expr);               \
+        g_pf[k] += spw_now() - pf_t0_;           \
+        pf_s_;                                   \
+    })
+
 typedef struct stab {
     const spw_air_table *t;
     const spw_plan_table *pt;
@@ -161,12 +174,14 @@ static spw_status col_get(void *arg, uint64_t *buf, size_t c0, size_t gc)
 {
     colctx *c = arg;
     stab *s = c->s;
-    if (!c->trace) return spw_mat_get_cols(c->src, buf, s->n, c0, gc);
+    if (!c->trace) return PF(PF_GET, spw_mat_get_cols(c->src, buf, s->n, c0, gc));
+    double t0 = spw_now();
     spw_status st = SPW_OK;
     for (size_t j = 0; j < gc && st == SPW_OK; j++)
         for (size_t r0 = 0; r0 < s->n && st == SPW_OK; r0 += s->Rt)
             st = spw_trace_read(c->trace, buf + j * s->n + r0, c->ti, (uint32_t)(c0 + j), r0, s->Rt);
-    if (st == SPW_OK) st = spw_mat_put_cols(&s->trace, c0, gc, buf, s->n);
+    g_pf[PF_GET] += spw_now() - t0;
+    if (st == SPW_OK) st = PF(PF_PUT, spw_mat_put_cols(&s->trace, c0, gc, buf, s->n));
     return st;
 }
 
@@ -174,7 +189,7 @@ static spw_status col_put(void *arg, int which, const uint64_t *buf, size_t stri
                           size_t gc)
 {
     colctx *c = arg;
-    return spw_mat_put_cols(which ? c->lde : c->coef, c0, gc, buf, stride);
+    return PF(PF_PUT, spw_mat_put_cols(which ? c->lde : c->coef, c0, gc, buf, stride));
 }
 
 /* A column phase on the device: inverse (values -> coefficients, put into
@@ -215,7 +230,7 @@ static spw_status lde_cols(run *u, stab *s, spw_mat *dst, spw_mat *src, size_t n
         st = spw_mat_get_cols(src, cf, s->n, c0, gc);
         if (st == SPW_OK)
             st = spw_coset_evaluate(ctx, out, cf, gc, s->log_n, log_e, GL_GENERATOR);
-        if (st == SPW_OK) st = spw_mat_put_cols(dst, c0, gc, out, Nx);
+        if (st == SPW_OK) st = PF(PF_PUT, spw_mat_put_cols(dst, c0, gc, out, Nx));
     }
     free(cf);
     free(out);
@@ -293,7 +308,9 @@ static void rd_start(reader *j)
 
 static spw_status rd_wait(reader *j)
 {
+    double t0 = spw_now();
     if (j->running) pthread_join(j->th, NULL);
+    g_pf[PF_READ_WAIT] += spw_now() - t0;
     j->running = 0;
     return j->st;
 }
@@ -327,8 +344,8 @@ static spw_status commit(run *u, stab *s, spw_stree *tree, spw_mat *m, const cha
             rd_start(&rd);
         }
         if (u->dev) { /* leaves and subtrees on the device */
-            st = spw_sdev_tree_chunk(u->dev, lv, cur, m->ncols, R);
-            if (st == SPW_OK) st = spw_stree_put_heap(ctx, tree, k * (R / Rt), lv, R);
+            st = PF(PF_DEVICE, spw_sdev_tree_chunk(u->dev, lv, cur, m->ncols, R));
+            if (st == SPW_OK) st = PF(PF_PUT, spw_stree_put_heap(ctx, tree, k * (R / Rt), lv, R));
         } else {
             st = spw_merkle_leaves(ctx, lv, cur, m->ncols, R, R);
             for (size_t j = 0; j < R / Rt && st == SPW_OK; j++)
@@ -366,11 +383,11 @@ static spw_status round_main(run *u, stab *s, const spw_trace *trace, uint32_t t
         for (size_t j = 0; j < gc && st == SPW_OK; j++)
             for (size_t r0 = 0; r0 < s->n && st == SPW_OK; r0 += s->Rt)
                 st = spw_trace_read(trace, cf + j * s->n + r0, ti, (uint32_t)(c0 + j), r0, s->Rt);
-        if (st == SPW_OK) st = spw_mat_put_cols(&s->trace, c0, gc, cf, s->n);
+        if (st == SPW_OK) st = PF(PF_PUT, spw_mat_put_cols(&s->trace, c0, gc, cf, s->n));
         if (st == SPW_OK) st = spw_ntt_inverse_batch(ctx, cf, gc, s->n, s->log_n);
-        if (st == SPW_OK) st = spw_mat_put_cols(&s->mcoef, c0, gc, cf, s->n);
+        if (st == SPW_OK) st = PF(PF_PUT, spw_mat_put_cols(&s->mcoef, c0, gc, cf, s->n));
         if (st == SPW_OK) st = spw_coset_evaluate(ctx, out, cf, gc, s->log_n, u->log_b, GL_GENERATOR);
-        if (st == SPW_OK) st = spw_mat_put_cols(&s->mlde, c0, gc, out, s->N);
+        if (st == SPW_OK) st = PF(PF_PUT, spw_mat_put_cols(&s->mlde, c0, gc, out, s->N));
     }
     free(cf);
     free(out);
@@ -396,7 +413,7 @@ spw_status spw_sched_logup_aux(const spw_ctx *ctx, spw_mat *aux, fe3 *sum,
         if (r0 + m < n) spw_mat_prefetch_rows(trace, r0 + m, C);
         st = read_rows(trace, mb, C, r0, m);
         if (st == SPW_OK) st = spw_logup_build_aux_chunk(ctx, ab, C, &running, t, mb, C, r0, m, ch);
-        if (st == SPW_OK) st = spw_mat_put_rows(aux, r0, m, ab, C);
+        if (st == SPW_OK) st = PF(PF_PUT, spw_mat_put_rows(aux, r0, m, ab, C));
     }
     free(mb);
     free(ab);
@@ -425,8 +442,8 @@ static spw_status dev_logup(run *u, stab *s, const fe3 *ch, fe3 *sum)
             rd.req[0] = (rd_req){&s->trace, mb + ((k + 1) & 1) * nm * C, C, r0 + C, C};
             rd_start(&rd);
         }
-        st = spw_sdev_logup_chunk(u->dev, ab, mb + (k & 1) * nm * C, r0, m, C);
-        if (st == SPW_OK) st = spw_mat_put_rows(&s->acoef, r0, m, ab, C);
+        st = PF(PF_DEVICE, spw_sdev_logup_chunk(u->dev, ab, mb + (k & 1) * nm * C, r0, m, C));
+        if (st == SPW_OK) st = PF(PF_PUT, spw_mat_put_rows(&s->acoef, r0, m, ab, C));
         spw_status rs = r0 + C < n ? rd_wait(&rd) : SPW_OK;
         if (st == SPW_OK) st = rs;
     }
@@ -466,7 +483,7 @@ static spw_status round_aux(run *u, stab *s, const fe3 *ch, fe3 *sum)
             size_t gc = s->na - c0 < G ? s->na - c0 : G;
             st = spw_mat_get_cols(&s->acoef, cf, s->n, c0, gc);
             if (st == SPW_OK) st = spw_ntt_inverse_batch(ctx, cf, gc, s->n, s->log_n);
-            if (st == SPW_OK) st = spw_mat_put_cols(&s->acoef, c0, gc, cf, s->n);
+            if (st == SPW_OK) st = PF(PF_PUT, spw_mat_put_cols(&s->acoef, c0, gc, cf, s->n));
         }
         free(cf);
         if (st == SPW_OK) st = lde_cols(u, s, &s->alde, &s->acoef, s->na, u->log_b);
@@ -611,7 +628,7 @@ static spw_status round_comp(run *u, stab *s, const fe3 *ch, const uint64_t *pub
             rd_start(&rd);
         }
         if (u->dev) {
-            st = spw_sdev_comp_chunk(u->dev, qb, mcur, acur, r0, R, W);
+            st = PF(PF_DEVICE, spw_sdev_comp_chunk(u->dev, qb, mcur, acur, r0, R, W));
         } else {
             for (size_t c = 0; c < na / 3; c++)
                 for (size_t i = 0; i < W; i++)
@@ -622,7 +639,7 @@ static spw_status round_comp(run *u, stab *s, const fe3 *ch, const uint64_t *pub
             spw_parallel_for(ctx, (R + BLK - 1) / BLK, 1, comp_blocks, &cj);
             if (cj.failed) st = NOMEM("composition workers");
         }
-        if (st == SPW_OK) st = spw_mat_put_rows(&q, r0, R, qb, R);
+        if (st == SPW_OK) st = PF(PF_PUT, spw_mat_put_rows(&q, r0, R, qb, R));
         spw_status rs = r0 + R < NE ? rd_wait(&rd) : SPW_OK;
         if (st == SPW_OK) st = rs;
     }
@@ -659,7 +676,7 @@ static spw_status round_comp(run *u, stab *s, const fe3 *ch, const uint64_t *pub
                 break;
             }
         for (uint32_t i = 0; i < s->parts && st == SPW_OK; i++)
-            st = spw_mat_put_cols(&s->ccoef, 3 * (size_t)i + c, 1, col + (size_t)i * s->n, s->n);
+            st = PF(PF_PUT, spw_mat_put_cols(&s->ccoef, 3 * (size_t)i + c, 1, col + (size_t)i * s->n, s->n));
     }
     free(col);
     col = NULL;
@@ -840,8 +857,8 @@ static spw_status round_deep(run *u, stab *s, const spw_proof_table *pt, fe3 zet
         dj.cb = cb + c * nc * R;
         dj.r0 = r0;
         if (u->dev) {
-            st = spw_sdev_deep_chunk(u->dev, out, dj.mb, nm, dj.ab, na, dj.cb, nc, r0, R, s->log_N,
-                                     v1, v2, zeta, dj.zw);
+            st = PF(PF_DEVICE, spw_sdev_deep_chunk(u->dev, out, dj.mb, nm, dj.ab, na, dj.cb, nc, r0,
+                                                   R, s->log_N, v1, v2, zeta, dj.zw));
         } else {
             spw_parallel_for(ctx, (R + BLK - 1) / BLK, 1, deep_blocks, &dj);
             if (dj.failed) st = NOMEM("DEEP workers");
@@ -850,7 +867,7 @@ static spw_status round_deep(run *u, stab *s, const spw_proof_table *pt, fe3 zet
             st = spw_mat_get_rows(ri, prev, R, r0, R);
             for (size_t i = 0; i < R && st == SPW_OK; i++) out[i] = fe3_add(prev[i], out[i]);
         }
-        if (st == SPW_OK) st = spw_mat_put_rows(ri, r0, R, out, R);
+        if (st == SPW_OK) st = PF(PF_PUT, spw_mat_put_rows(ri, r0, R, out, R));
         spw_status rs = r0 + R < s->N ? rd_wait(&rd) : SPW_OK;
         if (st == SPW_OK) st = rs;
     }
@@ -960,7 +977,7 @@ static spw_status fri_commit(run *u, fri_state *f, spw_transcript *tr, spw_proof
             fri_job fj = {a, b, rin ? c : NULL, o, NULL, beta, fe3_sqr(beta), gl_inv(s),
                           gl_inv(gl_root_of_unity(log_n0 - i)), k0};
             spw_parallel_for(ctx, Rf, 4096, fri_fold, &fj);
-            st = spw_mat_put_rows(&f->L[i + 1], k0, Rf, o, Rf);
+            st = PF(PF_PUT, spw_mat_put_rows(&f->L[i + 1], k0, Rf, o, Rf));
         }
         spw_mat_free(&rollin[i + 1]);
         s = gl_mul(s, s);
@@ -1102,6 +1119,7 @@ spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
         tr0 = now_;                                        \
     } while (0)
 
+    memset(g_pf, 0, sizeof g_pf);
     run u = {ctx, NULL, plan, plan->nvme_bytes ? SPW_TIER_NVME : SPW_TIER_HOST,
              plan->nvme_bytes ? 1 : 0, log_b, SPW_TILE_BYTES, SPW_TREE_ROWS, NULL, 0, 0};
     if (getenv("SPW_TILE_BYTES")) u.tile_bytes = (size_t)atoll(getenv("SPW_TILE_BYTES"));
@@ -1331,6 +1349,10 @@ out:
             spw_stats_tier_peak(ctx, "nvme", ss.nvme_peak, plan->nvme_bytes, "spill store");
         if (ss.async_errors) spw_stats_fallback(ctx, "spill store: failed background write-back");
     }
+    spw_log(ctx, SPW_LOG_INFO,
+            "stream prover (main thread): %.3f s waiting for row reads, %.3f s in device calls, "
+            "%.3f s storing, %.3f s reading columns", g_pf[PF_READ_WAIT], g_pf[PF_DEVICE],
+            g_pf[PF_PUT], g_pf[PF_GET]);
     if (u.dev) {
         spw_sdev_stats ds;
         spw_sdev_get_stats(u.dev, &ds);
