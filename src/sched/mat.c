@@ -6,6 +6,7 @@
  */
 #include "sched.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,12 +92,82 @@ static spw_status tile_rows_io(spw_mat *m, int write, size_t k, size_t c0, size_
     return SPW_OK;
 }
 
+/* Large copies run their tiles on several threads: the copies are memory
+ * bound and each pin may wait for a load or an eviction, so one thread
+ * leaves most of the machine idle. Items are tile rows (column access) or
+ * row segments inside one tile row (row access). */
+#define IO_THREADS 8
+#define IO_PAR_BYTES (4u << 20)
+
+typedef struct io_job {
+    spw_mat *m;
+    int write, rows;            /* rows: row access from r0, else whole columns */
+    uint8_t *buf;
+    size_t stride, c0, nc, r0, nr, first, items;
+    size_t next;
+    spw_status st;
+    pthread_mutex_t mu;
+} io_job;
+
+static spw_status io_item(io_job *j, size_t i)
+{
+    spw_mat *m = j->m;
+    if (!j->rows)
+        return tile_rows_io(m, j->write, i, j->c0, j->nc, i * m->trows, m->trows,
+                            j->buf + i * m->trows * m->esz, j->stride, j->write);
+    size_t done = i ? j->first + (i - 1) * m->trows : 0;
+    size_t r = (j->r0 + done) & (m->nrows - 1), k = r / m->trows;
+    size_t take = i ? m->trows : j->first;
+    if (take > j->nr - done) take = j->nr - done;
+    return tile_rows_io(m, j->write, k, 0, m->ncols, r, take, j->buf + done * m->esz, j->stride, 0);
+}
+
+static void *io_worker(void *arg)
+{
+    io_job *j = arg;
+    for (;;) {
+        pthread_mutex_lock(&j->mu);
+        size_t i = j->next++;
+        int stop = i >= j->items || j->st != SPW_OK;
+        pthread_mutex_unlock(&j->mu);
+        if (stop) return NULL;
+        spw_status st = io_item(j, i);
+        if (st != SPW_OK) {
+            pthread_mutex_lock(&j->mu);
+            if (j->st == SPW_OK) j->st = st;
+            pthread_mutex_unlock(&j->mu);
+        }
+    }
+}
+
+static spw_status io_run(io_job *j, uint64_t bytes)
+{
+    j->next = 0;
+    j->st = SPW_OK;
+    pthread_mutex_init(&j->mu, NULL);
+    pthread_t th[IO_THREADS];
+    int started = 0;
+    if (bytes >= IO_PAR_BYTES && j->items > 1)
+        for (size_t t = 1; t < IO_THREADS && t < j->items; t++)
+            if (!pthread_create(&th[started], NULL, io_worker, j)) started++;
+    io_worker(j);
+    for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
+    pthread_mutex_destroy(&j->mu);
+    return j->st;
+}
+
 static spw_status cols_io(spw_mat *m, int write, uint8_t *buf, size_t stride, size_t c0, size_t nc)
 {
-    for (size_t k = 0; k < m->ntr; k++)
-        SPW_TRY(tile_rows_io(m, write, k, c0, nc, k * m->trows, m->trows,
-                             buf + k * m->trows * m->esz, stride, write));
-    return SPW_OK;
+    io_job j;
+    memset(&j, 0, sizeof j);
+    j.m = m;
+    j.write = write;
+    j.buf = buf;
+    j.stride = stride;
+    j.c0 = c0;
+    j.nc = nc;
+    j.items = m->ntr;
+    return io_run(&j, (uint64_t)nc * m->nrows * m->esz);
 }
 
 spw_status spw_mat_put_cols(spw_mat *m, size_t c0, size_t nc, const void *buf, size_t stride)
@@ -111,15 +182,21 @@ spw_status spw_mat_get_cols(spw_mat *m, void *buf, size_t stride, size_t c0, siz
 
 static spw_status rows_io(spw_mat *m, int write, uint8_t *buf, size_t stride, size_t r0, size_t nr)
 {
-    size_t done = 0;
-    while (done < nr) {
-        size_t r = (r0 + done) & (m->nrows - 1), k = r / m->trows;
-        size_t take = (k + 1) * m->trows - r;
-        if (take > nr - done) take = nr - done;
-        SPW_TRY(tile_rows_io(m, write, k, 0, m->ncols, r, take, buf + done * m->esz, stride, 0));
-        done += take;
-    }
-    return SPW_OK;
+    if (!nr) return SPW_OK;
+    io_job j;
+    memset(&j, 0, sizeof j);
+    j.m = m;
+    j.write = write;
+    j.rows = 1;
+    j.buf = buf;
+    j.stride = stride;
+    j.r0 = r0;
+    j.nr = nr;
+    size_t r = r0 & (m->nrows - 1);
+    j.first = m->trows - r % m->trows;
+    if (j.first > nr) j.first = nr;
+    j.items = 1 + (nr - j.first + m->trows - 1) / m->trows;
+    return io_run(&j, (uint64_t)nr * m->ncols * m->esz);
 }
 
 spw_status spw_mat_get_rows(spw_mat *m, void *buf, size_t stride, size_t r0, size_t nr)

@@ -170,16 +170,45 @@ typedef struct colctx {
     spw_mat *src, *coef, *lde;
 } colctx;
 
+/* Columns of a group read from the producer, one column per worker. */
+typedef struct trace_job {
+    const spw_trace *trace;
+    uint32_t ti;
+    const stab *s;
+    uint64_t *buf;
+    size_t c0;
+    spw_status st;
+    size_t bad;
+} trace_job;
+
+static void trace_cols(void *arg, size_t b, size_t e)
+{
+    trace_job *j = arg;
+    const stab *s = j->s;
+    for (size_t c = b; c < e; c++)
+        for (size_t r0 = 0; r0 < s->n; r0 += s->Rt) {
+            spw_status st = spw_trace_read(j->trace, j->buf + c * s->n + r0, j->ti,
+                                           (uint32_t)(j->c0 + c), r0, s->Rt);
+            if (st != SPW_OK) {
+                __atomic_store_n(&j->bad, j->c0 + c, __ATOMIC_RELAXED);
+                __atomic_store_n(&j->st, st, __ATOMIC_RELAXED);
+                return;
+            }
+        }
+}
+
 static spw_status col_get(void *arg, uint64_t *buf, size_t c0, size_t gc)
 {
     colctx *c = arg;
     stab *s = c->s;
     if (!c->trace) return PF(PF_GET, spw_mat_get_cols(c->src, buf, s->n, c0, gc));
     double t0 = spw_now();
-    spw_status st = SPW_OK;
-    for (size_t j = 0; j < gc && st == SPW_OK; j++)
-        for (size_t r0 = 0; r0 < s->n && st == SPW_OK; r0 += s->Rt)
-            st = spw_trace_read(c->trace, buf + j * s->n + r0, c->ti, (uint32_t)(c0 + j), r0, s->Rt);
+    trace_job tj = {c->trace, c->ti, s, buf, c0, SPW_OK, 0};
+    spw_parallel_for(c->u->ctx, gc, 1, trace_cols, &tj);
+    spw_status st = tj.st;
+    if (st != SPW_OK) /* again on this thread, so that ctx holds the message */
+        st = spw_trace_read(c->trace, buf + (tj.bad - c0) * s->n, c->ti, (uint32_t)tj.bad, 0, s->Rt);
+    if (st == SPW_OK && tj.st != SPW_OK) st = tj.st;
     g_pf[PF_GET] += spw_now() - t0;
     if (st == SPW_OK) st = PF(PF_PUT, spw_mat_put_cols(&s->trace, c0, gc, buf, s->n));
     return st;
