@@ -131,6 +131,12 @@ spw_status spw_sdev_deep_chunk(spw_sdev *d, fe3 *o, const uint64_t *m, size_t nm
     NO_CUDA;
 }
 void spw_sdev_deep_end(spw_sdev *d) { (void)d; }
+spw_status spw_sdev_dot(spw_sdev *d, fe3 *o1, fe3 *o2, const uint64_t *c, size_t nc, size_t n,
+                        const fe3 *p1, const fe3 *p2)
+{
+    (void)d, (void)o1, (void)o2, (void)c, (void)nc, (void)n, (void)p1, (void)p2;
+    NO_CUDA;
+}
 void *spw_sdev_host_alloc(spw_sdev *d, size_t bytes)
 {
     (void)d;
@@ -695,5 +701,29 @@ spw_status spw_sdev_deep_chunk(spw_sdev *d, fe3 *h_out, const uint64_t *h_main, 
 }
 
 void spw_sdev_deep_end(spw_sdev *d) { dfree(d, &d->g_dev); }
+
+spw_status spw_sdev_dot(spw_sdev *d, fe3 *out1, fe3 *out2, const uint64_t *h_cols, size_t ncols,
+                        size_t n, const fe3 *pw1, const fe3 *pw2)
+{
+    if (!ncols || !n) return SPW_OK;
+    size_t nseg = spw_gpu_dot_segments(n);
+    uint64_t cols_b = (uint64_t)ncols * n * 8, pw_b = (uint64_t)n * sizeof(fe3);
+    SPW_TRY(grow(d, &d->in, cols_b + 2 * pw_b + 512));
+    SPW_TRY(grow(d, &d->scr, (uint64_t)ncols * nseg * sizeof(fe3)));
+    fe3 *hp = spw_malloc_array(ncols * nseg, sizeof(fe3));
+    if (!hp) return spw_fail(d->ctx, SPW_ERR_NOMEM, "GPU streaming tier: out of memory (OOD)");
+    uint64_t *dc = d->in.p;
+    fe3 *dp1 = (fe3 *)((uint8_t *)d->in.p + (cols_b + 255) / 256 * 256);
+    fe3 *dp2 = (fe3 *)((uint8_t *)dp1 + (pw_b + 255) / 256 * 256);
+    spw_status st = SPW_OK;
+    if ((st = spw_cuda_memcpy_async(dc, h_cols, cols_b, d->cs)) != SPW_OK ||
+        (st = spw_cuda_memcpy_async(dp1, pw1, pw_b, d->cs)) != SPW_OK ||
+        (pw2 && (st = spw_cuda_memcpy_async(dp2, pw2, pw_b, d->cs)) != SPW_OK) ||
+        (st = spw_gpu_dot_host(d->cs, out1, dc, ncols, n, n, dp1, d->scr.p, hp)) != SPW_OK ||
+        (pw2 && (st = spw_gpu_dot_host(d->cs, out2, dc, ncols, n, n, dp2, d->scr.p, hp)) != SPW_OK))
+        st = dfail(d, st);
+    free(hp);
+    return st;
+}
 
 #endif /* SPW_HAVE_CUDA */

@@ -115,6 +115,12 @@ spw_status spw_sdev_deep_chunk(spw_sdev *d, fe3 *h_out, const uint64_t *h_main, 
                                fe3 zw);
 void spw_sdev_deep_end(spw_sdev *d);
 
+/* Out-of-domain sums of a row chunk: out1[c] = sum_i pw1[i] * col_c[i],
+ * out2[c] likewise with pw2 (pw2/out2 may be NULL), i < n, for the ncols
+ * columns of h_cols (stride n). */
+spw_status spw_sdev_dot(spw_sdev *d, fe3 *out1, fe3 *out2, const uint64_t *h_cols, size_t ncols,
+                        size_t n, const fe3 *pw1, const fe3 *pw2);
+
 /* Page-locked host buffers for the row passes (malloc without CUDA). */
 void *spw_sdev_host_alloc(spw_sdev *d, size_t bytes);
 void spw_sdev_host_free(spw_sdev *d, void *p);

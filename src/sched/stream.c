@@ -757,10 +757,12 @@ static spw_status round_ood(run *u, stab *s, spw_proof_table *pt, fe3 zeta)
     size_t Rt = s->Rt, nm = s->nm, na = s->na, nc = s->nc;
     size_t mx = nm > na ? nm : na;
     if (nc > mx) mx = nc;
-    fe3 *pz = spw_malloc_array(Rt, sizeof(fe3)), *pzw = spw_malloc_array(Rt, sizeof(fe3));
-    uint64_t *buf = spw_malloc_array(mx * Rt, 8);
+    fe3 *pz = hb_alloc(u, Rt, sizeof(fe3)), *pzw = hb_alloc(u, Rt, sizeof(fe3));
+    uint64_t *buf = hb_alloc(u, mx * Rt, 8);
+    fe3 *dz = spw_malloc_array(2 * mx + 1, sizeof(fe3)), *dw = dz ? dz + mx : NULL;
     spw_status st = SPW_OK;
-    if (!pz || !pzw || !buf) st = NOMEM("OOD chunk");
+    if (!pz || !pzw || !buf || !dz) st = NOMEM("OOD chunk");
+    if (u->dev) spw_sdev_where(u->dev, "out-of-domain", s->t->name);
     fe3 *o = pt->ood;
     for (size_t i = 0; i < spw_proof_n_ood(pt); i++) o[i] = fe3_zero();
     fe3 zw = fe3_mul_base(zeta, gl_root_of_unity(s->log_n)), a = fe3_one(), b = fe3_one();
@@ -779,6 +781,16 @@ static spw_status round_ood(run *u, stab *s, spw_proof_table *pt, fe3 zeta)
         for (int i = 0; i < 3 && st == SPW_OK; i++) {
             if (!g[i].nco) continue;
             if ((st = read_rows(g[i].m, buf, Rt, r0, Rt)) != SPW_OK) break;
+            if (u->dev) { /* dot products on the device, summed here */
+                fe3 *o1 = dz, *o2 = g[i].w ? dw : NULL;
+                st = PF(PF_DEVICE, spw_sdev_dot(u->dev, o1, o2, buf, g[i].nco, Rt, pz,
+                                                g[i].w ? pzw : NULL));
+                for (size_t c = 0; c < g[i].nco && st == SPW_OK; c++) {
+                    g[i].z[c] = fe3_add(g[i].z[c], o1[c]);
+                    if (o2) g[i].w[c] = fe3_add(g[i].w[c], o2[c]);
+                }
+                continue;
+            }
             ood_job j1 = {buf, Rt, pz, g[i].z};
             spw_parallel_for(ctx, g[i].nco, 1, ood_cols, &j1);
             if (g[i].w) {
@@ -787,9 +799,10 @@ static spw_status round_ood(run *u, stab *s, spw_proof_table *pt, fe3 zeta)
             }
         }
     }
-    free(pz);
-    free(pzw);
-    free(buf);
+    hb_free(u, pz);
+    hb_free(u, pzw);
+    hb_free(u, buf);
+    free(dz);
     return st;
 }
 
