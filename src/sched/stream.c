@@ -1004,7 +1004,8 @@ static spw_status fri_open(run *u, fri_state *f, spw_proof *P, uint32_t j, uint6
             v[3 + c] = b.c[c];
         }
         unsigned d = f->log_n0 - i - 1;
-        SPW_TRY(spw_stree_path(u->ctx, &f->trees[i], P->layers[i].q_path + (size_t)j * d, k));
+        SPW_TRY(spw_stree_path(u->ctx, &f->trees[i], P->layers[i].q_path + (size_t)j * d, k,
+                               spw_stree_fri_leaves, &f->L[i]));
     }
     return SPW_OK;
 }
@@ -1014,13 +1015,16 @@ static spw_status open_table(run *u, stab *s, spw_proof_table *pt, uint32_t j, u
     size_t r = (size_t)(q0 & (s->N - 1)), d = s->log_N;
     size_t nm = s->nm, na = s->na, nc = s->nc;
     SPW_TRY(spw_mat_get_rows(&s->mlde, pt->q_main + j * nm, 1, r, 1));
-    SPW_TRY(spw_stree_path(u->ctx, &s->mtree, pt->q_main_path + j * d, r));
+    SPW_TRY(spw_stree_path(u->ctx, &s->mtree, pt->q_main_path + j * d, r, spw_stree_mat_leaves,
+                           &s->mlde));
     if (na) {
         SPW_TRY(spw_mat_get_rows(&s->alde, pt->q_aux + j * na, 1, r, 1));
-        SPW_TRY(spw_stree_path(u->ctx, &s->atree, pt->q_aux_path + j * d, r));
+        SPW_TRY(spw_stree_path(u->ctx, &s->atree, pt->q_aux_path + j * d, r,
+                               spw_stree_mat_leaves, &s->alde));
     }
     SPW_TRY(spw_mat_get_rows(&s->clde, pt->q_comp + j * nc, 1, r, 1));
-    return spw_stree_path(u->ctx, &s->ctree, pt->q_comp_path + j * d, r);
+    return spw_stree_path(u->ctx, &s->ctree, pt->q_comp_path + j * d, r, spw_stree_mat_leaves,
+                          &s->clde);
 }
 
 /* Query openings: the indices come from the transcript in order, then the
