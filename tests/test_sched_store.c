@@ -6,7 +6,8 @@
  *     than the data with an NVMe tier behind it;
  *   - spw_stree: root and every authentication path equal spw_merkle's,
  *     for every number of left-out low levels (recomputed from matrix rows
- *     or a FRI layer), built by chunks and by device-tier heaps;
+ *     or a FRI layer), built by chunks and by device-tier heaps, and the
+ *     query openings (row or FRI pair + path from one group read);
  *   - spw_sched_logup_aux: the LogUp aux trace built through the scheduler
  *     in row chunks that do and do not divide the height equals the
  *     one-shot spw_logup_build_aux (values and L_t).
@@ -147,6 +148,14 @@ START_TEST(test_stree)
                     ck_assert_msg(!memcmp(p1, p2, sizeof p1),
                                   "skip %u subtree %zu heap %d leaf %zu: path differs", skip, Rs[k],
                                   heap, i);
+                    /* the query opening: the row and the same path */
+                    uint64_t row[3] = {0, 0, 0};
+                    memset(p1, 0, sizeof p1);
+                    ck_assert_int_eq(spw_stree_open_row(ctx, &t, &m, row, p1, i), SPW_OK);
+                    ck_assert_msg(!memcmp(p1, p2, sizeof p1),
+                                  "skip %u subtree %zu heap %d leaf %zu: opening path differs", skip,
+                                  Rs[k], heap, i);
+                    for (size_t c = 0; c < nc; c++) ck_assert_uint_eq(row[c], cols[c * n + i]);
                 }
                 /* the low levels need the leaves */
                 if (t.skip)
@@ -197,9 +206,16 @@ START_TEST(test_stree_fri)
         build_stree(ctx, &t, sp, lv, half, 64, skip, skip & 1);
         ck_assert_mem_eq(spw_stree_root(&t)->b, spw_merkle_root(&ref)->b, 32);
         for (size_t i = 0; i < half; i += 13) {
+            memset(p1, 0, sizeof p1);
             ck_assert_int_eq(spw_stree_path(ctx, &t, p1, i, spw_stree_fri_leaves, &m), SPW_OK);
             ck_assert_int_eq(spw_merkle_path(&ref, p2, i), SPW_OK);
             ck_assert_msg(!memcmp(p1, p2, sizeof p1), "skip %u leaf %zu: path differs", skip, i);
+            fe3 a, b;
+            memset(p1, 0, sizeof p1);
+            ck_assert_int_eq(spw_stree_open_fri(ctx, &t, &m, &a, &b, p1, i), SPW_OK);
+            ck_assert_msg(!memcmp(p1, p2, sizeof p1), "skip %u leaf %zu: opening path differs", skip,
+                          i);
+            ck_assert(!memcmp(&a, &f[i], sizeof a) && !memcmp(&b, &f[i + half], sizeof b));
         }
         spw_stree_free(&t);
     }

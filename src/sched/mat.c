@@ -235,8 +235,10 @@ spw_status spw_stree_finish(const spw_ctx *ctx, spw_stree *t)
 
 const spw_digest *spw_stree_root(const spw_stree *t) { return spw_merkle_root(&t->upper); }
 
-spw_status spw_stree_path(const spw_ctx *ctx, spw_stree *t, spw_digest *path, size_t idx,
-                          spw_stree_leaf_fn leaves, void *arg)
+/* Path of leaf idx given the leaf digests of its bottom group (grp: the
+ * 2^skip leaves from idx & ~(2^skip - 1); unused when skip = 0). */
+static spw_status path_from_group(const spw_ctx *ctx, spw_stree *t, spw_digest *path, size_t idx,
+                                  const spw_digest *grp)
 {
     size_t k = idx >> t->log_R, S = stored(t), G = (size_t)1 << t->skip, i = idx & (t->R - 1);
     /* the stored levels: a tree whose leaves are the nodes of 2^skip leaves */
@@ -245,21 +247,28 @@ spw_status spw_stree_path(const spw_ctx *ctx, spw_stree *t, spw_digest *path, si
     spw_status st = spw_mat_get_rows(&t->nodes, sub.nodes, S, k * S, S);
     if (st == SPW_OK) st = spw_merkle_path(&sub, path + t->skip, i >> t->skip);
     free(sub.nodes);
-    SPW_TRY(st);
-    if (t->skip) { /* the bottom group, from its recomputed leaves */
-        if (!leaves)
-            return spw_fail(ctx, SPW_ERR_INTERNAL, "stream: Merkle path without a leaf source");
-        spw_digest *lv = spw_malloc_array(G, sizeof(spw_digest));
-        if (!lv) return spw_fail(ctx, SPW_ERR_NOMEM, "stream: out of memory (Merkle path)");
+    if (st == SPW_OK && t->skip) { /* the bottom group, from its leaves */
         spw_merkle low = {0, NULL};
-        st = leaves(ctx, arg, lv, idx & ~(G - 1), G);
-        if (st == SPW_OK) st = spw_merkle_build_from_leaves(ctx, &low, lv, G);
-        free(lv);
+        st = spw_merkle_build_from_leaves(ctx, &low, grp, G);
         if (st == SPW_OK) st = spw_merkle_path(&low, path, idx & (G - 1));
         spw_merkle_free(&low);
-        SPW_TRY(st);
     }
+    SPW_TRY(st);
     return spw_merkle_path(&t->upper, path + t->log_R, k);
+}
+
+spw_status spw_stree_path(const spw_ctx *ctx, spw_stree *t, spw_digest *path, size_t idx,
+                          spw_stree_leaf_fn leaves, void *arg)
+{
+    size_t G = (size_t)1 << t->skip;
+    if (!t->skip) return path_from_group(ctx, t, path, idx, NULL);
+    if (!leaves) return spw_fail(ctx, SPW_ERR_INTERNAL, "stream: Merkle path without a leaf source");
+    spw_digest *lv = spw_malloc_array(G, sizeof(spw_digest));
+    if (!lv) return spw_fail(ctx, SPW_ERR_NOMEM, "stream: out of memory (Merkle path)");
+    spw_status st = leaves(ctx, arg, lv, idx & ~(G - 1), G);
+    if (st == SPW_OK) st = path_from_group(ctx, t, path, idx, lv);
+    free(lv);
+    return st;
 }
 
 spw_status spw_stree_mat_leaves(const spw_ctx *ctx, void *mat, spw_digest *out, size_t i0, size_t n)
@@ -287,6 +296,52 @@ spw_status spw_stree_fri_leaves(const spw_ctx *ctx, void *mat, spw_digest *out, 
     if (st == SPW_OK) st = spw_mat_get_rows(m, v + n, n, i0 + m->nrows / 2, n);
     for (size_t j = 0; j < n && st == SPW_OK; j++) spw_fri_leaf(&out[j], v[j], v[n + j]);
     free(v);
+    return st;
+}
+
+spw_status spw_stree_open_row(const spw_ctx *ctx, spw_stree *t, spw_mat *m, uint64_t *row,
+                              spw_digest *path, size_t idx)
+{
+    size_t G = (size_t)1 << t->skip, i0 = idx & ~(G - 1), nc = m->ncols;
+    if (m->esz != 8)
+        return spw_fail(ctx, SPW_ERR_INTERNAL, "stream: opening of %zu-byte elements", m->esz);
+    uint64_t *rows = spw_malloc_array(G * (nc ? nc : 1), sizeof(uint64_t));
+    spw_digest *lv = spw_malloc_array(G, sizeof(spw_digest));
+    spw_status st = SPW_OK;
+    if (!rows || !lv) st = spw_fail(ctx, SPW_ERR_NOMEM, "stream: out of memory (opening)");
+    /* one read of the group's rows (the tiles of the opened row) */
+    if (st == SPW_OK) st = spw_mat_get_rows(m, rows, G, i0, G);
+    if (st == SPW_OK) {
+        for (size_t c = 0; c < nc; c++) row[c] = rows[c * G + (idx - i0)];
+        if (t->skip) st = spw_merkle_leaves(ctx, lv, rows, nc, G, G);
+    }
+    if (st == SPW_OK) st = path_from_group(ctx, t, path, idx, lv);
+    free(rows);
+    free(lv);
+    return st;
+}
+
+spw_status spw_stree_open_fri(const spw_ctx *ctx, spw_stree *t, spw_mat *m, fe3 *a, fe3 *b,
+                              spw_digest *path, size_t k)
+{
+    size_t G = (size_t)1 << t->skip, i0 = k & ~(G - 1);
+    if (m->esz != sizeof(fe3) || m->ncols != 1)
+        return spw_fail(ctx, SPW_ERR_INTERNAL, "stream: FRI opening of a %zu x %zu-byte matrix",
+                        m->ncols, m->esz);
+    fe3 *v = spw_malloc_array(2 * G, sizeof(fe3));
+    spw_digest *lv = spw_malloc_array(G, sizeof(spw_digest));
+    spw_status st = SPW_OK;
+    if (!v || !lv) st = spw_fail(ctx, SPW_ERR_NOMEM, "stream: out of memory (FRI opening)");
+    if (st == SPW_OK) st = spw_mat_get_rows(m, v, G, i0, G);
+    if (st == SPW_OK) st = spw_mat_get_rows(m, v + G, G, i0 + m->nrows / 2, G);
+    if (st == SPW_OK) {
+        *a = v[k - i0];
+        *b = v[G + k - i0];
+        for (size_t j = 0; j < G && t->skip; j++) spw_fri_leaf(&lv[j], v[j], v[G + j]);
+        st = path_from_group(ctx, t, path, k, lv);
+    }
+    free(v);
+    free(lv);
     return st;
 }
 

@@ -89,6 +89,15 @@ const spw_digest *spw_stree_root(const spw_stree *t);
  * lowest skip siblings from leaves(ctx, arg, ...) (unused when skip = 0). */
 spw_status spw_stree_path(const spw_ctx *ctx, spw_stree *t, spw_digest *path, size_t idx,
                           spw_stree_leaf_fn leaves, void *arg);
+/* A query opening of a tree over the rows of m (8-byte elements): row idx
+ * (column c at row[c]) and the path of leaf idx, from ONE read of the rows
+ * of its bottom group (the tiles of the opened row: no second load). */
+spw_status spw_stree_open_row(const spw_ctx *ctx, spw_stree *t, spw_mat *m, uint64_t *row,
+                              spw_digest *path, size_t idx);
+/* The same for a FRI layer tree over layer m (1 x N fe3): *a = f[k],
+ * *b = f[k + N/2] and the path of leaf k. */
+spw_status spw_stree_open_fri(const spw_ctx *ctx, spw_stree *t, spw_mat *m, fe3 *a, fe3 *b,
+                              spw_digest *path, size_t k);
 void spw_stree_free(spw_stree *t);
 
 /* The LogUp aux trace of table t by row chunks of chunk_rows rows (any
