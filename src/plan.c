@@ -248,7 +248,29 @@ static double compute_seconds(const tdim *d, unsigned log_N, unsigned threads)
 
 typedef struct geo {
     uint64_t tile, tree_rows; /* SPW_PLAN_TILE_BYTES / SPW_PLAN_TREE_ROWS or the env knobs */
+    unsigned skip;            /* spw_plan_tree_skip() */
 } geo;
+
+unsigned spw_plan_tree_skip(void)
+{
+    const char *e = getenv("SPW_TREE_SKIP");
+    if (e && *e) {
+        char *end;
+        unsigned long v = strtoul(e, &end, 10);
+        if (!*end && v <= 16) return (unsigned)v;
+    }
+    return SPW_PLAN_TREE_SKIP;
+}
+
+/* Digests stored per subtree of Rt leaves (sched.h's spw_stree: the heap
+ * without its lowest skip levels, at most all but the root's). */
+static uint64_t subtree_digests(const geo *g, uint64_t Rt)
+{
+    unsigned L = g->skip, lr = 0;
+    while ((UINT64_C(1) << (lr + 1)) <= Rt) lr++;
+    if (L > lr) L = lr;
+    return 2 * (Rt >> L);
+}
 
 /* Pool bytes of a chunk of b payload bytes: a header block + the payload
  * rounded to blocks (spill/store.c; the disk extent is no larger). */
@@ -276,7 +298,7 @@ static uint64_t tree_store(const geo *g, uint64_t nleaves, uint64_t R)
     uint64_t Rt = g->tree_rows < R ? g->tree_rows : R;
     if (Rt > nleaves) Rt = nleaves;
     if (!Rt) return 0;
-    return nleaves / Rt * chunk_len(64 * Rt);
+    return nleaves / Rt * chunk_len(32 * subtree_digests(g, Rt));
 }
 
 typedef struct timeline {
@@ -433,7 +455,9 @@ static void table_disk(spw_plan_round *x, const tdim *d, const spw_plan_table *p
     uint64_t n = d->n, N = d->N, NE = d->NE;
     uint64_t trm = 8 * n * d->nm, tra = 8 * n * d->na, cc = 8 * n * d->nc;
     uint64_t lm = 8 * N * d->nm, la = 8 * N * d->na, lc = 8 * N * d->nc;
-    uint64_t q = 24 * NE, ext = NE != N ? 8 * (d->nm + d->na) * NE : 0, deep = 24 * N, tree = 64 * N;
+    uint64_t Rtr = N < g->tree_rows ? N : g->tree_rows, sub = 32 * subtree_digests(g, Rtr);
+    uint64_t q = 24 * NE, ext = NE != N ? 8 * (d->nm + d->na) * NE : 0, deep = 24 * N;
+    uint64_t tree = N / Rtr * sub;
     /* main: trace, coefficients, LDE, tree written; LDE read by the leaves */
     x[SPW_ROUND_MAIN].write_bytes = 2 * trm + lm + tree;
     x[SPW_ROUND_MAIN].read_bytes = lm + lm / 4;
@@ -454,7 +478,6 @@ static void table_disk(spw_plan_round *x, const tdim *d, const spw_plan_table *p
     uint64_t G = p->G ? p->G : 1;
     uint64_t groups = (p->nm + G - 1) / G + (p->na + G - 1) / G + (p->nc + G - 1) / G;
     uint64_t tile = 8 * G * N < g->tile ? 8 * G * N : g->tile;
-    uint64_t sub = 64 * (N < g->tree_rows ? N : g->tree_rows);
     x[SPW_ROUND_QUERY].read_bytes = (uint64_t)nq * (groups * (tile + CHUNK_HDR) + 3 * (sub + CHUNK_HDR)) / 4;
 }
 
@@ -468,7 +491,7 @@ static void shared_disk(spw_plan_round *x, uint64_t N0, uint32_t nq, const geo *
     uint64_t rq = 0;
     for (uint64_t Ni = N0; Ni > 32; Ni /= 2) {
         uint64_t tile = 24 * Ni < g->tile ? 24 * Ni : g->tile;
-        uint64_t sub = 32 * (Ni < g->tree_rows ? Ni : g->tree_rows);
+        uint64_t sub = 16 * subtree_digests(g, Ni < g->tree_rows ? Ni : g->tree_rows);
         rq += (uint64_t)nq * (2 * (tile + CHUNK_HDR) + sub + CHUNK_HDR);
     }
     x[SPW_ROUND_QUERY].read_bytes = rq / 4;
@@ -658,7 +681,7 @@ spw_status spw_plan_make(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *
     if (!plan->fri_R) plan->fri_R = 1;
 
     /* tile geometry of the streaming prover (and its tuning knobs) */
-    geo G0 = {SPW_PLAN_TILE_BYTES, SPW_PLAN_TREE_ROWS};
+    geo G0 = {SPW_PLAN_TILE_BYTES, SPW_PLAN_TREE_ROWS, spw_plan_tree_skip()};
     if (getenv("SPW_TILE_BYTES") && atoll(getenv("SPW_TILE_BYTES")) > 0)
         G0.tile = (uint64_t)atoll(getenv("SPW_TILE_BYTES"));
     if (getenv("SPW_TREE_ROWS") && atoll(getenv("SPW_TREE_ROWS")) > 0)

@@ -20,6 +20,14 @@
  * of the streaming prover (src/sched/stream.c). */
 #define SPW_PLAN_TILE_BYTES (256u << 10)
 #define SPW_PLAN_TREE_ROWS 1024u
+/* Low levels of each stored subtree left out of the store: the bottom
+ * stored node covers 2^SPW_PLAN_TREE_SKIP leaves, and a query path
+ * recomputes that group's leaves from the committed rows (0 = the whole
+ * subtree is stored). */
+#define SPW_PLAN_TREE_SKIP 3u
+/* The subtree levels left out: SPW_PLAN_TREE_SKIP, or $SPW_TREE_SKIP
+ * (0..16) when set (the streaming prover and the planner both use it). */
+unsigned spw_plan_tree_skip(void);
 /* Smallest row chunk the planner goes down to. */
 #define SPW_PLAN_MIN_ROWS 4096u
 

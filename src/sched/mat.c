@@ -6,6 +6,8 @@
  */
 #include "sched.h"
 
+#include "../fri.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -237,20 +239,36 @@ void spw_mat_prefetch_rows(spw_mat *m, size_t r0, size_t nr)
     }
 }
 
-/* ---- chunked Merkle trees ---- */
+/* ---- chunked Merkle trees ----
+ * Subtree k (leaves [k*R, (k+1)*R)) is stored as its heap without the
+ * lowest `skip` levels: digests [0, 2*(R >> skip)) of the merkle.h heap
+ * of the subtree (index 0 unused, 1 its root, R >> skip the first node
+ * covering 2^skip leaves). A path recomputes the 2^skip leaves of its
+ * bottom group through a leaf callback. */
 
-spw_status spw_stree_init(const spw_ctx *ctx, spw_stree *t, spw_spill *sp, const char *name,
-                          size_t nleaves, size_t R, spw_tier home)
+/* Digests stored per subtree. */
+static size_t stored(const spw_stree *t) { return 2 * (t->R >> t->skip); }
+
+spw_status spw_stree_init_skip(const spw_ctx *ctx, spw_stree *t, spw_spill *sp, const char *name,
+                               size_t nleaves, size_t R, unsigned skip, spw_tier home)
 {
     memset(t, 0, sizeof *t);
     if (R > nleaves) R = nleaves;
     t->R = R;
     t->log_R = spw_log2(R);
+    t->skip = skip < t->log_R ? skip : t->log_R;
     t->nchunks = nleaves / R;
     t->chunk_roots = spw_calloc_array(t->nchunks, sizeof(spw_digest));
     if (!t->chunk_roots) return spw_fail(ctx, SPW_ERR_NOMEM, "stream: out of memory (tree '%s')", name);
-    return spw_mat_init(ctx, &t->nodes, sp, name, 1, t->nchunks * 2 * R, sizeof(spw_digest), 1,
-                        2 * R, SPW_CHUNK_HASH, home, home == SPW_TIER_NVME);
+    size_t S = stored(t);
+    return spw_mat_init(ctx, &t->nodes, sp, name, 1, t->nchunks * S, sizeof(spw_digest), 1, S,
+                        SPW_CHUNK_HASH, home, home == SPW_TIER_NVME);
+}
+
+spw_status spw_stree_init(const spw_ctx *ctx, spw_stree *t, spw_spill *sp, const char *name,
+                          size_t nleaves, size_t R, spw_tier home)
+{
+    return spw_stree_init_skip(ctx, t, sp, name, nleaves, R, spw_plan_tree_skip(), home);
 }
 
 spw_status spw_stree_put_chunk(const spw_ctx *ctx, spw_stree *t, size_t k, const spw_digest *leaves)
@@ -258,7 +276,8 @@ spw_status spw_stree_put_chunk(const spw_ctx *ctx, spw_stree *t, size_t k, const
     spw_merkle sub;
     SPW_TRY(spw_merkle_build_from_leaves(ctx, &sub, leaves, t->R));
     t->chunk_roots[k] = sub.nodes[1];
-    spw_status st = spw_mat_put_rows(&t->nodes, k * 2 * t->R, 2 * t->R, sub.nodes, 2 * t->R);
+    size_t S = stored(t);
+    spw_status st = spw_mat_put_rows(&t->nodes, k * S, S, sub.nodes, S);
     spw_merkle_free(&sub);
     return st;
 }
@@ -266,21 +285,21 @@ spw_status spw_stree_put_chunk(const spw_ctx *ctx, spw_stree *t, size_t k, const
 spw_status spw_stree_put_heap(const spw_ctx *ctx, spw_stree *t, size_t k0, const spw_digest *heap,
                               size_t R)
 {
-    size_t Rt = t->R;
+    size_t Rt = t->R, S = stored(t);
     if (R < Rt || R % Rt)
         return spw_fail(ctx, SPW_ERR_INTERNAL, "stream: tree chunk of %zu leaves for subtrees of %zu",
                         R, Rt);
-    spw_digest *sub = spw_malloc_array(2 * Rt, sizeof(spw_digest));
+    spw_digest *sub = spw_malloc_array(S, sizeof(spw_digest));
     if (!sub) return spw_fail(ctx, SPW_ERR_NOMEM, "stream: out of memory (Merkle subtree)");
     spw_status st = SPW_OK;
     for (size_t j = 0; j < R / Rt && st == SPW_OK; j++) {
         memset(&sub[0], 0, sizeof sub[0]);
         /* the level of width w of subtree j is a slice of the heap's level
-         * of width w * R / Rt */
-        for (size_t w = Rt, W = R; w >= 1; w /= 2, W /= 2)
+         * of width w * R / Rt (the stored levels: w <= Rt >> skip) */
+        for (size_t w = S / 2, W = S / 2 * (R / Rt); w >= 1; w /= 2, W /= 2)
             memcpy(&sub[w], &heap[W + j * w], w * sizeof(spw_digest));
         t->chunk_roots[k0 + j] = sub[1];
-        st = spw_mat_put_rows(&t->nodes, (k0 + j) * 2 * Rt, 2 * Rt, sub, 2 * Rt);
+        st = spw_mat_put_rows(&t->nodes, (k0 + j) * S, S, sub, S);
     }
     free(sub);
     return st;
@@ -293,16 +312,114 @@ spw_status spw_stree_finish(const spw_ctx *ctx, spw_stree *t)
 
 const spw_digest *spw_stree_root(const spw_stree *t) { return spw_merkle_root(&t->upper); }
 
-spw_status spw_stree_path(const spw_ctx *ctx, spw_stree *t, spw_digest *path, size_t idx)
+/* Path of leaf idx given the leaf digests of its bottom group (grp: the
+ * 2^skip leaves from idx & ~(2^skip - 1); unused when skip = 0). */
+static spw_status path_from_group(const spw_ctx *ctx, spw_stree *t, spw_digest *path, size_t idx,
+                                  const spw_digest *grp)
 {
-    size_t k = idx >> t->log_R;
-    spw_merkle sub = {t->log_R, spw_malloc_array(2 * t->R, sizeof(spw_digest))};
+    size_t k = idx >> t->log_R, S = stored(t), G = (size_t)1 << t->skip, i = idx & (t->R - 1);
+    /* the stored levels: a tree whose leaves are the nodes of 2^skip leaves */
+    spw_merkle sub = {t->log_R - t->skip, spw_malloc_array(S, sizeof(spw_digest))};
     if (!sub.nodes) return spw_fail(ctx, SPW_ERR_NOMEM, "stream: out of memory (Merkle path)");
-    spw_status st = spw_mat_get_rows(&t->nodes, sub.nodes, 2 * t->R, k * 2 * t->R, 2 * t->R);
-    if (st == SPW_OK) st = spw_merkle_path(&sub, path, idx & (t->R - 1));
+    spw_status st = spw_mat_get_rows(&t->nodes, sub.nodes, S, k * S, S);
+    if (st == SPW_OK) st = spw_merkle_path(&sub, path + t->skip, i >> t->skip);
     free(sub.nodes);
+    if (st == SPW_OK && t->skip) { /* the bottom group, from its leaves */
+        spw_merkle low = {0, NULL};
+        st = spw_merkle_build_from_leaves(ctx, &low, grp, G);
+        if (st == SPW_OK) st = spw_merkle_path(&low, path, idx & (G - 1));
+        spw_merkle_free(&low);
+    }
     SPW_TRY(st);
     return spw_merkle_path(&t->upper, path + t->log_R, k);
+}
+
+spw_status spw_stree_path(const spw_ctx *ctx, spw_stree *t, spw_digest *path, size_t idx,
+                          spw_stree_leaf_fn leaves, void *arg)
+{
+    size_t G = (size_t)1 << t->skip;
+    if (!t->skip) return path_from_group(ctx, t, path, idx, NULL);
+    if (!leaves) return spw_fail(ctx, SPW_ERR_INTERNAL, "stream: Merkle path without a leaf source");
+    spw_digest *lv = spw_malloc_array(G, sizeof(spw_digest));
+    if (!lv) return spw_fail(ctx, SPW_ERR_NOMEM, "stream: out of memory (Merkle path)");
+    spw_status st = leaves(ctx, arg, lv, idx & ~(G - 1), G);
+    if (st == SPW_OK) st = path_from_group(ctx, t, path, idx, lv);
+    free(lv);
+    return st;
+}
+
+spw_status spw_stree_mat_leaves(const spw_ctx *ctx, void *mat, spw_digest *out, size_t i0, size_t n)
+{
+    spw_mat *m = mat;
+    uint64_t *rows = spw_malloc_array(n * (m->ncols ? m->ncols : 1), sizeof(uint64_t));
+    if (!rows) return spw_fail(ctx, SPW_ERR_NOMEM, "stream: out of memory (Merkle leaves)");
+    spw_status st = m->esz == 8 ? spw_mat_get_rows(m, rows, n, i0, n)
+                                : spw_fail(ctx, SPW_ERR_INTERNAL, "stream: leaves of %zu-byte elements",
+                                           m->esz);
+    if (st == SPW_OK) st = spw_merkle_leaves(ctx, out, rows, m->ncols, n, n);
+    free(rows);
+    return st;
+}
+
+spw_status spw_stree_fri_leaves(const spw_ctx *ctx, void *mat, spw_digest *out, size_t i0, size_t n)
+{
+    spw_mat *m = mat;
+    fe3 *v = spw_malloc_array(2 * n, sizeof(fe3));
+    if (!v) return spw_fail(ctx, SPW_ERR_NOMEM, "stream: out of memory (FRI leaves)");
+    spw_status st = m->esz == sizeof(fe3) && m->ncols == 1
+                        ? spw_mat_get_rows(m, v, n, i0, n)
+                        : spw_fail(ctx, SPW_ERR_INTERNAL, "stream: FRI leaves of a %zu x %zu-byte matrix",
+                                   m->ncols, m->esz);
+    if (st == SPW_OK) st = spw_mat_get_rows(m, v + n, n, i0 + m->nrows / 2, n);
+    for (size_t j = 0; j < n && st == SPW_OK; j++) spw_fri_leaf(&out[j], v[j], v[n + j]);
+    free(v);
+    return st;
+}
+
+spw_status spw_stree_open_row(const spw_ctx *ctx, spw_stree *t, spw_mat *m, uint64_t *row,
+                              spw_digest *path, size_t idx)
+{
+    size_t G = (size_t)1 << t->skip, i0 = idx & ~(G - 1), nc = m->ncols;
+    if (m->esz != 8)
+        return spw_fail(ctx, SPW_ERR_INTERNAL, "stream: opening of %zu-byte elements", m->esz);
+    uint64_t *rows = spw_malloc_array(G * (nc ? nc : 1), sizeof(uint64_t));
+    spw_digest *lv = spw_malloc_array(G, sizeof(spw_digest));
+    spw_status st = SPW_OK;
+    if (!rows || !lv) st = spw_fail(ctx, SPW_ERR_NOMEM, "stream: out of memory (opening)");
+    /* one read of the group's rows (the tiles of the opened row) */
+    if (st == SPW_OK) st = spw_mat_get_rows(m, rows, G, i0, G);
+    if (st == SPW_OK) {
+        for (size_t c = 0; c < nc; c++) row[c] = rows[c * G + (idx - i0)];
+        if (t->skip) st = spw_merkle_leaves(ctx, lv, rows, nc, G, G);
+    }
+    if (st == SPW_OK) st = path_from_group(ctx, t, path, idx, lv);
+    free(rows);
+    free(lv);
+    return st;
+}
+
+spw_status spw_stree_open_fri(const spw_ctx *ctx, spw_stree *t, spw_mat *m, fe3 *a, fe3 *b,
+                              spw_digest *path, size_t k)
+{
+    size_t G = (size_t)1 << t->skip, i0 = k & ~(G - 1);
+    if (m->esz != sizeof(fe3) || m->ncols != 1)
+        return spw_fail(ctx, SPW_ERR_INTERNAL, "stream: FRI opening of a %zu x %zu-byte matrix",
+                        m->ncols, m->esz);
+    fe3 *v = spw_malloc_array(2 * G, sizeof(fe3));
+    spw_digest *lv = spw_malloc_array(G, sizeof(spw_digest));
+    spw_status st = SPW_OK;
+    if (!v || !lv) st = spw_fail(ctx, SPW_ERR_NOMEM, "stream: out of memory (FRI opening)");
+    if (st == SPW_OK) st = spw_mat_get_rows(m, v, G, i0, G);
+    if (st == SPW_OK) st = spw_mat_get_rows(m, v + G, G, i0 + m->nrows / 2, G);
+    if (st == SPW_OK) {
+        *a = v[k - i0];
+        *b = v[G + k - i0];
+        for (size_t j = 0; j < G && t->skip; j++) spw_fri_leaf(&lv[j], v[j], v[G + j]);
+        st = path_from_group(ctx, t, path, k, lv);
+    }
+    free(v);
+    free(lv);
+    return st;
 }
 
 void spw_stree_free(spw_stree *t)

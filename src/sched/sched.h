@@ -47,18 +47,35 @@ spw_status spw_mat_get_block(spw_mat *m, void *buf, size_t stride, size_t c0, si
 void spw_mat_prefetch_rows(spw_mat *m, size_t r0, size_t nr);
 
 /* A Merkle tree (merkle.h layout and root) over nleaves leaves, built from
- * row chunks of R leaves: each chunk's subtree (2R digests, heap layout)
- * lives in a spw_mat; the tree above the chunk roots stays in memory. */
+ * row chunks of R leaves: each chunk's subtree lives in a spw_mat, stored
+ * without its lowest `skip` levels (2*(R >> skip) digests: the merkle.h
+ * heap of the subtree cut at the nodes that cover 2^skip leaves); the tree
+ * above the chunk roots stays in memory. A path recomputes the 2^skip
+ * leaf digests of its bottom group through a leaf callback. */
 typedef struct spw_stree {
     spw_mat nodes;
     size_t R, nchunks;
-    unsigned log_R;
+    unsigned log_R, skip;   /* skip <= log_R */
     spw_digest *chunk_roots;
     spw_merkle upper;
 } spw_stree;
 
+/* Leaf digests [i0, i0+n) of a tree (n = 2^skip, i0 a multiple of n),
+ * equal to those the tree was built from; arg is the callback's. */
+typedef spw_status (*spw_stree_leaf_fn)(const spw_ctx *ctx, void *arg, spw_digest *out, size_t i0,
+                                        size_t n);
+/* Leaves = rows of the spw_mat *arg (8-byte elements): merkle.h's leaf hash,
+ * as commit() computes them. */
+spw_status spw_stree_mat_leaves(const spw_ctx *ctx, void *mat, spw_digest *out, size_t i0, size_t n);
+/* Leaves of a FRI layer tree, arg = the layer (an spw_mat of 1 x N fe3):
+ * leaf k = spw_fri_leaf(f[k], f[k + N/2]). */
+spw_status spw_stree_fri_leaves(const spw_ctx *ctx, void *mat, spw_digest *out, size_t i0, size_t n);
+
+/* skip = spw_plan_tree_skip() (the planner's store sizes assume it). */
 spw_status spw_stree_init(const spw_ctx *ctx, spw_stree *t, spw_spill *sp, const char *name,
                           size_t nleaves, size_t R, spw_tier home);
+spw_status spw_stree_init_skip(const spw_ctx *ctx, spw_stree *t, spw_spill *sp, const char *name,
+                               size_t nleaves, size_t R, unsigned skip, spw_tier home);
 /* Leaf digests of chunk k (R of them). */
 spw_status spw_stree_put_chunk(const spw_ctx *ctx, spw_stree *t, size_t k, const spw_digest *leaves);
 /* Subtrees k0, k0+1, ... from the heap (merkle.h layout, 2R digests) of
@@ -68,8 +85,19 @@ spw_status spw_stree_put_heap(const spw_ctx *ctx, spw_stree *t, size_t k0, const
                               size_t R);
 spw_status spw_stree_finish(const spw_ctx *ctx, spw_stree *t);
 const spw_digest *spw_stree_root(const spw_stree *t);
-/* Authentication path of leaf idx (log2(nleaves) digests, bottom up). */
-spw_status spw_stree_path(const spw_ctx *ctx, spw_stree *t, spw_digest *path, size_t idx);
+/* Authentication path of leaf idx (log2(nleaves) digests, bottom up); the
+ * lowest skip siblings from leaves(ctx, arg, ...) (unused when skip = 0). */
+spw_status spw_stree_path(const spw_ctx *ctx, spw_stree *t, spw_digest *path, size_t idx,
+                          spw_stree_leaf_fn leaves, void *arg);
+/* A query opening of a tree over the rows of m (8-byte elements): row idx
+ * (column c at row[c]) and the path of leaf idx, from ONE read of the rows
+ * of its bottom group (the tiles of the opened row: no second load). */
+spw_status spw_stree_open_row(const spw_ctx *ctx, spw_stree *t, spw_mat *m, uint64_t *row,
+                              spw_digest *path, size_t idx);
+/* The same for a FRI layer tree over layer m (1 x N fe3): *a = f[k],
+ * *b = f[k + N/2] and the path of leaf k. */
+spw_status spw_stree_open_fri(const spw_ctx *ctx, spw_stree *t, spw_mat *m, fe3 *a, fe3 *b,
+                              spw_digest *path, size_t k);
 void spw_stree_free(spw_stree *t);
 
 /* The LogUp aux trace of table t by row chunks of chunk_rows rows (any

@@ -1055,31 +1055,31 @@ static spw_status fri_open(run *u, fri_state *f, spw_proof *P, uint32_t j, uint6
         size_t ni = (size_t)1 << (f->log_n0 - i), half = ni / 2;
         size_t k = (size_t)(q0 & (ni - 1)) & (half - 1);
         fe3 a, b;
-        SPW_TRY(spw_mat_get_rows(&f->L[i], &a, 1, k, 1));
-        SPW_TRY(spw_mat_get_rows(&f->L[i], &b, 1, k + half, 1));
+        unsigned d = f->log_n0 - i - 1;
+        SPW_TRY(spw_stree_open_fri(u->ctx, &f->trees[i], &f->L[i], &a, &b,
+                                   P->layers[i].q_path + (size_t)j * d, k));
         uint64_t *v = P->layers[i].q_vals + 6 * (size_t)j;
         for (int c = 0; c < 3; c++) {
             v[c] = a.c[c];
             v[3 + c] = b.c[c];
         }
-        unsigned d = f->log_n0 - i - 1;
-        SPW_TRY(spw_stree_path(u->ctx, &f->trees[i], P->layers[i].q_path + (size_t)j * d, k));
     }
     return SPW_OK;
 }
 
+/* Row r of each LDE matrix and its paths (spw_stree_open_row: one read of
+ * the rows of the path's bottom group gives both). */
 static spw_status open_table(run *u, stab *s, spw_proof_table *pt, uint32_t j, uint64_t q0)
 {
     size_t r = (size_t)(q0 & (s->N - 1)), d = s->log_N;
     size_t nm = s->nm, na = s->na, nc = s->nc;
-    SPW_TRY(spw_mat_get_rows(&s->mlde, pt->q_main + j * nm, 1, r, 1));
-    SPW_TRY(spw_stree_path(u->ctx, &s->mtree, pt->q_main_path + j * d, r));
-    if (na) {
-        SPW_TRY(spw_mat_get_rows(&s->alde, pt->q_aux + j * na, 1, r, 1));
-        SPW_TRY(spw_stree_path(u->ctx, &s->atree, pt->q_aux_path + j * d, r));
-    }
-    SPW_TRY(spw_mat_get_rows(&s->clde, pt->q_comp + j * nc, 1, r, 1));
-    return spw_stree_path(u->ctx, &s->ctree, pt->q_comp_path + j * d, r);
+    SPW_TRY(spw_stree_open_row(u->ctx, &s->mtree, &s->mlde, pt->q_main + j * nm,
+                               pt->q_main_path + j * d, r));
+    if (na)
+        SPW_TRY(spw_stree_open_row(u->ctx, &s->atree, &s->alde, pt->q_aux + j * na,
+                                   pt->q_aux_path + j * d, r));
+    return spw_stree_open_row(u->ctx, &s->ctree, &s->clde, pt->q_comp + j * nc,
+                              pt->q_comp_path + j * d, r);
 }
 
 /* Query openings: the indices come from the transcript in order, then the
