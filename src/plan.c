@@ -590,6 +590,13 @@ static uint64_t pow2_floor(uint64_t x)
     return p;
 }
 
+/* Tile payload target for the next plans made on this thread (0 = the
+ * default / $SPW_TILE_BYTES): the streaming device tier asks for larger
+ * tiles (larger disk requests; the GPU wants large copies anyway). */
+static _Thread_local uint64_t g_tile_bytes;
+
+void spw_plan_set_tile_bytes(uint64_t bytes) { g_tile_bytes = bytes; }
+
 spw_status spw_plan_make(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *def,
                          const char *probe_path)
 {
@@ -681,9 +688,11 @@ spw_status spw_plan_make(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *
     if (!plan->fri_R) plan->fri_R = 1;
 
     /* tile geometry of the streaming prover (and its tuning knobs) */
-    geo G0 = {SPW_PLAN_TILE_BYTES, SPW_PLAN_TREE_ROWS, spw_plan_tree_skip()};
+    geo G0 = {g_tile_bytes ? g_tile_bytes : SPW_PLAN_TILE_BYTES, SPW_PLAN_TREE_ROWS,
+              spw_plan_tree_skip()};
+    plan->tile_bytes = G0.tile;
     if (getenv("SPW_TILE_BYTES") && atoll(getenv("SPW_TILE_BYTES")) > 0)
-        G0.tile = (uint64_t)atoll(getenv("SPW_TILE_BYTES"));
+        plan->tile_bytes = G0.tile = (uint64_t)atoll(getenv("SPW_TILE_BYTES"));
     if (getenv("SPW_TREE_ROWS") && atoll(getenv("SPW_TREE_ROWS")) > 0)
         G0.tree_rows = (uint64_t)atoll(getenv("SPW_TREE_ROWS"));
     timeline TL;
@@ -716,7 +725,7 @@ replan:
          * chunk-root trees and a pool of a few tiles fit */
         for (;;) {
             uint64_t w = work_bytes(d, R, G, plan->threads);
-            uint64_t need = w + 32 * (SPW_PLAN_TILE_BYTES + CHUNK_HDR) + 64 * 3 * 2 * (d->N / (R < SPW_PLAN_TREE_ROWS ? R : SPW_PLAN_TREE_ROWS));
+            uint64_t need = w + 32 * (G0.tile + CHUNK_HDR) + 64 * 3 * 2 * (d->N / (R < SPW_PLAN_TREE_ROWS ? R : SPW_PLAN_TREE_ROWS));
             if (need <= H * 3 / 4 || (G == 1 && R <= Rmin)) break;
             if (G > 1) G = (G + 1) / 2;
             else R /= 2;
@@ -726,7 +735,7 @@ replan:
         p->work_bytes = work_bytes(d, R, G, plan->threads);
         /* the smallest schedule: one column per group, the smallest chunk */
         uint64_t wm = work_bytes(d, Rmin, 1, plan->threads);
-        uint64_t pm = 32 * (SPW_PLAN_TILE_BYTES + CHUNK_HDR);
+        uint64_t pm = 32 * (G0.tile + CHUNK_HDR);
         uint64_t fm = 64 * 3 * 2 * (d->N / (Rmin < SPW_PLAN_TREE_ROWS ? Rmin : SPW_PLAN_TREE_ROWS));
         p->min_bytes = wm + pm + fm;
         if (wm > min_w) {
@@ -735,7 +744,7 @@ replan:
         }
         if (pm > min_pool) min_pool = pm;
         min_fixed += fm;
-        tile_max = SPW_PLAN_TILE_BYTES;
+        tile_max = G0.tile;
         if (p->work_bytes > Wmax) Wmax = p->work_bytes;
         fixed += 64 * 3 * 2 * (d->N / (R < SPW_PLAN_TREE_ROWS ? R : SPW_PLAN_TREE_ROWS)); /* upper trees */
         p->t_compute = compute_seconds(d, p->log_N, plan->threads);

@@ -104,6 +104,7 @@ typedef struct spw_plan {
      * (the resident device plan does not fit the VRAM budget) */
     int device;                      /* 1 = streaming device tier (src/sched/dev.h) */
     uint64_t dev_budget;             /* its VRAM budget (0 = 90% of free memory) */
+    uint64_t tile_bytes;             /* tile payload target of the streamed matrices */
     int checks_deferred;             /* the host checks run only if the proof fails:
                                         the prover must fail on sum L_t != 0 */
 } spw_plan;
@@ -116,6 +117,10 @@ typedef struct spw_plan {
 spw_status spw_plan_make(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *def,
                          const char *probe_path);
 void spw_plan_clear(spw_plan *plan);
+/* Tile payload target of the plans this thread makes next (0 = default or
+ * $SPW_TILE_BYTES); the streaming device tier uses SPW_PLAN_DEV_TILE_BYTES. */
+void spw_plan_set_tile_bytes(uint64_t bytes);
+#define SPW_PLAN_DEV_TILE_BYTES (4u << 20)
 void spw_plan_print(FILE *f, const spw_plan *plan);
 /* The per-round section of spw_plan_print (streamed plans): per round and
  * table the mode, working set, store bytes live, bytes per link and

@@ -1164,7 +1164,7 @@ spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
     memset(g_pf, 0, sizeof g_pf);
     run u = {ctx, NULL, plan, plan->nvme_bytes ? SPW_TIER_NVME : SPW_TIER_HOST,
              plan->nvme_bytes ? 1 : 0, log_b, SPW_TILE_BYTES, SPW_TREE_ROWS, NULL, 0, 0};
-    if (getenv("SPW_TILE_BYTES")) u.tile_bytes = (size_t)atoll(getenv("SPW_TILE_BYTES"));
+    if (plan->tile_bytes) u.tile_bytes = (size_t)plan->tile_bytes; /* env knob included */
     if (getenv("SPW_TREE_ROWS")) u.tree_rows = (size_t)atoll(getenv("SPW_TREE_ROWS"));
     spw_spill_opts so;
     spw_spill_opts_default(&so);
@@ -1442,7 +1442,9 @@ static spw_status dev_plan(spw_ctx *ctx, spw_plan *plan, const spw_air *air)
 {
     int mode = ctx->mode;
     ctx->mode = SPW_MODE_SPILLED;
+    spw_plan_set_tile_bytes(SPW_PLAN_DEV_TILE_BYTES); /* larger disk requests and copies */
     spw_status st = spw_plan_make(ctx, plan, spw_air_get_def(air), NULL);
+    spw_plan_set_tile_bytes(0);
     ctx->mode = mode;
     return st;
 }
@@ -1485,20 +1487,13 @@ int spw_sched_dispatch(spw_ctx *ctx, spw_status *status, uint8_t **proof_out, si
     int deferred = (device >> 1) & 1;
     device &= 1;
     if (ctx->mode == SPW_MODE_RESIDENT && !device) return 0;
-    spw_plan plan;
-    spw_status st = spw_plan_make(ctx, &plan, spw_air_get_def(air), NULL);
+    spw_plan plan; /* the device tier: the streamed schedule whatever the budget */
+    spw_status st = device ? dev_plan(ctx, &plan, air)
+                           : spw_plan_make(ctx, &plan, spw_air_get_def(air), NULL);
     if (st != SPW_OK) {
         spw_plan_clear(&plan);
         *status = st;
         return 1;
-    }
-    if (device && !plan.spilled) { /* the streamed schedule's pool and chunks */
-        spw_plan_clear(&plan);
-        if ((st = dev_plan(ctx, &plan, air)) != SPW_OK) {
-            spw_plan_clear(&plan);
-            *status = st;
-            return 1;
-        }
     }
     if (device) {
         plan.spilled = 1;
