@@ -50,8 +50,13 @@ static void device_case(spw_ctx *ctx, built *b, const uint8_t *ref, size_t ref_l
                         uint64_t vram, int expect_nvme)
 {
     spw_statement st = {b->pub, b->np, (const uint8_t *)b->tag, strlen(b->tag)};
-    spw_plan plan;
+    spw_plan plan; /* as the device tier plans: mode spilled, its tile size */
+    int mode = ctx->mode;
+    ctx->mode = SPW_MODE_SPILLED;
+    spw_plan_set_tile_bytes(SPW_PLAN_DEV_TILE_BYTES);
     ck_assert_int_eq(spw_plan_make(ctx, &plan, spw_air_get_def(b->air), NULL), SPW_OK);
+    spw_plan_set_tile_bytes(0);
+    ctx->mode = mode;
     int nvme = plan.nvme_bytes > 0;
     spw_plan_clear(&plan);
     if (expect_nvme) ck_assert_msg(nvme, "%s: the plan should page to NVMe", what);
@@ -112,12 +117,14 @@ static void workload(const char *name, unsigned log_rows, const char *preset)
     /* host budget an eighth of the working set (at least the planner's
      * minimum): the store pages to NVMe */
     uint64_t host = ws / 8;
+    spw_plan_set_tile_bytes(SPW_PLAN_DEV_TILE_BYTES);
     for (;; host += host / 4) {
         settings(ctx, SPW_BACKEND_CUDA, SPW_MODE_SPILLED, (uint64_t)512 << 20, host);
         if (spw_plan_make(ctx, &plan, spw_air_get_def(b.air), NULL) == SPW_OK) break;
         spw_plan_clear(&plan);
     }
     spw_plan_clear(&plan);
+    spw_plan_set_tile_bytes(0);
     snprintf(what, sizeof what, "%s, spilled, vram 512 MiB, host %llu KiB of %llu KiB", b.tag,
              (unsigned long long)(host >> 10), (unsigned long long)(ws >> 10));
     device_case(ctx, &b, ref, ref_len, what, (uint64_t)512 << 20, host < ws);
