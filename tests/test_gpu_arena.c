@@ -202,6 +202,7 @@ START_TEST(test_streams)
     memset(h, 0x3C, 4096);
     ck_assert_int_eq(spw_cuda_memcpy_async(d, h, 4096, s), SPW_OK);
     ck_assert_int_eq(spw_cuda_memset_async(d, 0x11, 100, s), SPW_OK);
+    ck_assert_int_eq(spw_cuda_stream_sync(s), SPW_OK); /* the upload reads h until then */
     memset(h, 0, 4096);
     ck_assert_int_eq(spw_cuda_memcpy_async(h, d, 4096, s), SPW_OK);
     ck_assert_int_eq(spw_cuda_stream_sync(s), SPW_OK);

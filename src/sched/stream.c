@@ -1445,6 +1445,10 @@ static spw_status dev_plan(spw_ctx *ctx, spw_plan *plan, const spw_air *air)
     spw_plan_set_tile_bytes(SPW_PLAN_DEV_TILE_BYTES); /* larger disk requests and copies */
     spw_status st = spw_plan_make(ctx, plan, spw_air_get_def(air), NULL);
     spw_plan_set_tile_bytes(0);
+    if (st == SPW_ERR_BUDGET) { /* a small host budget: the default tiles need less */
+        spw_plan_clear(plan);
+        st = spw_plan_make(ctx, plan, spw_air_get_def(air), NULL);
+    }
     ctx->mode = mode;
     return st;
 }
