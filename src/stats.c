@@ -4,6 +4,7 @@
  * "spillway-stats" v1 document (docs/STATS_SCHEMA.md).
  */
 #include "internal.h"
+#include "gpu_prover.h"
 #include "plan.h"
 #include "stark.h"
 #include "stats.h"
@@ -207,6 +208,33 @@ void spw_stats_add_time(const spw_ctx *ctx, const char *round, int table, double
     if (r >= 0) s->table_seconds[r][seg_col(table)] += seconds;
 }
 
+/* A proof of the streaming device tier (src/sched/dev.h; the run's
+ * spw_gpu_last_run says streamed): backend "cuda", mode "spilled", no CPU
+ * time predictions (the planner models the CPU, not the device), and the
+ * link bytes the tier counted, when the tier did not record the links
+ * itself (no busy time: plotted as the average over the run). */
+static void streamed_device(const spw_ctx *ctx, spw_run_stats *s)
+{
+    spw_gpu_run_stats gs;
+    spw_gpu_last_run(&gs);
+    if (!gs.streamed || !gs.used_device) return;
+    copy_name(s->backend, sizeof s->backend, "cuda");
+    copy_name(s->mode, sizeof s->mode, "spilled");
+    s->predicted_total = -1;
+    for (int r = 0; r < SPW_STATS_MAX_ROUNDS; r++) s->round_predicted[r] = -1;
+    for (int t = 0; t < SPW_STATS_MAX_TABLES; t++) {
+        s->tables[t].plan_mode[0] = 0; /* every table streams through the device */
+        s->tables[t].plan_seconds = -1;
+    }
+    int h2d = 0, d2h = 0;
+    for (uint32_t i = 0; i < s->n_links; i++) {
+        h2d |= !strcmp(s->links[i].name, "host->device");
+        d2h |= !strcmp(s->links[i].name, "device->host");
+    }
+    if (!h2d) spw_stats_link_add(ctx, "host->device", gs.h2d_bytes, gs.h2d_seconds, 0);
+    if (!d2h) spw_stats_link_add(ctx, "device->host", gs.d2h_bytes, gs.d2h_seconds, 0);
+}
+
 void spw_stats_finish(const spw_ctx *ctx, const spw_air_def *def, const spw_prove_stats *ps,
                       uint64_t proof_bytes)
 {
@@ -248,6 +276,7 @@ void spw_stats_finish(const spw_ctx *ctx, const spw_air_def *def, const spw_prov
     }
     spw_plan_clear(&plan);
     memcpy(((spw_ctx *)ctx)->last_error, saved, sizeof saved);
+    streamed_device(ctx, s);
     spw_stats_end(ctx, ps->total, proof_bytes);
 }
 

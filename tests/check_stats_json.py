@@ -98,6 +98,8 @@ def check_stats(d, path, errs):
 def check_bench(d, errs):
     for i, p in enumerate(d["points"]):
         path = "points[%d](%s)" % (i, p["id"])
+        if p["vram_budget_bytes"] is not None and p["backend"] != "cuda":
+            errs.append("%s: a VRAM budget on a %s point" % (path, p["backend"]))
         if p["ok"]:
             if p["stats"] is None or p["median_seconds"] is None:
                 errs.append("%s: ok point without stats or median" % path)
@@ -118,6 +120,17 @@ def check_bench(d, errs):
                 errs.append("%s: median %.6f, times give %.6f" % (path, p["median_seconds"], med))
             if p["stats"]["blowup"] != p["blowup"] or p["stats"]["backend"] != p["backend"]:
                 errs.append("%s: stats disagree with the point (blowup/backend)" % path)
+            # the device tiers (resident arena "device", streaming tier
+            # "vram") run under the point's VRAM budget and stay within it
+            for t in p["stats"]["tiers"]:
+                if t["name"] not in ("device", "vram"):
+                    continue
+                if p["vram_budget_bytes"] is not None and t["budget_bytes"] != p["vram_budget_bytes"]:
+                    errs.append("%s: tier %s budget %r, point's VRAM budget %d"
+                                % (path, t["name"], t["budget_bytes"], p["vram_budget_bytes"]))
+                if t["budget_bytes"] is not None and t["peak_bytes"] > t["budget_bytes"]:
+                    errs.append("%s: tier %s peak %d above its budget %d"
+                                % (path, t["name"], t["peak_bytes"], t["budget_bytes"]))
             rows = sum(t["rows"] for t in p["stats"]["tables"])
             if p["stats"]["n_tables"] <= 64 and rows != p["rows"]:
                 errs.append("%s: rows %d, tables sum to %d" % (path, p["rows"], rows))

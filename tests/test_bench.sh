@@ -3,8 +3,10 @@
 # write documents that tests/check_stats_json.py accepts against
 # docs/stats-schema.json; the checker rejects broken documents; the bench
 # leaves results.csv and, when gnuplot is installed, at least 4 PNG plots;
-# with a GPU, a --backend cuda --stats document has its PCIe links and
-# device tier, and the progress line is drawn under the CUDA backend too.
+# --vram-budgets multiplies only the cuda points; with a GPU, a --backend
+# cuda --stats document has its PCIe links and device tier, a streamed cuda
+# point its vram tier and links, and the progress line is drawn under the
+# CUDA backend too.
 # Skips (77) without python3 or the spillway binary.
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,6 +35,18 @@ if command -v gnuplot >/dev/null 2>&1; then
   done
 fi
 
+# --vram-budgets multiplies the cuda points only: cpu points ignore it
+"$BIN" bench --matrix tiny --backend cpu --repeat 1 --vram-budgets 0,512M -q --out "$T/v" >"$T/v.log" 2>&1 || { cat "$T/v.log"; fail "bench --vram-budgets exited $?"; }
+$CHECK bench "$T/v/results.json" || fail "results.json (--vram-budgets, cpu) does not match the schema"
+python3 - "$T/v/results.json" "$T/b/results.json" <<'PY' || fail "cpu points were multiplied by --vram-budgets"
+import json, sys
+v = json.load(open(sys.argv[1]))["points"]; b = json.load(open(sys.argv[2]))["points"]
+cpu = [p["id"] for p in b if p["backend"] == "cpu"]
+assert [p["id"] for p in v] == cpu, ([p["id"] for p in v], cpu)
+assert all(p["vram_budget_bytes"] is None for p in v), v
+PY
+head -1 "$T/v/results.csv" | grep -q ",host_budget_bytes,vram_budget_bytes," || fail "results.csv has no vram_budget_bytes column"
+
 # without gnuplot: JSON and CSV still written, plots skipped with a message
 PATH=/nonexistent "$BIN" bench --matrix tiny --repeat 1 --out "$T/n" >"$T/n.log" 2>&1 || { cat "$T/n.log"; fail "bench without gnuplot exited $?"; }
 [ -s "$T/n/results.json" ] && [ -s "$T/n/results.csv" ] || fail "no results without gnuplot"
@@ -55,9 +69,11 @@ x = json.loads(json.dumps(s)); x["tables"][0]["rows"] += 1; dump("bad3.json", x)
 x = json.loads(json.dumps(s)); x["blowup"] = 3; dump("bad4.json", x)
 y = json.loads(json.dumps(b)); y["points"][0]["median_seconds"] = y["points"][0]["max_seconds"] + 1; dump("bad5.json", y)
 y = json.loads(json.dumps(b)); y["points"][0]["extra"] = 1; dump("bad6.json", y)
+y = json.loads(json.dumps(b)); y["points"][0]["vram_budget_bytes"] = 1 << 29; dump("bad7.json", y)
+y = json.loads(json.dumps(b)); del y["points"][0]["vram_budget_bytes"]; dump("bad8.json", y)
 PY
 for k in 1 2 3 4; do $CHECK stats "$T/bad$k.json" >/dev/null && fail "checker accepted bad$k.json"; done
-for k in 5 6; do $CHECK bench "$T/bad$k.json" >/dev/null && fail "checker accepted bad$k.json"; done
+for k in 5 6 7 8; do $CHECK bench "$T/bad$k.json" >/dev/null && fail "checker accepted bad$k.json"; done
 
 # with a GPU: the CUDA backend's --stats document (link traffic, device
 # tier, per-table times that add up) and its progress line
@@ -78,6 +94,27 @@ T = {t["name"]: t for t in d["tiers"]}
 assert 0 < T["device"]["peak_bytes"] <= T["device"]["budget_bytes"], T
 PY
   "$BIN" verify --workload vm "$T/pg" >/dev/null || fail "the cuda proof made with --stats does not verify"
+  # cuda points under two VRAM budgets; the spilled point streams through
+  # the device: tier vram at the point's budget, host<->device bytes counted
+  "$BIN" bench --matrix tiny --backend cuda --repeat 1 --vram-budgets 0,512M -q --out "$T/gv" >"$T/gv.log" 2>&1 || { cat "$T/gv.log"; fail "bench --backend cuda --vram-budgets exited $?"; }
+  $CHECK bench "$T/gv/results.json" || fail "results.json (cuda, --vram-budgets) does not match the schema"
+  python3 - "$T/gv/results.json" <<'PY' || fail "cuda --vram-budgets points"
+import json, sys
+P = json.load(open(sys.argv[1]))["points"]
+assert len(P) == 8 and all(p["ok"] and p["backend"] == "cuda" for p in P), [p["id"] for p in P]
+assert sorted(set(p["vram_budget_bytes"] for p in P), key=str) == [512 << 20, None], P
+for p in P:
+    if p["mode"] != "spilled":
+        continue
+    s = p["stats"]
+    T = {t["name"]: t for t in s["tiers"]}
+    L = {l["name"]: l for l in s["links"]}
+    assert s["backend"] == "cuda" and s["mode"] == "spilled", (p["id"], s["backend"], s["mode"])
+    assert "vram" in T and 0 < T["vram"]["peak_bytes"] <= T["vram"]["budget_bytes"], (p["id"], T)
+    assert L["host->device"]["bytes"] > 0 and L["device->host"]["bytes"] > 0, (p["id"], L)
+PY
+  grep -q "vram" "$T/gv/memory.dat" || fail "memory.dat has no vram tier"
+  grep -q "host->device" "$T/gv/links.dat" || fail "links.dat has no host->device link"
 fi
 
 # the live progress line, drawn only on a terminal (script(1) gives one),
@@ -107,5 +144,7 @@ grep -q "host-budget" "$T/e" || { cat "$T/e"; fail "the budget error does not sa
 # bad options say what to do
 "$BIN" bench --matrix nope --out "$T/x" 2>"$T/e" && fail "bench accepted --matrix nope"
 grep -q "tiny, quick or full" "$T/e" || fail "no hint for a bad --matrix"
+"$BIN" bench --vram-budgets 1X --out "$T/x" 2>"$T/e" && fail "bench accepted --vram-budgets 1X"
+grep -q "sizes like" "$T/e" || fail "no hint for a bad --vram-budgets"
 echo "PASS: bench tiny matrix, prove --stats, schema checks"
 exit 0

@@ -6,7 +6,10 @@
  * statistics have per-table times that add up to the round times measured
  * by the prover's own clock, host->device bytes at least the main trace's
  * size, device->host bytes at least the proof's openings, with achieved
- * GB/s, and the device tier within its budget. The copy counters of the
+ * GB/s, and the device tier within its budget. A proof of the streaming
+ * device tier (--mode spilled, a VRAM budget) reports backend cuda, mode
+ * spilled, its vram tier within the budget and its host<->device bytes
+ * (at least the main trace up). The copy counters of the
  * CUDA layer count exactly the bytes of copies made through them, by
  * direction, and not device-to-device copies. Skips (77) without a GPU.
  */
@@ -100,6 +103,62 @@ START_TEST(test_gpu_progress_and_stats)
 }
 END_TEST
 
+/* The streaming device tier's statistics: what the bench's results.json
+ * and its memory and bytes plots show for a streamed cuda point. */
+START_TEST(test_gpu_streamed_stats)
+{
+    const uint64_t vram = (uint64_t)512 << 20;
+    spw_ctx *cpu = mk(SPW_BACKEND_CPU), *gpu = mk(SPW_BACKEND_CUDA);
+    ck_assert_int_eq(spw_ctx_set_param(gpu, SPW_PARAM_MODE, SPW_MODE_SPILLED), SPW_OK);
+    ck_assert_int_eq(spw_ctx_set_param(gpu, SPW_PARAM_VRAM_BUDGET, (int64_t)vram), SPW_OK);
+    uint8_t *pc = NULL, *pg = NULL;
+    size_t lc = 0, lg = 0;
+    uint32_t nt = 0;
+    ck_assert_int_eq(prove_wl(cpu, "vm", 12, NULL, &pc, &lc, NULL, &nt), SPW_OK);
+    spw_status st = prove_wl(gpu, "vm", 12, NULL, &pg, &lg, NULL, &nt);
+    ck_assert_msg(st == SPW_OK, "%s", spw_ctx_last_error(gpu));
+    ck_assert_uint_eq(lc, lg);
+    ck_assert(!memcmp(pc, pg, lc));
+    spw_gpu_run_stats gs;
+    spw_gpu_last_run(&gs);
+    ck_assert_int_eq(gs.streamed, 1);
+    ck_assert_int_eq(gs.used_device, 1);
+    const spw_run_stats *s = &gpu->run_stats;
+    ck_assert_int_eq(s->valid, 1);
+    ck_assert_str_eq(s->backend, "cuda");
+    ck_assert_str_eq(s->mode, "spilled");
+    ck_assert(s->predicted_total < 0);
+    int vt = -1, host = -1;
+    for (uint32_t i = 0; i < s->n_tiers; i++) {
+        if (!strcmp(s->tiers[i].name, "vram")) vt = (int)i;
+        if (!strcmp(s->tiers[i].name, "host")) host = (int)i;
+    }
+    ck_assert_int_ge(vt, 0);
+    ck_assert_int_ge(host, 0);
+    ck_assert_uint_eq(s->tiers[vt].budget, vram);
+    ck_assert_uint_gt(s->tiers[vt].peak, 0);
+    ck_assert_uint_le(s->tiers[vt].peak, vram);
+    uint64_t trace_bytes = 0;
+    for (uint32_t t = 0; t < nt; t++) trace_bytes += 8ull * s->tables[t].n_main << s->tables[t].log_rows;
+    const spw_stats_link *h2d = find_link(s, "host->device"), *d2h = find_link(s, "device->host");
+    ck_assert_ptr_nonnull(h2d);
+    ck_assert_ptr_nonnull(d2h);
+    ck_assert_uint_ge(h2d->bytes, trace_bytes);
+    ck_assert_uint_eq(h2d->bytes, gs.h2d_bytes);
+    ck_assert_uint_gt(d2h->bytes, 0);
+    ck_assert_uint_eq(d2h->bytes, gs.d2h_bytes);
+    ck_assert(!h2d->modeled && !d2h->modeled);
+    ck_assert_ptr_null(find_link(s, "host memory"));
+    fprintf(stderr, "streamed vm 2^12: vram peak %llu of %llu, host->device %llu, device->host %llu bytes\n",
+            (unsigned long long)s->tiers[vt].peak, (unsigned long long)vram,
+            (unsigned long long)h2d->bytes, (unsigned long long)d2h->bytes);
+    spw_free(pc);
+    spw_free(pg);
+    spw_ctx_free(cpu);
+    spw_ctx_free(gpu);
+}
+END_TEST
+
 /* The counters see exactly the copies made: h2d, d2h by their size, a
  * device-to-device copy not at all; times grow with copies. */
 START_TEST(test_copy_counters)
@@ -141,6 +200,7 @@ int main(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_copy_counters);
     tcase_add_test(tc, test_gpu_progress_and_stats);
+    tcase_add_test(tc, test_gpu_streamed_stats);
     suite_add_tcase(s, tc);
     return spw_run_gpu_suite(s);
 }

@@ -1,6 +1,7 @@
 /*
  * cli_bench.c - `spillway bench`: runs a matrix of workloads x sizes x
- * blowups x host budgets x modes x backends, each point --repeat times in a
+ * blowups x host budgets x modes x backends (x VRAM budgets for the cuda
+ * points), each point --repeat times in a
  * fork()ed child (a clean peak RSS per run from wait4; CUDA is initialised
  * only in children), and writes into --out DIR:
  *   results.json  schema "spillway-bench" v1 (docs/STATS_SCHEMA.md), with the
@@ -47,39 +48,45 @@ typedef struct mspec {
     unsigned blowup;
     int mode;           /* spw_mode; --modes overrides */
     uint64_t budget;    /* host budget, 0 = default; --host-budgets overrides */
+    uint64_t vram;      /* VRAM budget, 0 = default; nonzero: a cuda-only point (the
+                           streaming device tier); --vram-budgets overrides */
 } mspec;
 
 #define MiB_ (UINT64_C(1) << 20)
 
 static const mspec m_tiny[] = {
-    {"fib", 10, NULL, 4, SPW_MODE_AUTO, 0}, {"fib", 11, NULL, 4, SPW_MODE_AUTO, 0},
-    {"synth", 0, "tiny", 4, SPW_MODE_AUTO, 0}, {"fib", 11, NULL, 4, SPW_MODE_SPILLED, 80 * MiB_}};
+    {"fib", 10, NULL, 4, SPW_MODE_AUTO, 0, 0}, {"fib", 11, NULL, 4, SPW_MODE_AUTO, 0, 0},
+    {"synth", 0, "tiny", 4, SPW_MODE_AUTO, 0, 0}, {"fib", 11, NULL, 4, SPW_MODE_SPILLED, 80 * MiB_, 0}};
 static const mspec m_quick[] = {
-    {"fib", 12, NULL, 4, SPW_MODE_AUTO, 0}, {"fib", 14, NULL, 4, SPW_MODE_AUTO, 0},
-    {"fib", 16, NULL, 4, SPW_MODE_AUTO, 0}, {"fib", 18, NULL, 4, SPW_MODE_AUTO, 0},
-    {"vm", 12, NULL, 4, SPW_MODE_AUTO, 0}, {"vm", 14, NULL, 4, SPW_MODE_AUTO, 0},
-    {"vm", 15, NULL, 4, SPW_MODE_AUTO, 0}, {"vm", 16, NULL, 4, SPW_MODE_AUTO, 0},
-    {"vm", 14, NULL, 2, SPW_MODE_AUTO, 0}, {"vm", 14, NULL, 8, SPW_MODE_AUTO, 0},
-    {"synth", 0, "tiny", 4, SPW_MODE_AUTO, 0}, {"synth", 0, "small", 4, SPW_MODE_AUTO, 0},
-    {"vm", 14, NULL, 4, SPW_MODE_SPILLED, 96 * MiB_}, {"vm", 16, NULL, 4, SPW_MODE_SPILLED, 128 * MiB_}};
+    {"fib", 12, NULL, 4, SPW_MODE_AUTO, 0, 0}, {"fib", 14, NULL, 4, SPW_MODE_AUTO, 0, 0},
+    {"fib", 16, NULL, 4, SPW_MODE_AUTO, 0, 0}, {"fib", 18, NULL, 4, SPW_MODE_AUTO, 0, 0},
+    {"vm", 12, NULL, 4, SPW_MODE_AUTO, 0, 0}, {"vm", 14, NULL, 4, SPW_MODE_AUTO, 0, 0},
+    {"vm", 15, NULL, 4, SPW_MODE_AUTO, 0, 0}, {"vm", 16, NULL, 4, SPW_MODE_AUTO, 0, 0},
+    {"vm", 14, NULL, 2, SPW_MODE_AUTO, 0, 0}, {"vm", 14, NULL, 8, SPW_MODE_AUTO, 0, 0},
+    {"synth", 0, "tiny", 4, SPW_MODE_AUTO, 0, 0}, {"synth", 0, "small", 4, SPW_MODE_AUTO, 0, 0},
+    {"vm", 14, NULL, 4, SPW_MODE_SPILLED, 96 * MiB_, 0}, {"vm", 16, NULL, 4, SPW_MODE_SPILLED, 128 * MiB_, 0}};
 static const mspec m_full[] = {
-    {"fib", 12, NULL, 4, SPW_MODE_AUTO, 0}, {"fib", 14, NULL, 4, SPW_MODE_AUTO, 0},
-    {"fib", 16, NULL, 4, SPW_MODE_AUTO, 0}, {"fib", 18, NULL, 4, SPW_MODE_AUTO, 0},
-    {"fib", 20, NULL, 4, SPW_MODE_AUTO, 0}, {"vm", 12, NULL, 4, SPW_MODE_AUTO, 0},
-    {"vm", 13, NULL, 4, SPW_MODE_AUTO, 0}, {"vm", 14, NULL, 4, SPW_MODE_AUTO, 0},
-    {"vm", 15, NULL, 4, SPW_MODE_AUTO, 0}, {"vm", 16, NULL, 4, SPW_MODE_AUTO, 0},
-    {"vm", 17, NULL, 4, SPW_MODE_AUTO, 0}, {"vm", 18, NULL, 4, SPW_MODE_AUTO, 0},
-    {"vm", 16, NULL, 2, SPW_MODE_AUTO, 0}, {"vm", 16, NULL, 8, SPW_MODE_AUTO, 0},
-    {"synth", 0, "tiny", 4, SPW_MODE_AUTO, 0}, {"synth", 0, "small", 4, SPW_MODE_AUTO, 0},
-    {"synth", 0, "medium", 4, SPW_MODE_SPILLED, 2048 * MiB_}, {"vm", 16, NULL, 4, SPW_MODE_SPILLED, 256 * MiB_},
-    {"vm", 16, NULL, 4, SPW_MODE_SPILLED, 128 * MiB_}, {"vm", 18, NULL, 4, SPW_MODE_SPILLED, 256 * MiB_},
-    {"synth", 0, "small", 4, SPW_MODE_SPILLED, 256 * MiB_}};
+    {"fib", 12, NULL, 4, SPW_MODE_AUTO, 0, 0}, {"fib", 14, NULL, 4, SPW_MODE_AUTO, 0, 0},
+    {"fib", 16, NULL, 4, SPW_MODE_AUTO, 0, 0}, {"fib", 18, NULL, 4, SPW_MODE_AUTO, 0, 0},
+    {"fib", 20, NULL, 4, SPW_MODE_AUTO, 0, 0}, {"vm", 12, NULL, 4, SPW_MODE_AUTO, 0, 0},
+    {"vm", 13, NULL, 4, SPW_MODE_AUTO, 0, 0}, {"vm", 14, NULL, 4, SPW_MODE_AUTO, 0, 0},
+    {"vm", 15, NULL, 4, SPW_MODE_AUTO, 0, 0}, {"vm", 16, NULL, 4, SPW_MODE_AUTO, 0, 0},
+    {"vm", 17, NULL, 4, SPW_MODE_AUTO, 0, 0}, {"vm", 18, NULL, 4, SPW_MODE_AUTO, 0, 0},
+    {"vm", 16, NULL, 2, SPW_MODE_AUTO, 0, 0}, {"vm", 16, NULL, 8, SPW_MODE_AUTO, 0, 0},
+    {"synth", 0, "tiny", 4, SPW_MODE_AUTO, 0, 0}, {"synth", 0, "small", 4, SPW_MODE_AUTO, 0, 0},
+    {"synth", 0, "medium", 4, SPW_MODE_SPILLED, 2048 * MiB_, 0}, {"vm", 16, NULL, 4, SPW_MODE_SPILLED, 256 * MiB_, 0},
+    {"vm", 16, NULL, 4, SPW_MODE_SPILLED, 128 * MiB_, 0}, {"vm", 18, NULL, 4, SPW_MODE_SPILLED, 256 * MiB_, 0},
+    {"synth", 0, "small", 4, SPW_MODE_SPILLED, 256 * MiB_, 0},
+    /* GPU only: the resident estimate exceeds 512 MiB of VRAM, so these
+     * stream through the device (docs/GPU.md, "Streaming tier") */
+    {"vm", 18, NULL, 4, SPW_MODE_AUTO, 0, 512 * MiB_}, {"synth", 0, "small", 4, SPW_MODE_AUTO, 0, 512 * MiB_}};
 
 typedef struct point {
     mspec m;
     int backend;          /* spw_backend */
     int mode;             /* spw_mode */
     uint64_t host_budget; /* 0 = default */
+    uint64_t vram_budget; /* 0 = default; cuda points only */
     char id[96];
     /* results */
     int ok, n_runs;
@@ -159,7 +166,8 @@ static void child_run(int fd, const point *p, unsigned threads)
     if ((st = spw_ctx_set_param(ctx, SPW_PARAM_BLOWUP, p->m.blowup)) != SPW_OK ||
         (st = spw_ctx_set_param(ctx, SPW_PARAM_MODE, p->mode)) != SPW_OK ||
         (st = spw_ctx_set_param(ctx, SPW_PARAM_BACKEND, p->backend)) != SPW_OK ||
-        (st = spw_ctx_set_param(ctx, SPW_PARAM_HOST_BUDGET, (int64_t)p->host_budget)) != SPW_OK)
+        (st = spw_ctx_set_param(ctx, SPW_PARAM_HOST_BUDGET, (int64_t)p->host_budget)) != SPW_OK ||
+        (st = spw_ctx_set_param(ctx, SPW_PARAM_VRAM_BUDGET, (int64_t)p->vram_budget)) != SPW_OK)
         goto done;
     spw_workload_params wp;
     if ((st = spw_workload_defaults(ctx, &wp, p->m.wl)) != SPW_OK) goto done;
@@ -417,6 +425,9 @@ static int write_json(const char *dir, point *P, int np, const char *matrix, int
                 backend_name(p->backend), mode_name(p->mode), p->m.blowup);
         if (p->host_budget) fprintf(f, "%llu", (unsigned long long)p->host_budget);
         else fputs("null", f);
+        fputs(", \"vram_budget_bytes\": ", f);
+        if (p->vram_budget) fprintf(f, "%llu", (unsigned long long)p->vram_budget);
+        else fputs("null", f);
         fprintf(f, ",\n     \"tag\": ");
         jstr(f, p->tag);
         fprintf(f, ", \"rows\": %llu, \"cells\": %llu, \"ok\": %s, \"error\": ",
@@ -481,7 +492,7 @@ static int write_csv(const char *dir, const point *P, int np)
     if (!f) return -1;
     char rn[SPW_STATS_MAX_ROUNDS][SPW_STATS_NAME];
     int nr = collect_rounds(P, np, rn, SPW_STATS_MAX_ROUNDS);
-    fprintf(f, "id,workload,size,backend,mode,blowup,host_budget_bytes,ok,repeats,median_s,min_s,"
+    fprintf(f, "id,workload,size,backend,mode,blowup,host_budget_bytes,vram_budget_bytes,ok,repeats,median_s,min_s,"
                "max_s,spread,rows,cells,ns_per_row,cpu_s,peak_rss_bytes,predicted_s");
     for (int r = 0; r < nr; r++) {
         fprintf(f, ",round_");
@@ -498,8 +509,9 @@ static int write_csv(const char *dir, const point *P, int np)
         char size[32];
         if (p->m.log_rows) snprintf(size, sizeof size, "2^%u", p->m.log_rows);
         else snprintf(size, sizeof size, "%s", p->m.preset);
-        fprintf(f, "%s,%s,%s,%s,%s,%u,%llu,%d,%d", p->id, p->m.wl, size, backend_name(p->backend),
-                mode_name(p->mode), p->m.blowup, (unsigned long long)p->host_budget, p->ok,
+        fprintf(f, "%s,%s,%s,%s,%s,%u,%llu,%llu,%d,%d", p->id, p->m.wl, size,
+                backend_name(p->backend), mode_name(p->mode), p->m.blowup,
+                (unsigned long long)p->host_budget, (unsigned long long)p->vram_budget, p->ok,
                 p->n_runs);
         if (p->ok && p->rep) {
             fprintf(f, ",%.6f,%.6f,%.6f,%.4f,%llu,%llu,%.3f,%.3f,%llu,", p->median, p->min, p->max,
@@ -525,6 +537,27 @@ static void gp_label(FILE *f, const char *s)
     fputc('"', f);
     for (; *s; s++) fputc(*s == '"' ? '\'' : *s, f);
     fputc('"', f);
+}
+
+/* The tiers of the memory plot, one colour each: host RSS, the spill
+ * store's pinned pool and NVMe files, the resident GPU arena, the streaming
+ * device tier's arena; anything else is "other". */
+static const char *const memory_tiers[] = {"host", "host pool", "nvme", "device", "vram", "other"};
+#define N_MEMORY_TIERS (int)(sizeof memory_tiers / sizeof *memory_tiers)
+
+static int tier_index(const char *name)
+{
+    for (int i = 0; i < N_MEMORY_TIERS - 1; i++)
+        if (!strcmp(name, memory_tiers[i])) return i;
+    return N_MEMORY_TIERS - 1;
+}
+
+/* Points of the scaling series of (backend, workload): blowup 4, default
+ * budgets (the memory-bound points are elsewhere). */
+static int in_scaling(const point *p, int backend, const char *wl)
+{
+    return p->ok && p->backend == backend && p->m.blowup == 4 && !p->host_budget &&
+           !p->vram_budget && !strcmp(p->m.wl, wl);
 }
 
 static int write_plot_data(const char *dir, const point *P, int np, double mem_gbps,
@@ -613,7 +646,7 @@ static int write_plot_data(const char *dir, const point *P, int np, double mem_g
 
     f = open_out(dir, "memory.dat");
     if (!f) return -1;
-    fprintf(f, "# point:tier peak_MiB budget_MiB\n");
+    fprintf(f, "# point:tier peak_MiB budget_MiB tier_index (colour: memory_tiers[])\n");
     for (int i = 0; i < np; i++) {
         if (!P[i].ok) continue;
         for (uint32_t t = 0; t < P[i].rep->n_tiers; t++) {
@@ -623,8 +656,9 @@ static int write_plot_data(const char *dir, const point *P, int np, double mem_g
             gp_label(f, lab);
             uint64_t peak = !strcmp(T->name, "host") ? P[i].peak_rss : T->peak;
             fprintf(f, " %.2f ", (double)peak / 1048576.0);
-            if (T->budget) fprintf(f, "%.2f\n", (double)T->budget / 1048576.0);
-            else fprintf(f, "NaN\n");
+            if (T->budget) fprintf(f, "%.2f", (double)T->budget / 1048576.0);
+            else fprintf(f, "NaN");
+            fprintf(f, " %d\n", tier_index(T->name) + 1);
         }
     }
     fclose(f);
@@ -636,8 +670,7 @@ static int write_plot_data(const char *dir, const point *P, int np, double mem_g
         for (size_t w = 0; w < sizeof wls / sizeof *wls; w++) {
             int count = 0;
             for (int i = 0; i < np; i++)
-                count += P[i].ok && P[i].backend == b && P[i].m.blowup == 4 && !P[i].host_budget &&
-                         !strcmp(P[i].m.wl, wls[w]);
+                count += in_scaling(&P[i], b, wls[w]);
             if (!count) continue;
             char name[64];
             snprintf(name, sizeof name, "scaling_%s_%s.dat", wls[w], backend_name(b));
@@ -649,8 +682,7 @@ static int write_plot_data(const char *dir, const point *P, int np, double mem_g
             for (int k = 0; k < count; k++) {
                 int bi = -1;
                 for (int i = 0; i < np; i++)
-                    if (!done[i] && P[i].ok && P[i].backend == b && P[i].m.blowup == 4 &&
-                        !P[i].host_budget && !strcmp(P[i].m.wl, wls[w]) &&
+                    if (!done[i] && in_scaling(&P[i], b, wls[w]) &&
                         (bi < 0 || P[i].rows < P[bi].rows))
                         bi = i;
                 done[bi] = 1;
@@ -789,10 +821,13 @@ static int write_plots(const char *dir, const point *P, int np, double mem_gbps,
                "set yrange [*:*]\nunset style histogram\nset style data linespoints\n\n",
             have_pred_bytes ? ", '' using 5 title 'predicted by the plan'" : "");
     pngs++;
-    fprintf(f, "set output 'memory.png'\nset title 'Peak memory per tier vs budget (host: peak RSS of the prover process; its default budget: half of the available memory)'\n"
+    fprintf(f, "set output 'memory.png'\nset title 'Peak memory per tier vs budget (host: peak RSS, default budget half the available memory; "
+               "device / vram: GPU arena, resident / streaming tier)'\n"
                "set ylabel 'MiB (log scale)'\nset logscale y\nset yrange [1:*]\n"
-               "plot 'memory.dat' using 0:2:xtic(1) with boxes title 'peak', \\\n"
-               "     '' using 0:3 with points pt 9 ps 2 title 'budget'\n"
+               "plot 'memory.dat' using 0:2:4:xtic(1) with boxes lc variable notitle, \\\n");
+    for (int i = 0; i < N_MEMORY_TIERS; i++) /* key entries for the tier colours */
+        fprintf(f, "     NaN with boxes lc %d title 'peak: %s', \\\n", i + 1, memory_tiers[i]);
+    fprintf(f, "     'memory.dat' using 0:3 with points pt 9 ps 2 lc rgb 'black' title 'budget'\n"
                "unset logscale y\nset yrange [*:*]\n\n");
     pngs += 2;
     if (series[0]) {
@@ -848,7 +883,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: spillway bench [--quick] [--out DIR] [--repeat N] [--backend cpu|cuda|auto]\n"
-            "                      [--threads T] [--host-budgets LIST] [--modes LIST] [-q] [-v]\n"
+            "                      [--threads T] [--host-budgets LIST] [--vram-budgets LIST]\n"
+            "                      [--modes LIST] [-q] [-v]\n"
             "  Runs the benchmark matrix (workloads x sizes x blowups x budgets x modes x\n"
             "  backends), each point N times in a child process, prints median and spread,\n"
             "  and writes results.json, results.csv and PNG plots (gnuplot) into DIR\n"
@@ -856,9 +892,28 @@ static void usage(FILE *f)
             "  matrix. --repeat: default 3 (quick) or 5 (full). --backend auto adds cuda\n"
             "  points when a GPU is present. --host-budgets 0,512M,...: host budgets (0 =\n"
             "  default) and --modes auto,resident,spilled replace the matrix's own budgets\n"
-            "  and modes (every point runs with each). --matrix tiny|quick|full picks a\n"
-            "  matrix by name (tiny: seconds, for tests). -v, -vv: the provers' info and\n"
-            "  debug messages (default: errors only); -q: no table on stdout.\n");
+            "  and modes (every point runs with each). --vram-budgets 0,512M,2G: the same\n"
+            "  for the VRAM budget of the cuda points (0 = default, 90%% of free VRAM; CPU\n"
+            "  points ignore it). A cuda point whose resident working set exceeds its\n"
+            "  VRAM budget, or in mode spilled, runs the streaming device tier; on a GPU\n"
+            "  the full matrix adds such points (vm 2^18 and synth small at 512M).\n"
+            "  --matrix tiny|quick|full picks a matrix by name (tiny: seconds, for\n"
+            "  tests). -v, -vv: the provers' info and debug messages (default: errors\n"
+            "  only); -q: no table on stdout.\n");
+}
+
+/* e.g. vm16-b4-h128M-spilled-cpu, vm18-b4-v512M-cuda */
+static void point_id(point *p)
+{
+    char size[32], bud[48] = "", vram[48] = "";
+    if (p->m.log_rows) snprintf(size, sizeof size, "%u", p->m.log_rows);
+    else snprintf(size, sizeof size, "%s", p->m.preset);
+    if (p->host_budget)
+        snprintf(bud, sizeof bud, "-h%lluM", (unsigned long long)(p->host_budget >> 20));
+    if (p->vram_budget)
+        snprintf(vram, sizeof vram, "-v%lluM", (unsigned long long)(p->vram_budget >> 20));
+    snprintf(p->id, sizeof p->id, "%s%s-b%u%s%s%s%s-%s", p->m.wl, size, p->m.blowup, bud, vram,
+             p->mode ? "-" : "", p->mode ? mode_name(p->mode) : "", backend_name(p->backend));
 }
 
 static int parse_list(const char *s, uint64_t *out, int max, int modes)
@@ -882,8 +937,9 @@ int cli_bench(int argc, char **argv)
 {
     const char *out = "bench-out", *matrix = "full", *backend_s = "auto";
     uint64_t repeat = 0, threads = 0;
-    uint64_t budgets[MAX_LIST] = {0}, modes[MAX_LIST] = {SPW_MODE_AUTO};
-    int n_budgets = 1, n_modes = 1, verbose = 0, quiet = 0, budgets_set = 0, modes_set = 0;
+    uint64_t budgets[MAX_LIST] = {0}, modes[MAX_LIST] = {SPW_MODE_AUTO}, vrams[MAX_LIST] = {0};
+    int n_budgets = 1, n_modes = 1, n_vrams = 1, verbose = 0, quiet = 0, budgets_set = 0,
+        modes_set = 0, vrams_set = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -923,6 +979,12 @@ int cli_bench(int argc, char **argv)
             budgets_set = 1;
             if ((n_budgets = parse_list(argv[++i], budgets, MAX_LIST, 0)) < 0) {
                 cli_error("bench", "--host-budgets: expected sizes like 0,512M,2G (at most %d)", MAX_LIST);
+                return CLI_USAGE;
+            }
+        } else if (!strcmp(a, "--vram-budgets")) {
+            vrams_set = 1;
+            if ((n_vrams = parse_list(argv[++i], vrams, MAX_LIST, 0)) < 0) {
+                cli_error("bench", "--vram-budgets: expected sizes like 0,512M,2G (at most %d)", MAX_LIST);
                 return CLI_USAGE;
             }
         } else if (!strcmp(a, "--modes")) {
@@ -967,28 +1029,24 @@ int cli_bench(int argc, char **argv)
     point *P = calloc(MAX_POINTS, sizeof *P);
     if (!P) return CLI_FAIL;
     for (int b = 0; b < nb; b++)
-        for (size_t k = 0; k < nm; k++)
+        for (size_t k = 0; k < nm; k++) {
+            int cuda = backends[b] == SPW_BACKEND_CUDA;
+            /* the matrix's streaming-device points are cuda-only; the VRAM
+             * budgets multiply the cuda points only */
+            if (!cuda && M[k].vram) continue;
+            int nv = cuda && vrams_set ? n_vrams : 1;
             for (int m = 0; m < (modes_set ? n_modes : 1); m++)
-                for (int h = 0; h < (budgets_set ? n_budgets : 1) && np < MAX_POINTS; h++) {
-                    int mode = modes_set ? (int)modes[m] : M[k].mode;
-                    /* spilled = the CPU streaming scheduler until the
-                     * streaming device tier exists: no cuda point */
-                    if (backends[b] == SPW_BACKEND_CUDA && mode == SPW_MODE_SPILLED) continue;
-                    point *p = &P[np++];
-                    p->m = M[k];
-                    p->backend = backends[b];
-                    p->mode = mode;
-                    p->host_budget = budgets_set ? budgets[h] : M[k].budget;
-                    char size[32], bud[48] = "";
-                    if (M[k].log_rows) snprintf(size, sizeof size, "%u", M[k].log_rows);
-                    else snprintf(size, sizeof size, "%s", M[k].preset);
-                    if (p->host_budget)
-                        snprintf(bud, sizeof bud, "-h%lluM",
-                                 (unsigned long long)(p->host_budget >> 20));
-                    snprintf(p->id, sizeof p->id, "%s%s-b%u%s%s%s-%s", M[k].wl, size, M[k].blowup,
-                             bud, p->mode ? "-" : "", p->mode ? mode_name(p->mode) : "",
-                             backend_name(p->backend));
-                }
+                for (int h = 0; h < (budgets_set ? n_budgets : 1); h++)
+                    for (int v = 0; v < nv && np < MAX_POINTS; v++) {
+                        point *p = &P[np++];
+                        p->m = M[k];
+                        p->backend = backends[b];
+                        p->mode = modes_set ? (int)modes[m] : M[k].mode;
+                        p->host_budget = budgets_set ? budgets[h] : M[k].budget;
+                        p->vram_budget = !cuda ? 0 : vrams_set ? vrams[v] : M[k].vram;
+                        point_id(p);
+                    }
+        }
     double mem_gbps = measure_memory_gbps((unsigned)threads);
     if (!quiet)
         printf("spillway bench: matrix %s, %d points x %llu repeats, %llu threads, host memory "
