@@ -595,6 +595,7 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
     if (ctx->backend == SPW_BACKEND_CUDA || ctx->backend == SPW_BACKEND_AUTO) {
         /* the device backend (src/gpu_prover.c) */
         int handled = 0;
+        double tg0 = spw_now();
         uint64_t fallbacks = spw_gpu_fallbacks();
         spw_status gst = spw_gpu_prove(ctx, proof_out, proof_len, def, trace, stmt, opts, stats,
                                        &handled);
@@ -613,6 +614,9 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
         spw_gpu_last_run(&gs);
         dev_stream = gs.stream;
         if (dev_stream) SPW_TRY(spw_sched_device_check(ctx, air, &dev_stream));
+        /* (bench) the device set-up and the tier's check are part of the
+         * checks round, outside any table */
+        spw_stats_add_time(ctx, spw_round_names[SPW_ROUND_CHECK], -1, spw_now() - tg0);
         if (!dev_stream && spw_gpu_fallbacks() > fallbacks && spw_gpu_wanted(ctx))
             spw_stats_fallback(ctx, "device -> cpu prover"); /* a device was there */
     } else {

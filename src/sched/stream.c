@@ -1376,6 +1376,7 @@ spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
 
     st = spw_proof_encode(ctx, proof_out, proof_len, &P);
     LAP(SPW_ROUND_ENCODE);
+    spw_stats_pause(ctx); /* the clean-up below belongs to no round */
 out:
     if (u.sp) {
         spw_spill_stats ss;
