@@ -1252,6 +1252,9 @@ spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
     spw_air_digest(dig, def);
     spw_transcript_absorb(&tr, dig, 32);
 
+    /* the set-up (store, device arena, proof) counts in the first round,
+     * outside its tables */
+    spw_stats_add_time(ctx, spw_round_names[SPW_ROUND_MAIN], -1, spw_now() - tr0);
     for (uint32_t t = 0; t < def->n_tables; t++) {
         prog(ctx, S, def->n_tables, SPW_ROUND_MAIN, t);
         table_home(&u, t);
