@@ -547,6 +547,32 @@ spw_status spw_gpu_comp_program(spw_ctx *ctx, const spw_air_table *t, spw_gpu_in
     return SPW_OK;
 }
 
+spw_status spw_gpu_comp_consts(spw_ctx *ctx, const spw_air_table *t, unsigned log_n,
+                               unsigned log_e, fe3 lambda, fe3 **lpow, uint64_t **inv_zn)
+{
+    size_t n = (size_t)1 << log_n, E = (size_t)1 << log_e;
+    *lpow = spw_malloc_array(t->n_constraints + 1, sizeof(fe3));
+    *inv_zn = spw_malloc_array(E, 8);
+    if (!*lpow || !*inv_zn) {
+        free(*lpow);
+        free(*inv_zn);
+        *lpow = NULL;
+        *inv_zn = NULL;
+        return spw_fail(ctx, SPW_ERR_NOMEM, "prove: out of memory (composition)");
+    }
+    fe3 l = fe3_one();
+    for (uint32_t k = 0; k < t->n_constraints; k++) {
+        (*lpow)[k] = l;
+        l = fe3_mul(l, lambda);
+    }
+    uint64_t y = gl_pow(GL_GENERATOR, n), we = gl_root_of_unity(log_e);
+    for (size_t k = 0; k < E; k++) {
+        (*inv_zn)[k] = gl_inv(gl_sub(y, 1));
+        y = gl_mul(y, we);
+    }
+    return SPW_OK;
+}
+
 /* The composition values (3 columns of NE) at every point of the coset
  * GL_GENERATOR * <w_NE>, NE = n * E, from main / aux columns on that coset. */
 static spw_status comp_dev(grun *g, uint64_t *q, const spw_air_table *t, const uint64_t *main,
@@ -558,23 +584,11 @@ static spw_status comp_dev(grun *g, uint64_t *q, const spw_air_table *t, const u
     spw_gpu_cons *cons = NULL;
     uint32_t plen = 0, nslots = 0;
     SPW_TRY(spw_gpu_comp_program(g->ctx, t, &prog, &plen, &nslots, &cons));
-    fe3 *lpow = spw_malloc_array(t->n_constraints + 1, sizeof(fe3));
-    uint64_t *inv_zn = spw_malloc_array(E, 8);
+    fe3 *lpow = NULL;
+    uint64_t *inv_zn = NULL;
     void *d_prog = NULL, *d_cons = NULL, *d_lpow = NULL, *d_izn = NULL;
-    spw_status st = SPW_OK;
-    if (!lpow || !inv_zn) {
-        st = spw_fail(g->ctx, SPW_ERR_NOMEM, "prove: out of memory (composition)");
-    } else {
-        fe3 l = fe3_one();
-        for (uint32_t k = 0; k < t->n_constraints; k++) {
-            lpow[k] = l;
-            l = fe3_mul(l, lambda);
-        }
-        uint64_t y = gl_pow(GL_GENERATOR, n), we = gl_root_of_unity(log_e);
-        for (size_t k = 0; k < E; k++) {
-            inv_zn[k] = gl_inv(gl_sub(y, 1));
-            y = gl_mul(y, we);
-        }
+    spw_status st = spw_gpu_comp_consts(g->ctx, t, log_n, log_e, lambda, &lpow, &inv_zn);
+    if (st == SPW_OK) {
         if ((st = upload(g, &d_prog, prog, (uint64_t)plen * sizeof *prog)) == SPW_OK &&
             (st = upload(g, &d_cons, cons, (uint64_t)t->n_constraints * sizeof *cons)) == SPW_OK &&
             (st = upload(g, &d_lpow, lpow, (uint64_t)t->n_constraints * sizeof(fe3))) == SPW_OK &&

@@ -93,6 +93,11 @@ spw_status spw_gpu_bus_program(spw_ctx *ctx, const spw_air_table *t, spw_gpu_ins
  * and ext flags, and the constraint roots, for the composition kernel. */
 spw_status spw_gpu_comp_program(spw_ctx *ctx, const spw_air_table *t, spw_gpu_insn **prog,
                                 uint32_t *len, uint32_t *n_slots, spw_gpu_cons **cons);
+/* lambda^k per constraint (*lpow, n_constraints values) and 1/(x^n - 1) on
+ * the composition coset by row mod E (*inv_zn, E = 2^log_e values); both
+ * malloc'd, freed by the caller. */
+spw_status spw_gpu_comp_consts(spw_ctx *ctx, const spw_air_table *t, unsigned log_n,
+                               unsigned log_e, fe3 lambda, fe3 **lpow, uint64_t **inv_zn);
 #endif
 
 #endif

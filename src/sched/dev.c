@@ -564,22 +564,10 @@ spw_status spw_sdev_comp_begin(spw_sdev *d, const spw_air_table *t, unsigned log
     spw_gpu_cons *cons = NULL;
     uint32_t plen = 0, nslots = 0;
     SPW_TRY(spw_gpu_comp_program(d->ctx, t, &prog, &plen, &nslots, &cons));
-    fe3 *lpow = spw_malloc_array(t->n_constraints + 1, sizeof(fe3));
-    uint64_t *inv_zn = spw_malloc_array(E, 8);
-    spw_status st = SPW_OK;
-    if (!lpow || !inv_zn) {
-        st = spw_fail(d->ctx, SPW_ERR_NOMEM, "prove: out of memory (composition)");
-    } else {
-        fe3 l = fe3_one();
-        for (uint32_t k = 0; k < t->n_constraints; k++) {
-            lpow[k] = l;
-            l = fe3_mul(l, lambda);
-        }
-        uint64_t y = gl_pow(GL_GENERATOR, n), we = gl_root_of_unity(log_e);
-        for (size_t k = 0; k < E; k++) {
-            inv_zn[k] = gl_inv(gl_sub(y, 1));
-            y = gl_mul(y, we);
-        }
+    fe3 *lpow = NULL;
+    uint64_t *inv_zn = NULL;
+    spw_status st = spw_gpu_comp_consts(d->ctx, t, log_n, log_e, lambda, &lpow, &inv_zn);
+    if (st == SPW_OK) {
         struct { void **d; const void *h; uint64_t b; } up[6] = {
             {&d->c_prog, prog, (uint64_t)plen * sizeof *prog},
             {&d->c_cons, cons, (uint64_t)t->n_constraints * sizeof *cons},
