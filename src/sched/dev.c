@@ -13,6 +13,11 @@
 
 /* ---- sizing (both builds) ---- */
 
+uint64_t spw_sdev_cols_bytes(size_t G, unsigned log_n, unsigned log_e)
+{
+    return 2 * (uint64_t)G * (((uint64_t)1 << log_n) + ((uint64_t)1 << (log_n + log_e))) * 8;
+}
+
 uint64_t spw_sdev_min_bytes(const spw_plan *p, const spw_air_def *def, uint32_t *which)
 {
     uint64_t best = 0;
@@ -67,15 +72,6 @@ void spw_sdev_get_stats(const spw_sdev *d, spw_sdev_stats *out)
 void spw_sdev_where(spw_sdev *d, const char *round, const char *table)
 {
     (void)d, (void)round, (void)table;
-}
-uint64_t spw_sdev_cols_bytes(size_t G, unsigned log_n, unsigned log_e)
-{
-    return 2 * (uint64_t)G * (((uint64_t)1 << log_n) + ((uint64_t)1 << (log_n + log_e))) * 8;
-}
-uint64_t spw_sdev_free_bytes(const spw_sdev *d)
-{
-    (void)d;
-    return 0;
 }
 #define NO_CUDA return SPW_ERR_NO_CUDA
 spw_status spw_sdev_cols(spw_sdev *d, const spw_sdev_cols_job *j) { (void)d, (void)j; NO_CUDA; }
@@ -303,12 +299,6 @@ void spw_sdev_where(spw_sdev *d, const char *round, const char *table)
     d->table = table;
 }
 
-uint64_t spw_sdev_cols_bytes(size_t G, unsigned log_n, unsigned log_e)
-{
-    return 2 * (uint64_t)G * (((uint64_t)1 << log_n) + ((uint64_t)1 << (log_n + log_e))) * 8;
-}
-
-uint64_t spw_sdev_free_bytes(const spw_sdev *d) { return spw_cuda_arena_largest_free(d->A); }
 
 void *spw_sdev_host_alloc(spw_sdev *d, size_t bytes)
 {

@@ -49,7 +49,6 @@ uint64_t spw_sdev_cols_bytes(size_t G, unsigned log_n, unsigned log_e);
 struct spw_plan;
 uint64_t spw_sdev_min_bytes(const struct spw_plan *p, const struct spw_air_def *def,
                             uint32_t *which);
-uint64_t spw_sdev_free_bytes(const spw_sdev *d);
 
 /* ---- column phases ---- */
 
