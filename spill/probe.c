@@ -181,7 +181,7 @@ spw_status spw_spill_probe_cpu(spw_ctx *ctx, spw_spill_probe_result *out, unsign
                                unsigned ncols)
 {
     SPW_CHECK_NULL(ctx, out);
-    if (!log_n) log_n = 16;
+    if (!log_n) log_n = 18;
     if (!ncols) ncols = 16;
     if (log_n < 4 || log_n > 24 || ncols > 256)
         return spw_fail(ctx, SPW_ERR_INVALID_ARG, "probe: CPU calibration size 2^%u x %u columns "

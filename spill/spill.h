@@ -199,8 +199,8 @@ spw_status spw_spill_probe(spw_ctx *ctx, spw_spill_probe_result *out, const char
                            uint64_t size, unsigned queue_depth, uint32_t request_size, int engine);
 /* Calibrates the CPU on ctx's threads (under 2 s): a batched coset LDE
  * (blowup 4) of ncols columns of 2^log_n rows, and a Merkle tree over
- * ncols columns of 2^(log_n + 2) rows (0 = defaults: 16 columns, 2^16
- * rows), each repeated for a fraction of a second; sets cpu_threads,
+ * ncols columns of 2^(log_n + 2) rows (0 = defaults: 16 columns, 2^18
+ * rows; about 260 MiB), each repeated for a fraction of a second; sets cpu_threads,
  * ntt_ns_per_elem_log and hash_gbs of out (the rest untouched). */
 spw_status spw_spill_probe_cpu(spw_ctx *ctx, spw_spill_probe_result *out, unsigned log_n,
                                unsigned ncols);

@@ -220,10 +220,10 @@ static uint64_t work_bytes(const tdim *d, uint64_t R, uint64_t G, unsigned threa
 /* With a probe file's CPU keys: the model's kernel terms priced at the
  * measured kernel speeds, times this factor for the work around them that
  * the model does not count (pre-proof checks, LogUp, FRI, grinding, memory
- * traffic of the rounds): in-memory prover / kernel terms was 1.85, 2.59
- * and 2.08 for vm --log-rows 18, fib --log-rows 20 and vm --log-rows 14 on
+ * traffic of the rounds): in-memory prover / kernel terms was 1.76, 2.37
+ * and 1.96 for vm --log-rows 18, fib --log-rows 20 and vm --log-rows 14 on
  * the 2-core development machine (geometric mean; docs/OUT_OF_CORE.md). */
-#define PROBE_OVERHEAD 2.15
+#define PROBE_OVERHEAD 2.0
 
 /* NTT units (the model's: columns x points x log terms). */
 static double ntt_units(double cols, double size, double log_terms)

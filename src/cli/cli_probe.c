@@ -24,7 +24,7 @@ static void probe_usage(FILE *f)
             "  --request-size SIZE bytes per request (default 4M)\n"
             "  --engine E          I/O engine (default auto: io_uring, else threads)\n"
             "  --threads T         threads of the CPU calibration (default 0 = all CPUs, as the\n"
-            "                      prover): an LDE of 16 x 2^16 and a Merkle tree of 16 x 2^18\n"
+            "                      prover): an LDE of 16 x 2^18 and a Merkle tree of 16 x 2^20\n"
             "                      (cpu_threads, ntt_ns_per_elem_log, hash_gbs; about 1 s)\n");
 }
 
