@@ -2,10 +2,15 @@
  * probe.c - measures what the planner's cost model needs: sequential
  * write and read bandwidth of the spill directory through the engine
  * (same request size and queue depth the store uses) and, with a GPU,
- * pinned host<->device copy bandwidth. Results print and save as
- * key=value lines.
+ * pinned host<->device copy bandwidth; and the CPU speed of the kernels
+ * the compute model counts (coset LDE, Merkle tree) on ctx's threads.
+ * Results print and save as key=value lines.
  */
 #include "spill.h"
+#include "field.h"
+#include "fri.h"
+#include "merkle.h"
+#include "ntt.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -119,6 +124,96 @@ out:
     return s;
 }
 
+/* ---- CPU calibration ---- */
+
+typedef struct cpu_bench {
+    const spw_ctx *ctx;
+    uint64_t *trace, *coef, *lde;
+    size_t ncols;
+    unsigned log_n;
+} cpu_bench;
+
+/* The main round's LDE as the in-memory prover runs it: inverse NTT of the
+ * trace columns, then evaluation on the blowup-4 coset. */
+static spw_status run_lde(const cpu_bench *b)
+{
+    size_t n = (size_t)1 << b->log_n;
+    memcpy(b->coef, b->trace, b->ncols * n * 8);
+    SPW_TRY(spw_ntt_inverse_batch(b->ctx, b->coef, b->ncols, n, b->log_n));
+    return spw_coset_evaluate(b->ctx, b->lde, b->coef, b->ncols, b->log_n, 2, GL_GENERATOR);
+}
+
+static spw_status run_tree(const cpu_bench *b)
+{
+    size_t N = (size_t)4 << b->log_n;
+    spw_merkle t;
+    SPW_TRY(spw_merkle_build(b->ctx, &t, b->lde, b->ncols, N, N));
+    spw_merkle_free(&t);
+    return SPW_OK;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median wall seconds of fn over repetitions after one warm-up: at least 3,
+ * until `budget` seconds have passed (at most 31). */
+static spw_status time_median(double *out, spw_status (*fn)(const cpu_bench *), const cpu_bench *b,
+                              double budget)
+{
+    double t[31], start;
+    unsigned k = 0;
+    SPW_TRY(fn(b));
+    start = spw_now();
+    while (k < 31 && (k < 3 || spw_now() - start < budget)) {
+        double t0 = spw_now();
+        SPW_TRY(fn(b));
+        t[k++] = spw_now() - t0;
+    }
+    qsort(t, k, sizeof *t, cmp_double);
+    *out = t[k / 2];
+    return SPW_OK;
+}
+
+spw_status spw_spill_probe_cpu(spw_ctx *ctx, spw_spill_probe_result *out, unsigned log_n,
+                               unsigned ncols)
+{
+    SPW_CHECK_NULL(ctx, out);
+    if (!log_n) log_n = 18;
+    if (!ncols) ncols = 16;
+    if (log_n < 4 || log_n > 24 || ncols > 256)
+        return spw_fail(ctx, SPW_ERR_INVALID_ARG, "probe: CPU calibration size 2^%u x %u columns "
+                        "out of range (2^4..2^24, 1..256)", log_n, ncols);
+    size_t n = (size_t)1 << log_n, N = n * 4;
+    cpu_bench b = {ctx, malloc(ncols * n * 8), malloc(ncols * n * 8), malloc(ncols * N * 8),
+                   ncols, log_n};
+    spw_status s = SPW_OK;
+    if (!b.trace || !b.coef || !b.lde) {
+        s = spw_fail(ctx, SPW_ERR_NOMEM, "probe: no memory for the CPU calibration (%zu bytes)",
+                     ncols * (2 * n + N) * 8);
+        goto out;
+    }
+    uint64_t x = 0x2545F4914F6CDD1Dull;
+    for (size_t i = 0; i < ncols * n; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        b.trace[i] = x % GL_P;
+    }
+    double t_lde, t_tree;
+    if ((s = time_median(&t_lde, run_lde, &b, 0.5))) goto out;
+    if ((s = time_median(&t_tree, run_tree, &b, 0.3))) goto out;
+    out->cpu_threads = ctx->threads ? ctx->threads : 1;
+    /* the units of the planner's NTT term: columns x LDE points x (log LDE points + 2) */
+    out->ntt_ns_per_elem_log = t_lde * 1e9 / ((double)ncols * (double)N * (double)(log_n + 2 + 2));
+    out->hash_gbs = (8.0 * ncols + 32) * (double)N / t_tree / 1e9;
+out:
+    free(b.trace);
+    free(b.coef);
+    free(b.lde);
+    return s;
+}
+
 void spw_spill_probe_print(FILE *f, const spw_spill_probe_result *r)
 {
     fprintf(f, "spill_dir=%s\nengine=%s\ndirect=%d\nalign=%u\nqueue_depth=%u\nrequest_size=%u\n"
@@ -128,6 +223,9 @@ void spw_spill_probe_print(FILE *f, const spw_spill_probe_result *r)
     if (r->have_gpu)
         fprintf(f, "h2d_gbs=%.3f\nd2h_gbs=%.3f\nstream_gbs=%.3f\nstream_ratio=%.3f\n", r->h2d_gbs,
                 r->d2h_gbs, r->stream_gbs, r->stream_ratio);
+    if (r->cpu_threads)
+        fprintf(f, "cpu_threads=%u\nntt_ns_per_elem_log=%.6g\nhash_gbs=%.6g\n", r->cpu_threads,
+                r->ntt_ns_per_elem_log, r->hash_gbs);
 }
 
 spw_status spw_spill_probe_save(spw_ctx *ctx, const char *path, const spw_spill_probe_result *r)
@@ -148,7 +246,7 @@ spw_status spw_spill_probe_load(spw_ctx *ctx, spw_spill_probe_result *out, const
     if (!f) return spw_fail(ctx, SPW_ERR_IO, "probe: cannot read '%s': %s", path, strerror(errno));
     char line[512];
     unsigned lineno = 0;
-    int have_w = 0, have_r = 0;
+    int have_w = 0, have_r = 0, cpu = 0;
     spw_status s = SPW_OK;
     while (fgets(line, sizeof line, f)) {
         lineno++;
@@ -175,6 +273,9 @@ spw_status spw_spill_probe_load(spw_ctx *ctx, spw_spill_probe_result *out, const
         else if (!strcmp(k, "d2h_gbs")) out->d2h_gbs = strtod(v, &end), out->have_gpu = 1;
         else if (!strcmp(k, "stream_gbs")) out->stream_gbs = strtod(v, &end);
         else if (!strcmp(k, "stream_ratio")) out->stream_ratio = strtod(v, &end);
+        else if (!strcmp(k, "cpu_threads")) out->cpu_threads = (unsigned)strtoul(v, &end, 10), cpu |= 1;
+        else if (!strcmp(k, "ntt_ns_per_elem_log")) out->ntt_ns_per_elem_log = strtod(v, &end), cpu |= 2;
+        else if (!strcmp(k, "hash_gbs")) out->hash_gbs = strtod(v, &end), cpu |= 4;
         /* unknown keys are ignored: newer probes may add some */
         if (end && (*end || end == v)) {
             s = spw_fail(ctx, SPW_ERR_PARSE, "%s:%u: bad value '%s' for %s", path, lineno, v, k);
@@ -184,5 +285,10 @@ spw_status spw_spill_probe_load(spw_ctx *ctx, spw_spill_probe_result *out, const
     fclose(f);
     if (!s && (!have_w || !have_r))
         s = spw_fail(ctx, SPW_ERR_PARSE, "%s: write_gbs and read_gbs are required", path);
+    /* the CPU keys come together (an older probe wrote none of them) */
+    if (!s && cpu &&
+        (cpu != 7 || !out->cpu_threads || !(out->ntt_ns_per_elem_log > 0) || !(out->hash_gbs > 0)))
+        s = spw_fail(ctx, SPW_ERR_PARSE, "%s: cpu_threads, ntt_ns_per_elem_log and hash_gbs must "
+                     "all be present and > 0", path);
     return s;
 }

@@ -185,6 +185,11 @@ typedef struct spw_spill_probe_result {
     double h2d_gbs, d2h_gbs;    /* pinned host <-> device, when have_gpu */
     double stream_gbs;          /* NVMe -> pinned -> device, two staged slots */
     double stream_ratio;        /* stream wall time / the slower link alone (target <= 1.1) */
+    /* CPU calibration of the planner's compute model (spw_spill_probe_cpu;
+     * all 0 when not measured, e.g. a file from an older probe) */
+    unsigned cpu_threads;       /* threads the kernels ran on */
+    double ntt_ns_per_elem_log; /* coset LDE wall ns / (cols x LDE points x (log LDE points + 2)) */
+    double hash_gbs;            /* Merkle tree build, 1e9 B/s of (8 x cols + 32) B per row */
 } spw_spill_probe_result;
 
 /* Writes then reads `size` bytes sequentially in dir through the engine
@@ -192,6 +197,13 @@ typedef struct spw_spill_probe_result {
  * and measures pinned host<->device copies when a GPU is present. */
 spw_status spw_spill_probe(spw_ctx *ctx, spw_spill_probe_result *out, const char *dir,
                            uint64_t size, unsigned queue_depth, uint32_t request_size, int engine);
+/* Calibrates the CPU on ctx's threads (under 2 s): a batched coset LDE
+ * (blowup 4) of ncols columns of 2^log_n rows, and a Merkle tree over
+ * ncols columns of 2^(log_n + 2) rows (0 = defaults: 16 columns, 2^18
+ * rows; about 260 MiB), each repeated for a fraction of a second; sets cpu_threads,
+ * ntt_ns_per_elem_log and hash_gbs of out (the rest untouched). */
+spw_status spw_spill_probe_cpu(spw_ctx *ctx, spw_spill_probe_result *out, unsigned log_n,
+                               unsigned ncols);
 /* key=value text, one per line (the format `spillway probe --save` writes). */
 spw_status spw_spill_probe_save(spw_ctx *ctx, const char *path, const spw_spill_probe_result *r);
 spw_status spw_spill_probe_load(spw_ctx *ctx, spw_spill_probe_result *out, const char *path);

@@ -207,35 +207,76 @@ static uint64_t work_bytes(const tdim *d, uint64_t R, uint64_t G, unsigned threa
     return w;
 }
 
-/* Rough compute seconds of one table per round (documented constants,
- * measured on the reference prover of this project); c[] is indexed by
- * SPW_ROUND_*, the sum is the table's compute estimate. */
-static double ntt_seconds(double cols, double size, double log_terms)
+/* Rough compute seconds of one table per round; c[] is indexed by
+ * SPW_ROUND_*, the sum is the table's compute estimate. The per-element
+ * constants were calibrated against the in-memory prover on the 2-core
+ * development machine (docs/OUT_OF_CORE.md): at one thread an NTT costs
+ * DEV_NTT_S per column x point x log term, hashing DEV_HASH_S per byte,
+ * the other constants below x DEV_K; with T threads each is divided by T.
+ * A probe file's CPU keys replace them (cpu_model). */
+#define DEV_NTT_S (1.2e-9 * 2.25)
+#define DEV_HASH_S (2.25 / 0.9e9)
+#define DEV_K 2.25
+/* With a probe file's CPU keys: the model's kernel terms priced at the
+ * measured kernel speeds, times this factor for the work around them that
+ * the model does not count (pre-proof checks, LogUp, FRI, grinding, memory
+ * traffic of the rounds): in-memory prover / kernel terms was 1.76, 2.37
+ * and 1.96 for vm --log-rows 18, fib --log-rows 20 and vm --log-rows 14 on
+ * the 2-core development machine (geometric mean; docs/OUT_OF_CORE.md). */
+#define PROBE_OVERHEAD 2.0
+
+/* NTT units (the model's: columns x points x log terms). */
+static double ntt_units(double cols, double size, double log_terms)
 {
-    return 1.2e-9 * cols * size * log_terms;
+    return cols * size * log_terms;
 }
 
-static void compute_rounds(double *c, const tdim *d, unsigned log_N, unsigned threads)
+/* The compute model at plan->threads: from the probe's CPU calibration
+ * (pr, measured on pr->cpu_threads threads; scaled linearly to the plan's
+ * threads; times PROBE_OVERHEAD; the constants without a kernel of their
+ * own (constraints, OOD, DEEP) scaled by the same ratio as the NTT term,
+ * an assumption) or, pr = NULL or without the keys, the development
+ * machine's constants. */
+static void cpu_model(spw_plan *plan, const spw_spill_probe_result *pr, const char *path)
+{
+    double T = plan->threads;
+    plan->cpu_ntt_s = DEV_NTT_S / T;
+    plan->cpu_hash_s = DEV_HASH_S / T;
+    plan->cpu_k = DEV_K / T;
+    plan->cpu_threads = 0;
+    snprintf(plan->compute_source, sizeof plan->compute_source,
+             "dev-machine constants (2-core calibration)");
+    if (!pr || !pr->cpu_threads || !(pr->ntt_ns_per_elem_log > 0) || !(pr->hash_gbs > 0)) return;
+    double P = pr->cpu_threads;
+    double ntt1 = PROBE_OVERHEAD * pr->ntt_ns_per_elem_log * 1e-9 * P; /* at one thread */
+    plan->cpu_ntt_s = ntt1 / T;
+    plan->cpu_hash_s = PROBE_OVERHEAD * P / (pr->hash_gbs * 1e9) / T;
+    plan->cpu_k = DEV_K * (ntt1 / DEV_NTT_S) / T;
+    plan->cpu_threads = pr->cpu_threads;
+    snprintf(plan->compute_source, sizeof plan->compute_source,
+             "probe file %s (%u threads, %.3g ns per NTT unit, %.3g GB/s hashing)", path,
+             pr->cpu_threads, pr->ntt_ns_per_elem_log, pr->hash_gbs);
+}
+
+static void compute_rounds(double *c, const tdim *d, unsigned log_N, const spw_plan *plan)
 {
     double N = (double)d->N, NE = (double)d->NE, L = log_N;
-    /* calibrated against the in-memory prover on the 2-core development
-     * machine (docs/OUT_OF_CORE.md): the per-element constants x 2.25 */
-    double k = 2.25 / (threads ? threads : 1);
+    double kn = plan->cpu_ntt_s, kh = plan->cpu_hash_s, k = plan->cpu_k;
     for (int r = 0; r < SPW_ROUND_COUNT; r++) c[r] = 0;
-    c[SPW_ROUND_MAIN] = ntt_seconds((double)d->nm, N, L + 2) + (8.0 * d->nm + 32) * N / 0.9e9;
-    c[SPW_ROUND_AUX] = ntt_seconds((double)d->na, N, L + 2) + (8.0 * d->na + 32) * N / 0.9e9;
-    c[SPW_ROUND_COMP] = ntt_seconds((double)d->nc, N, L + 2) + (8.0 * d->nc + 32) * N / 0.9e9 +
-                        ntt_seconds(3, NE, L + 2) + 2.5e-9 * NE * (double)(d->prog + 3 * d->nk + 10);
-    if (d->NE != d->N) c[SPW_ROUND_COMP] += ntt_seconds((double)(d->nm + d->na), NE, L + 3);
-    c[SPW_ROUND_OOD] = 6e-9 * (double)d->n * (double)(2 * (d->nm + d->na) + d->nc);
-    c[SPW_ROUND_DEEP] = 4e-9 * N * (double)(2 * (d->nm + d->na) + d->nc + 20);
-    for (int r = 0; r < SPW_ROUND_COUNT; r++) c[r] *= k;
+    c[SPW_ROUND_MAIN] = kn * ntt_units((double)d->nm, N, L + 2) + kh * (8.0 * d->nm + 32) * N;
+    c[SPW_ROUND_AUX] = kn * ntt_units((double)d->na, N, L + 2) + kh * (8.0 * d->na + 32) * N;
+    c[SPW_ROUND_COMP] = kn * ntt_units((double)d->nc, N, L + 2) + kh * (8.0 * d->nc + 32) * N +
+                        kn * ntt_units(3, NE, L + 2) +
+                        k * 2.5e-9 * NE * (double)(d->prog + 3 * d->nk + 10);
+    if (d->NE != d->N) c[SPW_ROUND_COMP] += kn * ntt_units((double)(d->nm + d->na), NE, L + 3);
+    c[SPW_ROUND_OOD] = k * 6e-9 * (double)d->n * (double)(2 * (d->nm + d->na) + d->nc);
+    c[SPW_ROUND_DEEP] = k * 4e-9 * N * (double)(2 * (d->nm + d->na) + d->nc + 20);
 }
 
-static double compute_seconds(const tdim *d, unsigned log_N, unsigned threads)
+static double compute_seconds(const tdim *d, unsigned log_N, const spw_plan *plan)
 {
     double c[SPW_ROUND_COUNT], s = 0;
-    compute_rounds(c, d, log_N, threads);
+    compute_rounds(c, d, log_N, plan);
     for (int r = 0; r < SPW_ROUND_COUNT; r++) s += c[r];
     return s;
 }
@@ -525,7 +566,7 @@ static void finish_rounds(spw_plan *plan, const tdim *D, const timeline *TL)
     for (uint32_t t = 0; t < T; t++) {
         spw_plan_table *p = &plan->tables[t];
         double c[SPW_ROUND_COUNT];
-        compute_rounds(c, &D[t], p->log_N, plan->threads);
+        compute_rounds(c, &D[t], p->log_N, plan);
         p->t_io = 0;
         for (int r = 0; r < SPW_ROUND_COUNT; r++) {
             spw_plan_round *x = &p->rounds[r];
@@ -629,6 +670,7 @@ spw_status spw_plan_make(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *
     plan->disk_read_gbs = 1.6;
     plan->disk_write_gbs = 1.9;
     snprintf(plan->bw_source, sizeof plan->bw_source, "defaults (no probe file)");
+    cpu_model(plan, NULL, NULL);
     if (!probe_path) probe_path = getenv("SPW_PROBE_FILE");
     if (probe_path && *probe_path) {
         spw_spill_probe_result pr;
@@ -636,6 +678,7 @@ spw_status spw_plan_make(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *
         if (pr.read_gbs > 0) plan->disk_read_gbs = pr.read_gbs;
         if (pr.write_gbs > 0) plan->disk_write_gbs = pr.write_gbs;
         snprintf(plan->bw_source, sizeof plan->bw_source, "probe file %s", probe_path);
+        cpu_model(plan, &pr, probe_path);
     }
 
     plan->n_tables = def->n_tables;
@@ -747,12 +790,12 @@ replan:
         tile_max = G0.tile;
         if (p->work_bytes > Wmax) Wmax = p->work_bytes;
         fixed += 64 * 3 * 2 * (d->N / (R < SPW_PLAN_TREE_ROWS ? R : SPW_PLAN_TREE_ROWS)); /* upper trees */
-        p->t_compute = compute_seconds(d, p->log_N, plan->threads);
+        p->t_compute = compute_seconds(d, p->log_N, plan);
         plan->t_compute += p->t_compute;
     }
     if (!spilled) {
         for (uint32_t i = 0; i < def->n_tables; i++) {
-            plan->tables[i].t_compute = compute_seconds(&D[i], plan->tables[i].log_N, plan->threads);
+            plan->tables[i].t_compute = compute_seconds(&D[i], plan->tables[i].log_N, plan);
             plan->t_compute += plan->tables[i].t_compute;
         }
         finish_rounds(plan, D, NULL);
@@ -908,7 +951,7 @@ replan:
     for (uint32_t t = 0; t < def->n_tables; t++) {
         spw_plan_table *p = &plan->tables[t];
         const tdim *d = &D[t];
-        double k = 2.25 / plan->threads, rb = plan->disk_read_gbs * 1e9, wb = plan->disk_write_gbs * 1e9;
+        double kn = plan->cpu_ntt_s, rb = plan->disk_read_gbs * 1e9, wb = plan->disk_write_gbs * 1e9;
         double disk = p->tier == SPW_TIER_NVME ? 1 : 0; /* pool-resident data: no disk */
         if (d->NE != d->N) {
             /* The extended domain feeds only the composition, so both
@@ -917,7 +960,7 @@ replan:
              * computing it in the main/aux rounds, where the coefficients
              * are at hand, then writing and reading NE > n rows. */
             double cols = (double)(d->nm + d->na), b = 8.0 * cols * (double)d->NE;
-            double ntt = k * ntt_seconds(cols, (double)d->NE, p->log_N + 3);
+            double ntt = kn * ntt_units(cols, (double)d->NE, p->log_N + 3);
             p->t_ext_recompute = ntt + disk * 8.0 * cols * (double)d->n / rb;
             p->t_ext_store = ntt + disk * (b / wb + b / rb);
             p->ext_store_cheaper = p->t_ext_store < p->t_ext_recompute;
@@ -928,8 +971,8 @@ replan:
          * column's polynomial at each queried point from its n coefficients
          * (about 2 ns per coefficient, per column and query). */
         double passes = (double)(2 * (d->nm + d->na) + d->nc);
-        double open = k * 2e-9 * (double)nq * (double)(d->nm + d->na + d->nc) * (double)d->n;
-        p->t_lde_recompute = k * ntt_seconds(passes, (double)d->N, p->log_N + 2) + open;
+        double open = plan->cpu_k * 2e-9 * (double)nq * (double)(d->nm + d->na + d->nc) * (double)d->n;
+        p->t_lde_recompute = kn * ntt_units(passes, (double)d->N, p->log_N + 2) + open;
         p->t_lde_store = disk * 8.0 * passes * (double)d->N / rb;
         p->lde_store_cheaper = p->t_lde_store <= p->t_lde_recompute;
     }
@@ -997,6 +1040,7 @@ void spw_plan_print(FILE *f, const spw_plan *p)
     } else {
         fprintf(f, "bytes per link: none (everything stays in host memory)\n");
     }
+    fprintf(f, "compute model: %s\n", p->compute_source);
     fprintf(f, "predicted time: %.2f s (compute %.2f s, disk %.2f s)\n", p->t_pred, p->t_compute,
             p->t_io);
     if (p->spilled) spw_plan_print_rounds(f, p);

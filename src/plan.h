@@ -107,11 +107,19 @@ typedef struct spw_plan {
     uint64_t tile_bytes;             /* tile payload target of the streamed matrices */
     int checks_deferred;             /* the host checks run only if the proof fails:
                                         the prover must fail on sum L_t != 0 */
+    /* compute model at the plan's threads (docs/OUT_OF_CORE.md, cost
+     * model): seconds per NTT unit (column x point x log term), seconds per
+     * byte hashed, factor on the other per-element constants; from the
+     * probe file's CPU keys, else the development machine's constants */
+    double cpu_ntt_s, cpu_hash_s, cpu_k;
+    unsigned cpu_threads;            /* the probe's calibration threads (0: constants) */
+    char compute_source[SPW_PLAN_DIR_MAX + 64];
 } spw_plan;
 
 /* Makes the plan for a finalized AIR with heights set, from ctx's budgets,
  * mode, chunk rows, blowup, threads and spill dir. probe_path (may be NULL;
- * else $SPW_PROBE_FILE when set) gives measured disk bandwidths.
+ * else $SPW_PROBE_FILE when set) gives measured disk bandwidths and, when
+ * it has the CPU keys of `spillway probe`, the compute calibration.
  * SPW_ERR_BUDGET when the host budget is below a table's minimum working
  * set, with a message stating the minimum. */
 spw_status spw_plan_make(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *def,

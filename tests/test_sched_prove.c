@@ -6,7 +6,9 @@
  * every proof byte-identical to the in-memory prover's and verifying. Also
  * chunk sizes (--chunk-rows) and a composition domain larger than the LDE
  * (degree-4 constraint at blowup 2), NVMe spilling with an empty spill
- * directory afterwards, and the planner's budget error.
+ * directory afterwards, and the planner's budget error; the compute model
+ * from a probe file's CPU keys (twice as slow doubles it, thread scaling,
+ * a file without the keys changes nothing).
  */
 #include "check_util.h"
 #include "plan.h"
@@ -413,6 +415,91 @@ START_TEST(test_budget_error)
 }
 END_TEST
 
+/* Writes a probe file (key=value lines) to a fresh temporary path. */
+static void write_probe(char *path, size_t cap, const char *text)
+{
+    const char *t = getenv("TMPDIR");
+    snprintf(path, cap, "%s/spw_probe_XXXXXX", t && *t ? t : "/tmp");
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+}
+
+/* vm planned (streamed, so every per-round figure is filled) with `threads`
+ * threads and the probe file `text` (NULL: none). */
+static void plan_with(spw_plan *plan, unsigned threads, const char *text)
+{
+    spw_ctx *ctx = ctx_for(SPW_MODE_SPILLED, UINT64_C(1) << 40, 0);
+    ck_assert_int_eq(spw_ctx_set_param(ctx, SPW_PARAM_THREADS, threads), SPW_OK);
+    spw_workload_params wp;
+    ck_assert_int_eq(spw_workload_defaults(ctx, &wp, "vm"), SPW_OK);
+    wp.log_rows = 12;
+    spw_air *air = NULL;
+    char tag[SPW_WORKLOAD_TAG_MAX + 1], path[4200] = "";
+    ck_assert_int_eq(spw_workload_build(ctx, &air, NULL, NULL, NULL, tag, sizeof tag, &wp), SPW_OK);
+    if (text) write_probe(path, sizeof path, text);
+    spw_status st = spw_plan_make(ctx, plan, spw_air_get_def(air), text ? path : NULL);
+    if (text) unlink(path);
+    ck_assert_msg(st == SPW_OK, "%s", spw_ctx_last_error(ctx));
+    spw_workload_free(air, NULL, NULL);
+    spw_ctx_free(ctx);
+}
+
+static int close_rel(double a, double b) { return a == b || (a > 0 && b > 0 && a / b > 1 - 1e-9 && a / b < 1 + 1e-9); }
+
+/* Every compute figure of plan b is f x plan a's. */
+static void compute_scaled(const spw_plan *a, const spw_plan *b, double f, const char *what)
+{
+    ck_assert_uint_eq(a->n_tables, b->n_tables);
+    ck_assert_msg(a->t_compute > 0, "%s: no compute predicted", what);
+    ck_assert_msg(close_rel(b->t_compute, f * a->t_compute), "%s: compute %.9f vs %g x %.9f", what,
+                  b->t_compute, f, a->t_compute);
+    for (uint32_t t = 0; t < a->n_tables; t++) {
+        const spw_plan_table *x = &a->tables[t], *y = &b->tables[t];
+        ck_assert_msg(close_rel(y->t_compute, f * x->t_compute), "%s: table %s", what, x->name);
+        ck_assert_msg(close_rel(y->t_lde_recompute, f * x->t_lde_recompute), "%s: table %s lde",
+                      what, x->name);
+        for (int r = 0; r < SPW_ROUND_COUNT; r++)
+            ck_assert_msg(close_rel(y->rounds[r].t_compute, f * x->rounds[r].t_compute),
+                          "%s: table %s round %d", what, x->name, r);
+    }
+}
+
+START_TEST(test_plan_cpu_probe)
+{
+    unsetenv("SPW_PROBE_FILE");
+    spw_plan none, nokeys, p1, slow, p4, dev;
+    plan_with(&none, 2, NULL);
+    /* an older probe's file: bandwidths only, the compute model unchanged */
+    plan_with(&nokeys, 2, "# old\nwrite_gbs=1.5\nread_gbs=1.2\nsize=1024\n");
+    compute_scaled(&none, &nokeys, 1.0, "no CPU keys");
+    ck_assert_ptr_nonnull(strstr(none.compute_source, "dev-machine"));
+    ck_assert_ptr_nonnull(strstr(nokeys.compute_source, "dev-machine"));
+    ck_assert_uint_eq(nokeys.cpu_threads, 0);
+    ck_assert(nokeys.disk_write_gbs == 1.5 && nokeys.disk_read_gbs == 1.2);
+    /* measured on 2 threads; a CPU twice as slow (both kernels) doubles it */
+    plan_with(&p1, 2, "write_gbs=1.5\nread_gbs=1.2\ncpu_threads=2\nntt_ns_per_elem_log=0.75\nhash_gbs=3\n");
+    plan_with(&slow, 2, "write_gbs=1.5\nread_gbs=1.2\ncpu_threads=2\nntt_ns_per_elem_log=1.5\nhash_gbs=1.5\n");
+    ck_assert_uint_eq(p1.cpu_threads, 2);
+    ck_assert_ptr_nonnull(strstr(p1.compute_source, "probe file"));
+    ck_assert_msg(!close_rel(p1.t_compute, none.t_compute), "the CPU keys were not used");
+    compute_scaled(&p1, &slow, 2.0, "twice as slow");
+    /* the same per-thread speed measured on 4 threads predicts the same;
+     * planning for 4 threads halves it (linear in the threads) */
+    plan_with(&p4, 2, "write_gbs=1.5\nread_gbs=1.2\ncpu_threads=4\nntt_ns_per_elem_log=0.375\nhash_gbs=6\n");
+    compute_scaled(&p1, &p4, 1.0, "measured on 4 threads");
+    plan_with(&dev, 4, "write_gbs=1.5\nread_gbs=1.2\ncpu_threads=2\nntt_ns_per_elem_log=0.75\nhash_gbs=3\n");
+    compute_scaled(&p1, &dev, 0.5, "planned for 4 threads");
+    /* the hashing term follows hash_gbs alone */
+    spw_plan h;
+    plan_with(&h, 2, "write_gbs=1.5\nread_gbs=1.2\ncpu_threads=2\nntt_ns_per_elem_log=0.75\nhash_gbs=1.5\n");
+    ck_assert(h.t_compute > p1.t_compute && h.t_compute < slow.t_compute);
+    spw_plan *all[] = {&none, &nokeys, &p1, &slow, &p4, &dev, &h};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) spw_plan_clear(all[i]);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("sched_prove");
@@ -423,6 +510,7 @@ int main(void)
     tcase_add_test(tc, test_chunk_rows);
     tcase_add_test(tc, test_extended_domain);
     tcase_add_test(tc, test_budget_error);
+    tcase_add_test(tc, test_plan_cpu_probe);
     suite_add_tcase(s, tc);
     make_run_dir();
     int rc = spw_run_suite(s);

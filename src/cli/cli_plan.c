@@ -84,7 +84,8 @@ static void usage(FILE *f)
             "  table the mode (pool-resident or streamed), working set, store bytes live,\n"
             "  bytes per link and predicted times, and the recompute-vs-store costs.\n"
             "  Nothing is proven. --probe FILE (or $SPW_PROBE_FILE) takes the disk\n"
-            "  bandwidths from `spillway probe --save FILE`.\n");
+            "  bandwidths from `spillway probe --save FILE`, and the CPU calibration\n"
+            "  of the compute model when the file has it (cpu_threads, ...).\n");
 }
 
 int cli_plan(int argc, char **argv)

@@ -16,12 +16,16 @@ static void probe_usage(FILE *f)
     fprintf(f,
             "usage: spillway probe [--spill-dir DIR] [--size SIZE] [--save FILE]\n"
             "                      [--queue-depth N] [--request-size SIZE] [--engine auto|uring|threads]\n"
+            "                      [--threads T]\n"
             "  --spill-dir DIR     directory to measure (default $SPW_SPILL_DIR, $TMPDIR, /var/tmp)\n"
             "  --size SIZE         bytes written then read (default 1G; space is reserved first)\n"
             "  --save FILE         also write the results (key=value) to FILE\n"
             "  --queue-depth N     requests in flight (default 8)\n"
             "  --request-size SIZE bytes per request (default 4M)\n"
-            "  --engine E          I/O engine (default auto: io_uring, else threads)\n");
+            "  --engine E          I/O engine (default auto: io_uring, else threads)\n"
+            "  --threads T         threads of the CPU calibration (default 0 = all CPUs, as the\n"
+            "                      prover): an LDE of 16 x 2^18 and a Merkle tree of 16 x 2^20\n"
+            "                      (cpu_threads, ntt_ns_per_elem_log, hash_gbs; about 1 s)\n");
 }
 
 int cli_probe(int argc, char **argv)
@@ -30,7 +34,7 @@ int cli_probe(int argc, char **argv)
     if (!dir || !*dir) dir = getenv("TMPDIR");
     if (!dir || !*dir) dir = "/var/tmp";
     const char *save = NULL;
-    uint64_t size = 1ull << 30, qd = 8, req = 4u << 20;
+    uint64_t size = 1ull << 30, qd = 8, req = 4u << 20, threads = 0;
     int engine = SPW_IO_AUTO;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -61,6 +65,11 @@ int cli_probe(int argc, char **argv)
                 cli_error("probe", "bad --request-size '%s' (4K..1G)", v);
                 return CLI_USAGE;
             }
+        } else if (!strcmp(a, "--threads")) {
+            if (cli_parse_uint(v, 0, 1024, &threads)) {
+                cli_error("probe", "bad --threads '%s' (0..1024)", v);
+                return CLI_USAGE;
+            }
         } else if (!strcmp(a, "--engine")) {
             if (!strcmp(v, "auto")) engine = SPW_IO_AUTO;
             else if (!strcmp(v, "uring")) engine = SPW_IO_URING;
@@ -76,12 +85,16 @@ int cli_probe(int argc, char **argv)
         }
     }
     spw_ctx *ctx = NULL;
-    if (spw_ctx_create(&ctx, NULL) != SPW_OK) {
+    spw_ctx_options o;
+    spw_ctx_options_default(&o);
+    o.threads = (unsigned)threads;
+    if (spw_ctx_create(&ctx, &o) != SPW_OK) {
         cli_error("probe", "cannot create a context");
         return CLI_FAIL;
     }
     spw_spill_probe_result r;
     spw_status s = spw_spill_probe(ctx, &r, dir, size, (unsigned)qd, (uint32_t)req, engine);
+    if (s == SPW_OK) s = spw_spill_probe_cpu(ctx, &r, 0, 0);
     if (s == SPW_OK) {
         spw_spill_probe_print(stdout, &r);
         if (save) s = spw_spill_probe_save(ctx, save, &r);
