@@ -726,21 +726,21 @@ static chunk *pick_victim(spw_spill *s, const chunk *self)
     return NULL;
 }
 
+/* The eviction order: unhinted chunks before hinted ones; among unhinted
+ * the least recently used, among hinted the one needed last. */
+static int better_victim(const chunk *c, const chunk *best)
+{
+    if (!c->hint_pos != !best->hint_pos) return !c->hint_pos;
+    return !c->hint_pos ? c->lru < best->lru : c->hint_pos > best->hint_pos;
+}
+
 static chunk *pick_victim_ref(spw_spill *s, const chunk *self)
 {
     chunk *best = NULL;
     for (size_t i = 0; i < s->nch; i++) {
         chunk *c = s->ch[i];
         if (!c || !evictable(s, c, self)) continue;
-        if (!best) {
-            best = c;
-            continue;
-        }
-        if (!c->hint_pos != !best->hint_pos) {
-            if (!c->hint_pos) best = c;
-        } else if (!c->hint_pos ? c->lru < best->lru : c->hint_pos > best->hint_pos) {
-            best = c;
-        }
+        if (!best || better_victim(c, best)) best = c;
     }
     return best;
 }
@@ -890,16 +890,7 @@ static chunk *pick_dev_victim(spw_spill *s, const chunk *self)
     for (size_t i = 0; i < s->nch; i++) {
         chunk *c = s->ch[i];
         if (!c || !c->live || c == self || !c->has_dev || c->busy || c->dev_pins) continue;
-        if (!best) {
-            best = c;
-            continue;
-        }
-        /* The host pool's rule: unhinted LRU first, then the hinted one needed last. */
-        if (!c->hint_pos != !best->hint_pos) {
-            if (!c->hint_pos) best = c;
-        } else if (!c->hint_pos ? c->lru < best->lru : c->hint_pos > best->hint_pos) {
-            best = c;
-        }
+        if (!best || better_victim(c, best)) best = c; /* the host pool's rule */
     }
     return best;
 }

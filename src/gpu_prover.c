@@ -9,6 +9,7 @@
  * fallback rules.
  */
 #include "gpu_prover.h"
+#include "trace.h"
 #include "fri.h"
 #include "logup.h"
 #include "progress.h"
@@ -67,8 +68,7 @@ uint64_t spw_gpu_estimate(const spw_air_def *def, unsigned blowup)
         uint64_t n = (uint64_t)1 << t->log_height, N = n << log_b;
         uint64_t nm = t->n_main, na = 3 * (uint64_t)t->n_aux;
         uint64_t sp = spw_stark_num_parts(t), nc = 3 * sp;
-        unsigned log_e = log_b;
-        while ((1u << log_e) < sp) log_e++;
+        unsigned log_e = spw_stark_log_e(t, log_b);
         uint64_t NE = n << log_e;
         /* resident: trace, coefficients, LDE and tree of main, aux, comp */
         sum += nm * n * 8 + (nm + na + nc) * (n + N) * 8 + 3 * 2 * N * 32;
@@ -281,28 +281,6 @@ static spw_status commit(grun *g, uint8_t **tree, const uint64_t *cols, size_t n
 
 /* ---- round 1 ---- */
 
-typedef struct read_job {
-    const spw_trace *trace;
-    uint32_t table;
-    uint64_t *h;
-    size_t n;
-    spw_status st;
-    uint32_t bad_col;
-} read_job;
-
-/* Columns [b, e) of a table into the host buffer (threads over columns). */
-static void read_cols(void *arg, size_t b, size_t e)
-{
-    read_job *j = arg;
-    for (size_t c = b; c < e; c++) {
-        spw_status st = spw_trace_read(j->trace, j->h + c * j->n, j->table, (uint32_t)c, 0, j->n);
-        if (st != SPW_OK) {
-            __atomic_store_n(&j->st, st, __ATOMIC_RELAXED);
-            __atomic_store_n(&j->bad_col, (uint32_t)c, __ATOMIC_RELAXED);
-        }
-    }
-}
-
 static spw_status g_round_main(grun *g, gtab *s, const spw_trace *trace, uint32_t ti,
                                unsigned log_b, spw_digest *root)
 {
@@ -310,15 +288,10 @@ static spw_status g_round_main(grun *g, gtab *s, const spw_trace *trace, uint32_
     size_t nm = t->n_main;
     uint64_t *h = spw_malloc_array(nm * s->n, 8);
     if (!h) return spw_fail(g->ctx, SPW_ERR_NOMEM, "prove: out of memory (main trace)");
-    read_job rj = {trace, ti, h, s->n, SPW_OK, 0};
-    spw_parallel_for(g->ctx, nm, 1, read_cols, &rj);
-    spw_status st = rj.st;
+    spw_status st = spw_trace_read_cols(g->ctx, trace, h, ti, 0, nm, s->n, 0);
     if (st != SPW_OK) {
-        /* re-read the failing column here so ctx holds its message */
-        spw_status st2 = spw_trace_read(trace, h, ti, rj.bad_col, 0, s->n);
         free(h);
-        return st2 != SPW_OK ? st2 : spw_fail(g->ctx, st, "table %s column %u: trace read failed",
-                                              t->name, rj.bad_col);
+        return st;
     }
     st = dalloc(g, &s->trace, nm * s->n * 8);
     if (st == SPW_OK) {
@@ -636,8 +609,7 @@ static spw_status g_round_comp(grun *g, gtab *s, const fe3 *d_ch, const uint64_t
 {
     const spw_air_table *t = s->t;
     uint32_t sp = s->n_parts;
-    unsigned log_e = log_b;
-    while ((1u << log_e) < sp) log_e++;
+    unsigned log_e = spw_stark_log_e(t, log_b);
     size_t NE = s->n << log_e, nm = t->n_main;
     size_t na = 3 * (size_t)t->n_aux;
     uint64_t *main = s->main_lde, *aux = s->aux_lde;
@@ -1106,12 +1078,7 @@ spw_status spw_gpu_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
     /* a table whose quotient fills its whole composition domain (parts =
      * 2^log_e) leaves the degree check nothing to look at: then the host
      * checks must run on every proof */
-    for (uint32_t t = 0; t < def->n_tables && !forced; t++) {
-        uint32_t sp = spw_stark_num_parts(&def->tables[t]);
-        unsigned log_e = log_b;
-        while ((1u << log_e) < sp) log_e++;
-        if (sp == (1u << log_e)) host_checks = 1;
-    }
+    if (!forced && spw_stark_degree_check_blind(def, log_b)) host_checks = 1;
     if (host_checks) {
         if (pthread_create(&th, NULL, check_thread, &cj) == 0) th_started = 1;
         else check_thread(&cj);

@@ -699,8 +699,7 @@ spw_status spw_plan_make(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *
         uint32_t parts = spw_stark_num_parts(t);
         p->log_n = t->log_height;
         p->log_N = t->log_height + log_b;
-        p->log_e = log_b;
-        while ((1u << p->log_e) < parts) p->log_e++;
+        p->log_e = spw_stark_log_e(t, log_b);
         p->recompute_lde = p->log_e != log_b;
         p->tier = SPW_TIER_HOST;
         p->nm = t->n_main;

@@ -171,11 +171,11 @@ struct spw_prove_stats;
  * SPW_ERR_BUDGET naming the minimum and the table, auto a counted fallback
  * (*ok = 0, SPW_OK). */
 spw_status spw_sched_device_check(spw_ctx *ctx, const spw_air *air, int *ok);
-/* device bit 0: the GPU runs the streamed rounds (always streams); bit 1:
- * the pre-proof checks were deferred (the prover rejects sum L_t != 0). */
+/* device: the GPU runs the streamed rounds (always streams); deferred: the
+ * pre-proof checks were deferred (the prover rejects sum L_t != 0). */
 int spw_sched_dispatch(spw_ctx *ctx, spw_status *status, uint8_t **proof_out, size_t *proof_len,
                        const spw_air *air, const spw_trace *trace, const spw_statement *stmt,
                        const struct spw_prove_opts *opts, struct spw_prove_stats *stats,
-                       int device);
+                       int device, int deferred);
 
 #endif

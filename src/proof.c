@@ -52,6 +52,22 @@ uint32_t spw_stark_num_parts(const spw_air_table *t)
     return s;
 }
 
+unsigned spw_stark_log_e(const spw_air_table *t, unsigned log_b)
+{
+    uint32_t sp = spw_stark_num_parts(t);
+    unsigned log_e = log_b;
+    while ((1u << log_e) < sp) log_e++;
+    return log_e;
+}
+
+int spw_stark_degree_check_blind(const spw_air_def *def, unsigned log_b)
+{
+    for (uint32_t t = 0; t < def->n_tables; t++)
+        if (spw_stark_num_parts(&def->tables[t]) == (1u << spw_stark_log_e(&def->tables[t], log_b)))
+            return 1;
+    return 0;
+}
+
 /* ---- byte writer ---- */
 
 typedef struct wr {

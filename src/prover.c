@@ -255,8 +255,7 @@ static spw_status round_comp(const spw_ctx *ctx, tstate *s, const fe3 *challenge
 {
     const spw_air_table *t = s->t;
     uint32_t sp = s->n_parts;
-    unsigned log_e = log_b;
-    while ((1u << log_e) < sp) log_e++;
+    unsigned log_e = spw_stark_log_e(t, log_b);
     size_t E = (size_t)1 << log_e, NE = s->n << log_e;
     size_t na = 3 * (size_t)t->n_aux;
     uint64_t *main = s->main_lde, *aux = s->aux_lde, *qcols = NULL;
@@ -533,6 +532,16 @@ static spw_status check_statement(spw_ctx *ctx, const spw_air_def *def, const sp
     return SPW_OK;
 }
 
+/* The pre-proof checks: every constraint on every row, then the bus
+ * balance; the first failure's status, with its message in ctx. */
+static spw_status host_checks(spw_ctx *ctx, const spw_air_def *def, const spw_trace *trace,
+                              const spw_statement *stmt)
+{
+    SPW_TRY(spw_air_check_trace(ctx, def, trace, stmt ? stmt->publics : NULL,
+                                stmt ? stmt->n_publics : 0));
+    return spw_logup_check_balance(ctx, def, trace);
+}
+
 spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, const spw_air *air,
                         const spw_trace *trace, const spw_statement *stmt,
                         const spw_prove_opts *opts, spw_prove_stats *stats)
@@ -628,18 +637,11 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
      * missing it below 2^-150), and only then do the checks run, to name the
      * culprit. Tables whose quotient fills the composition domain give the
      * degree check nothing to look at: then the checks run first. */
-    int defer = dev_stream && !forced && !getenv("SPW_GPU_HOST_CHECKS");
-    for (uint32_t t = 0; t < def->n_tables && defer; t++) {
-        uint32_t sp = spw_stark_num_parts(&def->tables[t]);
-        unsigned log_e = log_b;
-        while ((1u << log_e) < sp) log_e++;
-        if (sp == (1u << log_e)) defer = 0;
-    }
+    int defer = dev_stream && !forced && !getenv("SPW_GPU_HOST_CHECKS") &&
+                !spw_stark_degree_check_blind(def, log_b);
     spw_progress_report(ctx, spw_round_names[SPW_ROUND_CHECK], -1, 0, 0);
     if (!forced && !defer) {
-        SPW_TRY(spw_air_check_trace(ctx, def, trace, stmt ? stmt->publics : NULL,
-                                    stmt ? stmt->n_publics : 0));
-        SPW_TRY(spw_logup_check_balance(ctx, def, trace));
+        SPW_TRY(host_checks(ctx, def, trace, stmt));
     }
     spw_progress_report(ctx, spw_round_names[SPW_ROUND_CHECK], -1, 0, 0);
     LAP(SPW_ROUND_CHECK);
@@ -647,11 +649,9 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
         spw_status ds;
         spw_stats_pause(ctx); /* (bench) the streaming prover gives no per-table reports */
         if (spw_sched_dispatch(ctx, &ds, proof_out, proof_len, air, trace, stmt, opts, stats,
-                               dev_stream | defer << 1)) {
+                               dev_stream, defer)) {
             if (ds != SPW_OK && defer) { /* a bad trace? the checks name it */
-                spw_status cs = spw_air_check_trace(ctx, def, trace, stmt ? stmt->publics : NULL,
-                                                    stmt ? stmt->n_publics : 0);
-                if (cs == SPW_OK) cs = spw_logup_check_balance(ctx, def, trace);
+                spw_status cs = host_checks(ctx, def, trace, stmt);
                 if (cs != SPW_OK) return cs;
             }
             if (ds == SPW_OK) spw_stats_finish(ctx, def, stats, *proof_len);

@@ -48,6 +48,13 @@ double spw_stark_provable_bits(const spw_stark_params *p);
  * over its constraints of max(1, d-1) (transition, every) or max(1, d)
  * (first, last), d the constraint degree; at least 1. */
 uint32_t spw_stark_num_parts(const spw_air_table *t);
+/* log2 of the composition domain's size over the trace's: the smallest
+ * log_e >= log_b (the LDE blowup's log) with 2^log_e >= the table's parts. */
+unsigned spw_stark_log_e(const spw_air_table *t, unsigned log_b);
+/* 1 when some table's quotient fills its whole composition domain (parts =
+ * 2^log_e): the degree check then has nothing to look at, so a device path
+ * must run the host checks first instead of deferring them. */
+int spw_stark_degree_check_blind(const spw_air_def *def, unsigned log_b);
 
 /* ---- the decoded proof ---- */
 

@@ -39,4 +39,11 @@ struct spw_trace {
 /* Rows of table `table` (from the AIR's height; the trace is bound to it). */
 uint64_t spw_trace_height(const spw_trace *trace, uint32_t table);
 
+/* Rows [0, n) of columns [c0, c0+nc) of table `table` into buf (column c at
+ * buf + (c-c0)*n), in reads of `chunk` rows (0 = n), one column per worker
+ * of ctx's threads. A failing column is read again on this thread so that
+ * ctx (the trace's context) holds its message. */
+spw_status spw_trace_read_cols(const spw_ctx *ctx, const spw_trace *trace, uint64_t *buf,
+                               uint32_t table, size_t c0, size_t nc, size_t n, size_t chunk);
+
 #endif

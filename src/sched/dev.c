@@ -220,6 +220,36 @@ static spw_status grow(spw_sdev *d, dbuf *b, uint64_t bytes)
     return SPW_OK;
 }
 
+/* Small per-pass tables (programs, constants): each allocated and queued
+ * for upload on the compute stream; the caller syncs before freeing the
+ * host copies. */
+typedef struct upload {
+    void *dst; /* void ** */
+    const void *src;
+    uint64_t bytes;
+} upload;
+
+static spw_status upload_all(spw_sdev *d, const upload *up, int n)
+{
+    for (int i = 0; i < n; i++) {
+        void **dp = up[i].dst;
+        SPW_TRY(dalloc(d, dp, up[i].bytes));
+        if (up[i].bytes) D(spw_cuda_memcpy_async(*dp, up[i].src, up[i].bytes, d->cs));
+    }
+    return SPW_OK;
+}
+
+/* The LogUp pass's device tables and running sum. */
+static void logup_free(spw_sdev *d)
+{
+    dfree(d, &d->lu_prog);
+    dfree(d, &d->lu_inter);
+    dfree(d, &d->lu_vs);
+    dfree(d, &d->lu_apow);
+    dfree(d, &d->lu_run);
+    dfree(d, &d->lu_bad);
+}
+
 static spw_status sync_cs(spw_sdev *d)
 {
     double t0 = spw_now();
@@ -264,12 +294,7 @@ void spw_sdev_close(spw_sdev *d)
     if (d->down) (void)spw_cuda_stream_sync(d->down);
     spw_sdev_comp_end(d);
     spw_sdev_deep_end(d);
-    dfree(d, &d->lu_prog);
-    dfree(d, &d->lu_inter);
-    dfree(d, &d->lu_vs);
-    dfree(d, &d->lu_apow);
-    dfree(d, &d->lu_run);
-    dfree(d, &d->lu_bad);
+    logup_free(d);
     dfree(d, &d->in.p);
     dfree(d, &d->out.p);
     dfree(d, &d->scr.p);
@@ -485,16 +510,11 @@ spw_status spw_sdev_logup_begin(spw_sdev *d, const spw_air_table *t, const fe3 *
     if (st == SPW_OK) {
         apow[0] = fe3_one();
         for (uint32_t i = 1; i <= maxv + 1; i++) apow[i] = fe3_mul(apow[i - 1], ch[SPW_CHALLENGE_ALPHA]);
-        struct { void **d; const void *h; uint64_t b; } up[4] = {
-            {&d->lu_prog, prog, (uint64_t)plen * sizeof *prog},
-            {&d->lu_inter, inter, (uint64_t)t->n_interactions * sizeof *inter},
-            {&d->lu_vs, vslots, (uint64_t)nvs * 4},
-            {&d->lu_apow, apow, (uint64_t)(maxv + 2) * sizeof(fe3)}};
-        for (int i = 0; i < 4 && st == SPW_OK; i++) {
-            if ((st = dalloc(d, up[i].d, up[i].b)) == SPW_OK && up[i].b &&
-                spw_cuda_memcpy_async(*up[i].d, up[i].h, up[i].b, d->cs) != SPW_OK)
-                st = dfail(d, SPW_ERR_CUDA);
-        }
+        upload up[4] = {{&d->lu_prog, prog, (uint64_t)plen * sizeof *prog},
+                        {&d->lu_inter, inter, (uint64_t)t->n_interactions * sizeof *inter},
+                        {&d->lu_vs, vslots, (uint64_t)nvs * 4},
+                        {&d->lu_apow, apow, (uint64_t)(maxv + 2) * sizeof(fe3)}};
+        st = upload_all(d, up, 4);
     }
     if (st == SPW_OK) st = dalloc(d, &d->lu_run, sizeof(fe3));
     if (st == SPW_OK) st = dalloc(d, &d->lu_bad, 8);
@@ -536,12 +556,7 @@ spw_status spw_sdev_logup_end(spw_sdev *d, fe3 *sum, uint64_t *bad_row)
     D(spw_cuda_memcpy_async(sum, d->lu_run, sizeof(fe3), d->cs));
     D(spw_cuda_memcpy_async(bad_row, d->lu_bad, 8, d->cs));
     spw_status st = sync_cs(d);
-    dfree(d, &d->lu_prog);
-    dfree(d, &d->lu_inter);
-    dfree(d, &d->lu_vs);
-    dfree(d, &d->lu_apow);
-    dfree(d, &d->lu_run);
-    dfree(d, &d->lu_bad);
+    logup_free(d);
     return st;
 }
 
@@ -558,17 +573,13 @@ spw_status spw_sdev_comp_begin(spw_sdev *d, const spw_air_table *t, unsigned log
     uint64_t *inv_zn = NULL;
     spw_status st = spw_gpu_comp_consts(d->ctx, t, log_n, log_e, lambda, &lpow, &inv_zn);
     if (st == SPW_OK) {
-        struct { void **d; const void *h; uint64_t b; } up[6] = {
-            {&d->c_prog, prog, (uint64_t)plen * sizeof *prog},
-            {&d->c_cons, cons, (uint64_t)t->n_constraints * sizeof *cons},
-            {&d->c_lpow, lpow, (uint64_t)t->n_constraints * sizeof(fe3)},
-            {&d->c_izn, inv_zn, E * 8},
-            {&d->c_ch, ch, (uint64_t)n_ch * sizeof(fe3)},
-            {&d->c_pub, publics, (uint64_t)n_publics * 8}};
-        for (int i = 0; i < 6 && st == SPW_OK; i++)
-            if ((st = dalloc(d, up[i].d, up[i].b)) == SPW_OK && up[i].b &&
-                spw_cuda_memcpy_async(*up[i].d, up[i].h, up[i].b, d->cs) != SPW_OK)
-                st = dfail(d, SPW_ERR_CUDA);
+        upload up[6] = {{&d->c_prog, prog, (uint64_t)plen * sizeof *prog},
+                        {&d->c_cons, cons, (uint64_t)t->n_constraints * sizeof *cons},
+                        {&d->c_lpow, lpow, (uint64_t)t->n_constraints * sizeof(fe3)},
+                        {&d->c_izn, inv_zn, E * 8},
+                        {&d->c_ch, ch, (uint64_t)n_ch * sizeof(fe3)},
+                        {&d->c_pub, publics, (uint64_t)n_publics * 8}};
+        st = upload_all(d, up, 6);
         if (st == SPW_OK) st = sync_cs(d);
     }
     free(prog);

@@ -94,6 +94,51 @@ static spw_status tile_rows_io(spw_mat *m, int write, size_t k, size_t c0, size_
     return SPW_OK;
 }
 
+/* ---- a work queue for blocking items ----
+ * Items that wait on the store (tile loads, evictions) run on their own
+ * threads, taken one at a time from a shared counter, so a slow item does
+ * not hold up a fixed share of the others. */
+typedef struct each_job {
+    spw_item_fn fn;
+    void *arg;
+    size_t n, next;
+    spw_status st;
+    pthread_mutex_t mu;
+} each_job;
+
+static void *each_worker(void *arg)
+{
+    each_job *j = arg;
+    for (;;) {
+        pthread_mutex_lock(&j->mu);
+        size_t i = j->next++;
+        int stop = i >= j->n || j->st != SPW_OK;
+        pthread_mutex_unlock(&j->mu);
+        if (stop) return NULL;
+        spw_status st = j->fn(j->arg, i);
+        if (st != SPW_OK) {
+            pthread_mutex_lock(&j->mu);
+            if (j->st == SPW_OK) j->st = st;
+            pthread_mutex_unlock(&j->mu);
+        }
+    }
+}
+
+#define EACH_THREADS_MAX 64
+
+spw_status spw_sched_each(unsigned threads, size_t n, spw_item_fn fn, void *arg)
+{
+    each_job j = {fn, arg, n, 0, SPW_OK, PTHREAD_MUTEX_INITIALIZER};
+    pthread_t th[EACH_THREADS_MAX];
+    size_t started = 0;
+    if (threads > EACH_THREADS_MAX) threads = EACH_THREADS_MAX;
+    for (size_t t = 1; t < threads && t < n; t++)
+        if (!pthread_create(&th[started], NULL, each_worker, &j)) started++;
+    each_worker(&j);
+    for (size_t t = 0; t < started; t++) pthread_join(th[t], NULL);
+    return j.st;
+}
+
 /* Large copies run their tiles on several threads: the copies are memory
  * bound and each pin may wait for a load or an eviction, so one thread
  * leaves most of the machine idle. Items are tile rows (column access) or
@@ -106,13 +151,11 @@ typedef struct io_job {
     int write, rows;            /* rows: row access from r0, else whole columns */
     uint8_t *buf;
     size_t stride, c0, nc, r0, nr, first, items;
-    size_t next;
-    spw_status st;
-    pthread_mutex_t mu;
 } io_job;
 
-static spw_status io_item(io_job *j, size_t i)
+static spw_status io_item(void *arg, size_t i)
 {
+    io_job *j = arg;
     spw_mat *m = j->m;
     if (!j->rows)
         return tile_rows_io(m, j->write, i, j->c0, j->nc, i * m->trows, m->trows,
@@ -124,38 +167,9 @@ static spw_status io_item(io_job *j, size_t i)
     return tile_rows_io(m, j->write, k, 0, m->ncols, r, take, j->buf + done * m->esz, j->stride, 0);
 }
 
-static void *io_worker(void *arg)
-{
-    io_job *j = arg;
-    for (;;) {
-        pthread_mutex_lock(&j->mu);
-        size_t i = j->next++;
-        int stop = i >= j->items || j->st != SPW_OK;
-        pthread_mutex_unlock(&j->mu);
-        if (stop) return NULL;
-        spw_status st = io_item(j, i);
-        if (st != SPW_OK) {
-            pthread_mutex_lock(&j->mu);
-            if (j->st == SPW_OK) j->st = st;
-            pthread_mutex_unlock(&j->mu);
-        }
-    }
-}
-
 static spw_status io_run(io_job *j, uint64_t bytes)
 {
-    j->next = 0;
-    j->st = SPW_OK;
-    pthread_mutex_init(&j->mu, NULL);
-    pthread_t th[IO_THREADS];
-    int started = 0;
-    if (bytes >= IO_PAR_BYTES && j->items > 1)
-        for (size_t t = 1; t < IO_THREADS && t < j->items; t++)
-            if (!pthread_create(&th[started], NULL, io_worker, j)) started++;
-    io_worker(j);
-    for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
-    pthread_mutex_destroy(&j->mu);
-    return j->st;
+    return spw_sched_each(bytes >= IO_PAR_BYTES ? IO_THREADS : 1, j->items, io_item, j);
 }
 
 static spw_status cols_io(spw_mat *m, int write, uint8_t *buf, size_t stride, size_t c0, size_t nc)

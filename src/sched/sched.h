@@ -43,6 +43,12 @@ spw_status spw_mat_put_rows(spw_mat *m, size_t r0, size_t nr, const void *buf, s
  * threads load parts of one row range at once. */
 spw_status spw_mat_get_block(spw_mat *m, void *buf, size_t stride, size_t c0, size_t nc, size_t r0,
                              size_t nr);
+/* Runs fn(arg, i) for i < n on up to `threads` threads (this one
+ * included), each taking the next unstarted item, until an item fails;
+ * returns the first failure. For items that block on the store. */
+typedef spw_status (*spw_item_fn)(void *arg, size_t i);
+spw_status spw_sched_each(unsigned threads, size_t n, spw_item_fn fn, void *arg);
+
 /* Fire-and-forget prefetch of the tiles holding rows [r0, r0+nr). */
 void spw_mat_prefetch_rows(spw_mat *m, size_t r0, size_t nr);
 

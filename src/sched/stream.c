@@ -34,6 +34,7 @@
 #include "../proof.h"
 #include "../progress.h"
 #include "../stats.h"
+#include "../trace.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -48,7 +49,7 @@
  * the reader threads, device calls, writes into the store, column reads,
  * leaf/subtree stores. Main thread only. */
 enum { PF_READ_WAIT, PF_DEVICE, PF_PUT, PF_GET, PF_COUNT };
-static double g_pf[PF_COUNT];
+static _Thread_local double g_pf[PF_COUNT]; /* per proof: one main thread each */
 #define PF(k, expr)                              \
     ({                                           \
         double pf_t0_ = spw_now();               \
@@ -170,46 +171,13 @@ typedef struct colctx {
     spw_mat *src, *coef, *lde;
 } colctx;
 
-/* Columns of a group read from the producer, one column per worker. */
-typedef struct trace_job {
-    const spw_trace *trace;
-    uint32_t ti;
-    const stab *s;
-    uint64_t *buf;
-    size_t c0;
-    spw_status st;
-    size_t bad;
-} trace_job;
-
-static void trace_cols(void *arg, size_t b, size_t e)
-{
-    trace_job *j = arg;
-    const stab *s = j->s;
-    for (size_t c = b; c < e; c++)
-        for (size_t r0 = 0; r0 < s->n; r0 += s->Rt) {
-            spw_status st = spw_trace_read(j->trace, j->buf + c * s->n + r0, j->ti,
-                                           (uint32_t)(j->c0 + c), r0, s->Rt);
-            if (st != SPW_OK) {
-                __atomic_store_n(&j->bad, j->c0 + c, __ATOMIC_RELAXED);
-                __atomic_store_n(&j->st, st, __ATOMIC_RELAXED);
-                return;
-            }
-        }
-}
-
 static spw_status col_get(void *arg, uint64_t *buf, size_t c0, size_t gc)
 {
     colctx *c = arg;
     stab *s = c->s;
     if (!c->trace) return PF(PF_GET, spw_mat_get_cols(c->src, buf, s->n, c0, gc));
-    double t0 = spw_now();
-    trace_job tj = {c->trace, c->ti, s, buf, c0, SPW_OK, 0};
-    spw_parallel_for(c->u->ctx, gc, 1, trace_cols, &tj);
-    spw_status st = tj.st;
-    if (st != SPW_OK) /* again on this thread, so that ctx holds the message */
-        st = spw_trace_read(c->trace, buf + (tj.bad - c0) * s->n, c->ti, (uint32_t)tj.bad, 0, s->Rt);
-    if (st == SPW_OK && tj.st != SPW_OK) st = tj.st;
-    g_pf[PF_GET] += spw_now() - t0;
+    spw_status st = PF(PF_GET, spw_trace_read_cols(c->u->ctx, c->trace, buf, c->ti, c0, gc, s->n,
+                                                   s->Rt));
     if (st == SPW_OK) st = PF(PF_PUT, spw_mat_put_cols(&s->trace, c0, gc, buf, s->n));
     return st;
 }
@@ -1090,34 +1058,18 @@ static spw_status open_table(run *u, stab *s, spw_proof_table *pt, uint32_t j, u
 typedef struct query_job {
     run *u;
     stab *S;
-    uint32_t nt, nq;
+    uint32_t nt;
     fri_state *fri;
     spw_proof *P;
     const uint64_t *q0;
-    pthread_mutex_t mu;
-    uint32_t next;
-    spw_status st;
 } query_job;
 
-static void *query_worker(void *arg)
+static spw_status open_query(void *arg, size_t j)
 {
     query_job *q = arg;
-    for (;;) {
-        pthread_mutex_lock(&q->mu);
-        uint32_t j = q->next++;
-        int stop = j >= q->nq || q->st != SPW_OK;
-        pthread_mutex_unlock(&q->mu);
-        if (stop) return NULL;
-        spw_status st = SPW_OK;
-        for (uint32_t t = 0; t < q->nt && st == SPW_OK; t++)
-            st = open_table(q->u, &q->S[t], &q->P->tables[t], j, q->q0[j]);
-        if (st == SPW_OK) st = fri_open(q->u, q->fri, q->P, j, q->q0[j]);
-        if (st != SPW_OK) {
-            pthread_mutex_lock(&q->mu);
-            if (q->st == SPW_OK) q->st = st;
-            pthread_mutex_unlock(&q->mu);
-        }
-    }
+    for (uint32_t t = 0; t < q->nt; t++)
+        SPW_TRY(open_table(q->u, &q->S[t], &q->P->tables[t], (uint32_t)j, q->q0[j]));
+    return fri_open(q->u, q->fri, q->P, (uint32_t)j, q->q0[j]);
 }
 
 static spw_status open_queries(run *u, stab *S, uint32_t nt, fri_state *fri, spw_proof *P,
@@ -1127,16 +1079,10 @@ static spw_status open_queries(run *u, stab *S, uint32_t nt, fri_state *fri, spw
     uint64_t *q0 = spw_malloc_array(nq + 1, 8);
     if (!q0) return spw_fail(u->ctx, SPW_ERR_NOMEM, "stream prover: out of memory (queries)");
     for (uint32_t j = 0; j < nq; j++) q0[j] = spw_transcript_index(tr, log_n0);
-    query_job q = {u, S, nt, nq, fri, P, q0, PTHREAD_MUTEX_INITIALIZER, 0, SPW_OK};
-    pthread_t th[QUERY_THREADS];
-    int started = 0;
-    for (int i = 0; i < QUERY_THREADS; i++)
-        if (!pthread_create(&th[i], NULL, query_worker, &q)) started++;
-        else break;
-    if (!started) query_worker(&q);
-    for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
+    query_job q = {u, S, nt, fri, P, q0};
+    spw_status st = spw_sched_each(QUERY_THREADS, nq, open_query, &q);
     free(q0);
-    return q.st;
+    return st;
 }
 
 /* ---- driver ---- */
@@ -1490,10 +1436,9 @@ spw_status spw_sched_device_check(spw_ctx *ctx, const spw_air *air, int *ok)
 
 int spw_sched_dispatch(spw_ctx *ctx, spw_status *status, uint8_t **proof_out, size_t *proof_len,
                        const spw_air *air, const spw_trace *trace, const spw_statement *stmt,
-                       const spw_prove_opts *opts, spw_prove_stats *stats, int device)
+                       const spw_prove_opts *opts, spw_prove_stats *stats, int device,
+                       int deferred)
 {
-    int deferred = (device >> 1) & 1;
-    device &= 1;
     if (ctx->mode == SPW_MODE_RESIDENT && !device) return 0;
     spw_plan plan; /* the device tier: the streamed schedule whatever the budget */
     spw_status st = device ? dev_plan(ctx, &plan, air)
