@@ -51,6 +51,11 @@ spw_status spw_cuda_stream_sync(spw_cuda_stream s);
 /* Asynchronous copy in any direction (cudaMemcpyDefault: the pointers say
  * which); asynchronous with respect to the host only for pinned host memory. */
 spw_status spw_cuda_memcpy_async(void *dst, const void *src, size_t bytes, spw_cuda_stream s);
+/* 2D copy in any direction (cudaMemcpy2DAsync): height rows of width
+ * bytes, row pitches dpitch and spitch (bytes). Host<->device copies are
+ * counted by bytes like spw_cuda_memcpy_async (not timed). */
+spw_status spw_cuda_memcpy2d_async(void *dst, size_t dpitch, const void *src, size_t spitch,
+                                   size_t width, size_t height, spw_cuda_stream s);
 spw_status spw_cuda_memset_async(void *d_dst, int value, size_t bytes, spw_cuda_stream s);
 /* Events order work across streams (copy streams beside a compute
  * stream): record on one stream, make another wait for it, or wait on the

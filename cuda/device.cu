@@ -201,6 +201,27 @@ extern "C" spw_status spw_cuda_memcpy_async(void *dst, const void *src, size_t b
     return SPW_OK;
 }
 
+extern "C" spw_status spw_cuda_memcpy2d_async(void *dst, size_t dpitch, const void *src,
+                                              size_t spitch, size_t width, size_t height,
+                                              spw_cuda_stream s)
+{
+    if (!width || !height) return SPW_OK;
+    if (!dst || !src) return spw_cuda_set_error(SPW_ERR_NULL, "spw_cuda_memcpy2d_async: NULL pointer");
+    bool dd = on_device(dst), sd = on_device(src);
+    if (dd != sd) {
+        std::lock_guard<std::mutex> lk(g_copy_mu);
+        g_bytes[dd ? 0 : 1] += (unsigned long long)width * height;
+    }
+    cudaError_t e = cudaMemcpy2DAsync(dst, dpitch, src, spitch, width, height, cudaMemcpyDefault, s);
+    if (e != cudaSuccess) {
+        char what[200];
+        snprintf(what, sizeof what, "cudaMemcpy2DAsync(dst %p%s pitch %zu, src %p%s pitch %zu, %zu x %zu bytes)",
+                 dst, dd ? " (device)" : "", dpitch, src, sd ? " (device)" : "", spitch, height, width);
+        return spw_cuda_check(e, what);
+    }
+    return SPW_OK;
+}
+
 extern "C" spw_status spw_cuda_event_create(spw_cuda_event *out)
 {
     if (!out) return spw_cuda_set_error(SPW_ERR_NULL, "spw_cuda_event_create: out is NULL");

@@ -76,22 +76,25 @@ void spw_sdev_where(spw_sdev *d, const char *round, const char *table)
 #define NO_CUDA return SPW_ERR_NO_CUDA
 spw_status spw_sdev_cols(spw_sdev *d, const spw_sdev_cols_job *j) { (void)d, (void)j; NO_CUDA; }
 spw_status spw_sdev_interpolate(spw_sdev *d, uint64_t *h, unsigned l) { (void)d, (void)h, (void)l; NO_CUDA; }
-spw_status spw_sdev_tree_chunk(spw_sdev *d, spw_digest *h, const uint64_t *c, size_t nc, size_t R)
+void spw_sdev_uncache(spw_sdev *d, const void *key) { (void)d, (void)key; }
+spw_status spw_sdev_tree_rows(spw_sdev *d, spw_digest *h, size_t keep, spw_mat *m, size_t r0,
+                              size_t R)
 {
-    (void)d, (void)h, (void)c, (void)nc, (void)R;
+    (void)d, (void)h, (void)keep, (void)m, (void)r0, (void)R;
     NO_CUDA;
 }
-spw_status spw_sdev_logup_begin(spw_sdev *d, const spw_air_table *t, const fe3 *ch, size_t C)
+uint64_t spw_sdev_budget(const spw_sdev *d)
 {
-    (void)d, (void)t, (void)ch, (void)C;
+    (void)d;
+    return 0;
+}
+spw_status spw_sdev_logup_begin(spw_sdev *d, const spw_air_table *t, const fe3 *ch, size_t C,
+                                spw_mat *trace, spw_mat *aux)
+{
+    (void)d, (void)t, (void)ch, (void)C, (void)trace, (void)aux;
     NO_CUDA;
 }
-spw_status spw_sdev_logup_chunk(spw_sdev *d, uint64_t *a, const uint64_t *m, size_t r0, size_t n,
-                                size_t C)
-{
-    (void)d, (void)a, (void)m, (void)r0, (void)n, (void)C;
-    NO_CUDA;
-}
+spw_status spw_sdev_logup_chunk(spw_sdev *d, size_t r0, size_t m) { (void)d, (void)r0, (void)m; NO_CUDA; }
 spw_status spw_sdev_logup_end(spw_sdev *d, fe3 *sum, uint64_t *bad)
 {
     (void)d, (void)sum, (void)bad;
@@ -99,38 +102,32 @@ spw_status spw_sdev_logup_end(spw_sdev *d, fe3 *sum, uint64_t *bad)
 }
 spw_status spw_sdev_comp_begin(spw_sdev *d, const spw_air_table *t, unsigned log_n, unsigned log_e,
                                const fe3 *ch, uint32_t n_ch, const uint64_t *publics,
-                               uint32_t n_publics, fe3 logup_sum, fe3 lambda, size_t R)
+                               uint32_t n_publics, fe3 logup_sum, fe3 lambda, size_t R,
+                               spw_mat *main, spw_mat *aux, spw_mat *q)
 {
     (void)d, (void)t, (void)log_n, (void)log_e, (void)ch, (void)n_ch, (void)publics;
-    (void)n_publics, (void)logup_sum, (void)lambda, (void)R;
+    (void)n_publics, (void)logup_sum, (void)lambda, (void)R, (void)main, (void)aux, (void)q;
     NO_CUDA;
 }
-spw_status spw_sdev_comp_chunk(spw_sdev *d, uint64_t *q, const uint64_t *m, const uint64_t *a,
-                               size_t r0, size_t R, size_t W)
-{
-    (void)d, (void)q, (void)m, (void)a, (void)r0, (void)R, (void)W;
-    NO_CUDA;
-}
+spw_status spw_sdev_comp_chunk(spw_sdev *d, size_t r0) { (void)d, (void)r0; NO_CUDA; }
 void spw_sdev_comp_end(spw_sdev *d) { (void)d; }
 spw_status spw_sdev_deep_begin(spw_sdev *d, const fe3 *g1, size_t n1, const fe3 *g2, size_t n2,
-                               size_t ncols, size_t R)
+                               size_t R, spw_mat *main, spw_mat *aux, spw_mat *comp)
 {
-    (void)d, (void)g1, (void)n1, (void)g2, (void)n2, (void)ncols, (void)R;
+    (void)d, (void)g1, (void)n1, (void)g2, (void)n2, (void)R, (void)main, (void)aux, (void)comp;
     NO_CUDA;
 }
-spw_status spw_sdev_deep_chunk(spw_sdev *d, fe3 *o, const uint64_t *m, size_t nm, const uint64_t *a,
-                               size_t na, const uint64_t *c, size_t nc, size_t r0, size_t R,
-                               unsigned log_N, fe3 v1, fe3 v2, fe3 zeta, fe3 zw)
+spw_status spw_sdev_deep_chunk(spw_sdev *d, fe3 *o, size_t r0, unsigned log_N, fe3 v1, fe3 v2,
+                               fe3 zeta, fe3 zw)
 {
-    (void)d, (void)o, (void)m, (void)nm, (void)a, (void)na, (void)c, (void)nc, (void)r0, (void)R;
-    (void)log_N, (void)v1, (void)v2, (void)zeta, (void)zw;
+    (void)d, (void)o, (void)r0, (void)log_N, (void)v1, (void)v2, (void)zeta, (void)zw;
     NO_CUDA;
 }
 void spw_sdev_deep_end(spw_sdev *d) { (void)d; }
-spw_status spw_sdev_dot(spw_sdev *d, fe3 *o1, fe3 *o2, const uint64_t *c, size_t nc, size_t n,
+spw_status spw_sdev_dot(spw_sdev *d, fe3 *o1, fe3 *o2, spw_mat *m, size_t r0, size_t n,
                         const fe3 *p1, const fe3 *p2)
 {
-    (void)d, (void)o1, (void)o2, (void)c, (void)nc, (void)n, (void)p1, (void)p2;
+    (void)d, (void)o1, (void)o2, (void)m, (void)r0, (void)n, (void)p1, (void)p2;
     NO_CUDA;
 }
 void *spw_sdev_host_alloc(spw_sdev *d, size_t bytes)
@@ -172,16 +169,47 @@ struct spw_sdev {
     void *lu_prog, *lu_inter, *lu_vs, *lu_apow;
     fe3 *lu_run;
     uint64_t *lu_bad;
-    size_t lu_nm;
+    size_t lu_C;
+    struct msrc *lu_trace, *lu_aux;
     /* composition */
     spw_gpu_comp_args ca;
     void *c_prog, *c_cons, *c_lpow, *c_izn, *c_ch, *c_pub;
-    size_t c_threads, c_nm, c_na, c_E;
+    size_t c_threads, c_E, c_R;
     uint32_t c_slots;
     /* DEEP */
     fe3 *g_dev;
-    size_t g_n1;
+    size_t g_n1, dp_R;
+    /* the passes' matrices: main, aux, third (quotient / composition) */
+    struct msrc {
+        spw_mat *m;
+        const uint64_t *dev; /* its device cache copy (stride m->nrows), or NULL */
+        spw_pinset ps;       /* else its tiles of the current chunk */
+    } src[3];
+    /* device cache (dev.h) */
+    struct centry {
+        const void *key;
+        uint64_t *p;
+        uint64_t bytes, seq;
+        int pins;
+    } cache[64];
+    int n_cache;
+    uint64_t cache_seq, cache_bytes, cache_peak, cache_made, cache_dropped, cache_served;
+    double pin_s; /* host seconds pinning tiles */
 };
+
+/* Drops the newest cache entry; 0 when the cache is empty. */
+static int cache_drop_newest(spw_sdev *d)
+{
+    int k = -1;
+    for (int i = 0; i < d->n_cache; i++)
+        if (!d->cache[i].pins && (k < 0 || d->cache[i].seq > d->cache[k].seq)) k = i;
+    if (k < 0) return 0;
+    (void)spw_cuda_arena_free(d->A, d->cache[k].p);
+    d->cache_bytes -= d->cache[k].bytes;
+    d->cache[k] = d->cache[--d->n_cache];
+    d->cache_dropped++;
+    return 1;
+}
 
 static spw_status dfail(spw_sdev *d, spw_status s)
 {
@@ -195,11 +223,69 @@ static spw_status dfail(spw_sdev *d, spw_status s)
         if (d_s_ != SPW_OK) return dfail(d, d_s_);    \
     } while (0)
 
+/* Every buffer of the tier: the device cache gives way when the arena has
+ * no room (its entries are clean copies). */
 static spw_status dalloc(spw_sdev *d, void *pp, uint64_t bytes)
 {
-    D(spw_cuda_arena_alloc(d->A, (void **)pp, bytes ? bytes : 8));
-    return SPW_OK;
+    for (;;) {
+        spw_status s = spw_cuda_arena_alloc(d->A, (void **)pp, bytes ? bytes : 8);
+        if (s == SPW_OK) return SPW_OK;
+        if (!cache_drop_newest(d)) return dfail(d, s);
+    }
 }
+
+/* The room the cache leaves to the passes' own buffers (row chunks, the
+ * composition's scratch of up to 256 MiB, the column pipeline). */
+static uint64_t cache_reserve(const spw_sdev *d)
+{
+    uint64_t r = d->budget / 8;
+    if (r < ((uint64_t)768 << 20)) r = (uint64_t)768 << 20;
+    return r < d->budget / 2 ? r : d->budget / 2;
+}
+
+/* A new entry of `bytes` for key from free room only (never drops other
+ * entries), or NULL. */
+static uint64_t *cache_make(spw_sdev *d, const void *key, uint64_t bytes)
+{
+    spw_sdev_uncache(d, key);
+    if (d->n_cache == (int)(sizeof d->cache / sizeof d->cache[0])) return NULL;
+    if (spw_cuda_arena_largest_free(d->A) < bytes + cache_reserve(d)) return NULL;
+    void *p = NULL;
+    if (spw_cuda_arena_alloc(d->A, &p, bytes) != SPW_OK) return NULL;
+    d->cache[d->n_cache++] = (struct centry){key, p, bytes, ++d->cache_seq, 1}; /* made pinned */
+    d->cache_bytes += bytes;
+    if (d->cache_bytes > d->cache_peak) d->cache_peak = d->cache_bytes;
+    d->cache_made++;
+    return p;
+}
+
+static const uint64_t *cache_acquire(spw_sdev *d, const void *key)
+{
+    for (int i = 0; d && i < d->n_cache; i++)
+        if (d->cache[i].key == key) {
+            d->cache[i].pins++;
+            return d->cache[i].p;
+        }
+    return NULL;
+}
+
+static void cache_release(spw_sdev *d, const void *key)
+{
+    for (int i = 0; d && i < d->n_cache; i++)
+        if (d->cache[i].key == key && d->cache[i].pins > 0) d->cache[i].pins--;
+}
+
+void spw_sdev_uncache(spw_sdev *d, const void *key)
+{
+    for (int i = 0; d && i < d->n_cache; i++)
+        if (d->cache[i].key == key) {
+            (void)spw_cuda_arena_free(d->A, d->cache[i].p);
+            d->cache_bytes -= d->cache[i].bytes;
+            d->cache[i] = d->cache[--d->n_cache];
+            return;
+        }
+}
+
 
 static void dfree(spw_sdev *d, void *pp)
 {
@@ -295,6 +381,8 @@ void spw_sdev_close(spw_sdev *d)
     spw_sdev_comp_end(d);
     spw_sdev_deep_end(d);
     logup_free(d);
+    for (int i = 0; i < 3; i++) spw_pinset_free(&d->src[i].ps);
+    while (d->n_cache) spw_sdev_uncache(d, d->cache[0].key);
     dfree(d, &d->in.p);
     dfree(d, &d->out.p);
     dfree(d, &d->scr.p);
@@ -315,6 +403,11 @@ void spw_sdev_get_stats(const spw_sdev *d, spw_sdev_stats *o)
     o->d2h = spw_cuda_bytes_d2h() - d->d2h0;
     o->kernels = spw_cuda_kernel_launches() - d->k0;
     o->busy_s = d->busy;
+    o->cache_peak = d->cache_peak;
+    o->cache_made = d->cache_made;
+    o->cache_dropped = d->cache_dropped;
+    o->cache_served = d->cache_served;
+    o->pin_s = d->pin_s;
     memcpy(o->device, d->device, sizeof o->device);
 }
 
@@ -339,27 +432,66 @@ void spw_sdev_host_free(spw_sdev *d, void *p)
     spw_cuda_host_free(p);
 }
 
-/* ---- column phases ---------------------------------------------------- */
+/* ---- straight copies between pool tiles and the device ---------------- */
 
-/* One slot of the pipeline: host staging (pinned) and device buffers. */
-typedef struct cslot {
-    uint64_t *h_in, *h_coef, *h_lde; /* G x n, G x n, G x N */
-    uint64_t *d_in, *d_lde;          /* G x n, G x N */
-    spw_cuda_event ev_up, ev_comp, ev_down;
-    size_t c0, gc;
-    int busy;                        /* a group is in flight in this slot */
-} cslot;
+/* The pieces of ps to (to_dev) or from the device buffer dev (column
+ * stride dstride, the block's origin at dev), on stream s. */
+static spw_status ps_copy(spw_sdev *d, const spw_pinset *ps, uint64_t *dev, size_t dstride,
+                          int to_dev, spw_cuda_stream s)
+{
+    for (size_t i = 0; i < ps->n; i++) {
+        const spw_piece *q = &ps->pc[i];
+        uint64_t *x = dev + q->dc * dstride + q->dr;
+        if (to_dev)
+            D(spw_cuda_memcpy2d_async(x, dstride * 8, q->host, q->pitch * 8, q->nr * 8, q->nc, s));
+        else
+            D(spw_cuda_memcpy2d_async(q->host, q->pitch * 8, x, dstride * 8, q->nr * 8, q->nc, s));
+    }
+    return SPW_OK;
+}
 
-/* Host side of group (slot k) after its device->host copies: put. */
-static spw_status cols_put(spw_sdev *d, const spw_sdev_cols_job *j, cslot *s, size_t n, size_t N)
+static spw_status pin(spw_sdev *d, spw_mat *m, spw_pinset *ps, int write, size_t c0, size_t nc,
+                      size_t r0, size_t nr)
 {
     double t0 = spw_now();
-    D(spw_cuda_event_sync(s->ev_down));
+    spw_status st = spw_mat_pin_block(m, ps, write, c0, nc, r0, nr);
+    d->pin_s += spw_now() - t0;
+    if (st == SPW_ERR_NOMEM)
+        return spw_fail(d->ctx, st, "GPU streaming tier: out of memory (tile list)");
+    return st; /* the store named the chunk */
+}
+
+static spw_status release(spw_pinset *ps, spw_status st)
+{
+    spw_status r = spw_pinset_release(ps);
+    return st != SPW_OK ? st : r;
+}
+
+/* ---- column phases ---------------------------------------------------- */
+
+/* One slot of the pipeline: its device buffers, the producer's staging
+ * and the tiles its copies use until its device->host copies are done. */
+typedef struct cslot {
+    uint64_t *h_in;          /* G x n (producer input only, pinned) */
+    uint64_t *d_in, *d_lde;  /* G x n, G x N (no d_lde: the LDE goes into the cache entry) */
+    spw_pinset ps_in, ps_keep, ps_coef, ps_lde;
+    spw_cuda_event ev_up, ev_comp, ev_down;
+    size_t c0, gc;
+    int busy;                /* a group is in flight in this slot */
+} cslot;
+
+/* Group of slot s is done once its device->host copies are: unpin its tiles. */
+static spw_status cols_done(spw_sdev *d, cslot *s)
+{
+    double t0 = spw_now();
+    spw_status st = spw_cuda_event_sync(s->ev_down);
     d->busy += spw_now() - t0;
+    if (st != SPW_OK) st = dfail(d, st);
     s->busy = 0;
-    if (j->put_coef) SPW_TRY(j->put(j->arg, 0, s->h_coef, n, s->c0, s->gc));
-    if (j->lde) SPW_TRY(j->put(j->arg, 1, s->h_lde, N, s->c0, s->gc));
-    return SPW_OK;
+    st = release(&s->ps_in, st);
+    st = release(&s->ps_keep, st);
+    st = release(&s->ps_coef, st);
+    return release(&s->ps_lde, st);
 }
 
 spw_status spw_sdev_cols(spw_sdev *d, const spw_sdev_cols_job *j)
@@ -377,6 +509,7 @@ spw_status spw_sdev_cols(spw_sdev *d, const spw_sdev_cols_job *j)
     uint64_t room = spw_cuda_arena_largest_free(d->A);
     uint64_t per = 2 * (uint64_t)(n + (j->lde ? N : 0)) * 8;
     uint64_t fixed = (uint64_t)n * 8 + ((uint64_t)1 << 20);
+    while (room < fixed + per && cache_drop_newest(d)) room = spw_cuda_arena_largest_free(d->A);
     if (room < fixed + per)
         return spw_fail(d->ctx, SPW_ERR_BUDGET,
                         "GPU streaming tier, %s, table '%s': one column of 2^%u rows needs %llu MiB "
@@ -390,9 +523,7 @@ spw_status spw_sdev_cols(spw_sdev *d, const spw_sdev_cols_job *j)
     spw_status st = SPW_OK;
     for (int k = 0; k < 2 && st == SPW_OK; k++) {
         cslot *s = &S[k];
-        if (!(s->h_in = spw_sdev_host_alloc(d, G * n * 8)) ||
-            (j->put_coef && !(s->h_coef = spw_sdev_host_alloc(d, G * n * 8))) ||
-            (j->lde && !(s->h_lde = spw_sdev_host_alloc(d, G * N * 8))))
+        if (!j->src && !(s->h_in = spw_sdev_host_alloc(d, G * n * 8)))
             st = spw_fail(d->ctx, SPW_ERR_NOMEM, "GPU streaming tier: out of pinned host memory "
                           "(%zu columns of 2^%u rows)", G, j->log_n);
         if (st == SPW_OK) st = dalloc(d, &s->d_in, G * n * 8);
@@ -405,60 +536,82 @@ spw_status spw_sdev_cols(spw_sdev *d, const spw_sdev_cols_job *j)
     if (st == SPW_OK && j->lde && (st = dalloc(d, &pw, n * 8)) == SPW_OK &&
         spw_gpu_powers(d->cs, pw, n, GL_GENERATOR) != SPW_OK)
         st = dfail(d, SPW_ERR_CUDA);
+    /* the LDE straight into a device cache entry when one fits: the slots
+     * then need no LDE buffers of their own */
+    uint64_t *cl = st == SPW_OK && j->lde ? cache_make(d, j->lde, (uint64_t)j->ncols * N * 8) : NULL;
+    if (cl)
+        for (int k = 0; k < 2; k++) dfree(d, &S[k].d_lde);
     size_t ng = (j->ncols + G - 1) / G;
     for (size_t g = 0; g < ng && st == SPW_OK; g++) {
         cslot *s = &S[g & 1], *prev = &S[(g + 1) & 1];
-        /* the slot's previous group (g - 2) was put before group g - 1's
-         * launch, so its staging buffers are free */
+        /* the slot's previous group (g - 2) was done before group g - 1's
+         * launch, so its buffers and tiles are free */
         s->c0 = g * G;
         s->gc = j->ncols - s->c0 < G ? j->ncols - s->c0 : G;
-        if ((st = j->get(j->arg, s->h_in, s->c0, s->gc)) != SPW_OK) break;
+        size_t c0 = s->c0, gc = s->gc;
+        uint64_t *ld = cl ? cl + c0 * N : s->d_lde;
 #define DS(call)                              \
     if ((st = (call)) != SPW_OK) {            \
         st = dfail(d, st);                    \
         break;                                \
     }
-        size_t gc = s->gc;
-        DS(spw_cuda_memcpy_async(s->d_in, s->h_in, gc * n * 8, d->up));
+#define TS(call)                              \
+    if ((st = (call)) != SPW_OK) break;
+        if (j->src) {
+            TS(pin(d, j->src, &s->ps_in, 0, c0, gc, 0, n));
+            TS(ps_copy(d, &s->ps_in, s->d_in, n, 1, d->up));
+        } else {
+            TS(j->get(j->arg, s->h_in, c0, gc));
+            DS(spw_cuda_memcpy_async(s->d_in, s->h_in, gc * n * 8, d->up));
+            if (j->keep) {
+                TS(pin(d, j->keep, &s->ps_keep, 1, c0, gc, 0, n));
+                TS(ps_copy(d, &s->ps_keep, s->d_in, n, 0, d->up));
+            }
+        }
         DS(spw_cuda_event_record(s->ev_up, d->up));
         DS(spw_cuda_stream_wait_event(d->cs, s->ev_up));
         if (j->inverse) DS(spw_cuda_ntt_inverse_batch(d->A, d->cs, s->d_in, gc, n, j->log_n));
         if (j->lde) {
-            DS(spw_gpu_scale_pad(d->cs, s->d_lde, N, s->d_in, n, gc, n, pw));
-            DS(spw_cuda_ntt_forward_batch(d->A, d->cs, s->d_lde, gc, N, j->log_n + j->log_e));
+            DS(spw_gpu_scale_pad(d->cs, ld, N, s->d_in, n, gc, n, pw));
+            DS(spw_cuda_ntt_forward_batch(d->A, d->cs, ld, gc, N, j->log_n + j->log_e));
         }
         DS(spw_cuda_event_record(s->ev_comp, d->cs));
         DS(spw_cuda_stream_wait_event(d->down, s->ev_comp));
-        if (j->put_coef) DS(spw_cuda_memcpy_async(s->h_coef, s->d_in, gc * n * 8, d->down));
-        if (j->lde) DS(spw_cuda_memcpy_async(s->h_lde, s->d_lde, gc * N * 8, d->down));
+        if (j->coef) {
+            TS(pin(d, j->coef, &s->ps_coef, 1, c0, gc, 0, n));
+            TS(ps_copy(d, &s->ps_coef, s->d_in, n, 0, d->down));
+        }
+        if (j->lde) {
+            TS(pin(d, j->lde, &s->ps_lde, 1, c0, gc, 0, N));
+            TS(ps_copy(d, &s->ps_lde, ld, N, 0, d->down));
+        }
         DS(spw_cuda_event_record(s->ev_down, d->down));
-        /* the next group's upload into this slot must wait for these copies:
-         * the up stream waits on ev_down before reusing d_in (ordered by the
-         * host: group g + 2 is issued after cols_put(g) synced ev_down) */
         s->busy = 1;
 #undef DS
-        if (prev->busy) st = cols_put(d, j, prev, n, N);
-    }
-    for (int k = 0; k < 2; k++) {
-        cslot *s = &S[(ng + k) & 1];
-        if (s->busy) {
-            spw_status ps = cols_put(d, j, s, n, N);
-            if (st == SPW_OK) st = ps;
-        }
+#undef TS
+        if (prev->busy) st = cols_done(d, prev);
     }
     (void)spw_cuda_stream_sync(d->cs);
     (void)spw_cuda_stream_sync(d->up);
     (void)spw_cuda_stream_sync(d->down);
     for (int k = 0; k < 2; k++) {
         cslot *s = &S[k];
+        spw_status ps = cols_done(d, s);
+        if (st == SPW_OK) st = ps;
+        spw_pinset_free(&s->ps_in);
+        spw_pinset_free(&s->ps_keep);
+        spw_pinset_free(&s->ps_coef);
+        spw_pinset_free(&s->ps_lde);
         spw_sdev_host_free(d, s->h_in);
-        spw_sdev_host_free(d, s->h_coef);
-        spw_sdev_host_free(d, s->h_lde);
         dfree(d, &s->d_in);
         dfree(d, &s->d_lde);
         spw_cuda_event_destroy(s->ev_up);
         spw_cuda_event_destroy(s->ev_comp);
         spw_cuda_event_destroy(s->ev_down);
+    }
+    if (cl) {
+        if (st != SPW_OK) spw_sdev_uncache(d, j->lde);
+        else cache_release(d, j->lde);
     }
     dfree(d, &pw);
     return st;
@@ -485,20 +638,99 @@ spw_status spw_sdev_interpolate(spw_sdev *d, uint64_t *h_col, unsigned log_n)
 
 /* ---- row passes --------------------------------------------------------- */
 
-spw_status spw_sdev_tree_chunk(spw_sdev *d, spw_digest *h_heap, const uint64_t *h_cols,
-                               size_t ncols, size_t R)
+/* A pass's matrix: pinned in the cache if it has a copy (call after the
+ * pass's allocations, which may drop entries). */
+static void src_open(spw_sdev *d, struct msrc *x, spw_mat *m)
 {
-    SPW_TRY(grow(d, &d->in, (uint64_t)ncols * R * 8));
-    SPW_TRY(grow(d, &d->out, 2 * (uint64_t)R * 32));
-    uint8_t *nodes = d->out.p;
-    D(spw_cuda_memcpy_async(d->in.p, h_cols, ncols * R * 8, d->cs));
-    D(spw_cuda_memset_async(nodes, 0, 32, d->cs));
-    D(spw_cuda_merkle_build(d->cs, nodes, d->in.p, ncols, R, R));
-    D(spw_cuda_memcpy_async(h_heap, nodes, 2 * R * 32, d->cs));
-    return sync_cs(d);
+    x->m = m && m->tiles ? m : NULL;
+    x->dev = x->m ? cache_acquire(d, m) : NULL;
 }
 
-spw_status spw_sdev_logup_begin(spw_sdev *d, const spw_air_table *t, const fe3 *ch, size_t C)
+static void src_close(spw_sdev *d, struct msrc *x)
+{
+    (void)spw_pinset_release(&x->ps);
+    if (x->dev) cache_release(d, x->m);
+    x->dev = NULL;
+    x->m = NULL;
+}
+
+static void srcs_close(spw_sdev *d)
+{
+    for (int i = 0; i < 3; i++) src_close(d, &d->src[i]);
+}
+
+/* Rows [r0, r0+W) (modulo the matrix's rows) of every column of x into
+ * dst (column stride W), queued on the compute stream. */
+static spw_status src_in(spw_sdev *d, struct msrc *x, uint64_t *dst, size_t r0, size_t W)
+{
+    spw_mat *m = x->m;
+    if (x->dev) {
+        size_t a = m->nrows - r0 < W ? m->nrows - r0 : W;
+        D(spw_cuda_memcpy2d_async(dst, W * 8, x->dev + r0, m->nrows * 8, a * 8, m->ncols, d->cs));
+        if (a < W)
+            D(spw_cuda_memcpy2d_async(dst + a, W * 8, x->dev, m->nrows * 8, (W - a) * 8, m->ncols, d->cs));
+        d->cache_served += (uint64_t)m->ncols * W * 8;
+        return SPW_OK;
+    }
+    SPW_TRY(pin(d, m, &x->ps, 0, 0, m->ncols, r0, W));
+    return ps_copy(d, &x->ps, dst, W, 1, d->cs);
+}
+
+/* Rows [r0, r0+nr) of every column of x from src (column stride stride). */
+static spw_status src_out(spw_sdev *d, struct msrc *x, const uint64_t *src, size_t stride, size_t r0,
+                          size_t nr)
+{
+    SPW_TRY(pin(d, x->m, &x->ps, 1, 0, x->m->ncols, r0, nr));
+    return ps_copy(d, &x->ps, (uint64_t *)src, stride, 0, d->cs);
+}
+
+/* Waits for a chunk's copies and kernels, then unpins its tiles. */
+static spw_status chunk_done(spw_sdev *d, spw_status st)
+{
+    if (st == SPW_OK) st = sync_cs(d);
+    else (void)spw_cuda_stream_sync(d->cs);
+    for (int i = 0; i < 3; i++) st = release(&d->src[i].ps, st);
+    return st;
+}
+
+uint64_t spw_sdev_budget(const spw_sdev *d) { return d ? d->budget : 0; }
+
+spw_status spw_sdev_tree_rows(spw_sdev *d, spw_digest *h_heap, size_t keep, spw_mat *m, size_t r0,
+                              size_t R)
+{
+    if (keep > 2 * R) keep = 2 * R;
+    SPW_TRY(grow(d, &d->out, 2 * (uint64_t)R * 32));
+    src_open(d, &d->src[0], m);
+    spw_status st = SPW_OK;
+    const uint64_t *cols = d->src[0].dev ? d->src[0].dev + r0 : NULL;
+    size_t stride = m->nrows;
+    if (!cols) {
+        if ((st = grow(d, &d->in, (uint64_t)m->ncols * R * 8)) == SPW_OK) {
+            src_close(d, &d->src[0]); /* grow may have dropped entries: look again */
+            src_open(d, &d->src[0], m);
+            if (d->src[0].dev) {
+                cols = d->src[0].dev + r0;
+            } else {
+                st = src_in(d, &d->src[0], d->in.p, r0, R);
+                cols = d->in.p;
+                stride = R;
+            }
+        }
+    } else {
+        d->cache_served += (uint64_t)m->ncols * R * 8;
+    }
+    uint8_t *nodes = d->out.p;
+    if (st == SPW_OK && ((st = spw_cuda_memset_async(nodes, 0, 32, d->cs)) != SPW_OK ||
+                         (st = spw_cuda_merkle_build(d->cs, nodes, cols, m->ncols, stride, R)) != SPW_OK ||
+                         (st = spw_cuda_memcpy_async(h_heap, nodes, keep * 32, d->cs)) != SPW_OK))
+        st = dfail(d, st);
+    st = chunk_done(d, st);
+    src_close(d, &d->src[0]);
+    return st;
+}
+
+spw_status spw_sdev_logup_begin(spw_sdev *d, const spw_air_table *t, const fe3 *ch, size_t C,
+                                spw_mat *trace, spw_mat *aux)
 {
     spw_gpu_insn *prog = NULL;
     spw_gpu_inter *inter = NULL;
@@ -531,28 +763,33 @@ spw_status spw_sdev_logup_begin(spw_sdev *d, const spw_air_table *t, const fe3 *
                              d->lu_apow, ch[SPW_CHALLENGE_Z], NULL, NULL,
                              (size_t)1 << t->log_height, t->n_aux, C, 0};
     d->la = la;
-    d->lu_nm = t->n_main;
+    d->lu_C = C;
     SPW_TRY(grow(d, &d->scr, spw_gpu_logup_scratch_bytes(&d->la, C)));
     SPW_TRY(grow(d, &d->in, (uint64_t)t->n_main * C * 8));
-    return grow(d, &d->out, 3 * (uint64_t)t->n_aux * C * 8);
+    SPW_TRY(grow(d, &d->out, 3 * (uint64_t)t->n_aux * C * 8));
+    src_open(d, &d->src[0], trace);
+    src_open(d, &d->src[1], aux);
+    return SPW_OK;
 }
 
-spw_status spw_sdev_logup_chunk(spw_sdev *d, uint64_t *h_aux, const uint64_t *h_main, size_t r0,
-                                size_t m, size_t C)
+spw_status spw_sdev_logup_chunk(spw_sdev *d, size_t r0, size_t m)
 {
     spw_gpu_logup_args a = d->la;
+    size_t C = d->lu_C;
     a.main = d->in.p;
     a.aux = d->out.p;
     a.stride = C;
     a.row_base = r0;
-    D(spw_cuda_memcpy_async(d->in.p, h_main, (uint64_t)d->lu_nm * C * 8, d->cs));
-    D(spw_gpu_logup_chunk(d->cs, &a, r0, m, d->scr.p, d->lu_run, d->lu_bad));
-    D(spw_cuda_memcpy_async(h_aux, d->out.p, 3 * (uint64_t)a.n_aux * C * 8, d->cs));
-    return sync_cs(d);
+    spw_status st = src_in(d, &d->src[0], d->in.p, r0, m);
+    if (st == SPW_OK && (st = spw_gpu_logup_chunk(d->cs, &a, r0, m, d->scr.p, d->lu_run, d->lu_bad)) != SPW_OK)
+        st = dfail(d, st);
+    if (st == SPW_OK) st = src_out(d, &d->src[1], d->out.p, C, r0, m);
+    return chunk_done(d, st);
 }
 
 spw_status spw_sdev_logup_end(spw_sdev *d, fe3 *sum, uint64_t *bad_row)
 {
+    srcs_close(d);
     D(spw_cuda_memcpy_async(sum, d->lu_run, sizeof(fe3), d->cs));
     D(spw_cuda_memcpy_async(bad_row, d->lu_bad, 8, d->cs));
     spw_status st = sync_cs(d);
@@ -562,7 +799,8 @@ spw_status spw_sdev_logup_end(spw_sdev *d, fe3 *sum, uint64_t *bad_row)
 
 spw_status spw_sdev_comp_begin(spw_sdev *d, const spw_air_table *t, unsigned log_n, unsigned log_e,
                                const fe3 *ch, uint32_t n_ch, const uint64_t *publics,
-                               uint32_t n_publics, fe3 logup_sum, fe3 lambda, size_t R)
+                               uint32_t n_publics, fe3 logup_sum, fe3 lambda, size_t R,
+                               spw_mat *main, spw_mat *aux, spw_mat *q)
 {
     size_t n = (size_t)1 << log_n, E = (size_t)1 << log_e, NE = n << log_e;
     spw_gpu_insn *prog = NULL;
@@ -593,9 +831,8 @@ spw_status spw_sdev_comp_begin(spw_sdev *d, const spw_air_table *t, unsigned log
     uint64_t room = spw_cuda_arena_largest_free(d->A);
     uint64_t cap = room / 2 < ((uint64_t)256 << 20) ? room / 2 : ((uint64_t)256 << 20);
     d->c_slots = nslots;
-    d->c_nm = t->n_main;
-    d->c_na = na;
     d->c_E = E;
+    d->c_R = R;
     d->c_threads = spw_gpu_comp_threads(R, nslots, cap);
     SPW_TRY(grow(d, &d->scr, (uint64_t)(nslots ? nslots : 1) * 3 * 8 * d->c_threads));
     spw_gpu_comp_args ca = {d->c_prog, plen, nslots, d->c_cons, t->n_constraints, d->c_lpow,
@@ -603,34 +840,39 @@ spw_status spw_sdev_comp_begin(spw_sdev *d, const spw_air_table *t, unsigned log
                             d->c_izn, gl_root_of_unity(log_n + log_e),
                             gl_inv(gl_root_of_unity(log_n)), NULL, 0, 0, 0, 0};
     d->ca = ca;
+    if (main->ncols != t->n_main || main->nrows != NE || (na && (!aux || aux->ncols != na)))
+        return spw_fail(d->ctx, SPW_ERR_INTERNAL, "GPU streaming tier: composition inputs of table "
+                        "'%s' do not match its shape", t->name);
+    src_open(d, &d->src[0], main);
+    src_open(d, &d->src[1], na ? aux : NULL);
+    src_open(d, &d->src[2], q);
     return SPW_OK;
 }
 
-spw_status spw_sdev_comp_chunk(spw_sdev *d, uint64_t *h_q, const uint64_t *h_main,
-                               const uint64_t *h_aux, size_t r0, size_t R, size_t W)
+spw_status spw_sdev_comp_chunk(spw_sdev *d, size_t r0)
 {
     spw_gpu_comp_args a = d->ca;
-    uint64_t *dm = d->in.p, *da = dm + d->c_nm * W;
-    if (W != R + d->c_E || (uint64_t)(d->c_nm + d->c_na) * W * 8 > d->in.cap)
-        return spw_fail(d->ctx, SPW_ERR_INTERNAL, "GPU streaming tier: composition chunk of %zu rows "
-                        "does not match its set-up", R);
-    D(spw_cuda_memcpy_async(dm, h_main, d->c_nm * W * 8, d->cs));
-    if (d->c_na) D(spw_cuda_memcpy_async(da, h_aux, d->c_na * W * 8, d->cs));
+    size_t R = d->c_R, W = R + d->c_E, nm = d->src[0].m->ncols;
+    uint64_t *dm = d->in.p, *da = dm + nm * W;
+    spw_status st = src_in(d, &d->src[0], dm, r0, W);
+    if (st == SPW_OK && d->src[1].m) st = src_in(d, &d->src[1], da, r0, W);
     a.main = dm;
-    a.aux = d->c_na ? da : NULL;
+    a.aux = d->src[1].m ? da : NULL;
     a.row0 = r0;
     a.rows = R;
     a.stride = W;
     a.out_stride = R;
     a.out = d->out.p;
     size_t threads = d->c_threads < R ? d->c_threads : (R + 127) / 128 * 128;
-    D(spw_gpu_comp_eval(d->cs, &a, d->scr.p, threads));
-    D(spw_cuda_memcpy_async(h_q, d->out.p, 3 * R * 8, d->cs));
-    return sync_cs(d);
+    if (st == SPW_OK && (st = spw_gpu_comp_eval(d->cs, &a, d->scr.p, threads)) != SPW_OK)
+        st = dfail(d, st);
+    if (st == SPW_OK) st = src_out(d, &d->src[2], d->out.p, R, r0, R);
+    return chunk_done(d, st);
 }
 
 void spw_sdev_comp_end(spw_sdev *d)
 {
+    srcs_close(d);
     dfree(d, &d->c_prog);
     dfree(d, &d->c_cons);
     dfree(d, &d->c_lpow);
@@ -640,38 +882,49 @@ void spw_sdev_comp_end(spw_sdev *d)
 }
 
 spw_status spw_sdev_deep_begin(spw_sdev *d, const fe3 *g1, size_t n1, const fe3 *g2, size_t n2,
-                               size_t ncols, size_t R)
+                               size_t R, spw_mat *main, spw_mat *aux, spw_mat *comp)
 {
     spw_sdev_deep_end(d);
     SPW_TRY(dalloc(d, &d->g_dev, (n1 + n2) * sizeof(fe3)));
     d->g_n1 = n1;
+    d->dp_R = R;
     D(spw_cuda_memcpy_async(d->g_dev, g1, n1 * sizeof(fe3), d->cs));
     if (n2) D(spw_cuda_memcpy_async(d->g_dev + n1, g2, n2 * sizeof(fe3), d->cs));
-    SPW_TRY(grow(d, &d->in, (uint64_t)ncols * R * 8));
+    SPW_TRY(grow(d, &d->in, (uint64_t)n1 * R * 8));
     SPW_TRY(grow(d, &d->out, (uint64_t)R * sizeof(fe3)));
+    src_open(d, &d->src[0], main);
+    src_open(d, &d->src[1], aux);
+    src_open(d, &d->src[2], comp);
+    size_t nc = 0;
+    for (int i = 0; i < 3; i++) nc += d->src[i].m ? d->src[i].m->ncols : 0;
+    if (nc != n1) {
+        srcs_close(d);
+        return spw_fail(d->ctx, SPW_ERR_INTERNAL, "GPU streaming tier: DEEP inputs of %zu columns "
+                        "against %zu coefficients", nc, n1);
+    }
     return sync_cs(d);
 }
 
-spw_status spw_sdev_deep_chunk(spw_sdev *d, fe3 *h_out, const uint64_t *h_main, size_t nm,
-                               const uint64_t *h_aux, size_t na, const uint64_t *h_comp, size_t nc,
-                               size_t r0, size_t R, unsigned log_N, fe3 v1, fe3 v2, fe3 zeta,
-                               fe3 zw)
+spw_status spw_sdev_deep_chunk(spw_sdev *d, fe3 *h_out, size_t r0, unsigned log_N, fe3 v1, fe3 v2,
+                               fe3 zeta, fe3 zw)
 {
-    uint64_t *dm = d->in.p, *da = dm + nm * R, *dc = da + na * R;
-    if ((uint64_t)(nm + na + nc) * R * 8 > d->in.cap || nm + na + nc != d->g_n1)
-        return spw_fail(d->ctx, SPW_ERR_INTERNAL, "GPU streaming tier: DEEP chunk of %zu rows "
-                        "does not match its set-up", R);
-    D(spw_cuda_memcpy_async(dm, h_main, nm * R * 8, d->cs));
-    if (na) D(spw_cuda_memcpy_async(da, h_aux, na * R * 8, d->cs));
-    D(spw_cuda_memcpy_async(dc, h_comp, nc * R * 8, d->cs));
+    size_t R = d->dp_R, nc3[3];
+    uint64_t *p[3], *x = d->in.p;
+    spw_status st = SPW_OK;
+    for (int i = 0; i < 3; i++) {
+        nc3[i] = d->src[i].m ? d->src[i].m->ncols : 0;
+        p[i] = x;
+        x += nc3[i] * R;
+        if (st == SPW_OK && nc3[i]) st = src_in(d, &d->src[i], p[i], r0, R);
+    }
     spw_gpu_deep_args a;
     memset(&a, 0, sizeof a);
-    a.main = dm;
-    a.aux = na ? da : NULL;
-    a.comp = dc;
-    a.nm = (uint32_t)nm;
-    a.na = (uint32_t)na;
-    a.nc = (uint32_t)nc;
+    a.main = p[0];
+    a.aux = nc3[1] ? p[1] : NULL;
+    a.comp = p[2];
+    a.nm = (uint32_t)nc3[0];
+    a.na = (uint32_t)nc3[1];
+    a.nc = (uint32_t)nc3[2];
     a.g1 = d->g_dev;
     a.g2 = d->g_dev + d->g_n1;
     a.v1 = v1;
@@ -684,16 +937,22 @@ spw_status spw_sdev_deep_chunk(spw_sdev *d, fe3 *h_out, const uint64_t *h_main, 
     a.rows = R;
     a.stride = R;
     a.out_fe3 = d->out.p;
-    D(spw_gpu_deep(d->cs, &a));
-    D(spw_cuda_memcpy_async(h_out, d->out.p, R * sizeof(fe3), d->cs));
-    return sync_cs(d);
+    if (st == SPW_OK && ((st = spw_gpu_deep(d->cs, &a)) != SPW_OK ||
+                         (st = spw_cuda_memcpy_async(h_out, d->out.p, R * sizeof(fe3), d->cs)) != SPW_OK))
+        st = dfail(d, st);
+    return chunk_done(d, st);
 }
 
-void spw_sdev_deep_end(spw_sdev *d) { dfree(d, &d->g_dev); }
-
-spw_status spw_sdev_dot(spw_sdev *d, fe3 *out1, fe3 *out2, const uint64_t *h_cols, size_t ncols,
-                        size_t n, const fe3 *pw1, const fe3 *pw2)
+void spw_sdev_deep_end(spw_sdev *d)
 {
+    srcs_close(d);
+    dfree(d, &d->g_dev);
+}
+
+spw_status spw_sdev_dot(spw_sdev *d, fe3 *out1, fe3 *out2, spw_mat *m, size_t r0, size_t n,
+                        const fe3 *pw1, const fe3 *pw2)
+{
+    size_t ncols = m->ncols;
     if (!ncols || !n) return SPW_OK;
     size_t nseg = spw_gpu_dot_segments(n);
     uint64_t cols_b = (uint64_t)ncols * n * 8, pw_b = (uint64_t)n * sizeof(fe3);
@@ -704,13 +963,16 @@ spw_status spw_sdev_dot(spw_sdev *d, fe3 *out1, fe3 *out2, const uint64_t *h_col
     uint64_t *dc = d->in.p;
     fe3 *dp1 = (fe3 *)((uint8_t *)d->in.p + (cols_b + 255) / 256 * 256);
     fe3 *dp2 = (fe3 *)((uint8_t *)dp1 + (pw_b + 255) / 256 * 256);
-    spw_status st = SPW_OK;
-    if ((st = spw_cuda_memcpy_async(dc, h_cols, cols_b, d->cs)) != SPW_OK ||
-        (st = spw_cuda_memcpy_async(dp1, pw1, pw_b, d->cs)) != SPW_OK ||
-        (pw2 && (st = spw_cuda_memcpy_async(dp2, pw2, pw_b, d->cs)) != SPW_OK) ||
-        (st = spw_gpu_dot_host(d->cs, out1, dc, ncols, n, n, dp1, d->scr.p, hp)) != SPW_OK ||
-        (pw2 && (st = spw_gpu_dot_host(d->cs, out2, dc, ncols, n, n, dp2, d->scr.p, hp)) != SPW_OK))
+    src_open(d, &d->src[0], m);
+    spw_status st = src_in(d, &d->src[0], dc, r0, n);
+    if (st == SPW_OK &&
+        ((st = spw_cuda_memcpy_async(dp1, pw1, pw_b, d->cs)) != SPW_OK ||
+         (pw2 && (st = spw_cuda_memcpy_async(dp2, pw2, pw_b, d->cs)) != SPW_OK) ||
+         (st = spw_gpu_dot_host(d->cs, out1, dc, ncols, n, n, dp1, d->scr.p, hp)) != SPW_OK ||
+         (pw2 && (st = spw_gpu_dot_host(d->cs, out2, dc, ncols, n, n, dp2, d->scr.p, hp)) != SPW_OK)))
         st = dfail(d, st);
+    st = chunk_done(d, st);
+    src_close(d, &d->src[0]);
     free(hp);
     return st;
 }

@@ -24,6 +24,7 @@
 
 #include "../air.h"
 #include "../merkle.h"
+#include "sched.h"
 
 typedef struct spw_sdev spw_sdev;
 
@@ -31,6 +32,10 @@ typedef struct spw_sdev_stats {
     uint64_t budget, peak;       /* arena budget and measured peak (bytes) */
     uint64_t h2d, d2h;           /* bytes copied over the link */
     uint64_t kernels;            /* kernel launches */
+    uint64_t cache_peak;         /* device cache: most bytes held at once */
+    uint64_t cache_made, cache_dropped; /* entries made; dropped for room */
+    uint64_t cache_served;       /* bytes the row passes took from it instead of the host */
+    double pin_s;                /* host seconds pinning store tiles for the copies */
     double busy_s;               /* host seconds spent waiting for the device */
     char device[128];
 } spw_sdev_stats;
@@ -52,23 +57,25 @@ uint64_t spw_sdev_min_bytes(const struct spw_plan *p, const struct spw_air_def *
 
 /* ---- column phases ---- */
 
-/* get: fill gc columns [c0, c0+gc) of n values into buf (column stride n).
- * put: store gc columns [c0, ...) from buf (stride `stride`); which = 0
- * for the coefficients (stride n), 1 for the LDE (stride n << log_e). */
+/* get: fill gc columns [c0, c0+gc) of n values into buf (column stride n);
+ * the producer's columns of the main round (the other inputs come from
+ * src). */
 typedef spw_status (*spw_sdev_get_fn)(void *arg, uint64_t *buf, size_t c0, size_t gc);
-typedef spw_status (*spw_sdev_put_fn)(void *arg, int which, const uint64_t *buf, size_t stride,
-                                      size_t c0, size_t gc);
 
 typedef struct spw_sdev_cols_job {
     size_t ncols, G;        /* columns, columns per group (the pipeline may use fewer) */
     unsigned log_n;
     int inverse;            /* 1: the input is evaluations -> iNTT to coefficients */
-    int put_coef;           /* 1: put the coefficients (which = 0) */
-    int lde;                /* 1: coset LDE with blowup 2^log_e (which = 1) */
-    unsigned log_e;
+    unsigned log_e;         /* lde: coset LDE with blowup 2^log_e */
+    /* input: the columns of src, or (src NULL) get's; keep: where get's
+     * columns are also stored (may be NULL) */
+    spw_mat *src;
     spw_sdev_get_fn get;
-    spw_sdev_put_fn put;
     void *arg;
+    spw_mat *keep;
+    spw_mat *coef;          /* output: the coefficients (may be NULL) */
+    spw_mat *lde;           /* output: the LDE (may be NULL); the device
+                               cache keeps a copy under key lde when it fits */
 } spw_sdev_cols_job;
 
 spw_status spw_sdev_cols(spw_sdev *d, const spw_sdev_cols_job *j);
@@ -76,49 +83,65 @@ spw_status spw_sdev_cols(spw_sdev *d, const spw_sdev_cols_job *j);
 /* h_col (2^log_n values on GL_GENERATOR * <w>) -> coefficients, in place. */
 spw_status spw_sdev_interpolate(spw_sdev *d, uint64_t *h_col, unsigned log_n);
 
-/* ---- row passes ---- */
+/* ---- device cache ----
+ * Whole LDE matrices kept on the device from the column phase that makes
+ * them to the row passes that read them (column c of matrix `key` at
+ * ptr + c * nrows): the tree of the same round, the composition and DEEP.
+ * They are clean copies, because the column phase still puts every matrix
+ * into the store; dropping one costs only the uploads of later passes. An
+ * entry is made only from arena room beyond a reserve for the passes' own
+ * buffers; when a pass needs room, the newest entries are dropped first
+ * (every round visits the tables in the same order, so the oldest entries
+ * are the next ones read). */
+void spw_sdev_uncache(spw_sdev *d, const void *key); /* the matrix is freed; unknown key ok */
 
-/* Merkle heap (2R digests, spw_merkle layout; node 0 zeroed) over the R
- * leaves of rows h_cols (ncols columns, stride R). */
-spw_status spw_sdev_tree_chunk(spw_sdev *d, spw_digest *h_heap, const uint64_t *h_cols,
-                               size_t ncols, size_t R);
+/* ---- row passes ----
+ * Inputs come straight from the matrices: the device cache's copy when it
+ * has one, else the tiles, pinned in the pool (spw_mat_pin_block) and
+ * copied to and from the device without passing through ordinary memory.
+ * Each chunk call returns when its results are in place. */
+
+/* Merkle heap (spw_merkle layout; node 0 zeroed) over the R leaves of
+ * rows [r0, r0+R) of m: its first `keep` digests (the levels a stored
+ * subtree keeps; 2R for all) into h_heap. */
+spw_status spw_sdev_tree_rows(spw_sdev *d, spw_digest *h_heap, size_t keep, spw_mat *m, size_t r0,
+                              size_t R);
+/* The VRAM budget of the tier (bytes). */
+uint64_t spw_sdev_budget(const spw_sdev *d);
 
 /* LogUp aux trace of table t by row chunks in order (running sum on the
- * device): begin, chunk per [r0, r0+m) of main rows h_main (nm columns,
- * stride C) into h_aux (3 n_aux columns, stride C), end -> L_t. A zero
- * fingerprint fails at end naming the row (*bad_row set, else UINT64_MAX). */
-spw_status spw_sdev_logup_begin(spw_sdev *d, const spw_air_table *t, const fe3 *ch, size_t C);
-spw_status spw_sdev_logup_chunk(spw_sdev *d, uint64_t *h_aux, const uint64_t *h_main, size_t r0,
-                                size_t m, size_t C);
+ * device): begin, chunk per [r0, r0+m) of the main trace rows into the
+ * same rows of aux (3 n_aux columns), end -> L_t. A zero fingerprint
+ * fails at end naming the row (*bad_row set, else UINT64_MAX). */
+spw_status spw_sdev_logup_begin(spw_sdev *d, const spw_air_table *t, const fe3 *ch, size_t C,
+                                spw_mat *trace, spw_mat *aux);
+spw_status spw_sdev_logup_chunk(spw_sdev *d, size_t r0, size_t m);
 spw_status spw_sdev_logup_end(spw_sdev *d, fe3 *sum, uint64_t *bad_row);
 
-/* Composition values by row chunks of the domain GL_GENERATOR * <w_NE>
- * (NE = n << log_e): chunk rows [r0, r0+R) from main (nm columns) and aux
- * (3 n_aux columns) of W = R + E rows each (the next-row halo appended),
- * into h_q (3 columns of R). */
+/* Composition values by row chunks of R rows of the domain
+ * GL_GENERATOR * <w_NE> (NE = n << log_e), from main (nm columns) and aux
+ * (3 n_aux columns, may be NULL) of NE rows each with the next-row halo,
+ * into the same rows of q (3 columns). */
 spw_status spw_sdev_comp_begin(spw_sdev *d, const spw_air_table *t, unsigned log_n, unsigned log_e,
                                const fe3 *ch, uint32_t n_ch, const uint64_t *publics,
-                               uint32_t n_publics, fe3 logup_sum, fe3 lambda, size_t R);
-spw_status spw_sdev_comp_chunk(spw_sdev *d, uint64_t *h_q, const uint64_t *h_main,
-                               const uint64_t *h_aux, size_t r0, size_t R, size_t W);
+                               uint32_t n_publics, fe3 logup_sum, fe3 lambda, size_t R,
+                               spw_mat *main, spw_mat *aux, spw_mat *q);
+spw_status spw_sdev_comp_chunk(spw_sdev *d, size_t r0);
 void spw_sdev_comp_end(spw_sdev *d);
 
-/* DEEP values of LDE rows [r0, r0+R) (log_N) from the chunk's main, aux
- * and composition columns (stride R) into h_out. g1: n1 = nm+na+nc
- * coefficients, g2: nm+na. */
+/* DEEP values of LDE rows [r0, r0+R) (log_N) from main, aux (may be
+ * empty) and composition columns into h_out. g1: nm+na+nc coefficients,
+ * g2: nm+na. */
 spw_status spw_sdev_deep_begin(spw_sdev *d, const fe3 *g1, size_t n1, const fe3 *g2, size_t n2,
-                               size_t ncols, size_t R);
-spw_status spw_sdev_deep_chunk(spw_sdev *d, fe3 *h_out, const uint64_t *h_main, size_t nm,
-                               const uint64_t *h_aux, size_t na, const uint64_t *h_comp, size_t nc,
-                               size_t r0, size_t R, unsigned log_N, fe3 v1, fe3 v2, fe3 zeta,
-                               fe3 zw);
+                               size_t R, spw_mat *main, spw_mat *aux, spw_mat *comp);
+spw_status spw_sdev_deep_chunk(spw_sdev *d, fe3 *h_out, size_t r0, unsigned log_N, fe3 v1, fe3 v2,
+                               fe3 zeta, fe3 zw);
 void spw_sdev_deep_end(spw_sdev *d);
 
-/* Out-of-domain sums of a row chunk: out1[c] = sum_i pw1[i] * col_c[i],
- * out2[c] likewise with pw2 (pw2/out2 may be NULL), i < n, for the ncols
- * columns of h_cols (stride n). */
-spw_status spw_sdev_dot(spw_sdev *d, fe3 *out1, fe3 *out2, const uint64_t *h_cols, size_t ncols,
-                        size_t n, const fe3 *pw1, const fe3 *pw2);
+/* Out-of-domain sums of rows [r0, r0+n) of m: out1[c] = sum_i pw1[i] *
+ * m[c][r0+i], out2[c] likewise with pw2 (pw2/out2 may be NULL). */
+spw_status spw_sdev_dot(spw_sdev *d, fe3 *out1, fe3 *out2, spw_mat *m, size_t r0, size_t n,
+                        const fe3 *pw1, const fe3 *pw2);
 
 /* Page-locked host buffers for the row passes (malloc without CUDA). */
 void *spw_sdev_host_alloc(spw_sdev *d, size_t bytes);

@@ -220,6 +220,75 @@ spw_status spw_mat_get_rows(spw_mat *m, void *buf, size_t stride, size_t r0, siz
     return rows_io(m, 0, buf, stride, r0, nr);
 }
 
+/* ---- direct device access (sched.h) ---- */
+
+static spw_status pin_item(void *arg, size_t i)
+{
+    spw_pinset *ps = arg;
+    spw_piece *q = &ps->pc[i];
+    void *p;
+    SPW_TRY(q->whole ? spw_spill_pin_overwrite(ps->m->sp, &p, q->ch) : spw_spill_pin(ps->m->sp, &p, q->ch));
+    q->host = (uint8_t *)p + q->off * ps->m->esz;
+    return SPW_OK;
+}
+
+spw_status spw_mat_pin_block(spw_mat *m, spw_pinset *ps, int write, size_t c0, size_t nc, size_t r0,
+                             size_t nr)
+{
+    SPW_TRY(spw_pinset_release(ps));
+    ps->m = m;
+    ps->write = write;
+    if (!m->tiles || !nc || !nr) return SPW_OK;
+    size_t tr = m->trows, need = ((nr + tr - 1) / tr + 1) * m->ntc;
+    if (need > ps->cap) {
+        spw_piece *np = realloc(ps->pc, need * sizeof *np);
+        if (!np) return SPW_ERR_NOMEM;
+        ps->pc = np;
+        ps->cap = need;
+    }
+    for (size_t done = 0; done < nr;) {
+        size_t r = (r0 + done) & (m->nrows - 1), k = r / tr, take = (k + 1) * tr - r;
+        if (take > nr - done) take = nr - done;
+        for (size_t g = c0 / m->tcols; g < m->ntc && g * m->tcols < c0 + nc; g++) {
+            size_t ga = g * m->tcols, gb = ga + gcols(m, g);
+            size_t a = ga > c0 ? ga : c0, b = gb < c0 + nc ? gb : c0 + nc;
+            spw_piece *q = &ps->pc[ps->n++];
+            *q = (spw_piece){NULL, tr, a - c0, b - a, done, take, m->tiles[k * m->ntc + g],
+                             (a - ga) * tr + (r - k * tr), 0, 0};
+            q->whole = write && a == ga && b == gb && take == tr;
+            q->done = r - k * tr + take == tr && b == gb;
+        }
+        done += take;
+    }
+    /* tiles that must load from NVMe load in parallel */
+    spw_status st = spw_sched_each(ps->n >= 4 ? 4 : 1, ps->n, pin_item, ps);
+    ps->pinned = ps->n;
+    if (st != SPW_OK) (void)spw_pinset_release(ps);
+    return st;
+}
+
+spw_status spw_pinset_release(spw_pinset *ps)
+{
+    spw_status st = SPW_OK;
+    for (size_t i = 0; i < ps->pinned; i++) {
+        spw_piece *q = &ps->pc[i];
+        if (!q->host) continue; /* its pin failed */
+        spw_status s = spw_spill_unpin(ps->m->sp, q->ch, ps->write);
+        if (st == SPW_OK) st = s;
+        if (ps->write && q->done && ps->m->writeback) (void)spw_spill_writeback(ps->m->sp, NULL, q->ch, 1);
+    }
+    ps->n = ps->pinned = 0;
+    return st;
+}
+
+void spw_pinset_free(spw_pinset *ps)
+{
+    if (!ps) return;
+    (void)spw_pinset_release(ps);
+    free(ps->pc);
+    memset(ps, 0, sizeof *ps);
+}
+
 spw_status spw_mat_get_block(spw_mat *m, void *buf, size_t stride, size_t c0, size_t nc, size_t r0,
                              size_t nr)
 {

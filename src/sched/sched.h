@@ -49,6 +49,39 @@ spw_status spw_mat_get_block(spw_mat *m, void *buf, size_t stride, size_t c0, si
 typedef spw_status (*spw_item_fn)(void *arg, size_t i);
 spw_status spw_sched_each(unsigned threads, size_t n, spw_item_fn fn, void *arg);
 
+/* ---- direct device access (the streaming device tier) ----
+ * spw_mat_pin_block pins, in the pool, the tiles holding columns
+ * [c0, c0+nc) x rows [r0, r0+nr) (rows modulo nrows) and lists each piece
+ * of the block inside one tile: the host address of its first element,
+ * the column pitch (elements) and where it sits in the block (columns
+ * [dc, dc+nc), rows [dr, dr+nr) counted from c0, r0). The tiles stay pinned
+ * until spw_pinset_release, so device copies run straight between the
+ * pool (registered with CUDA by the store) and the device, with no copy
+ * through ordinary memory. write = 1: the caller overwrites the pieces
+ * (whole tiles are neither loaded nor zeroed); release then marks them
+ * dirty and, for a write-back matrix, queues the write-back of every tile
+ * the block completes. */
+typedef struct spw_piece {
+    void *host;
+    size_t pitch, dc, nc, dr, nr;
+    spw_chunk ch;
+    size_t off;     /* element offset inside the tile */
+    int whole;      /* the piece is the whole tile */
+    int done;       /* completes its tile (write-back) */
+} spw_piece;
+
+typedef struct spw_pinset {
+    spw_mat *m;
+    int write;
+    spw_piece *pc;
+    size_t n, cap, pinned;
+} spw_pinset;
+
+spw_status spw_mat_pin_block(spw_mat *m, spw_pinset *ps, int write, size_t c0, size_t nc, size_t r0,
+                             size_t nr);
+spw_status spw_pinset_release(spw_pinset *ps); /* empties the set (keeps its capacity) */
+void spw_pinset_free(spw_pinset *ps);          /* releases, then frees */
+
 /* Fire-and-forget prefetch of the tiles holding rows [r0, r0+nr). */
 void spw_mat_prefetch_rows(spw_mat *m, size_t r0, size_t nr);
 

@@ -48,7 +48,7 @@
 /* Where the streaming prover's wall time goes (logged at INFO): waiting for
  * the reader threads, device calls, writes into the store, column reads,
  * leaf/subtree stores. Main thread only. */
-enum { PF_READ_WAIT, PF_DEVICE, PF_PUT, PF_GET, PF_COUNT };
+enum { PF_READ_WAIT, PF_DEVICE, PF_PUT, PF_GET, PF_COLS, PF_SETUP, PF_COUNT };
 static _Thread_local double g_pf[PF_COUNT]; /* per proof: one main thread each */
 #define PF(k, expr)                              \
     ({                                           \
@@ -161,46 +161,49 @@ static void hb_free(run *u, void *p)
     else if (p) spw_sdev_host_free(u->dev, p);
 }
 
-/* ---- device column phases (dev.h): get/put through the store ---- */
+/* Rows per row chunk of a device pass over nrows rows: the plan's R (the
+ * tile rows) doubled while the chunk's device buffers (dev_row bytes per
+ * row) stay within an eighth of the VRAM budget and its page-locked host
+ * buffers (host_row bytes per row) within a 64th of the pool: fewer,
+ * larger chunks cost fewer launches, synchronizations and pins. */
+static size_t dev_rows(const run *u, size_t R, size_t nrows, uint64_t dev_row, uint64_t host_row)
+{
+    uint64_t dv = spw_sdev_budget(u->dev) / 8, hv = u->plan->pool_bytes / 64;
+    if (R > nrows) R = nrows;
+    while (2 * R <= nrows && 2 * R * dev_row <= dv && 2 * R * host_row <= hv) R *= 2;
+    return R;
+}
 
+/* ---- device column phases (dev.h) ---- */
+
+/* The producer's columns of the main round (the device stores them). */
 typedef struct colctx {
     run *u;
     stab *s;
-    const spw_trace *trace; /* main round: columns come from the producer */
+    const spw_trace *trace;
     uint32_t ti;
-    spw_mat *src, *coef, *lde;
 } colctx;
 
 static spw_status col_get(void *arg, uint64_t *buf, size_t c0, size_t gc)
 {
     colctx *c = arg;
-    stab *s = c->s;
-    if (!c->trace) return PF(PF_GET, spw_mat_get_cols(c->src, buf, s->n, c0, gc));
-    spw_status st = PF(PF_GET, spw_trace_read_cols(c->u->ctx, c->trace, buf, c->ti, c0, gc, s->n,
-                                                   s->Rt));
-    if (st == SPW_OK) st = PF(PF_PUT, spw_mat_put_cols(&s->trace, c0, gc, buf, s->n));
-    return st;
+    return PF(PF_GET, spw_trace_read_cols(c->u->ctx, c->trace, buf, c->ti, c0, gc, c->s->n, c->s->Rt));
 }
 
-static spw_status col_put(void *arg, int which, const uint64_t *buf, size_t stride, size_t c0,
-                          size_t gc)
-{
-    colctx *c = arg;
-    return PF(PF_PUT, spw_mat_put_cols(which ? c->lde : c->coef, c0, gc, buf, stride));
-}
-
-/* A column phase on the device: inverse (values -> coefficients, put into
- * coef) and/or the coset LDE with blowup 2^log_e into lde. The pipeline's
- * pinned staging holds two groups of inputs and outputs, so it takes
- * groups of at most a third of the planner's G (the plan's column-phase
- * working set is one group of input and output). */
-static spw_status dev_cols(run *u, stab *s, colctx *c, size_t ncols, int inverse, unsigned log_e)
+/* A column phase on the device: the columns of src (or, src NULL, the
+ * producer's, kept in s->trace) -> inverse NTT (inverse = 1) into coef
+ * (may be NULL) -> coset LDE with blowup 2^log_e into lde (may be NULL).
+ * The pipeline holds two groups in flight, so it takes groups of at most
+ * a third of the planner's G (the plan's column-phase working set is one
+ * group of input and output). */
+static spw_status dev_cols(run *u, stab *s, colctx *c, spw_mat *src, size_t ncols, int inverse,
+                           spw_mat *coef, spw_mat *lde, unsigned log_e)
 {
     size_t G = s->G < ncols ? s->G : ncols;
     G = G / 3 ? G / 3 : 1;
-    spw_sdev_cols_job j = {ncols, G, s->log_n, inverse, c->coef != NULL, c->lde != NULL, log_e,
-                           col_get, col_put, c};
-    spw_status st = spw_sdev_cols(u->dev, &j);
+    spw_sdev_cols_job j = {ncols, G, s->log_n, inverse, log_e, src,
+                           src ? NULL : col_get, c, src ? NULL : &s->trace, coef, lde};
+    spw_status st = PF(PF_COLS, spw_sdev_cols(u->dev, &j));
     drain(u);
     return st;
 }
@@ -214,10 +217,7 @@ static void drain(run *u)
 static spw_status lde_cols(run *u, stab *s, spw_mat *dst, spw_mat *src, size_t ncols, unsigned log_e)
 {
     const spw_ctx *ctx = u->ctx;
-    if (u->dev) {
-        colctx c = {u, s, NULL, 0, src, NULL, dst};
-        return dev_cols(u, s, &c, ncols, 0, log_e);
-    }
+    if (u->dev) return dev_cols(u, s, NULL, src, ncols, 0, NULL, dst, log_e);
     size_t G = s->G < ncols ? s->G : ncols, Nx = s->n << log_e;
     uint64_t *cf = spw_malloc_array(G * s->n, 8), *out = spw_malloc_array(G * Nx, 8);
     spw_status st = SPW_OK;
@@ -328,8 +328,21 @@ static spw_status commit(run *u, stab *s, spw_stree *tree, spw_mat *m, const cha
     const spw_ctx *ctx = u->ctx;
     size_t R = s->R, Rt = u->tree_rows < R ? u->tree_rows : R;
     SPW_TRY(spw_stree_init(ctx, tree, u->sp, name, s->N, Rt, u->home));
-    uint64_t *buf = hb_alloc(u, 2 * m->ncols * R, 8);
-    spw_digest *lv = hb_alloc(u, u->dev ? 2 * R : R, sizeof(spw_digest));
+    if (u->dev) { /* leaves and subtrees on the device, rows straight from m */
+        size_t RD = dev_rows(u, R, s->N, 8 * m->ncols + 64, 32);
+        size_t keep = 2 * (RD >> tree->skip); /* the heap levels the subtrees store */
+        spw_digest *hv = hb_alloc(u, keep, sizeof(spw_digest));
+        spw_status st = hv ? SPW_OK : NOMEM("leaf hashing");
+        for (size_t k = 0; k < s->N / RD && st == SPW_OK; k++) {
+            if ((k + 1) * RD < s->N) spw_mat_prefetch_rows(m, (k + 1) * RD, RD);
+            st = PF(PF_DEVICE, spw_sdev_tree_rows(u->dev, hv, keep, m, k * RD, RD));
+            if (st == SPW_OK) st = PF(PF_PUT, spw_stree_put_heap(ctx, tree, k * (RD / Rt), hv, RD));
+        }
+        hb_free(u, hv);
+        return st == SPW_OK ? spw_stree_finish(ctx, tree) : st;
+    }
+    uint64_t *buf = spw_malloc_array(2 * m->ncols * R, 8);
+    spw_digest *lv = spw_malloc_array(R, sizeof(spw_digest));
     spw_status st = SPW_OK;
     if (!buf || !lv) st = NOMEM("leaf hashing");
     reader rd = {{{m, buf, R, 0, R}}, 1, 0, SPW_OK, 0};
@@ -340,19 +353,14 @@ static spw_status commit(run *u, stab *s, spw_stree *tree, spw_mat *m, const cha
             rd.req[0] = (rd_req){m, buf + ((k + 1) & 1) * m->ncols * R, R, (k + 1) * R, R};
             rd_start(&rd);
         }
-        if (u->dev) { /* leaves and subtrees on the device */
-            st = PF(PF_DEVICE, spw_sdev_tree_chunk(u->dev, lv, cur, m->ncols, R));
-            if (st == SPW_OK) st = PF(PF_PUT, spw_stree_put_heap(ctx, tree, k * (R / Rt), lv, R));
-        } else {
-            st = spw_merkle_leaves(ctx, lv, cur, m->ncols, R, R);
-            for (size_t j = 0; j < R / Rt && st == SPW_OK; j++)
-                st = spw_stree_put_chunk(ctx, tree, k * (R / Rt) + j, lv + j * Rt);
-        }
+        st = spw_merkle_leaves(ctx, lv, cur, m->ncols, R, R);
+        for (size_t j = 0; j < R / Rt && st == SPW_OK; j++)
+            st = spw_stree_put_chunk(ctx, tree, k * (R / Rt) + j, lv + j * Rt);
         spw_status rs = (k + 1) * R < s->N ? rd_wait(&rd) : SPW_OK;
         if (st == SPW_OK) st = rs;
     }
-    hb_free(u, buf);
-    hb_free(u, lv);
+    free(buf);
+    free(lv);
     if (st == SPW_OK) st = spw_stree_finish(ctx, tree);
     return st;
 }
@@ -368,8 +376,8 @@ static spw_status round_main(run *u, stab *s, const spw_trace *trace, uint32_t t
     SPW_TRY(mat_new(u, &s->mcoef, "main-coef", nm, s->n, 8, G, s->Rt, SPW_CHUNK_OTHER));
     SPW_TRY(mat_new(u, &s->mlde, "main-lde", nm, s->N, 8, G, s->R, SPW_CHUNK_LDE));
     if (u->dev) {
-        colctx c = {u, s, trace, ti, NULL, &s->mcoef, &s->mlde};
-        SPW_TRY(dev_cols(u, s, &c, nm, 1, u->log_b));
+        colctx c = {u, s, trace, ti};
+        SPW_TRY(dev_cols(u, s, &c, NULL, nm, 1, &s->mcoef, &s->mlde, u->log_b));
         return commit(u, s, &s->mtree, &s->mlde, "main-tree");
     }
     uint64_t *cf = spw_malloc_array(G * s->n, 8), *out = spw_malloc_array(G * s->N, 8);
@@ -419,38 +427,24 @@ spw_status spw_sched_logup_aux(const spw_ctx *ctx, spw_mat *aux, fe3 *sum,
 }
 
 /* The LogUp aux trace on the device, row chunks of Rt rows in order, the
- * running sum carried on the device; the trace rows of the next chunk
- * load while the device works on the current one. */
+ * running sum carried on the device; the tiles of the next chunk's trace
+ * rows load (from NVMe) while the device works on the current one. */
 static spw_status dev_logup(run *u, stab *s, const fe3 *ch, fe3 *sum)
 {
-    const spw_ctx *ctx = u->ctx;
-    size_t n = s->n, C = s->Rt, nm = s->nm, na = s->na;
-    uint64_t *mb = hb_alloc(u, 2 * nm * C, 8), *ab = hb_alloc(u, na * C, 8);
-    spw_status st = mb && ab ? SPW_OK : NOMEM("aux row chunk");
-    if (st == SPW_OK) st = spw_sdev_logup_begin(u->dev, s->t, ch, C);
-    reader rd = {{{&s->trace, mb, C, 0, C}}, 1, 0, SPW_OK, 0};
-    if (st == SPW_OK) {
-        rd_main(&rd);
-        st = rd.st;
-    }
-    for (size_t r0 = 0, k = 0; r0 < n && st == SPW_OK; r0 += C, k++) {
+    size_t n = s->n, C = s->Rt;
+    SPW_TRY(spw_sdev_logup_begin(u->dev, s->t, ch, C, &s->trace, &s->acoef));
+    spw_status st = SPW_OK;
+    for (size_t r0 = 0; r0 < n && st == SPW_OK; r0 += C) {
         size_t m = n - r0 < C ? n - r0 : C;
-        if (r0 + C < n) {
-            rd.req[0] = (rd_req){&s->trace, mb + ((k + 1) & 1) * nm * C, C, r0 + C, C};
-            rd_start(&rd);
-        }
-        st = PF(PF_DEVICE, spw_sdev_logup_chunk(u->dev, ab, mb + (k & 1) * nm * C, r0, m, C));
-        if (st == SPW_OK) st = PF(PF_PUT, spw_mat_put_rows(&s->acoef, r0, m, ab, C));
-        spw_status rs = r0 + C < n ? rd_wait(&rd) : SPW_OK;
-        if (st == SPW_OK) st = rs;
+        if (r0 + C < n) spw_mat_prefetch_rows(&s->trace, r0 + C, C);
+        st = PF(PF_DEVICE, spw_sdev_logup_chunk(u->dev, r0, m));
     }
     uint64_t bad = UINT64_MAX;
-    if (st == SPW_OK) st = spw_sdev_logup_end(u->dev, sum, &bad);
+    spw_status es = spw_sdev_logup_end(u->dev, sum, &bad);
+    if (st == SPW_OK) st = es;
     if (st == SPW_OK && bad != UINT64_MAX)
         st = spw_fail(u->ctx, SPW_ERR_INTERNAL, "LogUp: table %s row %llu: zero fingerprint",
                       s->t->name, (unsigned long long)bad);
-    hb_free(u, mb);
-    hb_free(u, ab);
     return st;
 }
 
@@ -466,8 +460,7 @@ static spw_status round_aux(run *u, stab *s, const fe3 *ch, fe3 *sum)
         SPW_TRY(mat_new(u, &s->alde, "aux-lde", s->na, s->N, 8, G, s->R, SPW_CHUNK_LDE));
         if (u->dev) {
             st = dev_logup(u, s, ch, sum);
-            colctx c = {u, s, NULL, 0, &s->acoef, &s->acoef, &s->alde};
-            if (st == SPW_OK) st = dev_cols(u, s, &c, s->na, 1, u->log_b);
+            if (st == SPW_OK) st = dev_cols(u, s, NULL, &s->acoef, s->na, 1, &s->acoef, &s->alde, u->log_b);
             if (st == SPW_OK) st = commit(u, s, &s->atree, &s->alde, "aux-tree");
             spw_mat_free(&s->trace);
             return st;
@@ -558,6 +551,30 @@ out:
     free(buf);
 }
 
+/* The composition values on the device, by row chunks of R rows (with
+ * the next-row halo) of main and aux into q. */
+static spw_status dev_comp(run *u, stab *s, spw_mat *main, spw_mat *aux, spw_mat *q, const fe3 *ch,
+                           const uint64_t *publics, fe3 sum, fe3 lambda, size_t R)
+{
+    size_t NE = s->NE;
+    R = dev_rows(u, R, NE, 8 * (s->nm + s->na) + 24, 0);
+    SPW_TRY(spw_sdev_comp_begin(u->dev, s->t, s->log_n, s->log_e, ch, u->n_ch, publics, u->n_pub,
+                                sum, lambda, R, main, s->na ? aux : NULL, q));
+    spw_status st = SPW_OK;
+    for (size_t r0 = 0; r0 < NE && st == SPW_OK; r0 += R) {
+        if (r0 + R < NE) {
+            spw_mat_prefetch_rows(main, r0 + R, R + s->E);
+            if (s->na) spw_mat_prefetch_rows(aux, r0 + R, R + s->E);
+        }
+        st = PF(PF_DEVICE, spw_sdev_comp_chunk(u->dev, r0));
+    }
+    spw_sdev_comp_end(u->dev);
+    /* the extended-domain matrices are freed next: their device copies go */
+    if (main != &s->mlde) spw_sdev_uncache(u->dev, main);
+    if (aux != &s->alde) spw_sdev_uncache(u->dev, aux);
+    return st;
+}
+
 static spw_status round_comp(run *u, stab *s, const fe3 *ch, const uint64_t *publics, fe3 sum,
                              fe3 lambda, int forced)
 {
@@ -586,10 +603,17 @@ static spw_status round_comp(run *u, stab *s, const fe3 *ch, const uint64_t *pub
         }
     }
     if ((st = mat_new(u, &q, "quotient", 3, NE, 8, 3, R, SPW_CHUNK_OTHER)) != SPW_OK) goto out;
-    mb = hb_alloc(u, 2 * nm * W, 8);
-    abase = hb_alloc(u, 2 * na * W + 1, 8);
+    if (u->dev) {
+        st = dev_comp(u, s, main, aux, &q, ch, publics, sum, lambda, R);
+        spw_mat_free(&emain);
+        spw_mat_free(&eaux);
+        if (st != SPW_OK) goto out;
+        goto quotient;
+    }
+    mb = spw_malloc_array(2 * nm * W, 8);
+    abase = spw_malloc_array(2 * na * W + 1, 8);
     ab = spw_malloc_array(na / 3 * W + 1, sizeof(fe3));
-    qb = hb_alloc(u, 3 * R, 8);
+    qb = spw_malloc_array(3 * R, 8);
     lpow = spw_malloc_array(t->n_constraints + 1, sizeof(fe3));
     inv_zn = spw_malloc_array(E, 8);
     if (!mb || !abase || !ab || !qb || !lpow || !inv_zn) {
@@ -610,10 +634,6 @@ static spw_status round_comp(run *u, stab *s, const fe3 *ch, const uint64_t *pub
     }
     comp_job cj = {t, R, W, E, NE, 0, mb, ab, ch, publics, sum, lpow, inv_zn,
                    gl_inv(gl_root_of_unity(s->log_n)), gl_root_of_unity(s->log_n + s->log_e), qb, 0};
-    if (u->dev &&
-        (st = spw_sdev_comp_begin(u->dev, t, s->log_n, s->log_e, ch, u->n_ch, publics, u->n_pub, sum,
-                                  lambda, R)) != SPW_OK)
-        goto out;
     reader rd = {{{main, mb, W, 0, W}, {na ? aux : NULL, abase, W, 0, W}}, 2, 0, SPW_OK, 0};
     rd_main(&rd);
     st = rd.st;
@@ -624,31 +644,27 @@ static spw_status round_comp(run *u, stab *s, const fe3 *ch, const uint64_t *pub
             rd.req[1] = (rd_req){na ? aux : NULL, abase + ((k + 1) & 1) * na * W, W, r0 + R, W};
             rd_start(&rd);
         }
-        if (u->dev) {
-            st = PF(PF_DEVICE, spw_sdev_comp_chunk(u->dev, qb, mcur, acur, r0, R, W));
-        } else {
-            for (size_t c = 0; c < na / 3; c++)
-                for (size_t i = 0; i < W; i++)
-                    ab[c * W + i] = fe3_make(acur[3 * c * W + i], acur[(3 * c + 1) * W + i],
-                                             acur[(3 * c + 2) * W + i]);
-            cj.r0 = r0;
-            cj.mb = mcur;
-            spw_parallel_for(ctx, (R + BLK - 1) / BLK, 1, comp_blocks, &cj);
-            if (cj.failed) st = NOMEM("composition workers");
-        }
+        for (size_t c = 0; c < na / 3; c++)
+            for (size_t i = 0; i < W; i++)
+                ab[c * W + i] = fe3_make(acur[3 * c * W + i], acur[(3 * c + 1) * W + i],
+                                         acur[(3 * c + 2) * W + i]);
+        cj.r0 = r0;
+        cj.mb = mcur;
+        spw_parallel_for(ctx, (R + BLK - 1) / BLK, 1, comp_blocks, &cj);
+        if (cj.failed) st = NOMEM("composition workers");
         if (st == SPW_OK) st = PF(PF_PUT, spw_mat_put_rows(&q, r0, R, qb, R));
         spw_status rs = r0 + R < NE ? rd_wait(&rd) : SPW_OK;
         if (st == SPW_OK) st = rs;
     }
-    if (u->dev) spw_sdev_comp_end(u->dev);
-    hb_free(u, mb);
-    hb_free(u, abase);
+    free(mb);
+    free(abase);
     free(ab);
     mb = abase = NULL;
     ab = NULL;
     spw_mat_free(&emain);
     spw_mat_free(&eaux);
     if (st != SPW_OK) goto out;
+quotient:
     /* quotient columns -> coefficients, split into parts */
     if ((st = mat_new(u, &s->ccoef, "comp-coef", s->nc, s->n, 8, s->G < s->nc ? s->G : s->nc,
                       s->Rt, SPW_CHUNK_OTHER)) != SPW_OK)
@@ -685,14 +701,17 @@ static spw_status round_comp(run *u, stab *s, const fe3 *ch, const uint64_t *pub
     if ((st = lde_cols(u, s, &s->clde, &s->ccoef, s->nc, u->log_b)) != SPW_OK) goto out;
     st = commit(u, s, &s->ctree, &s->clde, "comp-tree");
 out:
+    if (u->dev) {
+        spw_sdev_uncache(u->dev, &emain);
+        spw_sdev_uncache(u->dev, &eaux);
+    }
     spw_mat_free(&emain);
     spw_mat_free(&eaux);
     spw_mat_free(&q);
-    if (u->dev) spw_sdev_comp_end(u->dev);
-    hb_free(u, mb);
-    hb_free(u, abase);
+    free(mb);
+    free(abase);
     free(ab);
-    hb_free(u, qb);
+    free(qb);
     free(lpow);
     free(inv_zn);
     free(col);
@@ -725,11 +744,12 @@ static spw_status round_ood(run *u, stab *s, spw_proof_table *pt, fe3 zeta)
     size_t Rt = s->Rt, nm = s->nm, na = s->na, nc = s->nc;
     size_t mx = nm > na ? nm : na;
     if (nc > mx) mx = nc;
+    if (u->dev) Rt = dev_rows(u, Rt, s->n, 8 * mx + 48, 48);
     fe3 *pz = hb_alloc(u, Rt, sizeof(fe3)), *pzw = hb_alloc(u, Rt, sizeof(fe3));
-    uint64_t *buf = hb_alloc(u, mx * Rt, 8);
+    uint64_t *buf = u->dev ? NULL : spw_malloc_array(mx * Rt, 8);
     fe3 *dz = spw_malloc_array(2 * mx + 1, sizeof(fe3)), *dw = dz ? dz + mx : NULL;
     spw_status st = SPW_OK;
-    if (!pz || !pzw || !buf || !dz) st = NOMEM("OOD chunk");
+    if (!pz || !pzw || (!buf && !u->dev) || !dz) st = NOMEM("OOD chunk");
     if (u->dev) spw_sdev_where(u->dev, "out-of-domain", s->t->name);
     fe3 *o = pt->ood;
     for (size_t i = 0; i < spw_proof_n_ood(pt); i++) o[i] = fe3_zero();
@@ -748,10 +768,9 @@ static spw_status round_ood(run *u, stab *s, spw_proof_table *pt, fe3 zeta)
         };
         for (int i = 0; i < 3 && st == SPW_OK; i++) {
             if (!g[i].nco) continue;
-            if ((st = read_rows(g[i].m, buf, Rt, r0, Rt)) != SPW_OK) break;
-            if (u->dev) { /* dot products on the device, summed here */
+            if (u->dev) { /* dot products on the device, rows straight from the tiles */
                 fe3 *o1 = dz, *o2 = g[i].w ? dw : NULL;
-                st = PF(PF_DEVICE, spw_sdev_dot(u->dev, o1, o2, buf, g[i].nco, Rt, pz,
+                st = PF(PF_DEVICE, spw_sdev_dot(u->dev, o1, o2, g[i].m, r0, Rt, pz,
                                                 g[i].w ? pzw : NULL));
                 for (size_t c = 0; c < g[i].nco && st == SPW_OK; c++) {
                     g[i].z[c] = fe3_add(g[i].z[c], o1[c]);
@@ -759,6 +778,7 @@ static spw_status round_ood(run *u, stab *s, spw_proof_table *pt, fe3 zeta)
                 }
                 continue;
             }
+            if ((st = read_rows(g[i].m, buf, Rt, r0, Rt)) != SPW_OK) break;
             ood_job j1 = {buf, Rt, pz, g[i].z};
             spw_parallel_for(ctx, g[i].nco, 1, ood_cols, &j1);
             if (g[i].w) {
@@ -769,7 +789,7 @@ static spw_status round_ood(run *u, stab *s, spw_proof_table *pt, fe3 zeta)
     }
     hb_free(u, pz);
     hb_free(u, pzw);
-    hb_free(u, buf);
+    free(buf);
     free(dz);
     return st;
 }
@@ -836,12 +856,15 @@ static spw_status round_deep(run *u, stab *s, const spw_proof_table *pt, fe3 zet
     if (u->dev) spw_sdev_where(u->dev, "DEEP", s->t->name);
     const spw_ctx *ctx = u->ctx;
     size_t nm = s->nm, na = s->na, nc = s->nc, n1 = nm + na + nc, n2 = nm + na, R = s->R;
+    if (u->dev) R = dev_rows(u, R, s->N, 8 * n1 + 24, 48);
     fe3 *g = spw_malloc_array(n1 + n2, sizeof(fe3)), *out = hb_alloc(u, R, sizeof(fe3));
     fe3 *prev = first ? NULL : spw_malloc_array(R, sizeof(fe3));
-    uint64_t *mb = hb_alloc(u, 2 * nm * R, 8), *ab = hb_alloc(u, 2 * na * R + 1, 8),
-             *cb = hb_alloc(u, 2 * nc * R, 8);
+    int hrows = !u->dev; /* the device reads the rows straight from the tiles */
+    uint64_t *mb = hrows ? spw_malloc_array(2 * nm * R, 8) : NULL;
+    uint64_t *ab = hrows ? spw_malloc_array(2 * na * R + 1, 8) : NULL;
+    uint64_t *cb = hrows ? spw_malloc_array(2 * nc * R, 8) : NULL;
     spw_status st = SPW_OK;
-    if (!g || !out || (!first && !prev) || !mb || !ab || !cb) {
+    if (!g || !out || (!first && !prev) || (hrows && (!mb || !ab || !cb))) {
         st = NOMEM("DEEP chunk");
         goto out;
     }
@@ -849,27 +872,34 @@ static spw_status round_deep(run *u, stab *s, const spw_proof_table *pt, fe3 zet
     spw_deep_ood_sums(g, &v1, &v2, gpow, gamma, pt->ood, nm, na, nc);
     deep_job dj = {R, 0, nm, na, nc, mb, ab, cb, g, g + n1, v1, v2, zeta,
                    fe3_mul_base(zeta, gl_root_of_unity(s->log_n)), gl_root_of_unity(s->log_N), out, 0};
-    if (u->dev && (st = spw_sdev_deep_begin(u->dev, g, n1, g + n1, n2, n1, R)) != SPW_OK) goto out;
+    if (u->dev && (st = spw_sdev_deep_begin(u->dev, g, n1, g + n1, n2, R, &s->mlde, &s->alde,
+                                            &s->clde)) != SPW_OK)
+        goto out;
     reader rd = {{{&s->mlde, mb, R, 0, R}, {&s->alde, ab, R, 0, R}, {&s->clde, cb, R, 0, R}},
                  3, 0, SPW_OK, 0};
-    rd_main(&rd);
-    st = rd.st;
+    if (hrows) {
+        rd_main(&rd);
+        st = rd.st;
+    }
     for (size_t r0 = 0, k = 0; r0 < s->N && st == SPW_OK; r0 += R, k++) {
         size_t c = k & 1, x = c ^ 1;
-        if (r0 + R < s->N) {
+        if (r0 + R < s->N && !hrows) {
+            spw_mat_prefetch_rows(&s->mlde, r0 + R, R);
+            spw_mat_prefetch_rows(&s->alde, r0 + R, R);
+            spw_mat_prefetch_rows(&s->clde, r0 + R, R);
+        } else if (r0 + R < s->N) {
             rd.req[0] = (rd_req){&s->mlde, mb + x * nm * R, R, r0 + R, R};
             rd.req[1] = (rd_req){&s->alde, ab + x * na * R, R, r0 + R, R};
             rd.req[2] = (rd_req){&s->clde, cb + x * nc * R, R, r0 + R, R};
             rd_start(&rd);
         }
-        dj.mb = mb + c * nm * R;
-        dj.ab = ab + c * na * R;
-        dj.cb = cb + c * nc * R;
         dj.r0 = r0;
         if (u->dev) {
-            st = PF(PF_DEVICE, spw_sdev_deep_chunk(u->dev, out, dj.mb, nm, dj.ab, na, dj.cb, nc, r0,
-                                                   R, s->log_N, v1, v2, zeta, dj.zw));
+            st = PF(PF_DEVICE, spw_sdev_deep_chunk(u->dev, out, r0, s->log_N, v1, v2, zeta, dj.zw));
         } else {
+            dj.mb = mb + c * nm * R;
+            dj.ab = ab + c * na * R;
+            dj.cb = cb + c * nc * R;
             spw_parallel_for(ctx, (R + BLK - 1) / BLK, 1, deep_blocks, &dj);
             if (dj.failed) st = NOMEM("DEEP workers");
         }
@@ -878,7 +908,7 @@ static spw_status round_deep(run *u, stab *s, const spw_proof_table *pt, fe3 zet
             for (size_t i = 0; i < R && st == SPW_OK; i++) out[i] = fe3_add(prev[i], out[i]);
         }
         if (st == SPW_OK) st = PF(PF_PUT, spw_mat_put_rows(ri, r0, R, out, R));
-        spw_status rs = r0 + R < s->N ? rd_wait(&rd) : SPW_OK;
+        spw_status rs = r0 + R < s->N && hrows ? rd_wait(&rd) : SPW_OK;
         if (st == SPW_OK) st = rs;
     }
 out:
@@ -886,9 +916,9 @@ out:
     free(g);
     hb_free(u, out);
     free(prev);
-    hb_free(u, mb);
-    hb_free(u, ab);
-    hb_free(u, cb);
+    free(mb);
+    free(ab);
+    free(cb);
     return st;
 }
 
@@ -1118,8 +1148,13 @@ spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
     so.host_budget = plan->pool_bytes;
     so.nvme_budget = plan->nvme_bytes;
     so.compress = 0;
-    so.register_cuda = 0;
+    /* the device tier copies straight between the pool's tiles and the
+     * device: page-locked, those copies run at the link's speed */
+    so.register_cuda = plan->device;
+    if (getenv("SPW_POOL_REGISTER")) so.register_cuda = atoi(getenv("SPW_POOL_REGISTER"));
+    double t_setup = spw_now();
     SPW_TRY(spw_spill_create(ctx, &u.sp, &so));
+    g_pf[PF_SETUP] = spw_now() - t_setup;
     if (plan->device) {
         spw_status ds = spw_sdev_open(ctx, &u.dev, plan->dev_budget);
         if (ds != SPW_OK) {
@@ -1342,12 +1377,19 @@ out:
         if (ss.async_errors) spw_stats_fallback(ctx, "spill store: failed background write-back");
     }
     spw_log(ctx, SPW_LOG_INFO,
-            "stream prover (main thread): %.3f s waiting for row reads, %.3f s in device calls, "
-            "%.3f s storing, %.3f s reading columns", g_pf[PF_READ_WAIT], g_pf[PF_DEVICE],
+            "stream prover (main thread): %.3f s creating the store, %.3f s waiting for row reads, "
+            "%.3f s in device calls, %.3f s in device column phases, %.3f s storing, %.3f s reading "
+            "columns", g_pf[PF_SETUP], g_pf[PF_READ_WAIT], g_pf[PF_DEVICE], g_pf[PF_COLS],
             g_pf[PF_PUT], g_pf[PF_GET]);
     if (u.dev) {
         spw_sdev_stats ds;
         spw_sdev_get_stats(u.dev, &ds);
+        spw_log(ctx, SPW_LOG_INFO,
+                "stream prover: device cache peak %llu MiB, %llu entries made, %llu dropped for "
+                "room, %llu MiB read from it instead of the host; %.3f s pinning tiles",
+                (unsigned long long)(ds.cache_peak >> 20), (unsigned long long)ds.cache_made,
+                (unsigned long long)ds.cache_dropped, (unsigned long long)(ds.cache_served >> 20),
+                ds.pin_s);
         spw_gpu_run_stats gs; /* the resident attempt left budget and estimate */
         spw_gpu_last_run(&gs);
         gs.used_device = st == SPW_OK;
