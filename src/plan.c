@@ -628,44 +628,65 @@ static double tier_seconds(const int *res, int *scr, const timeline *TL, const s
 }
 
 /* Up to this many tables the per-table choice tries every subset. */
-#define PICK_EXACT 12u
+#define PICK_EXACT 10u
+
+/* res = the data sets of the tables in mask m (owners of TL); whether
+ * their joint peak (x 9/8) fits avail. */
+static int mask_fits(int *res, const timeline *TL, uint32_t m, uint64_t avail)
+{
+    for (uint32_t o = 0; o < TL->owners; o++) res[o] = o + 1 < TL->owners && (m >> (o / NSET) & 1);
+    uint64_t rp = tl_peak(TL, res);
+    return rp + rp / 8 <= avail;
+}
 
 /* The tier choice with an NVMe tier: res[o] = 1 for the data sets (owners
  * of TL; the last, the shared DEEP/FRI data, always streams) kept in the
  * pool. Units are whole tables (per_round = 0: their NSET data sets
- * together; every subset of up to PICK_EXACT tables is tried, the one
- * predicting the least disk time kept) or single data sets, tried
- * greedily by disk seconds saved per
- * pool byte (the unit's traffic rw / its own peak in the store); a unit
- * stays in the pool when the joint peak of the resident data over the
- * schedule (x 9/8) fits avail and the predicted disk time goes down (a
- * resident set no longer moves bytes but takes pool that cached streamed
- * data). A data set that holds nothing (no aux columns) follows the
- * table's main data. scr, done: scratch of TL->owners. Returns the
- * predicted disk seconds of the choice. */
+ * together) or single data sets. Units are tried greedily by disk seconds
+ * saved per pool byte (the unit's traffic rw / its own peak in the
+ * store), and a unit stays in the pool when the joint peak of the
+ * resident data over the schedule (x 9/8) fits avail: residency is
+ * maximised (it also shrinks the spill file). Per table with up to
+ * PICK_EXACT tables, every maximal choice (no further table fits) is
+ * priced instead and the one predicting the least disk time kept. A data
+ * set that holds nothing (no aux columns) follows the table's main data.
+ * seed (per round, may be NULL): the sets the greedy starts from; it then
+ * adds a set only when the predicted disk time goes down (a resident set
+ * moves no bytes but takes pool that caches streamed data). scr,
+ * done: scratch of TL->owners. Returns the predicted disk seconds of the
+ * choice. */
 static double pick_tiers(int *res, int *scr, int *done, const timeline *TL,
                          const spw_plan_round *rw, const spw_plan_round *shared,
-                         const spw_plan *plan, uint64_t avail, int per_round)
+                         const spw_plan *plan, uint64_t avail, int per_round, const int *seed)
 {
     uint32_t O = TL->owners, w = per_round ? 1 : NSET, nu = (O - 1) / w;
     memset(res, 0, O * sizeof *res);
     memset(done, 0, O * sizeof *done);
-    double cur = tier_seconds(res, scr, TL, rw, shared, plan);
+    double cur = 0;
+    if (seed) { /* start from these sets (in the pool already) */
+        for (uint32_t o = 0; o + 1 < O; o++) res[o] = done[o / w] = seed[o];
+        cur = tier_seconds(res, scr, TL, rw, shared, plan);
+    }
     if (!per_round && nu <= PICK_EXACT) {
-        /* few tables: the best of all per-table choices that fit */
+        /* few tables: the best of all maximal per-table choices (no
+         * further table fits) */
         uint32_t bm = 0;
-        for (uint32_t m = 1; m < (UINT32_C(1) << nu); m++) {
-            for (uint32_t o = 0; o < O; o++) res[o] = o + 1 < O && (m >> (o / NSET) & 1);
-            uint64_t rp = tl_peak(TL, res);
-            if (rp + rp / 8 > avail) continue;
+        cur = -1;
+        for (uint32_t m = 0; m < (UINT32_C(1) << nu); m++) {
+            if (!mask_fits(res, TL, m, avail)) continue;
+            int maximal = 1;
+            for (uint32_t u = 0; u < nu && maximal; u++)
+                maximal = (m >> u & 1) || !mask_fits(res, TL, m | UINT32_C(1) << u, avail);
+            if (!maximal) continue;
+            mask_fits(res, TL, m, avail);
             double t = tier_seconds(res, scr, TL, rw, shared, plan);
-            if (t < cur) {
+            if (cur < 0 || t < cur) {
                 cur = t;
                 bm = m;
             }
         }
-        for (uint32_t o = 0; o < O; o++) res[o] = o + 1 < O && (bm >> (o / NSET) & 1);
-        return cur;
+        mask_fits(res, TL, bm, avail);
+        return tier_seconds(res, scr, TL, rw, shared, plan);
     }
     for (;;) {
         double best = 0;
@@ -693,9 +714,13 @@ static double pick_tiers(int *res, int *scr, int *done, const timeline *TL,
         done[bu] = 1;
         for (uint32_t o = (uint32_t)bu * w; o < (uint32_t)bu * w + w; o++) res[o] = 1;
         uint64_t rp = tl_peak(TL, res);
-        double t = rp + rp / 8 > avail ? cur : tier_seconds(res, scr, TL, rw, shared, plan);
-        if (t < cur) cur = t;
-        else /* does not fit, or gains nothing: streams */
+        int keep = rp + rp / 8 <= avail; /* else it does not fit: streams */
+        if (keep && seed) { /* filling up: only what lowers the disk time */
+            double t = tier_seconds(res, scr, TL, rw, shared, plan);
+            keep = t < cur;
+            if (keep) cur = t;
+        }
+        if (!keep)
             for (uint32_t o = (uint32_t)bu * w; o < (uint32_t)bu * w + w; o++) res[o] = 0;
     }
     for (uint32_t t = 0; t < plan->n_tables; t++)
@@ -1055,7 +1080,7 @@ replan:
     /* unscaled disk bytes of each table's data sets per round if they stream */
     uint32_t nq = (SPW_TARGET_BITS - SPW_GRINDING_BITS + log_b - 1) / log_b;
     spw_plan_round *rw = calloc((size_t)O * SPW_ROUND_COUNT, sizeof *rw);
-    int *res = calloc(3 * (size_t)O, sizeof *res);
+    int *res = calloc(4 * (size_t)O, sizeof *res);
     if (!rw || !res) {
         free(rw);
         free(res);
@@ -1086,8 +1111,16 @@ replan:
         uint64_t avail = pool > room ? pool - room : 0;
         const char *rule = getenv("SPW_PLAN_TIERS");
         int *alt = res + O, *scr = res + 2 * (size_t)O;
-        plan->t_io_per_table = pick_tiers(alt, scr, in, &TL, rw, shared, plan, avail, 0);
-        plan->t_io_per_round = pick_tiers(res, scr, in, &TL, rw, shared, plan, avail, 1);
+        /* per round: the better of the set-by-set greedy and the
+         * per-table choice filled up with single data sets */
+        plan->t_io_per_table = pick_tiers(alt, scr, in, &TL, rw, shared, plan, avail, 0, NULL);
+        plan->t_io_per_round = pick_tiers(res, scr, in, &TL, rw, shared, plan, avail, 1, NULL);
+        int *fill = res + 3 * (size_t)O;
+        double tf = pick_tiers(fill, scr, in, &TL, rw, shared, plan, avail, 1, alt);
+        if (tf < plan->t_io_per_round) {
+            plan->t_io_per_round = tf;
+            memcpy(res, fill, O * sizeof *res);
+        }
         plan->tiers_per_round = rule && !strcmp(rule, "round") ? 1
                                 : rule && !strcmp(rule, "table") ? 0
                                 : plan->t_io_per_round < plan->t_io_per_table;
