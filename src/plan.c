@@ -653,9 +653,9 @@ static int mask_fits(int *res, const timeline *TL, uint32_t m, uint64_t avail)
  * seed (per round, may be NULL): the sets the greedy starts from; it then
  * adds a set only when the predicted disk time goes down (a resident set
  * moves no bytes but takes pool that caches streamed data). scr,
- * done: scratch of TL->owners. Returns the predicted disk seconds of the
+ * done, ratio: scratch of TL->owners. Returns the predicted disk seconds of the
  * choice. */
-static double pick_tiers(int *res, int *scr, int *done, const timeline *TL,
+static double pick_tiers(int *res, int *scr, int *done, double *ratio, const timeline *TL,
                          const spw_plan_round *rw, const spw_plan_round *shared,
                          const spw_plan *plan, uint64_t avail, int per_round, const int *seed)
 {
@@ -688,28 +688,25 @@ static double pick_tiers(int *res, int *scr, int *done, const timeline *TL,
         mask_fits(res, TL, bm, avail);
         return tier_seconds(res, scr, TL, rw, shared, plan);
     }
+    for (uint32_t u = 0; u < nu; u++) { /* disk seconds saved per pool byte */
+        double saved = 0;
+        memset(scr, 0, O * sizeof *scr);
+        for (uint32_t o = u * w; o < u * w + w; o++) {
+            saved += set_seconds(rw + (size_t)o * SPW_ROUND_COUNT, plan);
+            scr[o] = 1;
+        }
+        uint64_t peak = tl_peak(TL, scr);
+        ratio[u] = saved / (double)(peak ? peak : 1);
+        if (!peak) done[u] = 1;
+    }
     for (;;) {
         double best = 0;
         int bu = -1;
-        for (uint32_t u = 0; u < nu; u++) {
-            if (done[u]) continue;
-            double saved = 0;
-            memset(scr, 0, O * sizeof *scr);
-            for (uint32_t o = u * w; o < u * w + w; o++) {
-                saved += set_seconds(rw + (size_t)o * SPW_ROUND_COUNT, plan);
-                scr[o] = 1;
-            }
-            uint64_t peak = tl_peak(TL, scr);
-            if (!peak) {
-                done[u] = 1;
-                continue;
-            }
-            double ratio = saved / (double)peak;
-            if (bu < 0 || ratio > best) {
-                best = ratio;
+        for (uint32_t u = 0; u < nu; u++)
+            if (!done[u] && (bu < 0 || ratio[u] > best)) {
+                best = ratio[u];
                 bu = (int)u;
             }
-        }
         if (bu < 0) break;
         done[bu] = 1;
         for (uint32_t o = (uint32_t)bu * w; o < (uint32_t)bu * w + w; o++) res[o] = 1;
@@ -1081,9 +1078,11 @@ replan:
     uint32_t nq = (SPW_TARGET_BITS - SPW_GRINDING_BITS + log_b - 1) / log_b;
     spw_plan_round *rw = calloc((size_t)O * SPW_ROUND_COUNT, sizeof *rw);
     int *res = calloc(4 * (size_t)O, sizeof *res);
-    if (!rw || !res) {
+    double *ratio = calloc(O, sizeof *ratio);
+    if (!rw || !res || !ratio) {
         free(rw);
         free(res);
+        free(ratio);
         free(D);
         free(in);
         tl_free(&TL);
@@ -1113,10 +1112,10 @@ replan:
         int *alt = res + O, *scr = res + 2 * (size_t)O;
         /* per round: the better of the set-by-set greedy and the
          * per-table choice filled up with single data sets */
-        plan->t_io_per_table = pick_tiers(alt, scr, in, &TL, rw, shared, plan, avail, 0, NULL);
-        plan->t_io_per_round = pick_tiers(res, scr, in, &TL, rw, shared, plan, avail, 1, NULL);
+        plan->t_io_per_table = pick_tiers(alt, scr, in, ratio, &TL, rw, shared, plan, avail, 0, NULL);
+        plan->t_io_per_round = pick_tiers(res, scr, in, ratio, &TL, rw, shared, plan, avail, 1, NULL);
         int *fill = res + 3 * (size_t)O;
-        double tf = pick_tiers(fill, scr, in, &TL, rw, shared, plan, avail, 1, alt);
+        double tf = pick_tiers(fill, scr, in, ratio, &TL, rw, shared, plan, avail, 1, alt);
         if (tf < plan->t_io_per_round) {
             plan->t_io_per_round = tf;
             memcpy(res, fill, O * sizeof *res);
@@ -1151,6 +1150,7 @@ replan:
     }
     set_tiers(plan, res);
     free(res);
+    free(ratio);
     free(rw);
     finish_rounds(plan, D, &TL);
     /* recompute vs store */

@@ -644,7 +644,7 @@ START_TEST(test_prove_tiers_per_round)
                 "measured-bytes checks are skipped\n", spill_dir);
     } else {
         /* the whole run: measured within 1.5x of the plan (synth small at
-         * 24 MiB: 7-8%, docs/PERFORMANCE.md); here 1.1-1.2x: the model
+         * 24 MiB: 6%, docs/PERFORMANCE.md); here 1.1-1.2x: the model
          * leaves out the tile headers and counts the pool as a cache) */
         ck_assert_msg(within((double)w, (double)plan.disk_write, 1.5) &&
                       within((double)r, (double)plan.disk_read, 1.5),
