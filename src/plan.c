@@ -342,14 +342,24 @@ static uint64_t tree_store(const geo *g, uint64_t nleaves, uint64_t R)
     return nleaves / Rt * chunk_len(32 * subtree_digests(g, Rt));
 }
 
+/* The data sets of a table that can have a home tier of their own: what
+ * its main, aux and composition rounds create (round SPW_ROUND_MAIN + k). */
+#define NSET 3
+
 typedef struct timeline {
-    uint32_t owners;  /* tables + 1 (the last: shared DEEP/FRI data) */
+    uint32_t owners;  /* NSET per table + 1 (the last: shared DEEP/FRI data) */
     uint32_t n, cap;
     uint64_t *live;   /* owners: current */
     uint64_t *sum;    /* owners: all ever created */
     uint64_t *snap;   /* n x owners */
     int *round;       /* n: the round of each snapshot */
 } timeline;
+
+/* The owner of table t's data set k (0 main, 1 aux, 2 composition). */
+static uint32_t own(uint32_t t, int k)
+{
+    return NSET * t + (uint32_t)k;
+}
 
 static void tl_add(timeline *x, uint32_t o, uint64_t b)
 {
@@ -362,6 +372,14 @@ static void tl_snap(timeline *x, int round)
     if (x->n >= x->cap) return; /* sized for the schedule: cannot happen */
     memcpy(x->snap + (size_t)x->n * x->owners, x->live, x->owners * sizeof *x->live);
     x->round[x->n++] = round;
+}
+
+/* Table t's bytes live in snapshot k (all its data sets). */
+static uint64_t tl_table(const timeline *x, uint32_t k, uint32_t t)
+{
+    uint64_t b = 0;
+    for (int j = 0; j < NSET; j++) b += x->snap[(size_t)k * x->owners + own(t, j)];
+    return b;
 }
 
 static void tl_free(timeline *x)
@@ -377,11 +395,12 @@ static void tl_free(timeline *x)
  * trace freed after each), composition per table (extended-domain
  * matrices and the quotient freed inside it), OOD (then all coefficient
  * matrices freed), DEEP roll-ins, FRI layer by layer (roll-ins freed as
- * they are folded in), queries. */
+ * they are folded in), queries. Each matrix is counted to the data set of
+ * the round that creates it. */
 static int tl_build(timeline *x, const spw_plan *plan, const tdim *D, const geo *g,
                     unsigned n_layers)
 {
-    uint32_t T = plan->n_tables, O = T + 1;
+    uint32_t T = plan->n_tables, O = NSET * T + 1, SH = O - 1;
     memset(x, 0, sizeof *x);
     x->owners = O;
     x->cap = 8 * T + 2 * n_layers + 16;
@@ -389,7 +408,7 @@ static int tl_build(timeline *x, const spw_plan *plan, const tdim *D, const geo 
     x->sum = calloc(O, sizeof *x->sum);
     x->snap = calloc((size_t)x->cap * O, sizeof *x->snap);
     x->round = calloc(x->cap, sizeof *x->round);
-    uint64_t *coef = calloc(T + 1, sizeof *coef), *trace = calloc(T + 1, sizeof *trace);
+    uint64_t *coef = calloc(O, sizeof *coef), *trace = calloc(T + 1, sizeof *trace);
     if (!x->live || !x->sum || !x->snap || !x->round || !coef || !trace) {
         free(coef);
         free(trace);
@@ -401,8 +420,9 @@ static int tl_build(timeline *x, const spw_plan *plan, const tdim *D, const geo 
         const tdim *d = &D[t];
         uint64_t R = p->R && p->R < d->N ? p->R : d->N, Rt = R < d->n ? R : d->n, G = p->G ? p->G : 1;
         trace[t] = mat_store(g, d->nm, d->n, 8, G, Rt);
-        coef[t] = mat_store(g, d->nm, d->n, 8, G, Rt);
-        tl_add(x, t, trace[t] + coef[t] + mat_store(g, d->nm, d->N, 8, G, R) + tree_store(g, d->N, R));
+        coef[own(t, 0)] = mat_store(g, d->nm, d->n, 8, G, Rt);
+        tl_add(x, own(t, 0), trace[t] + coef[own(t, 0)] + mat_store(g, d->nm, d->N, 8, G, R) +
+                                 tree_store(g, d->N, R));
         tl_snap(x, SPW_ROUND_MAIN);
     }
     for (uint32_t t = 0; t < T; t++) { /* aux */
@@ -410,32 +430,33 @@ static int tl_build(timeline *x, const spw_plan *plan, const tdim *D, const geo 
         const tdim *d = &D[t];
         uint64_t R = p->R && p->R < d->N ? p->R : d->N, Rt = R < d->n ? R : d->n, G = p->G ? p->G : 1;
         if (d->na) {
-            uint64_t ac = mat_store(g, d->na, d->n, 8, G, Rt);
-            coef[t] += ac;
-            tl_add(x, t, ac + mat_store(g, d->na, d->N, 8, G, R) + tree_store(g, d->N, R));
+            coef[own(t, 1)] = mat_store(g, d->na, d->n, 8, G, Rt);
+            tl_add(x, own(t, 1), coef[own(t, 1)] + mat_store(g, d->na, d->N, 8, G, R) +
+                                     tree_store(g, d->N, R));
         }
         tl_snap(x, SPW_ROUND_AUX);
-        x->live[t] -= trace[t];
+        x->live[own(t, 0)] -= trace[t];
     }
     for (uint32_t t = 0; t < T; t++) { /* composition */
         const spw_plan_table *p = &plan->tables[t];
         const tdim *d = &D[t];
         uint64_t R = p->R && p->R < d->N ? p->R : d->N, Rt = R < d->n ? R : d->n, G = p->G ? p->G : 1;
         uint64_t Rc = R < d->NE ? R : d->NE, ext = 0;
+        uint32_t o = own(t, 2);
         if (d->NE != d->N) ext = mat_store(g, d->nm, d->NE, 8, G, Rc) + mat_store(g, d->na, d->NE, 8, G, Rc);
-        uint64_t q = mat_store(g, 3, d->NE, 8, 3, Rc), cc = mat_store(g, d->nc, d->n, 8, G, Rt);
-        tl_add(x, t, ext + q);
+        uint64_t q = mat_store(g, 3, d->NE, 8, 3, Rc);
+        coef[o] = mat_store(g, d->nc, d->n, 8, G, Rt);
+        tl_add(x, o, ext + q);
         tl_snap(x, SPW_ROUND_COMP);
-        x->live[t] -= ext;
-        tl_add(x, t, cc);
-        coef[t] += cc;
+        x->live[o] -= ext;
+        tl_add(x, o, coef[o]);
         tl_snap(x, SPW_ROUND_COMP);
-        x->live[t] -= q;
-        tl_add(x, t, mat_store(g, d->nc, d->N, 8, G, R) + tree_store(g, d->N, R));
+        x->live[o] -= q;
+        tl_add(x, o, mat_store(g, d->nc, d->N, 8, G, R) + tree_store(g, d->N, R));
         tl_snap(x, SPW_ROUND_COMP);
     }
     tl_snap(x, SPW_ROUND_OOD);
-    for (uint32_t t = 0; t < T; t++) x->live[t] -= coef[t];
+    for (uint32_t o = 0; o < SH; o++) x->live[o] -= coef[o];
     /* DEEP: one roll-in matrix per LDE size, made by its first table */
     unsigned log_n0 = 0;
     for (uint32_t t = 0; t < T; t++)
@@ -452,7 +473,7 @@ static int tl_build(timeline *x, const spw_plan *plan, const tdim *D, const geo 
         uint64_t N = D[t].N, Rf = plan->fri_R < N / 2 ? plan->fri_R : N / 2;
         if (i <= n_layers && !rollin[i]) {
             rollin[i] = mat_store(g, 1, N, 24, 1, Rf ? Rf : 1);
-            tl_add(x, T, rollin[i]);
+            tl_add(x, SH, rollin[i]);
         }
         tl_snap(x, SPW_ROUND_DEEP);
     }
@@ -460,9 +481,9 @@ static int tl_build(timeline *x, const spw_plan *plan, const tdim *D, const geo 
     uint64_t n0 = UINT64_C(1) << log_n0;
     for (unsigned i = 0; i < n_layers; i++) {
         uint64_t half = (n0 >> i) / 2, Rf = plan->fri_R < half ? plan->fri_R : half;
-        tl_add(x, T, tree_store(g, half, Rf) + mat_store(g, 1, half, 24, 1, Rf));
+        tl_add(x, SH, tree_store(g, half, Rf) + mat_store(g, 1, half, 24, 1, Rf));
         tl_snap(x, SPW_ROUND_FRI);
-        x->live[T] -= rollin[i + 1];
+        x->live[SH] -= rollin[i + 1];
     }
     tl_snap(x, SPW_ROUND_QUERY);
     free(rollin);
@@ -486,13 +507,16 @@ static uint64_t tl_peak(const timeline *x, const int *in)
 
 /* ---- bytes per link and time per round ---- */
 
-/* Disk bytes of table d per round if all of it streams (before the cache
- * fraction): everything is written once and read back by each pass that
- * consumes it. */
-static void table_disk(spw_plan_round *x, const tdim *d, const spw_plan_table *p, uint32_t nq,
-                       const geo *g)
+/* Disk bytes of table d per round if its data sets stream (before the
+ * cache fraction): x[k * SPW_ROUND_COUNT + r] = the bytes of data set k
+ * (NSET: main, aux, composition) moved in round r. Everything is written
+ * once and read back by each pass that consumes it. The DEEP roll-in is
+ * shared data: its bytes go to sh[SPW_ROUND_DEEP] (added). */
+static void table_disk(spw_plan_round *x, spw_plan_round *sh, const tdim *d,
+                       const spw_plan_table *p, uint32_t nq, const geo *g)
 {
-    memset(x, 0, SPW_ROUND_COUNT * sizeof *x);
+    memset(x, 0, NSET * SPW_ROUND_COUNT * sizeof *x);
+    spw_plan_round *xm = x, *xa = x + SPW_ROUND_COUNT, *xc = x + 2 * SPW_ROUND_COUNT;
     uint64_t n = d->n, N = d->N, NE = d->NE;
     uint64_t trm = 8 * n * d->nm, tra = 8 * n * d->na, cc = 8 * n * d->nc;
     uint64_t lm = 8 * N * d->nm, la = 8 * N * d->na, lc = 8 * N * d->nc;
@@ -500,33 +524,45 @@ static void table_disk(spw_plan_round *x, const tdim *d, const spw_plan_table *p
     uint64_t q = 24 * NE, ext = NE != N ? 8 * (d->nm + d->na) * NE : 0, deep = 24 * N;
     uint64_t tree = N / Rtr * sub;
     /* main: trace, coefficients, LDE, tree written; LDE read by the leaves */
-    x[SPW_ROUND_MAIN].write_bytes = 2 * trm + lm + tree;
-    x[SPW_ROUND_MAIN].read_bytes = lm + lm / 4;
+    xm[SPW_ROUND_MAIN].write_bytes = 2 * trm + lm + tree;
+    xm[SPW_ROUND_MAIN].read_bytes = lm + lm / 4;
     /* aux: LogUp reads the trace; values -> coefficients in place; LDE, tree */
-    x[SPW_ROUND_AUX].write_bytes = 2 * tra + la + (d->na ? tree : 0);
-    x[SPW_ROUND_AUX].read_bytes = trm + tra + la + la / 4;
-    /* composition: LDE (or the extended domain) read by the constraints,
-     * quotient written and read, parts' coefficients, LDE and tree */
-    x[SPW_ROUND_COMP].write_bytes = cc + lc + tree + q + ext;
-    x[SPW_ROUND_COMP].read_bytes = lm + la + lc + q + ext;
-    x[SPW_ROUND_OOD].read_bytes = trm + tra + cc; /* the coefficients */
+    xm[SPW_ROUND_AUX].read_bytes = trm;
+    xa[SPW_ROUND_AUX].write_bytes = 2 * tra + la + (d->na ? tree : 0);
+    xa[SPW_ROUND_AUX].read_bytes = tra + la + la / 4;
+    /* composition: the LDEs (or the extended domain, a composition
+     * temporary) read by the constraints, quotient written and read, parts'
+     * coefficients, LDE and tree */
+    xm[SPW_ROUND_COMP].read_bytes = lm;
+    xa[SPW_ROUND_COMP].read_bytes = la;
+    xc[SPW_ROUND_COMP].write_bytes = cc + lc + tree + q + ext;
+    xc[SPW_ROUND_COMP].read_bytes = lc + q + ext;
+    /* OOD: the coefficients read */
+    xm[SPW_ROUND_OOD].read_bytes = trm;
+    xa[SPW_ROUND_OOD].read_bytes = tra;
+    xc[SPW_ROUND_OOD].read_bytes = cc;
     /* DEEP: all LDE columns read, the roll-in written and read back */
-    x[SPW_ROUND_DEEP].write_bytes = deep;
-    x[SPW_ROUND_DEEP].read_bytes = lm + la + lc + deep;
+    xm[SPW_ROUND_DEEP].read_bytes = lm;
+    xa[SPW_ROUND_DEEP].read_bytes = la;
+    xc[SPW_ROUND_DEEP].read_bytes = lc;
+    sh[SPW_ROUND_DEEP].write_bytes += deep;
+    sh[SPW_ROUND_DEEP].read_bytes += deep;
     /* query openings: one tile per column group and one subtree per tree
      * per query; calibration (synth small at 24 MiB, docs/PERFORMANCE.md):
      * about a quarter of these tile loads miss the pool and the cache */
     uint64_t G = p->G ? p->G : 1;
-    uint64_t groups = (p->nm + G - 1) / G + (p->na + G - 1) / G + (p->nc + G - 1) / G;
     uint64_t tile = 8 * G * N < g->tile ? 8 * G * N : g->tile;
-    x[SPW_ROUND_QUERY].read_bytes = (uint64_t)nq * (groups * (tile + CHUNK_HDR) + 3 * (sub + CHUNK_HDR)) / 4;
+    uint32_t cols[NSET] = {p->nm, p->na, p->nc};
+    for (int k = 0; k < NSET; k++)
+        if (cols[k])
+            x[k * SPW_ROUND_COUNT + SPW_ROUND_QUERY].read_bytes =
+                (uint64_t)nq * ((cols[k] + G - 1) / G * (tile + CHUNK_HDR) + sub + CHUNK_HDR) / 4;
 }
 
 /* The same for the shared data: FRI layers written and read, and their
  * openings (two tiles and a subtree per layer and query). */
 static void shared_disk(spw_plan_round *x, uint64_t N0, uint32_t nq, const geo *g)
 {
-    memset(x, 0, SPW_ROUND_COUNT * sizeof *x);
     x[SPW_ROUND_FRI].write_bytes = N0 * 48;
     x[SPW_ROUND_FRI].read_bytes = N0 * 96;
     uint64_t rq = 0;
@@ -555,6 +591,169 @@ static void round_times(spw_plan_round *x, const spw_plan *plan)
     x->t_pred = overlap(x->t_compute, x->t_io);
 }
 
+/* Disk seconds of one data set's traffic x[SPW_ROUND_COUNT] (unscaled). */
+static double set_seconds(const spw_plan_round *x, const spw_plan *plan)
+{
+    double s = 0;
+    for (int r = 0; r < SPW_ROUND_COUNT; r++)
+        s += (double)x[r].write_bytes / (plan->disk_write_gbs * 1e9) +
+             (double)x[r].read_bytes / (plan->disk_read_gbs * 1e9);
+    return s;
+}
+
+/* The share of the streamed bytes that goes to the disk: what does not
+ * stay cached in the pool beside the resident data (peak res, x 9/8). */
+static double stream_fraction(uint64_t pool, uint64_t res, uint64_t stream)
+{
+    uint64_t cache = pool > res + res / 8 ? pool - res - res / 8 : 0;
+    double f = stream ? 1.0 - (double)cache / (double)stream : 0;
+    return f < 0 ? 0 : f;
+}
+
+/* Predicted disk seconds with the data sets res[o] = 1 in the pool (the
+ * last owner, the shared data, always streams): the streamed sets' and the
+ * shared traffic times the share that misses the pool's cache. scr:
+ * scratch of TL->owners. */
+static double tier_seconds(const int *res, int *scr, const timeline *TL, const spw_plan_round *rw,
+                           const spw_plan_round *shared, const spw_plan *plan)
+{
+    uint32_t O = TL->owners;
+    double secs = set_seconds(shared, plan);
+    for (uint32_t o = 0; o + 1 < O; o++) {
+        scr[o] = !res[o];
+        if (scr[o]) secs += set_seconds(rw + (size_t)o * SPW_ROUND_COUNT, plan);
+    }
+    scr[O - 1] = 1;
+    return stream_fraction(plan->pool_bytes, tl_peak(TL, res), tl_peak(TL, scr)) * secs;
+}
+
+/* Up to this many tables the per-table choice tries every subset. */
+#define PICK_EXACT 10u
+
+/* res = the data sets of the tables in mask m (owners of TL); whether
+ * their joint peak (x 9/8) fits avail. */
+static int mask_fits(int *res, const timeline *TL, uint32_t m, uint64_t avail)
+{
+    for (uint32_t o = 0; o < TL->owners; o++) res[o] = o + 1 < TL->owners && (m >> (o / NSET) & 1);
+    uint64_t rp = tl_peak(TL, res);
+    return rp + rp / 8 <= avail;
+}
+
+/* The tier choice with an NVMe tier: res[o] = 1 for the data sets (owners
+ * of TL; the last, the shared DEEP/FRI data, always streams) kept in the
+ * pool. Units are whole tables (per_round = 0: their NSET data sets
+ * together) or single data sets. Units are tried greedily by disk seconds
+ * saved per pool byte (the unit's traffic rw / its own peak in the
+ * store), and a unit stays in the pool when the joint peak of the
+ * resident data over the schedule (x 9/8) fits avail: residency is
+ * maximised (it also shrinks the spill file). Per table with up to
+ * PICK_EXACT tables, every maximal choice (no further table fits) is
+ * priced instead and the one predicting the least disk time kept. A data
+ * set that holds nothing (no aux columns) follows the table's main data.
+ * seed (per round, may be NULL): the sets the greedy starts from; it then
+ * adds a set only when the predicted disk time goes down (a resident set
+ * moves no bytes but takes pool that caches streamed data). scr,
+ * done, ratio: scratch of TL->owners. Returns the predicted disk seconds of the
+ * choice. */
+static double pick_tiers(int *res, int *scr, int *done, double *ratio, const timeline *TL,
+                         const spw_plan_round *rw, const spw_plan_round *shared,
+                         const spw_plan *plan, uint64_t avail, int per_round, const int *seed)
+{
+    uint32_t O = TL->owners, w = per_round ? 1 : NSET, nu = (O - 1) / w;
+    memset(res, 0, O * sizeof *res);
+    memset(done, 0, O * sizeof *done);
+    double cur = 0;
+    if (seed) { /* start from these sets (in the pool already) */
+        for (uint32_t o = 0; o + 1 < O; o++) res[o] = done[o / w] = seed[o];
+        cur = tier_seconds(res, scr, TL, rw, shared, plan);
+    }
+    if (!per_round && nu <= PICK_EXACT) {
+        /* few tables: the best of all maximal per-table choices (no
+         * further table fits) */
+        uint32_t bm = 0;
+        cur = -1;
+        for (uint32_t m = 0; m < (UINT32_C(1) << nu); m++) {
+            if (!mask_fits(res, TL, m, avail)) continue;
+            int maximal = 1;
+            for (uint32_t u = 0; u < nu && maximal; u++)
+                maximal = (m >> u & 1) || !mask_fits(res, TL, m | UINT32_C(1) << u, avail);
+            if (!maximal) continue;
+            mask_fits(res, TL, m, avail);
+            double t = tier_seconds(res, scr, TL, rw, shared, plan);
+            if (cur < 0 || t < cur) {
+                cur = t;
+                bm = m;
+            }
+        }
+        mask_fits(res, TL, bm, avail);
+        return tier_seconds(res, scr, TL, rw, shared, plan);
+    }
+    for (uint32_t u = 0; u < nu; u++) { /* disk seconds saved per pool byte */
+        double saved = 0;
+        memset(scr, 0, O * sizeof *scr);
+        for (uint32_t o = u * w; o < u * w + w; o++) {
+            saved += set_seconds(rw + (size_t)o * SPW_ROUND_COUNT, plan);
+            scr[o] = 1;
+        }
+        uint64_t peak = tl_peak(TL, scr);
+        ratio[u] = saved / (double)(peak ? peak : 1);
+        if (!peak) done[u] = 1;
+    }
+    for (;;) {
+        double best = 0;
+        int bu = -1;
+        for (uint32_t u = 0; u < nu; u++)
+            if (!done[u] && (bu < 0 || ratio[u] > best)) {
+                best = ratio[u];
+                bu = (int)u;
+            }
+        if (bu < 0) break;
+        done[bu] = 1;
+        for (uint32_t o = (uint32_t)bu * w; o < (uint32_t)bu * w + w; o++) res[o] = 1;
+        uint64_t rp = tl_peak(TL, res);
+        int keep = rp + rp / 8 <= avail; /* else it does not fit: streams */
+        if (keep && seed) { /* filling up: only what lowers the disk time */
+            double t = tier_seconds(res, scr, TL, rw, shared, plan);
+            keep = t < cur;
+            if (keep) cur = t;
+        }
+        if (!keep)
+            for (uint32_t o = (uint32_t)bu * w; o < (uint32_t)bu * w + w; o++) res[o] = 0;
+    }
+    for (uint32_t t = 0; t < plan->n_tables; t++)
+        for (int k = 1; k < NSET; k++) {
+            memset(scr, 0, O * sizeof *scr);
+            scr[own(t, k)] = 1;
+            if (!tl_peak(TL, scr)) res[own(t, k)] = res[own(t, 0)];
+        }
+    return tier_seconds(res, scr, TL, rw, shared, plan);
+}
+
+/* Sets the tiers from res (pick_tiers'): per table and round, per table
+ * (HOST only when all its data is pool-resident), the shared rounds. */
+static void set_tiers(spw_plan *plan, const int *res)
+{
+    plan->n_pool_tables = 0;
+    for (uint32_t t = 0; t < plan->n_tables; t++) {
+        spw_plan_table *p = &plan->tables[t];
+        int all = 1, any = 0;
+        for (int k = 0; k < NSET; k++) {
+            all &= res[own(t, k)] != 0;
+            any |= res[own(t, k)] != 0;
+        }
+        p->tier = all ? SPW_TIER_HOST : SPW_TIER_NVME;
+        p->mixed = any && !all;
+        plan->n_pool_tables += all;
+        for (int r = 0; r < SPW_ROUND_COUNT; r++) {
+            int k = r - SPW_ROUND_MAIN;
+            p->rounds[r].tier = k >= 0 && k < NSET ? (res[own(t, k)] ? SPW_TIER_HOST : SPW_TIER_NVME)
+                                                   : p->tier;
+        }
+    }
+    for (int r = 0; r < SPW_ROUND_COUNT; r++)
+        plan->shared[r].tier = plan->nvme_bytes && r >= SPW_ROUND_DEEP ? SPW_TIER_NVME : SPW_TIER_HOST;
+}
+
 /* Fills every table's and the shared rounds (work, live bytes, compute,
  * times; the disk bytes are set), the totals per round and the plan's
  * totals. TL = NULL: the in-memory schedule (compute only). */
@@ -563,6 +762,11 @@ static void finish_rounds(spw_plan *plan, const tdim *D, const timeline *TL)
     uint32_t T = plan->n_tables;
     memset(plan->rounds, 0, sizeof plan->rounds);
     plan->disk_write = plan->disk_read = 0;
+    if (!TL) /* in memory: everything is host memory */
+        for (int r = 0; r < SPW_ROUND_COUNT; r++) {
+            plan->shared[r].tier = SPW_TIER_HOST;
+            for (uint32_t t = 0; t < T; t++) plan->tables[t].rounds[r].tier = SPW_TIER_HOST;
+        }
     for (uint32_t t = 0; t < T; t++) {
         spw_plan_table *p = &plan->tables[t];
         double c[SPW_ROUND_COUNT];
@@ -574,8 +778,8 @@ static void finish_rounds(spw_plan *plan, const tdim *D, const timeline *TL)
             if (TL) {
                 x->work_bytes = round_work(&D[t], p->R, p->G ? p->G : 1, plan->threads, r);
                 for (uint32_t k = 0; k < TL->n; k++)
-                    if (TL->round[k] == r && TL->snap[(size_t)k * TL->owners + t] > x->live_bytes)
-                        x->live_bytes = TL->snap[(size_t)k * TL->owners + t];
+                    if (TL->round[k] == r && tl_table(TL, k, t) > x->live_bytes)
+                        x->live_bytes = tl_table(TL, k, t);
             }
             round_times(x, plan);
             p->t_io += x->t_io;
@@ -588,9 +792,9 @@ static void finish_rounds(spw_plan *plan, const tdim *D, const timeline *TL)
             for (uint32_t k = 0; k < TL->n; k++) {
                 const uint64_t *s = TL->snap + (size_t)k * TL->owners;
                 if (TL->round[k] != r) continue;
-                if (s[T] > x->live_bytes) x->live_bytes = s[T];
+                if (s[TL->owners - 1] > x->live_bytes) x->live_bytes = s[TL->owners - 1];
                 uint64_t all = 0;
-                for (uint32_t o = 0; o <= T; o++) all += s[o];
+                for (uint32_t o = 0; o < TL->owners; o++) all += s[o];
                 if (all > tot->live_bytes) tot->live_bytes = all;
             }
         }
@@ -601,7 +805,9 @@ static void finish_rounds(spw_plan *plan, const tdim *D, const timeline *TL)
             tot->write_bytes += y->write_bytes;
             tot->read_bytes += y->read_bytes;
             tot->t_compute += y->t_compute;
+            if (y->tier == SPW_TIER_NVME) tot->tier = SPW_TIER_NVME;
         }
+        if (tot->tier != SPW_TIER_NVME) tot->tier = SPW_TIER_HOST;
         round_times(tot, plan);
         plan->disk_write += tot->write_bytes;
         plan->disk_read += tot->read_bytes;
@@ -739,7 +945,7 @@ spw_status spw_plan_make(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *
         G0.tree_rows = (uint64_t)atoll(getenv("SPW_TREE_ROWS"));
     timeline TL;
     memset(&TL, 0, sizeof TL);
-    int *in = calloc(def->n_tables + 1, sizeof *in);
+    int *in = calloc(NSET * (size_t)def->n_tables + 1, sizeof *in);
     if (!in) {
         free(D);
         return spw_fail(ctx, SPW_ERR_NOMEM, "plan: out of memory");
@@ -819,10 +1025,10 @@ replan:
         free(in);
         return spw_fail(ctx, SPW_ERR_NOMEM, "plan: out of memory");
     }
-    for (uint32_t o = 0; o <= def->n_tables; o++) in[o] = 1;
+    for (uint32_t o = 0; o < TL.owners; o++) in[o] = 1;
     store = tl_peak(&TL, in);
     uint64_t store_sum = 0;
-    for (uint32_t o = 0; o <= def->n_tables; o++) store_sum += TL.sum[o];
+    for (uint32_t o = 0; o < TL.owners; o++) store_sum += TL.sum[o];
     plan->store_bytes = store;
     plan->store_sum = store_sum;
     /* without an NVMe tier the pool holds everything live at once; 1/8
@@ -856,32 +1062,45 @@ replan:
                         ctx->chunk_rows ? " or lower --chunk-rows" : "");
     }
     plan->pool_bytes = pool;
+    uint32_t O = TL.owners;
     for (uint32_t t = 0; t < def->n_tables; t++) {
         spw_plan_table *p = &plan->tables[t];
-        memset(in, 0, (def->n_tables + 1) * sizeof *in);
-        in[t] = 1;
+        memset(in, 0, O * sizeof *in);
+        p->sum_bytes = 0;
+        for (int k = 0; k < NSET; k++) {
+            in[own(t, k)] = 1;
+            p->sum_bytes += TL.sum[own(t, k)];
+        }
         p->peak_bytes = tl_peak(&TL, in);
-        p->sum_bytes = p->store_bytes = TL.sum[t];
-        p->tier = SPW_TIER_HOST;
+        p->store_bytes = p->sum_bytes;
     }
-    /* unscaled disk bytes of each table and round if it streams */
+    /* unscaled disk bytes of each table's data sets per round if they stream */
     uint32_t nq = (SPW_TARGET_BITS - SPW_GRINDING_BITS + log_b - 1) / log_b;
-    spw_plan_round *rw = calloc((size_t)def->n_tables * SPW_ROUND_COUNT + 1, sizeof *rw);
-    if (!rw) {
+    spw_plan_round *rw = calloc((size_t)O * SPW_ROUND_COUNT, sizeof *rw);
+    int *res = calloc(4 * (size_t)O, sizeof *res);
+    double *ratio = calloc(O, sizeof *ratio);
+    if (!rw || !res || !ratio) {
+        free(rw);
+        free(res);
+        free(ratio);
         free(D);
         free(in);
         tl_free(&TL);
         return spw_fail(ctx, SPW_ERR_NOMEM, "plan: out of memory");
     }
-    for (uint32_t t = 0; t < def->n_tables; t++)
-        table_disk(rw + (size_t)t * SPW_ROUND_COUNT, &D[t], &plan->tables[t], nq, &G0);
     spw_plan_round shared[SPW_ROUND_COUNT];
+    memset(shared, 0, sizeof shared);
+    for (uint32_t t = 0; t < def->n_tables; t++)
+        table_disk(rw + (size_t)own(t, 0) * SPW_ROUND_COUNT, shared, &D[t], &plan->tables[t], nq, &G0);
     shared_disk(shared, N0, nq, &G0);
+    for (uint32_t o = 0; o < O; o++) res[o] = 1;
     if (store_sum > pool && need_all > pool) {
-        /* an NVMe tier: tables whose data fits in the pool beside the
-         * streamed tables' room stay resident there (home tier HOST, no
-         * disk bytes), chosen greedily by disk bytes saved per pool byte;
-         * the others and the DEEP/FRI data stream through the spill file */
+        /* an NVMe tier: data sets (per table and round: what its main, aux
+         * and composition rounds create) that fit in the pool beside the
+         * streamed data's room stay resident there (home tier HOST, no
+         * disk bytes); the others and the DEEP/FRI data stream through
+         * the spill file (pick_tiers; per round or per table, whichever
+         * predicts less disk time) */
         uint64_t room = 32 * (tile_max + CHUNK_HDR);
         for (uint32_t t = 0; t < def->n_tables; t++) {
             /* the tiles of a row chunk of every column, and the next one prefetched */
@@ -889,61 +1108,49 @@ replan:
             if (c > room) room = c;
         }
         uint64_t avail = pool > room ? pool - room : 0;
-        memset(in, 0, (def->n_tables + 1) * sizeof *in);
-        for (;;) {
-            double best = 0;
-            int bt = -1;
-            for (uint32_t t = 0; t < def->n_tables; t++) {
-                const spw_plan_table *p = &plan->tables[t];
-                if (in[t] || !p->peak_bytes || p->tier == SPW_TIER_NVME) continue;
-                uint64_t saved = 0;
-                for (int r = 0; r < SPW_ROUND_COUNT; r++)
-                    saved += rw[(size_t)t * SPW_ROUND_COUNT + r].write_bytes +
-                             rw[(size_t)t * SPW_ROUND_COUNT + r].read_bytes;
-                double ratio = (double)saved / (double)p->peak_bytes;
-                if (bt < 0 || ratio > best) {
-                    best = ratio;
-                    bt = (int)t;
-                }
-            }
-            if (bt < 0) break;
-            in[bt] = 1;
-            uint64_t res = tl_peak(&TL, in);
-            if (res + res / 8 > avail) {
-                in[bt] = 0;
-                plan->tables[bt].tier = SPW_TIER_NVME; /* does not fit: streams */
-            }
+        const char *rule = getenv("SPW_PLAN_TIERS");
+        int *alt = res + O, *scr = res + 2 * (size_t)O;
+        /* per round: the better of the set-by-set greedy and the
+         * per-table choice filled up with single data sets */
+        plan->t_io_per_table = pick_tiers(alt, scr, in, ratio, &TL, rw, shared, plan, avail, 0, NULL);
+        plan->t_io_per_round = pick_tiers(res, scr, in, ratio, &TL, rw, shared, plan, avail, 1, NULL);
+        int *fill = res + 3 * (size_t)O;
+        double tf = pick_tiers(fill, scr, in, ratio, &TL, rw, shared, plan, avail, 1, alt);
+        if (tf < plan->t_io_per_round) {
+            plan->t_io_per_round = tf;
+            memcpy(res, fill, O * sizeof *res);
         }
-        uint64_t res = tl_peak(&TL, in);
-        plan->pool_res_bytes = res;
-        for (uint32_t o = 0; o <= def->n_tables; o++) in[o] = !in[o];
-        plan->stream_bytes = tl_peak(&TL, in);
-        for (uint32_t t = 0; t < def->n_tables; t++) {
-            plan->tables[t].tier = in[t] ? SPW_TIER_NVME : SPW_TIER_HOST;
-            if (!in[t]) plan->n_pool_tables++;
-        }
+        plan->tiers_per_round = rule && !strcmp(rule, "round") ? 1
+                                : rule && !strcmp(rule, "table") ? 0
+                                : plan->t_io_per_round < plan->t_io_per_table;
+        if (!plan->tiers_per_round) memcpy(res, alt, O * sizeof *res);
+        uint64_t rp = tl_peak(&TL, res);
+        plan->pool_res_bytes = rp;
+        for (uint32_t o = 0; o < O; o++) scr[o] = !res[o];
+        plan->stream_bytes = tl_peak(&TL, scr);
         plan->nvme_bytes = (plan->stream_bytes + plan->stream_bytes / 8 + 64 * MiB) / MiB * MiB;
         /* disk traffic: everything streamed that does not stay cached in
          * the rest of the pool is written once and read back by each pass
          * that consumes it */
-        uint64_t cache = pool > res + res / 8 ? pool - res - res / 8 : 0;
-        double f = plan->stream_bytes ? 1.0 - (double)cache / (double)plan->stream_bytes : 0;
-        if (f < 0) f = 0;
+        double f = stream_fraction(pool, rp, plan->stream_bytes);
         for (uint32_t t = 0; t < def->n_tables; t++)
-            for (int r = 0; r < SPW_ROUND_COUNT; r++) {
-                spw_plan_round *x = &plan->tables[t].rounds[r], *y = &rw[(size_t)t * SPW_ROUND_COUNT + r];
-                if (!in[t]) continue;
-                x->write_bytes = (uint64_t)(f * (double)y->write_bytes);
-                x->read_bytes = (uint64_t)(f * (double)y->read_bytes);
-            }
+            for (int k = 0; k < NSET; k++)
+                for (int r = 0; r < SPW_ROUND_COUNT && !res[own(t, k)]; r++) {
+                    spw_plan_round *x = &plan->tables[t].rounds[r];
+                    const spw_plan_round *y = &rw[(size_t)own(t, k) * SPW_ROUND_COUNT + r];
+                    x->write_bytes += (uint64_t)(f * (double)y->write_bytes);
+                    x->read_bytes += (uint64_t)(f * (double)y->read_bytes);
+                }
         for (int r = 0; r < SPW_ROUND_COUNT; r++) {
             plan->shared[r].write_bytes = (uint64_t)(f * (double)shared[r].write_bytes);
             plan->shared[r].read_bytes = (uint64_t)(f * (double)shared[r].read_bytes);
         }
     } else {
-        plan->n_pool_tables = def->n_tables;
         plan->pool_res_bytes = store;
     }
+    set_tiers(plan, res);
+    free(res);
+    free(ratio);
     free(rw);
     finish_rounds(plan, D, &TL);
     /* recompute vs store */
@@ -951,7 +1158,10 @@ replan:
         spw_plan_table *p = &plan->tables[t];
         const tdim *d = &D[t];
         double kn = plan->cpu_ntt_s, rb = plan->disk_read_gbs * 1e9, wb = plan->disk_write_gbs * 1e9;
-        double disk = p->tier == SPW_TIER_NVME ? 1 : 0; /* pool-resident data: no disk */
+        /* pool-resident data: no disk */
+        double dm = p->rounds[SPW_ROUND_MAIN].tier == SPW_TIER_NVME ? 1 : 0;
+        double da = p->rounds[SPW_ROUND_AUX].tier == SPW_TIER_NVME ? 1 : 0;
+        double dc = p->rounds[SPW_ROUND_COMP].tier == SPW_TIER_NVME ? 1 : 0;
         if (d->NE != d->N) {
             /* The extended domain feeds only the composition, so both
              * choices run its NTTs once: recomputing it there reads the
@@ -960,8 +1170,8 @@ replan:
              * are at hand, then writing and reading NE > n rows. */
             double cols = (double)(d->nm + d->na), b = 8.0 * cols * (double)d->NE;
             double ntt = kn * ntt_units(cols, (double)d->NE, p->log_N + 3);
-            p->t_ext_recompute = ntt + disk * 8.0 * cols * (double)d->n / rb;
-            p->t_ext_store = ntt + disk * (b / wb + b / rb);
+            p->t_ext_recompute = ntt + 8.0 * (dm * d->nm + da * d->na) * (double)d->n / rb;
+            p->t_ext_store = ntt + dc * (b / wb + b / rb);
             p->ext_store_cheaper = p->t_ext_store < p->t_ext_recompute;
         }
         /* The LDE is read back by the composition and DEEP passes (main and
@@ -972,7 +1182,7 @@ replan:
         double passes = (double)(2 * (d->nm + d->na) + d->nc);
         double open = plan->cpu_k * 2e-9 * (double)nq * (double)(d->nm + d->na + d->nc) * (double)d->n;
         p->t_lde_recompute = kn * ntt_units(passes, (double)d->N, p->log_N + 2) + open;
-        p->t_lde_store = disk * 8.0 * passes * (double)d->N / rb;
+        p->t_lde_store = 8.0 * (2 * (dm * d->nm + da * d->na) + dc * d->nc) * (double)d->N / rb;
         p->lde_store_cheaper = p->t_lde_store <= p->t_lde_recompute;
     }
     tl_free(&TL);
@@ -1015,7 +1225,9 @@ void spw_plan_print(FILE *f, const spw_plan *p)
         else snprintf(ch, sizeof ch, "-");
         fprintf(f, "%-14s %6s %6u %5u %4u %8s %9s %5u %10s %10s %10s %8.3fs\n", t->name, rows,
                 t->nm, t->na, t->nc,
-                t->spilled ? (t->tier == SPW_TIER_NVME ? "nvme" : "host") : "resident", ch, t->G, a,
+                t->spilled ? (t->mixed ? "mixed" : t->tier == SPW_TIER_NVME ? "nvme" : "host")
+                           : "resident",
+                ch, t->G, a,
                 t->spilled ? b : "-", t->spilled ? c : "-", t->t_compute);
     }
     if (p->spilled) {
@@ -1032,6 +1244,14 @@ void spw_plan_print(FILE *f, const spw_plan *p)
         fprintf(f, "store: peak %s over the schedule (%s created in all); %u of %u tables resident "
                    "in the pool (peak %s), streamed data peak %s\n",
                 (fmt_size(d, sizeof d, p->store_bytes), d), a, p->n_pool_tables, p->n_tables, b, c);
+        if (p->nvme_bytes) {
+            uint32_t nmix = 0;
+            for (uint32_t i = 0; i < p->n_tables; i++) nmix += p->tables[i].mixed != 0;
+            fprintf(f, "tiers: per %s (%u tables mixed; predicted disk %.3f s per table and round, "
+                       "%.3f s per table)\n",
+                    p->tiers_per_round ? "table and round" : "table", nmix, p->t_io_per_round,
+                    p->t_io_per_table);
+        }
         fmt_size(a, sizeof a, p->disk_write);
         fmt_size(b, sizeof b, p->disk_read);
         fprintf(f, "bytes per link: host->nvme %s, nvme->host %s (%.2f / %.2f GB/s write/read, %s)\n",
@@ -1064,20 +1284,28 @@ static void print_round_row(FILE *f, const char *round, const char *table, const
 
 void spw_plan_print_rounds(FILE *f, const spw_plan *p)
 {
-    fprintf(f, "per round (mode pool = resident in the pinned pool, nvme = streamed through the "
-               "spill file; work = heap working set, live = bytes in the store):\n");
+    fprintf(f, "per round (mode = home tier of the data the round creates for the table: pool = "
+               "resident in the pinned pool, nvme = streamed through the spill file; later rounds "
+               "show the table's tiers, mixed = both; work = heap working set, live = bytes in "
+               "the store):\n");
     fprintf(f, "%-6s %-14s %-5s %10s %10s %11s %11s %9s %9s %9s\n", "round", "table", "mode", "work",
             "live", "host->nvme", "nvme->host", "compute", "disk", "time");
     for (size_t k = 0; k < sizeof plan_rounds / sizeof plan_rounds[0]; k++) {
         int r = plan_rounds[k];
         const char *rn = plan_round_short[r];
         if (r != SPW_ROUND_FRI)
-            for (uint32_t t = 0; t < p->n_tables; t++)
-                print_round_row(f, rn, p->tables[t].name,
-                                p->tables[t].tier == SPW_TIER_NVME ? "nvme" : "pool",
-                                &p->tables[t].rounds[r]);
+            for (uint32_t t = 0; t < p->n_tables; t++) {
+                const spw_plan_table *x = &p->tables[t];
+                /* rounds that create no table data: the table's tiers */
+                int own_data = r >= SPW_ROUND_MAIN && r <= SPW_ROUND_COMP;
+                print_round_row(f, rn, x->name,
+                                !own_data && x->mixed ? "mixed"
+                                : x->rounds[r].tier == SPW_TIER_NVME ? "nvme" : "pool",
+                                &x->rounds[r]);
+            }
         if (r >= SPW_ROUND_DEEP)
-            print_round_row(f, rn, "(fri data)", p->nvme_bytes ? "nvme" : "pool", &p->shared[r]);
+            print_round_row(f, rn, "(fri data)", p->shared[r].tier == SPW_TIER_NVME ? "nvme" : "pool",
+                            &p->shared[r]);
         print_round_row(f, rn, "(total)", "", &p->rounds[r]);
     }
     fprintf(f, "recompute vs store (predicted seconds; the streaming prover stores the LDE and "
@@ -1092,7 +1320,8 @@ void spw_plan_print_rounds(FILE *f, const spw_plan *p)
             snprintf(es, sizeof es, "%.3fs", x->t_ext_store);
         }
         fprintf(f, "%-14s %-5s %12.3fs %12.3fs %-8s %13s %13s %s\n", x->name,
-                x->tier == SPW_TIER_NVME ? "nvme" : "pool", x->t_lde_recompute, x->t_lde_store,
+                x->mixed ? "mixed" : x->tier == SPW_TIER_NVME ? "nvme" : "pool", x->t_lde_recompute,
+                x->t_lde_store,
                 x->lde_store_cheaper ? "store" : "recomp.*", er, es,
                 !x->recompute_lde ? "-" : x->ext_store_cheaper ? "store*" : "recomp.");
     }

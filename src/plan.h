@@ -40,6 +40,14 @@ typedef struct spw_plan_round {
     uint64_t write_bytes;           /* predicted bytes host -> nvme */
     uint64_t read_bytes;            /* predicted bytes nvme -> host */
     double t_compute, t_io, t_pred; /* predicted seconds (t_pred: overlapped) */
+    /* home tier (spill.h's spw_tier: SPW_TIER_HOST = pool-resident,
+     * SPW_TIER_NVME = streamed) of what the round creates for the table:
+     * main = trace, coefficients, LDE, tree; aux = its coefficients, LDE,
+     * tree; comp = the composition temporaries, coefficients, LDE, tree.
+     * Rounds that create no table data carry the table's tier; the shared
+     * rounds (plan->shared) the DEEP/FRI data's; plan->rounds[r] (totals)
+     * SPW_TIER_NVME when any of the round's data streams. */
+    int tier;
 } spw_plan_round;
 
 typedef struct spw_plan_table {
@@ -57,10 +65,13 @@ typedef struct spw_plan_table {
     int recompute_lde;              /* 1 = recompute the extended-domain LDE of the
                                        composition round from coefficients (always,
                                        it is never stored); 0 = n/a */
-    /* per-table tier of the streamed schedule: SPW_TIER_HOST = resident in
-     * the pinned pool (never evicted, no disk bytes), SPW_TIER_NVME =
-     * streamed through the spill file (spill.h's spw_tier values) */
+    /* tier of the streamed schedule: SPW_TIER_HOST = all its data resident
+     * in the pinned pool (never evicted, no disk bytes), SPW_TIER_NVME =
+     * some of it (rounds[r].tier says which rounds' data) streamed through
+     * the spill file (spill.h's spw_tier values); mixed = the main, aux and
+     * composition data do not all have the same tier */
     int tier;
+    int mixed;
     uint64_t peak_bytes;            /* its own data's peak in the store */
     uint64_t sum_bytes;             /* all its data ever created in the store */
     spw_plan_round rounds[SPW_ROUND_COUNT];
@@ -93,6 +104,12 @@ typedef struct spw_plan {
     uint64_t pool_res_bytes;         /* peak of the pool-resident tables' data */
     uint64_t stream_bytes;           /* peak of the streamed (NVMe-homed) data */
     uint32_t n_pool_tables;          /* tables with tier SPW_TIER_HOST */
+    /* the tier rule (docs/OUT_OF_CORE.md, "Per-round tiers"): 1 = per
+     * table and round, 0 = per table (whole tables; chosen when it predicts
+     * no more disk time, or forced by $SPW_PLAN_TIERS=table); the predicted
+     * disk seconds of both choices (0 without an NVMe tier) */
+    int tiers_per_round;
+    double t_io_per_table, t_io_per_round;
     spw_plan_round rounds[SPW_ROUND_COUNT]; /* totals per round (tables + FRI) */
     spw_plan_round shared[SPW_ROUND_COUNT]; /* DEEP roll-ins, FRI layers and trees (not per table) */
     uint64_t nvme_bytes;             /* spill-file reservation (0 = no NVMe tier) */

@@ -137,12 +137,14 @@ static spw_status mat_new(run *u, spw_mat *m, const char *name, size_t ncols, si
                         u->wb && u->home == SPW_TIER_NVME && kind == SPW_CHUNK_LDE);
 }
 
-/* The home tier of table t's matrices (t = n_tables: the shared DEEP/FRI
- * data): the planner's per-table choice, pool-resident or streamed. */
-static void table_home(run *u, uint32_t t)
+/* The home tier of the matrices round `round` creates for table t (t =
+ * n_tables: the shared DEEP/FRI data): the planner's per-table-and-round
+ * choice, pool-resident or streamed. */
+static void table_home(run *u, uint32_t t, int round)
 {
     const spw_plan *p = u->plan;
-    int nvme = p->nvme_bytes && (t >= p->n_tables || p->tables[t].tier == SPW_TIER_NVME);
+    int nvme = p->nvme_bytes &&
+               (t >= p->n_tables || p->tables[t].rounds[round].tier == SPW_TIER_NVME);
     u->home = nvme ? SPW_TIER_NVME : SPW_TIER_HOST;
 }
 
@@ -1238,7 +1240,7 @@ spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
     spw_stats_add_time(ctx, spw_round_names[SPW_ROUND_MAIN], -1, spw_now() - tr0);
     for (uint32_t t = 0; t < def->n_tables; t++) {
         prog(ctx, S, def->n_tables, SPW_ROUND_MAIN, t);
-        table_home(&u, t);
+        table_home(&u, t, SPW_ROUND_MAIN);
         if ((st = round_main(&u, &S[t], trace, t)) != SPW_OK) goto out;
         P.tables[t].main_root = *spw_stree_root(&S[t].mtree);
         spw_transcript_absorb(&tr, P.tables[t].main_root.b, 32);
@@ -1255,7 +1257,7 @@ spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
     for (uint32_t i = 0; i < n_ch; i++) ch[i] = spw_transcript_ext3(&tr);
     for (uint32_t t = 0; t < def->n_tables; t++) {
         prog(ctx, S, def->n_tables, SPW_ROUND_AUX, t);
-        table_home(&u, t);
+        table_home(&u, t, SPW_ROUND_AUX);
         if ((st = round_aux(&u, &S[t], ch, &P.tables[t].logup_sum)) != SPW_OK) goto out;
         if (S[t].na) {
             uint8_t b[56];
@@ -1280,7 +1282,7 @@ spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
     for (uint32_t t = 0; t < def->n_tables; t++) {
         prog(ctx, S, def->n_tables, SPW_ROUND_COMP, t);
         fe3 lambda = spw_transcript_ext3(&tr);
-        table_home(&u, t);
+        table_home(&u, t, SPW_ROUND_COMP);
         if ((st = round_comp(&u, &S[t], ch, P.publics, P.tables[t].logup_sum, lambda, forced)) != SPW_OK)
             goto out;
     }
@@ -1323,7 +1325,7 @@ spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
         goto out;
     }
     fri.n_layers = P.n_layers;
-    table_home(&u, def->n_tables);
+    table_home(&u, def->n_tables, SPW_ROUND_DEEP);
     fe3 gamma = spw_transcript_ext3(&tr), gpow = fe3_one();
     for (uint32_t t = 0; t < def->n_tables; t++) {
         unsigned i = log_n0 - S[t].log_N;
