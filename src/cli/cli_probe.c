@@ -6,7 +6,9 @@
  */
 #include "cli.h"
 #include "internal.h"
+#include "plan_calib.h"
 #include "spill.h"
+#include "../../examples/workloads.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +27,54 @@ static void probe_usage(FILE *f)
             "  --engine E          I/O engine (default auto: io_uring, else threads)\n"
             "  --threads T         threads of the CPU calibration (default 0 = all CPUs, as the\n"
             "                      prover): an LDE of 16 x 2^18 and a Merkle tree of 16 x 2^20\n"
-            "                      (cpu_threads, ntt_ns_per_elem_log, hash_gbs; about 1 s)\n");
+            "                      (cpu_threads, ntt_ns_per_elem_log, hash_gbs; about 1 s)\n"
+            "  --calib-log-rows N  per-round calibration (calib_* keys): in-memory CPU proofs of\n"
+            "                      vm 2^(N-2) and 2^N and a streamed one of 2^(N-1), timed per\n"
+            "                      round and table (default 16: a few seconds; 0 = skip)\n");
+}
+
+/* One timed proof of the vm workload on the CPU backend (streamed: mode
+ * spilled under the default budget, so no disk): its AIR and times go to
+ * run (the AIR stays alive in *air for the fit). */
+static spw_status calib_prove(spw_ctx *ctx, spw_air **air, spw_calib_run *run, unsigned log_rows,
+                              int streamed)
+{
+    spw_workload_params wp;
+    spw_trace *trace = NULL;
+    uint64_t *publics = NULL;
+    size_t n_publics = 0;
+    char tag[SPW_WORKLOAD_TAG_MAX];
+    SPW_TRY(spw_workload_defaults(ctx, &wp, "vm"));
+    wp.log_rows = log_rows;
+    spw_status s = spw_workload_build(ctx, air, &trace, &publics, &n_publics, tag, sizeof tag, &wp);
+    if (s == SPW_OK) s = spw_ctx_set_param(ctx, SPW_PARAM_MODE, streamed ? SPW_MODE_SPILLED
+                                                                       : SPW_MODE_RESIDENT);
+    uint8_t *proof = NULL;
+    size_t len = 0;
+    spw_statement stmt = {publics, n_publics, (const uint8_t *)tag, strlen(tag)};
+    if (s == SPW_OK) s = spw_prove(ctx, &proof, &len, *air, trace, &stmt);
+    if (s == SPW_OK)
+        spw_calib_run_from_stats(run, spw_air_get_def(*air), ctx->blowup ? ctx->blowup : 4,
+                                 streamed, &ctx->run_stats);
+    spw_free(proof);
+    spw_workload_free(NULL, trace, publics);
+    return s;
+}
+
+/* The per-round calibration: a warm-up, vm 2^(L-2) and 2^L in memory, vm
+ * 2^(L-1) streamed; fitted on ctx's threads. */
+static spw_status calib_run(spw_ctx *ctx, spw_calib *c, unsigned L)
+{
+    spw_air *air[4] = {NULL, NULL, NULL, NULL};
+    spw_calib_run *runs = calloc(4, sizeof *runs);
+    if (!runs) return SPW_ERR_NOMEM;
+    const unsigned logs[4] = {L - 2, L - 2, L, L - 1};
+    spw_status s = spw_ctx_set_param(ctx, SPW_PARAM_BACKEND, SPW_BACKEND_CPU);
+    for (int i = 0; i < 4 && s == SPW_OK; i++) s = calib_prove(ctx, &air[i], &runs[i], logs[i], i == 3);
+    if (s == SPW_OK) s = spw_calib_fit(ctx, c, runs + 1, 3, ctx->threads);
+    for (int i = 0; i < 4; i++) spw_workload_free(air[i], NULL, NULL);
+    free(runs);
+    return s;
 }
 
 int cli_probe(int argc, char **argv)
@@ -34,7 +83,7 @@ int cli_probe(int argc, char **argv)
     if (!dir || !*dir) dir = getenv("TMPDIR");
     if (!dir || !*dir) dir = "/var/tmp";
     const char *save = NULL;
-    uint64_t size = 1ull << 30, qd = 8, req = 4u << 20, threads = 0;
+    uint64_t size = 1ull << 30, qd = 8, req = 4u << 20, threads = 0, calib_log = 16;
     int engine = SPW_IO_AUTO;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -70,6 +119,11 @@ int cli_probe(int argc, char **argv)
                 cli_error("probe", "bad --threads '%s' (0..1024)", v);
                 return CLI_USAGE;
             }
+        } else if (!strcmp(a, "--calib-log-rows")) {
+            if (cli_parse_uint(v, 0, 24, &calib_log) || (calib_log && calib_log < 12)) {
+                cli_error("probe", "bad --calib-log-rows '%s' (0, or 12..24)", v);
+                return CLI_USAGE;
+            }
         } else if (!strcmp(a, "--engine")) {
             if (!strcmp(v, "auto")) engine = SPW_IO_AUTO;
             else if (!strcmp(v, "uring")) engine = SPW_IO_URING;
@@ -95,9 +149,17 @@ int cli_probe(int argc, char **argv)
     spw_spill_probe_result r;
     spw_status s = spw_spill_probe(ctx, &r, dir, size, (unsigned)qd, (uint32_t)req, engine);
     if (s == SPW_OK) s = spw_spill_probe_cpu(ctx, &r, 0, 0);
+    spw_calib cal;
+    memset(&cal, 0, sizeof cal);
+    if (s == SPW_OK && calib_log) {
+        s = spw_ctx_set_spill_dir(ctx, dir);
+        if (s == SPW_OK) s = calib_run(ctx, &cal, (unsigned)calib_log);
+    }
     if (s == SPW_OK) {
         spw_spill_probe_print(stdout, &r);
+        if (cal.have) spw_calib_print(stdout, &cal);
         if (save) s = spw_spill_probe_save(ctx, save, &r);
+        if (save && s == SPW_OK && cal.have) s = spw_calib_append(ctx, save, &cal);
     }
     if (s != SPW_OK) cli_error("probe", "%s", spw_ctx_last_error(ctx));
     spw_ctx_free(ctx);
