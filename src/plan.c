@@ -575,18 +575,19 @@ static void shared_disk(spw_plan_round *x, uint64_t N0, uint32_t nq, const geo *
 /* The readers, write-behind cleaners and query threads keep several
  * transfers in flight beside the compute, so the two overlap; about 30% of
  * the shorter one stays exposed (synth small at 24 MiB, measured in
- * docs/PERFORMANCE.md). */
-static double overlap(double compute, double io)
+ * docs/PERFORMANCE.md), or the share the probe's streamed calibration run
+ * measured (calib_overlap). */
+static double overlap(const spw_plan *plan, double compute, double io)
 {
     double hi = compute > io ? compute : io, lo = compute + io - hi;
-    return hi + 0.3 * lo;
+    return hi + (plan->calib.overlap > 0 ? plan->calib.overlap : 0.3) * lo;
 }
 
 static void round_times(spw_plan_round *x, const spw_plan *plan)
 {
     x->t_io = (double)x->write_bytes / (plan->disk_write_gbs * 1e9) +
               (double)x->read_bytes / (plan->disk_read_gbs * 1e9);
-    x->t_pred = overlap(x->t_compute, x->t_io);
+    x->t_pred = overlap(plan, x->t_compute, x->t_io);
 }
 
 /* Fills every table's and the shared rounds (work, live bytes, compute,
@@ -644,7 +645,7 @@ static void finish_rounds(spw_plan *plan, const tdim *D, const timeline *TL)
     }
     plan->t_io = (double)plan->disk_write / (plan->disk_write_gbs * 1e9) +
                  (double)plan->disk_read / (plan->disk_read_gbs * 1e9);
-    plan->t_pred = overlap(plan->t_compute, plan->t_io);
+    plan->t_pred = overlap(plan, plan->t_compute, plan->t_io);
 }
 
 static void fmt_size(char *b, size_t len, uint64_t v)

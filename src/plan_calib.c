@@ -276,9 +276,18 @@ spw_status spw_calib_fit(spw_ctx *ctx, spw_calib *out, const spw_calib_run *runs
     return SPW_OK;
 }
 
+double spw_calib_overlap_fit(double measured, double compute, double io)
+{
+    double hi = compute > io ? compute : io, lo = compute + io - hi;
+    if (!(io > 0.05 * compute) || !(io > 0.01) || !(lo > 0)) return 0;
+    double x = (measured - hi) / lo;
+    return x < 0.05 ? 0.05 : x > 1 ? 1 : x;
+}
+
 void spw_calib_print(FILE *f, const spw_calib *c)
 {
     fprintf(f, "calib_threads=%u\n", c->threads);
+    if (c->overlap > 0) fprintf(f, "calib_overlap=%.4g\n", c->overlap);
     for (int r = 0; r < SPW_ROUND_COUNT; r++)
         fprintf(f, "calib_%s=%.6g %.6g %.6g %.4g\n", round_key[r], c->a[r], c->p[r], c->b[r],
                 c->stream[r]);
@@ -319,6 +328,13 @@ spw_status spw_calib_load(spw_ctx *ctx, spw_calib *c, const char *path)
             if (end == v || *end || !x || x > 65536)
                 s = spw_fail(ctx, SPW_ERR_PARSE, "%s:%u: bad calib_threads '%s'", path, lineno, v);
             c->threads = (unsigned)x;
+            continue;
+        }
+        if (!strcmp(k, "overlap")) {
+            c->overlap = strtod(v, &end);
+            if (end == v || *end || !(c->overlap > 0 && c->overlap <= 1))
+                s = spw_fail(ctx, SPW_ERR_PARSE, "%s:%u: bad calib_overlap '%s' (0 < x <= 1)",
+                             path, lineno, v);
             continue;
         }
         int r = 0;

@@ -25,6 +25,9 @@ typedef struct spw_calib {
     double p[SPW_ROUND_COUNT];         /* seconds per point unit */
     double b[SPW_ROUND_COUNT];         /* seconds per table-round (main..DEEP), per proof (others) */
     double stream[SPW_ROUND_COUNT];    /* streaming prover / in-memory prover (1 = same) */
+    double overlap;                    /* exposed share of the shorter of compute and disk
+                                          time in a streamed run (0 = not measured: the
+                                          planner's default) */
 } spw_calib;
 
 /* The shape of one table as the model counts it (plan.c's dimensions). */
@@ -90,6 +93,12 @@ spw_status spw_calib_fit(spw_ctx *ctx, spw_calib *out, const spw_calib_run *runs
  * streamed as run->streamed); the sum is the proof's compute. */
 void spw_calib_predict(double pred[SPW_ROUND_COUNT], const spw_calib *c, const spw_calib_run *run,
                        unsigned threads);
+
+/* The exposed share x of a streamed run whose measured seconds are
+ * `measured` for predicted compute and disk seconds: measured = max +
+ * x min, kept within 0.05..1; 0 (not measured) when the run moved no disk
+ * time to speak of (io under 5% of the compute or under 10 ms). */
+double spw_calib_overlap_fit(double measured, double compute, double io);
 
 /* Writes the calib_* keys (key=value lines) to f. */
 void spw_calib_print(FILE *f, const spw_calib *c);

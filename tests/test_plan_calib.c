@@ -126,6 +126,12 @@ START_TEST(fit_synthetic)
                           fit.stream[r]);
     /* no in-memory run: nothing to fit */
     ck_assert_int_eq(spw_calib_fit(ctx, &fit, runs + 2, 1, 1), SPW_ERR_INVALID_ARG);
+    /* the exposed share of the disk time: measured = max + x min */
+    ck_assert(near(spw_calib_overlap_fit(2.0 + 0.4 * 1.0, 2.0, 1.0), 0.4, 1e-12));
+    ck_assert(near(spw_calib_overlap_fit(1.0 + 0.7 * 0.5, 0.5, 1.0), 0.7, 1e-12));
+    ck_assert(near(spw_calib_overlap_fit(9.0, 2.0, 1.0), 1, 1e-12));   /* at most all of it */
+    ck_assert(near(spw_calib_overlap_fit(1.5, 2.0, 1.0), 0.05, 1e-12)); /* at least 5% */
+    ck_assert_double_eq(spw_calib_overlap_fit(2.0, 2.0, 0.05), 0);     /* no disk to speak of */
     /* linear thread scaling from the calibration's threads */
     double p4[SPW_ROUND_COUNT], p8[SPW_ROUND_COUNT];
     spw_calib_predict(p4, &truth, &runs[0], 4);
@@ -217,9 +223,10 @@ START_TEST(probe_file_keys)
     /* the keys round-trip */
     true_calib(&c);
     c.stream[SPW_ROUND_DEEP] = 1.25;
+    c.overlap = 0.6;
     ck_assert_int_eq(spw_calib_append(ctx, path, &c), SPW_OK);
     ck_assert_int_eq(spw_calib_load(ctx, &back, path), SPW_OK);
-    ck_assert(back.have && back.threads == c.threads);
+    ck_assert(back.have && back.threads == c.threads && near(back.overlap, 0.6, 1e-9));
     for (int r = 0; r < SPW_ROUND_COUNT; r++)
         ck_assert(near(back.a[r], c.a[r], 1e-5) && near(back.p[r], c.p[r], 1e-5) &&
                   near(back.b[r], c.b[r], 1e-5) && near(back.stream[r], c.stream[r], 1e-3));
@@ -247,8 +254,9 @@ START_TEST(probe_file_keys)
     const char *bads[] = {"write_gbs=1\nread_gbs=1\ncalib_threads=2\ncalib_main=1 0 0 1\n",
                           "write_gbs=1\nread_gbs=1\ncalib_threads=2\ncalib_main=1 x 0 1\n",
                           "write_gbs=1\nread_gbs=1\ncalib_threads=0\n",
-                          "write_gbs=1\nread_gbs=1\ncalib_threads=2\ncalib_main=1 0 0 0\n"};
-    for (int i = 0; i < 4; i++) {
+                          "write_gbs=1\nread_gbs=1\ncalib_threads=2\ncalib_main=1 0 0 0\n",
+                          "write_gbs=1\nread_gbs=1\ncalib_threads=2\ncalib_overlap=1.5\n"};
+    for (int i = 0; i < 5; i++) {
         write_file(bad, sizeof bad, bads[i]);
         ck_assert_int_eq(spw_calib_load(ctx, &back, bad), SPW_ERR_PARSE);
         ck_assert_int_eq(back.have, 0);

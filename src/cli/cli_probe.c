@@ -6,12 +6,14 @@
  */
 #include "cli.h"
 #include "internal.h"
+#include "plan.h"
 #include "plan_calib.h"
 #include "spill.h"
 #include "../../examples/workloads.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void probe_usage(FILE *f)
 {
@@ -29,15 +31,16 @@ static void probe_usage(FILE *f)
             "                      prover): an LDE of 16 x 2^18 and a Merkle tree of 16 x 2^20\n"
             "                      (cpu_threads, ntt_ns_per_elem_log, hash_gbs; about 1 s)\n"
             "  --calib-log-rows N  per-round calibration (calib_* keys): in-memory CPU proofs of\n"
-            "                      vm 2^(N-2) and 2^N and a streamed one of 2^(N-1), timed per\n"
-            "                      round and table (default 16: a few seconds; 0 = skip)\n");
+            "                      vm 2^(N-2) and 2^N timed per round and table, and vm 2^(N-1)\n"
+            "                      streamed in the pool and under a small budget (disk overlap)\n"
+            "                      (default 16: a few seconds; 0 = skip)\n");
 }
 
 /* One timed proof of the vm workload on the CPU backend (streamed: mode
- * spilled under the default budget, so no disk): its AIR and times go to
- * run (the AIR stays alive in *air for the fit). */
+ * spilled under host budget `budget`, 0 = the default): its AIR and times
+ * go to run (the AIR stays alive in *air for the fit). */
 static spw_status calib_prove(spw_ctx *ctx, spw_air **air, spw_calib_run *run, unsigned log_rows,
-                              int streamed)
+                              int streamed, uint64_t budget)
 {
     spw_workload_params wp;
     spw_trace *trace = NULL;
@@ -49,6 +52,7 @@ static spw_status calib_prove(spw_ctx *ctx, spw_air **air, spw_calib_run *run, u
     spw_status s = spw_workload_build(ctx, air, &trace, &publics, &n_publics, tag, sizeof tag, &wp);
     if (s == SPW_OK) s = spw_ctx_set_param(ctx, SPW_PARAM_MODE, streamed ? SPW_MODE_SPILLED
                                                                        : SPW_MODE_RESIDENT);
+    if (s == SPW_OK) s = spw_ctx_set_param(ctx, SPW_PARAM_HOST_BUDGET, (int64_t)budget);
     uint8_t *proof = NULL;
     size_t len = 0;
     spw_statement stmt = {publics, n_publics, (const uint8_t *)tag, strlen(tag)};
@@ -61,19 +65,51 @@ static spw_status calib_prove(spw_ctx *ctx, spw_air **air, spw_calib_run *run, u
     return s;
 }
 
-/* The per-round calibration: a warm-up, vm 2^(L-2) and 2^L in memory, vm
- * 2^(L-1) streamed; fitted on ctx's threads. */
-static spw_status calib_run(spw_ctx *ctx, spw_calib *c, unsigned L)
+/* The exposed share of disk time: the streamed run under a small budget
+ * (runs[4]) against the plan made with the fitted model and the measured
+ * bandwidths (written to a temporary probe file in the spill directory). */
+static spw_status calib_overlap(spw_ctx *ctx, spw_calib *c, const spw_spill_probe_result *r,
+                                const spw_calib_run *run, uint64_t budget)
 {
-    spw_air *air[4] = {NULL, NULL, NULL, NULL};
-    spw_calib_run *runs = calloc(4, sizeof *runs);
+    char path[SPW_PLAN_DIR_MAX + 32];
+    snprintf(path, sizeof path, "%s/.spw-calib-%ld", r->dir, (long)getpid());
+    spw_status s = spw_spill_probe_save(ctx, path, r);
+    if (s == SPW_OK) s = spw_calib_append(ctx, path, c);
+    spw_plan plan;
+    memset(&plan, 0, sizeof plan);
+    if (s == SPW_OK) s = spw_ctx_set_param(ctx, SPW_PARAM_HOST_BUDGET, (int64_t)budget);
+    if (s == SPW_OK) s = spw_plan_make(ctx, &plan, run->def, path);
+    unlink(path);
+    if (s == SPW_OK) {
+        double m = 0;
+        for (int k = 0; k < SPW_ROUND_COUNT; k++) m += run->round_s[k];
+        c->overlap = spw_calib_overlap_fit(m, plan.t_compute, plan.t_io);
+    }
+    spw_plan_clear(&plan);
+    return s;
+}
+
+/* The per-round calibration: a warm-up, vm 2^(L-2) and 2^L in memory, vm
+ * 2^(L-1) streamed in the pool (no disk), fitted on ctx's threads; then vm
+ * 2^(L-1) streamed under a budget of 2 KiB per row (min 32 MiB) for the
+ * exposed share of the disk time. */
+static spw_status calib_run(spw_ctx *ctx, spw_calib *c, const spw_spill_probe_result *r,
+                            unsigned L)
+{
+    spw_air *air[5] = {NULL, NULL, NULL, NULL, NULL};
+    spw_calib_run *runs = calloc(5, sizeof *runs);
     if (!runs) return SPW_ERR_NOMEM;
-    const unsigned logs[4] = {L - 2, L - 2, L, L - 1};
+    const unsigned logs[5] = {L - 2, L - 2, L, L - 1, L - 1};
+    uint64_t small = (UINT64_C(2048) << (L - 1)) > (UINT64_C(32) << 20) ? UINT64_C(2048) << (L - 1)
+                                                                       : UINT64_C(32) << 20;
     spw_status s = spw_ctx_set_param(ctx, SPW_PARAM_BACKEND, SPW_BACKEND_CPU);
-    for (int i = 0; i < 4 && s == SPW_OK; i++) s = calib_prove(ctx, &air[i], &runs[i], logs[i], i == 3);
+    for (int i = 0; i < 5 && s == SPW_OK; i++)
+        s = calib_prove(ctx, &air[i], &runs[i], logs[i], i >= 3, i == 4 ? small : 0);
     if (s == SPW_OK) s = spw_calib_fit(ctx, c, runs + 1, 3, ctx->threads);
-    for (int i = 0; i < 4; i++) spw_workload_free(air[i], NULL, NULL);
+    if (s == SPW_OK) s = calib_overlap(ctx, c, r, &runs[4], small);
+    for (int i = 0; i < 5; i++) spw_workload_free(air[i], NULL, NULL);
     free(runs);
+    if (s == SPW_OK) s = spw_ctx_set_param(ctx, SPW_PARAM_HOST_BUDGET, 0);
     return s;
 }
 
@@ -153,7 +189,7 @@ int cli_probe(int argc, char **argv)
     memset(&cal, 0, sizeof cal);
     if (s == SPW_OK && calib_log) {
         s = spw_ctx_set_spill_dir(ctx, dir);
-        if (s == SPW_OK) s = calib_run(ctx, &cal, (unsigned)calib_log);
+        if (s == SPW_OK) s = calib_run(ctx, &cal, &r, (unsigned)calib_log);
     }
     if (s == SPW_OK) {
         spw_spill_probe_print(stdout, &r);
