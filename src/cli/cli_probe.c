@@ -31,23 +31,23 @@ static void probe_usage(FILE *f)
             "                      prover): an LDE of 16 x 2^18 and a Merkle tree of 16 x 2^20\n"
             "                      (cpu_threads, ntt_ns_per_elem_log, hash_gbs; about 1 s)\n"
             "  --calib-log-rows N  per-round calibration (calib_* keys): in-memory CPU proofs of\n"
-            "                      vm 2^(N-2) and 2^N timed per round and table, and vm 2^(N-1)\n"
-            "                      streamed in the pool and under a small budget (disk overlap)\n"
+            "                      vm 2^(N-2) and 2^N and fib 2^(N+2) timed per round and table,\n"
+            "                      vm 2^(N-1) streamed in the pool and under a small budget\n"
             "                      (default 16: a few seconds; 0 = skip)\n");
 }
 
-/* One timed proof of the vm workload on the CPU backend (streamed: mode
+/* One timed proof of workload wl on the CPU backend (streamed: mode
  * spilled under host budget `budget`, 0 = the default): its AIR and times
  * go to run (the AIR stays alive in *air for the fit). */
-static spw_status calib_prove(spw_ctx *ctx, spw_air **air, spw_calib_run *run, unsigned log_rows,
-                              int streamed, uint64_t budget)
+static spw_status calib_prove(spw_ctx *ctx, spw_air **air, spw_calib_run *run, const char *wl,
+                              unsigned log_rows, int streamed, uint64_t budget)
 {
     spw_workload_params wp;
     spw_trace *trace = NULL;
     uint64_t *publics = NULL;
     size_t n_publics = 0;
     char tag[SPW_WORKLOAD_TAG_MAX];
-    SPW_TRY(spw_workload_defaults(ctx, &wp, "vm"));
+    SPW_TRY(spw_workload_defaults(ctx, &wp, wl));
     wp.log_rows = log_rows;
     spw_status s = spw_workload_build(ctx, air, &trace, &publics, &n_publics, tag, sizeof tag, &wp);
     if (s == SPW_OK) s = spw_ctx_set_param(ctx, SPW_PARAM_MODE, streamed ? SPW_MODE_SPILLED
@@ -89,25 +89,28 @@ static spw_status calib_overlap(spw_ctx *ctx, spw_calib *c, const spw_spill_prob
     return s;
 }
 
-/* The per-round calibration: a warm-up, vm 2^(L-2) and 2^L in memory, vm
- * 2^(L-1) streamed in the pool (no disk), fitted on ctx's threads; then vm
- * 2^(L-1) streamed under a budget of 2 KiB per row (min 32 MiB) for the
- * exposed share of the disk time. */
+/* The per-round calibration: a warm-up, vm 2^(L-2) and 2^L and fib
+ * 2^(L+2) (one narrow table, a larger LDE) in memory, vm 2^(L-1) streamed
+ * in the pool (no disk), fitted on ctx's threads; then vm 2^(L-1) streamed
+ * under a budget of 2 KiB per row (min 32 MiB) for the exposed share of
+ * the disk time. */
 static spw_status calib_run(spw_ctx *ctx, spw_calib *c, const spw_spill_probe_result *r,
                             unsigned L)
 {
-    spw_air *air[5] = {NULL, NULL, NULL, NULL, NULL};
-    spw_calib_run *runs = calloc(5, sizeof *runs);
+    enum { NR = 6 };
+    spw_air *air[NR] = {NULL};
+    spw_calib_run *runs = calloc(NR, sizeof *runs);
     if (!runs) return SPW_ERR_NOMEM;
-    const unsigned logs[5] = {L - 2, L - 2, L, L - 1, L - 1};
+    const char *wl[NR] = {"vm", "vm", "vm", "fib", "vm", "vm"};
+    const unsigned logs[NR] = {L - 2, L - 2, L, L + 2, L - 1, L - 1};
     uint64_t small = (UINT64_C(2048) << (L - 1)) > (UINT64_C(32) << 20) ? UINT64_C(2048) << (L - 1)
                                                                        : UINT64_C(32) << 20;
     spw_status s = spw_ctx_set_param(ctx, SPW_PARAM_BACKEND, SPW_BACKEND_CPU);
-    for (int i = 0; i < 5 && s == SPW_OK; i++)
-        s = calib_prove(ctx, &air[i], &runs[i], logs[i], i >= 3, i == 4 ? small : 0);
-    if (s == SPW_OK) s = spw_calib_fit(ctx, c, runs + 1, 3, ctx->threads);
-    if (s == SPW_OK) s = calib_overlap(ctx, c, r, &runs[4], small);
-    for (int i = 0; i < 5; i++) spw_workload_free(air[i], NULL, NULL);
+    for (int i = 0; i < NR && s == SPW_OK; i++)
+        s = calib_prove(ctx, &air[i], &runs[i], wl[i], logs[i], i >= 4, i == 5 ? small : 0);
+    if (s == SPW_OK) s = spw_calib_fit(ctx, c, runs + 1, 4, ctx->threads);
+    if (s == SPW_OK) s = calib_overlap(ctx, c, r, &runs[5], small);
+    for (int i = 0; i < NR; i++) spw_workload_free(air[i], NULL, NULL);
     free(runs);
     if (s == SPW_OK) s = spw_ctx_set_param(ctx, SPW_PARAM_HOST_BUDGET, 0);
     return s;
