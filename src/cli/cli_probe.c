@@ -89,11 +89,13 @@ static spw_status calib_overlap(spw_ctx *ctx, spw_calib *c, const spw_spill_prob
     return s;
 }
 
-/* The per-round calibration: a warm-up, vm 2^(L-2) and 2^L and fib
- * 2^(L+2) (one narrow table, a larger LDE) in memory, vm 2^(L-1) streamed
- * in the pool (no disk), fitted on ctx's threads; then vm 2^(L-1) streamed
- * under a budget of 2 KiB per row (min 32 MiB) for the exposed share of
- * the disk time. */
+/* The per-round calibration: a warm-up (vm 2^(L-4), at least 2^10), vm
+ * 2^(L-2) and 2^L and fib 2^(L+2) (one narrow table, a larger LDE) in
+ * memory, vm 2^(L-1) streamed in the pool (no disk), fitted on ctx's
+ * threads; then vm 2^(L-1) streamed under a budget of 2 KiB per row (at
+ * least 32 MiB) for the exposed share of the disk time (smaller runs are
+ * latency-bound: vm 2^14 under 32 MiB exposed 0.96 of it here, against
+ * 0.26-0.29 at 2^15 and at vm 2^18 under 256 MiB). */
 static spw_status calib_run(spw_ctx *ctx, spw_calib *c, const spw_spill_probe_result *r,
                             unsigned L)
 {
@@ -102,7 +104,7 @@ static spw_status calib_run(spw_ctx *ctx, spw_calib *c, const spw_spill_probe_re
     spw_calib_run *runs = calloc(NR, sizeof *runs);
     if (!runs) return SPW_ERR_NOMEM;
     const char *wl[NR] = {"vm", "vm", "vm", "fib", "vm", "vm"};
-    const unsigned logs[NR] = {L - 2, L - 2, L, L + 2, L - 1, L - 1};
+    const unsigned logs[NR] = {L - 4 > 10 ? L - 4 : 10, L - 2, L, L + 2, L - 1, L - 1};
     uint64_t small = (UINT64_C(2048) << (L - 1)) > (UINT64_C(32) << 20) ? UINT64_C(2048) << (L - 1)
                                                                        : UINT64_C(32) << 20;
     spw_status s = spw_ctx_set_param(ctx, SPW_PARAM_BACKEND, SPW_BACKEND_CPU);
