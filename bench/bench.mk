@@ -16,3 +16,7 @@ bench_bench_hash_SOURCES = bench/bench_hash.c
 noinst_PROGRAMS += bench/bench_gpu
 bench_bench_gpu_SOURCES = bench/bench_gpu.c
 # ---- end ----
+
+# ---- accuracy of the planner's compute model (owner: calib; slow, run by hand) ----
+EXTRA_DIST += bench/calib_accuracy.sh
+# ---- end ----

@@ -258,19 +258,53 @@ static void cpu_model(spw_plan *plan, const spw_spill_probe_result *pr, const ch
              pr->cpu_threads, pr->ntt_ns_per_elem_log, pr->hash_gbs);
 }
 
+/* The probe file's per-round calibration (calib_* keys), when it has
+ * them: it replaces the kernel-priced model (plan_calib.h). */
+static spw_status calib_model(const spw_ctx *ctx, spw_plan *plan, const char *path)
+{
+    SPW_TRY(spw_calib_load((spw_ctx *)ctx, &plan->calib, path));
+    if (!plan->calib.have) return SPW_OK;
+    snprintf(plan->compute_source, sizeof plan->compute_source,
+             "probe file %s (per-round fit of timed proofs on %u threads)", path,
+             plan->calib.threads);
+    return SPW_OK;
+}
+
 static void compute_rounds(double *c, const tdim *d, unsigned log_N, const spw_plan *plan)
 {
-    double N = (double)d->N, NE = (double)d->NE, L = log_N;
-    double kn = plan->cpu_ntt_s, kh = plan->cpu_hash_s, k = plan->cpu_k;
-    for (int r = 0; r < SPW_ROUND_COUNT; r++) c[r] = 0;
-    c[SPW_ROUND_MAIN] = kn * ntt_units((double)d->nm, N, L + 2) + kh * (8.0 * d->nm + 32) * N;
-    c[SPW_ROUND_AUX] = kn * ntt_units((double)d->na, N, L + 2) + kh * (8.0 * d->na + 32) * N;
-    c[SPW_ROUND_COMP] = kn * ntt_units((double)d->nc, N, L + 2) + kh * (8.0 * d->nc + 32) * N +
-                        kn * ntt_units(3, NE, L + 2) +
-                        k * 2.5e-9 * NE * (double)(d->prog + 3 * d->nk + 10);
-    if (d->NE != d->N) c[SPW_ROUND_COMP] += kn * ntt_units((double)(d->nm + d->na), NE, L + 3);
-    c[SPW_ROUND_OOD] = k * 6e-9 * (double)d->n * (double)(2 * (d->nm + d->na) + d->nc);
-    c[SPW_ROUND_DEEP] = k * 4e-9 * N * (double)(2 * (d->nm + d->na) + d->nc + 20);
+    spw_calib_dims cd = {(double)d->n,  (double)d->N,  (double)d->NE,   (double)d->nm, (double)d->na,
+                         (double)d->nc, (double)d->prog, (double)d->nk, (double)log_N};
+    const spw_calib *cal = &plan->calib;
+    double pt[SPW_ROUND_COUNT];
+    if (!cal->have) {
+        spw_calib_terms(c, pt, &cd, plan->cpu_ntt_s, plan->cpu_hash_s, plan->cpu_k, 0);
+        for (int r = 0; r < SPW_ROUND_COUNT; r++) c[r] += pt[r];
+        return;
+    }
+    /* the probe's per-round fit (src/plan_calib.h): a_r x column units +
+     * p_r x point units, + b_r for the rounds charged per table; x the
+     * streaming factor */
+    spw_calib_units(c, pt, &cd);
+    for (int r = 0; r < SPW_ROUND_COUNT; r++)
+        c[r] = c[r] + pt[r] > 0 ? spw_calib_seconds(cal, r, c[r], pt[r], spw_calib_per_table(r),
+                                                    plan->threads, plan->spilled)
+                                : 0;
+}
+
+/* Compute of round r charged to the proof, not to a table (per-round
+ * calibration only): b_r of the per-proof rounds, and FRI's folding. */
+static double shared_compute(const spw_plan *plan, const tdim *D, int r)
+{
+    const spw_calib *cal = &plan->calib;
+    if (!cal->have || spw_calib_per_table(r)) return 0;
+    double u = 0;
+    if (r == SPW_ROUND_FRI) {
+        double N0 = 0;
+        for (uint32_t t = 0; t < plan->n_tables; t++)
+            if ((double)D[t].N > N0) N0 = (double)D[t].N;
+        u = spw_calib_fri_units(N0);
+    }
+    return spw_calib_seconds(cal, r, u, 0, 1, plan->threads, plan->spilled);
 }
 
 static double compute_seconds(const tdim *d, unsigned log_N, const spw_plan *plan)
@@ -577,18 +611,19 @@ static void shared_disk(spw_plan_round *x, uint64_t N0, uint32_t nq, const geo *
 /* The readers, write-behind cleaners and query threads keep several
  * transfers in flight beside the compute, so the two overlap; about 30% of
  * the shorter one stays exposed (synth small at 24 MiB, measured in
- * docs/PERFORMANCE.md). */
-static double overlap(double compute, double io)
+ * docs/PERFORMANCE.md), or the share the probe's streamed calibration run
+ * measured (calib_overlap). */
+static double overlap(const spw_plan *plan, double compute, double io)
 {
     double hi = compute > io ? compute : io, lo = compute + io - hi;
-    return hi + 0.3 * lo;
+    return hi + (plan->calib.overlap > 0 ? plan->calib.overlap : 0.3) * lo;
 }
 
 static void round_times(spw_plan_round *x, const spw_plan *plan)
 {
     x->t_io = (double)x->write_bytes / (plan->disk_write_gbs * 1e9) +
               (double)x->read_bytes / (plan->disk_read_gbs * 1e9);
-    x->t_pred = overlap(x->t_compute, x->t_io);
+    x->t_pred = overlap(plan, x->t_compute, x->t_io);
 }
 
 /* Disk seconds of one data set's traffic x[SPW_ROUND_COUNT] (unscaled). */
@@ -798,6 +833,8 @@ static void finish_rounds(spw_plan *plan, const tdim *D, const timeline *TL)
                 if (all > tot->live_bytes) tot->live_bytes = all;
             }
         }
+        x->t_compute = shared_compute(plan, D, r);
+        plan->t_compute += x->t_compute;
         round_times(x, plan);
         for (uint32_t t = 0; t <= T; t++) {
             const spw_plan_round *y = t < T ? &plan->tables[t].rounds[r] : x;
@@ -814,7 +851,7 @@ static void finish_rounds(spw_plan *plan, const tdim *D, const timeline *TL)
     }
     plan->t_io = (double)plan->disk_write / (plan->disk_write_gbs * 1e9) +
                  (double)plan->disk_read / (plan->disk_read_gbs * 1e9);
-    plan->t_pred = overlap(plan->t_compute, plan->t_io);
+    plan->t_pred = overlap(plan, plan->t_compute, plan->t_io);
 }
 
 static void fmt_size(char *b, size_t len, uint64_t v)
@@ -885,6 +922,7 @@ spw_status spw_plan_make(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *
         if (pr.write_gbs > 0) plan->disk_write_gbs = pr.write_gbs;
         snprintf(plan->bw_source, sizeof plan->bw_source, "probe file %s", probe_path);
         cpu_model(plan, &pr, probe_path);
+        SPW_TRY(calib_model(ctx, plan, probe_path));
     }
 
     plan->n_tables = def->n_tables;

@@ -9,6 +9,7 @@
 #define SPW_PLAN_H
 
 #include "air.h"
+#include "plan_calib.h"
 #include "stark.h"
 #include <stdio.h>
 
@@ -131,6 +132,9 @@ typedef struct spw_plan {
     double cpu_ntt_s, cpu_hash_s, cpu_k;
     unsigned cpu_threads;            /* the probe's calibration threads (0: constants) */
     char compute_source[SPW_PLAN_DIR_MAX + 64];
+    /* the probe file's per-round calibration (calib.have = 0: none; then
+     * the constants above price the model) */
+    spw_calib calib;
 } spw_plan;
 
 /* Makes the plan for a finalized AIR with heights set, from ctx's budgets,

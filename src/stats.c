@@ -260,8 +260,10 @@ void spw_stats_finish(const spw_ctx *ctx, const spw_air_def *def, const spw_prov
                                                                                           : "spilled",
                                  plan.tables[t].t_compute + plan.tables[t].t_io);
         /* per round: the plan's prediction of each round it models */
-        for (int r = SPW_ROUND_MAIN; r <= SPW_ROUND_QUERY; r++)
-            if (r != SPW_ROUND_GRIND) spw_stats_predict(ctx, spw_round_names[r], plan.rounds[r].t_pred);
+        for (int r = 0; r < SPW_ROUND_COUNT; r++)
+            if ((r >= SPW_ROUND_MAIN && r <= SPW_ROUND_QUERY && r != SPW_ROUND_GRIND) ||
+                plan.calib.have) /* the per-round calibration prices every round */
+                spw_stats_predict(ctx, spw_round_names[r], plan.rounds[r].t_pred);
         spw_stats_tier_peak(ctx, "host", 0, plan.host_budget, "getrusage");
         if (streamed && plan.nvme_bytes) {
             spw_stats_link_bound(ctx, "disk write", plan.disk_write_gbs);

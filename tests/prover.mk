@@ -10,3 +10,7 @@ check_PROGRAMS += tests/test_prover_workloads
 TESTS += tests/test_prover_workloads
 tests_test_prover_workloads_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 EXTRA_DIST += tests/prover_perf.sh
+# per-round calibration of the planner's compute model (owner: calib)
+check_PROGRAMS += tests/test_plan_calib
+TESTS += tests/test_plan_calib
+tests_test_plan_calib_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)

@@ -140,14 +140,19 @@ START_TEST(probe_cli)
     if (!bin || access(bin, X_OK)) return; /* run outside `make check` */
     char *dir = spill_test_dir();
     char cmd[8400], out[4096];
-    snprintf(cmd, sizeof cmd, "%s probe --spill-dir %s --size 2M --request-size 256K --queue-depth 2 --threads 1 2>&1",
-             bin, dir);
+    snprintf(cmd, sizeof cmd, "%s probe --spill-dir %s --size 2M --request-size 256K --queue-depth 2 --threads 1 "
+             "--calib-log-rows 12 2>&1", bin, dir);
     ck_assert_int_eq(run_tool(cmd, out, sizeof out), 0);
     ck_assert_ptr_nonnull(strstr(out, "write_gbs="));
     ck_assert_ptr_nonnull(strstr(out, "read_gbs="));
     ck_assert_ptr_nonnull(strstr(out, "cpu_threads=1\n"));
     ck_assert_ptr_nonnull(strstr(out, "ntt_ns_per_elem_log="));
     ck_assert_ptr_nonnull(strstr(out, "hash_gbs="));
+    /* the per-round calibration (small proofs: vm 2^10..2^12) */
+    ck_assert_ptr_nonnull(strstr(out, "calib_threads=1\n"));
+    ck_assert_ptr_nonnull(strstr(out, "calib_comp="));
+    snprintf(cmd, sizeof cmd, "%s probe --calib-log-rows 5 2>&1", bin);
+    ck_assert_int_eq(run_tool(cmd, out, sizeof out), 2);
     snprintf(cmd, sizeof cmd, "%s probe --spill-dir %s/missing 2>&1", bin, dir);
     ck_assert_int_eq(run_tool(cmd, out, sizeof out), 1);
     ck_assert_ptr_nonnull(strstr(out, "does not exist"));

@@ -6,10 +6,14 @@
  */
 #include "cli.h"
 #include "internal.h"
+#include "plan.h"
+#include "plan_calib.h"
 #include "spill.h"
+#include "../../examples/workloads.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void probe_usage(FILE *f)
 {
@@ -25,7 +29,93 @@ static void probe_usage(FILE *f)
             "  --engine E          I/O engine (default auto: io_uring, else threads)\n"
             "  --threads T         threads of the CPU calibration (default 0 = all CPUs, as the\n"
             "                      prover): an LDE of 16 x 2^18 and a Merkle tree of 16 x 2^20\n"
-            "                      (cpu_threads, ntt_ns_per_elem_log, hash_gbs; about 1 s)\n");
+            "                      (cpu_threads, ntt_ns_per_elem_log, hash_gbs; about 1 s)\n"
+            "  --calib-log-rows N  per-round calibration (calib_* keys): in-memory CPU proofs of\n"
+            "                      vm 2^(N-2) and 2^N and fib 2^(N+2) timed per round and table,\n"
+            "                      vm 2^(N-1) streamed in the pool and under a small budget\n"
+            "                      (default 16: a few seconds; 0 = skip)\n");
+}
+
+/* One timed proof of workload wl on the CPU backend (streamed: mode
+ * spilled under host budget `budget`, 0 = the default): its AIR and times
+ * go to run (the AIR stays alive in *air for the fit). */
+static spw_status calib_prove(spw_ctx *ctx, spw_air **air, spw_calib_run *run, const char *wl,
+                              unsigned log_rows, int streamed, uint64_t budget)
+{
+    spw_workload_params wp;
+    spw_trace *trace = NULL;
+    uint64_t *publics = NULL;
+    size_t n_publics = 0;
+    char tag[SPW_WORKLOAD_TAG_MAX];
+    SPW_TRY(spw_workload_defaults(ctx, &wp, wl));
+    wp.log_rows = log_rows;
+    spw_status s = spw_workload_build(ctx, air, &trace, &publics, &n_publics, tag, sizeof tag, &wp);
+    if (s == SPW_OK) s = spw_ctx_set_param(ctx, SPW_PARAM_MODE, streamed ? SPW_MODE_SPILLED
+                                                                       : SPW_MODE_RESIDENT);
+    if (s == SPW_OK) s = spw_ctx_set_param(ctx, SPW_PARAM_HOST_BUDGET, (int64_t)budget);
+    uint8_t *proof = NULL;
+    size_t len = 0;
+    spw_statement stmt = {publics, n_publics, (const uint8_t *)tag, strlen(tag)};
+    if (s == SPW_OK) s = spw_prove(ctx, &proof, &len, *air, trace, &stmt);
+    if (s == SPW_OK)
+        spw_calib_run_from_stats(run, spw_air_get_def(*air), ctx->blowup ? ctx->blowup : 4,
+                                 streamed, &ctx->run_stats);
+    spw_free(proof);
+    spw_workload_free(NULL, trace, publics);
+    return s;
+}
+
+/* The exposed share of disk time: the streamed run under a small budget
+ * (runs[4]) against the plan made with the fitted model and the measured
+ * bandwidths (written to a temporary probe file in the spill directory). */
+static spw_status calib_overlap(spw_ctx *ctx, spw_calib *c, const spw_spill_probe_result *r,
+                                const spw_calib_run *run, uint64_t budget)
+{
+    char path[SPW_PLAN_DIR_MAX + 32];
+    snprintf(path, sizeof path, "%s/.spw-calib-%ld", r->dir, (long)getpid());
+    spw_status s = spw_spill_probe_save(ctx, path, r);
+    if (s == SPW_OK) s = spw_calib_append(ctx, path, c);
+    spw_plan plan;
+    memset(&plan, 0, sizeof plan);
+    if (s == SPW_OK) s = spw_ctx_set_param(ctx, SPW_PARAM_HOST_BUDGET, (int64_t)budget);
+    if (s == SPW_OK) s = spw_plan_make(ctx, &plan, run->def, path);
+    unlink(path);
+    if (s == SPW_OK) {
+        double m = 0;
+        for (int k = 0; k < SPW_ROUND_COUNT; k++) m += run->round_s[k];
+        c->overlap = spw_calib_overlap_fit(m, plan.t_compute, plan.t_io);
+    }
+    spw_plan_clear(&plan);
+    return s;
+}
+
+/* The per-round calibration: a warm-up (vm 2^(L-4), at least 2^10), vm
+ * 2^(L-2) and 2^L and fib 2^(L+2) (one narrow table, a larger LDE) in
+ * memory, vm 2^(L-1) streamed in the pool (no disk), fitted on ctx's
+ * threads; then vm 2^(L-1) streamed under a budget of 2 KiB per row (at
+ * least 32 MiB) for the exposed share of the disk time (smaller runs are
+ * latency-bound: vm 2^14 under 32 MiB exposed 0.96 of it here, against
+ * 0.26-0.29 at 2^15 and at vm 2^18 under 256 MiB). */
+static spw_status calib_run(spw_ctx *ctx, spw_calib *c, const spw_spill_probe_result *r,
+                            unsigned L)
+{
+    enum { NR = 6 };
+    spw_air *air[NR] = {NULL};
+    spw_calib_run *runs = calloc(NR, sizeof *runs);
+    if (!runs) return SPW_ERR_NOMEM;
+    const char *wl[NR] = {"vm", "vm", "vm", "fib", "vm", "vm"};
+    const unsigned logs[NR] = {L - 4 > 10 ? L - 4 : 10, L - 2, L, L + 2, L - 1, L - 1};
+    uint64_t small = (UINT64_C(2048) << (L - 1)) > (UINT64_C(32) << 20) ? UINT64_C(2048) << (L - 1)
+                                                                       : UINT64_C(32) << 20;
+    spw_status s = spw_ctx_set_param(ctx, SPW_PARAM_BACKEND, SPW_BACKEND_CPU);
+    for (int i = 0; i < NR && s == SPW_OK; i++)
+        s = calib_prove(ctx, &air[i], &runs[i], wl[i], logs[i], i >= 4, i == 5 ? small : 0);
+    if (s == SPW_OK) s = spw_calib_fit(ctx, c, runs + 1, 4, ctx->threads);
+    if (s == SPW_OK) s = calib_overlap(ctx, c, r, &runs[5], small);
+    for (int i = 0; i < NR; i++) spw_workload_free(air[i], NULL, NULL);
+    free(runs);
+    if (s == SPW_OK) s = spw_ctx_set_param(ctx, SPW_PARAM_HOST_BUDGET, 0);
+    return s;
 }
 
 int cli_probe(int argc, char **argv)
@@ -34,7 +124,7 @@ int cli_probe(int argc, char **argv)
     if (!dir || !*dir) dir = getenv("TMPDIR");
     if (!dir || !*dir) dir = "/var/tmp";
     const char *save = NULL;
-    uint64_t size = 1ull << 30, qd = 8, req = 4u << 20, threads = 0;
+    uint64_t size = 1ull << 30, qd = 8, req = 4u << 20, threads = 0, calib_log = 16;
     int engine = SPW_IO_AUTO;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -70,6 +160,11 @@ int cli_probe(int argc, char **argv)
                 cli_error("probe", "bad --threads '%s' (0..1024)", v);
                 return CLI_USAGE;
             }
+        } else if (!strcmp(a, "--calib-log-rows")) {
+            if (cli_parse_uint(v, 0, 24, &calib_log) || (calib_log && calib_log < 12)) {
+                cli_error("probe", "bad --calib-log-rows '%s' (0, or 12..24)", v);
+                return CLI_USAGE;
+            }
         } else if (!strcmp(a, "--engine")) {
             if (!strcmp(v, "auto")) engine = SPW_IO_AUTO;
             else if (!strcmp(v, "uring")) engine = SPW_IO_URING;
@@ -95,9 +190,17 @@ int cli_probe(int argc, char **argv)
     spw_spill_probe_result r;
     spw_status s = spw_spill_probe(ctx, &r, dir, size, (unsigned)qd, (uint32_t)req, engine);
     if (s == SPW_OK) s = spw_spill_probe_cpu(ctx, &r, 0, 0);
+    spw_calib cal;
+    memset(&cal, 0, sizeof cal);
+    if (s == SPW_OK && calib_log) {
+        s = spw_ctx_set_spill_dir(ctx, dir);
+        if (s == SPW_OK) s = calib_run(ctx, &cal, &r, (unsigned)calib_log);
+    }
     if (s == SPW_OK) {
         spw_spill_probe_print(stdout, &r);
+        if (cal.have) spw_calib_print(stdout, &cal);
         if (save) s = spw_spill_probe_save(ctx, save, &r);
+        if (save && s == SPW_OK && cal.have) s = spw_calib_append(ctx, save, &cal);
     }
     if (s != SPW_OK) cli_error("probe", "%s", spw_ctx_last_error(ctx));
     spw_ctx_free(ctx);
