@@ -33,6 +33,7 @@ spw_status spw_mat_init(const spw_ctx *ctx, spw_mat *m, spw_spill *sp, const cha
     m->ntc = (ncols + tcols - 1) / tcols;
     m->ntr = nrows / trows;
     m->writeback = writeback;
+    m->home = home;
     m->tiles = spw_calloc_array(m->ntc * m->ntr, sizeof(spw_chunk));
     if (!m->tiles) return spw_fail(ctx, SPW_ERR_NOMEM, "stream: out of memory (matrix '%s')", name);
     for (size_t k = 0; k < m->ntr; k++)
@@ -260,8 +261,10 @@ spw_status spw_mat_pin_block(spw_mat *m, spw_pinset *ps, int write, size_t c0, s
         }
         done += take;
     }
-    /* tiles that must load from NVMe load in parallel */
-    spw_status st = spw_sched_each(ps->n >= 4 ? 4 : 1, ps->n, pin_item, ps);
+    /* tiles that may have to load from NVMe load in parallel; pool-homed
+     * ones never wait, and a thread per call would cost more than the pins */
+    unsigned th = m->home == SPW_TIER_NVME && ps->n >= 4 ? 4 : 1;
+    spw_status st = spw_sched_each(th, ps->n, pin_item, ps);
     ps->pinned = ps->n;
     if (st != SPW_OK) (void)spw_pinset_release(ps);
     return st;

@@ -25,6 +25,7 @@ typedef struct spw_mat {
     size_t ntc, ntr;       /* tiles across, tiles down */
     spw_chunk *tiles;      /* tiles[k * ntc + g] */
     int writeback;         /* queue write-back (and drop) of each tile written by put_cols */
+    spw_tier home;         /* the tiles' home tier */
 } spw_mat;
 
 spw_status spw_mat_init(const spw_ctx *ctx, spw_mat *m, spw_spill *sp, const char *name,
