@@ -116,6 +116,9 @@ spw_status spw_spill_chunk_free(spw_spill *s, spw_chunk c);
  * chunk this moves its data down from the device (SPW_ERR_INVALID_ARG
  * while it is pinned on the device); read and write do the same. */
 spw_status spw_spill_pin(spw_spill *s, void **ptr, spw_chunk c);
+/* Pool bytes that pins could still take: the pool less the chunks homed
+ * there (resident or not) and the pinned ones. */
+uint64_t spw_spill_pinnable(spw_spill *s);
 /* Like spw_spill_pin, for a caller that overwrites the whole chunk: no
  * zero-fill and no read-back of the old contents. Unpin with dirty = 1. */
 spw_status spw_spill_pin_overwrite(spw_spill *s, void **ptr, spw_chunk c);

@@ -1434,6 +1434,20 @@ spw_tier spw_spill_where(spw_spill *s, spw_chunk h)
     return t;
 }
 
+uint64_t spw_spill_pinnable(spw_spill *s)
+{
+    if (!s) return 0;
+    pthread_mutex_lock(&s->mu);
+    uint64_t held = 0;
+    for (size_t i = 0; i < s->nch; i++) {
+        const chunk *c = s->ch[i];
+        if (c && c->live && (c->home == SPW_TIER_HOST || (c->has_host && c->pins))) held += c->host_len;
+    }
+    uint64_t total = s->host.total;
+    pthread_mutex_unlock(&s->mu);
+    return held < total ? total - held : 0;
+}
+
 void spw_spill_get_stats(spw_spill *s, spw_spill_stats *out)
 {
     if (!s || !out) return;

@@ -467,6 +467,37 @@ static spw_status release(spw_pinset *ps, spw_status st)
     return st != SPW_OK ? st : r;
 }
 
+/* Pool bytes of the whole tiles holding columns [0, G) of m (at most). */
+static uint64_t group_pin_bytes(const spw_mat *m, size_t G)
+{
+    if (!m || !m->tiles) return 0;
+    size_t cols = (G + m->tcols - 1) / m->tcols * m->tcols + m->tcols;
+    return (uint64_t)cols * m->nrows * m->esz;
+}
+
+/* Columns [c0, c0+nc) x rows [0, nr) of m to (to_dev) or from the device
+ * buffer dev (column stride dstride) on stream st, a band of row tiles at
+ * a time so that at most cap bytes of tiles are pinned at once; each
+ * band's copies are waited for before its tiles are unpinned. For a pool
+ * too full to pin a whole column group. */
+static spw_status copy_banded(spw_sdev *d, spw_mat *m, int to_dev, uint64_t *dev, size_t dstride,
+                              size_t c0, size_t nc, size_t nr, spw_cuda_stream st, spw_pinset *ps,
+                              uint64_t cap)
+{
+    size_t g0 = c0 / m->tcols, g1 = (c0 + nc - 1) / m->tcols;
+    uint64_t row_tile = (uint64_t)(g1 - g0 + 1) * m->tcols * m->trows * m->esz;
+    size_t band = (size_t)(cap / row_tile) * m->trows;
+    if (band < m->trows) band = m->trows;
+    for (size_t r0 = 0; r0 < nr; r0 += band) {
+        size_t take = nr - r0 < band ? nr - r0 : band;
+        SPW_TRY(pin(d, m, ps, !to_dev, c0, nc, r0, take));
+        spw_status s = ps_copy(d, ps, dev + r0, dstride, to_dev, st);
+        if (s == SPW_OK && (s = spw_cuda_stream_sync(st)) != SPW_OK) s = dfail(d, s);
+        SPW_TRY(release(ps, s));
+    }
+    return SPW_OK;
+}
+
 /* ---- column phases ---------------------------------------------------- */
 
 /* One slot of the pipeline: its device buffers, the producer's staging
@@ -536,6 +567,12 @@ spw_status spw_sdev_cols(spw_sdev *d, const spw_sdev_cols_job *j)
     if (st == SPW_OK && j->lde && (st = dalloc(d, &pw, n * 8)) == SPW_OK &&
         spw_gpu_powers(d->cs, pw, n, GL_GENERATOR) != SPW_OK)
         st = dfail(d, SPW_ERR_CUDA);
+    /* the tiles of two groups in flight pinned at once when the pool can
+     * hold them, else band by band (copy_banded) */
+    uint64_t need = 2 * (group_pin_bytes(j->src ? j->src : j->keep, G) + group_pin_bytes(j->coef, G) +
+                         group_pin_bytes(j->lde, G));
+    int banded = j->pin_cap && need > j->pin_cap;
+    uint64_t band_cap = j->pin_cap / 4;
     /* the LDE straight into a device cache entry when one fits: the slots
      * then need no LDE buffers of their own */
     uint64_t *cl = st == SPW_OK && j->lde ? cache_make(d, j->lde, (uint64_t)j->ncols * N * 8) : NULL;
@@ -557,13 +594,17 @@ spw_status spw_sdev_cols(spw_sdev *d, const spw_sdev_cols_job *j)
     }
 #define TS(call)                              \
     if ((st = (call)) != SPW_OK) break;
-        if (j->src) {
+        if (j->src && banded) {
+            TS(copy_banded(d, j->src, 1, s->d_in, n, c0, gc, n, d->up, &s->ps_in, band_cap));
+        } else if (j->src) {
             TS(pin(d, j->src, &s->ps_in, 0, c0, gc, 0, n));
             TS(ps_copy(d, &s->ps_in, s->d_in, n, 1, d->up));
         } else {
             TS(j->get(j->arg, s->h_in, c0, gc));
             DS(spw_cuda_memcpy_async(s->d_in, s->h_in, gc * n * 8, d->up));
-            if (j->keep) {
+            if (j->keep && banded) {
+                TS(copy_banded(d, j->keep, 0, s->d_in, n, c0, gc, n, d->up, &s->ps_keep, band_cap));
+            } else if (j->keep) {
                 TS(pin(d, j->keep, &s->ps_keep, 1, c0, gc, 0, n));
                 TS(ps_copy(d, &s->ps_keep, s->d_in, n, 0, d->up));
             }
@@ -577,11 +618,15 @@ spw_status spw_sdev_cols(spw_sdev *d, const spw_sdev_cols_job *j)
         }
         DS(spw_cuda_event_record(s->ev_comp, d->cs));
         DS(spw_cuda_stream_wait_event(d->down, s->ev_comp));
-        if (j->coef) {
+        if (j->coef && banded) {
+            TS(copy_banded(d, j->coef, 0, s->d_in, n, c0, gc, n, d->down, &s->ps_coef, band_cap));
+        } else if (j->coef) {
             TS(pin(d, j->coef, &s->ps_coef, 1, c0, gc, 0, n));
             TS(ps_copy(d, &s->ps_coef, s->d_in, n, 0, d->down));
         }
-        if (j->lde) {
+        if (j->lde && banded) {
+            TS(copy_banded(d, j->lde, 0, ld, N, c0, gc, N, d->down, &s->ps_lde, band_cap));
+        } else if (j->lde) {
             TS(pin(d, j->lde, &s->ps_lde, 1, c0, gc, 0, N));
             TS(ps_copy(d, &s->ps_lde, ld, N, 0, d->down));
         }

@@ -76,6 +76,7 @@ typedef struct spw_sdev_cols_job {
     spw_mat *coef;          /* output: the coefficients (may be NULL) */
     spw_mat *lde;           /* output: the LDE (may be NULL); the device
                                cache keeps a copy under key lde when it fits */
+    uint64_t pin_cap;       /* pool bytes the copies may pin at once (0: any) */
 } spw_sdev_cols_job;
 
 spw_status spw_sdev_cols(spw_sdev *d, const spw_sdev_cols_job *j);

@@ -165,14 +165,20 @@ static void hb_free(run *u, void *p)
 
 /* Rows per row chunk of a device pass over nrows rows: the plan's R (the
  * tile rows) doubled while the chunk's device buffers (dev_row bytes per
- * row) stay within an eighth of the VRAM budget and its page-locked host
- * buffers (host_row bytes per row) within a 64th of the pool: fewer,
- * larger chunks cost fewer launches, synchronizations and pins. */
-static size_t dev_rows(const run *u, size_t R, size_t nrows, uint64_t dev_row, uint64_t host_row)
+ * row) stay within an eighth of the VRAM budget, its page-locked host
+ * buffers (host_row bytes per row) within a 64th of the pool, and the
+ * tiles it pins (8 bytes per row and column of its matrices, ncols) within
+ * a quarter of what the pool can still pin: fewer, larger chunks cost
+ * fewer launches, synchronizations and pins. */
+static size_t dev_rows(const run *u, size_t R, size_t nrows, uint64_t dev_row, uint64_t host_row,
+                       size_t ncols)
 {
     uint64_t dv = spw_sdev_budget(u->dev) / 8, hv = u->plan->pool_bytes / 64;
+    uint64_t pv = spw_spill_pinnable(u->sp) / 4;
     if (R > nrows) R = nrows;
-    while (2 * R <= nrows && 2 * R * dev_row <= dv && 2 * R * host_row <= hv) R *= 2;
+    while (2 * R <= nrows && 2 * R * dev_row <= dv && 2 * R * host_row <= hv &&
+           2 * R * 8 * (uint64_t)ncols <= pv)
+        R *= 2;
     return R;
 }
 
@@ -195,16 +201,19 @@ static spw_status col_get(void *arg, uint64_t *buf, size_t c0, size_t gc)
 /* A column phase on the device: the columns of src (or, src NULL, the
  * producer's, kept in s->trace) -> inverse NTT (inverse = 1) into coef
  * (may be NULL) -> coset LDE with blowup 2^log_e into lde (may be NULL).
- * The pipeline holds two groups in flight, so it takes groups of at most
- * a third of the planner's G (the plan's column-phase working set is one
- * group of input and output). */
+ * The copies run straight between the pool's tiles and the device: two
+ * groups' tiles pinned at once when the pool can hold them, else band by
+ * band (spw_sdev_cols, which also fits the groups to the VRAM budget). */
 static spw_status dev_cols(run *u, stab *s, colctx *c, spw_mat *src, size_t ncols, int inverse,
                            spw_mat *coef, spw_mat *lde, unsigned log_e)
 {
+    /* groups of the plan's G (= the tiles' columns, so a group completes
+     * its tiles and none is written twice); the copies pin at most half
+     * of what the pool can still pin */
     size_t G = s->G < ncols ? s->G : ncols;
-    G = G / 3 ? G / 3 : 1;
     spw_sdev_cols_job j = {ncols, G, s->log_n, inverse, log_e, src,
-                           src ? NULL : col_get, c, src ? NULL : &s->trace, coef, lde};
+                           src ? NULL : col_get, c, src ? NULL : &s->trace, coef, lde,
+                           spw_spill_pinnable(u->sp) / 2};
     spw_status st = PF(PF_COLS, spw_sdev_cols(u->dev, &j));
     drain(u);
     return st;
@@ -331,7 +340,7 @@ static spw_status commit(run *u, stab *s, spw_stree *tree, spw_mat *m, const cha
     size_t R = s->R, Rt = u->tree_rows < R ? u->tree_rows : R;
     SPW_TRY(spw_stree_init(ctx, tree, u->sp, name, s->N, Rt, u->home));
     if (u->dev) { /* leaves and subtrees on the device, rows straight from m */
-        size_t RD = dev_rows(u, R, s->N, 8 * m->ncols + 64, 32);
+        size_t RD = dev_rows(u, R, s->N, 8 * m->ncols + 64, 32, m->ncols);
         size_t keep = 2 * (RD >> tree->skip); /* the heap levels the subtrees store */
         spw_digest *hv = hb_alloc(u, keep, sizeof(spw_digest));
         spw_status st = hv ? SPW_OK : NOMEM("leaf hashing");
@@ -559,7 +568,7 @@ static spw_status dev_comp(run *u, stab *s, spw_mat *main, spw_mat *aux, spw_mat
                            const uint64_t *publics, fe3 sum, fe3 lambda, size_t R)
 {
     size_t NE = s->NE;
-    R = dev_rows(u, R, NE, 8 * (s->nm + s->na) + 24, 0);
+    R = dev_rows(u, R, NE, 8 * (s->nm + s->na) + 24, 0, s->nm + s->na + 3);
     SPW_TRY(spw_sdev_comp_begin(u->dev, s->t, s->log_n, s->log_e, ch, u->n_ch, publics, u->n_pub,
                                 sum, lambda, R, main, s->na ? aux : NULL, q));
     spw_status st = SPW_OK;
@@ -746,7 +755,7 @@ static spw_status round_ood(run *u, stab *s, spw_proof_table *pt, fe3 zeta)
     size_t Rt = s->Rt, nm = s->nm, na = s->na, nc = s->nc;
     size_t mx = nm > na ? nm : na;
     if (nc > mx) mx = nc;
-    if (u->dev) Rt = dev_rows(u, Rt, s->n, 8 * mx + 48, 48);
+    if (u->dev) Rt = dev_rows(u, Rt, s->n, 8 * mx + 48, 48, mx);
     fe3 *pz = hb_alloc(u, Rt, sizeof(fe3)), *pzw = hb_alloc(u, Rt, sizeof(fe3));
     uint64_t *buf = u->dev ? NULL : spw_malloc_array(mx * Rt, 8);
     fe3 *dz = spw_malloc_array(2 * mx + 1, sizeof(fe3)), *dw = dz ? dz + mx : NULL;
@@ -858,7 +867,7 @@ static spw_status round_deep(run *u, stab *s, const spw_proof_table *pt, fe3 zet
     if (u->dev) spw_sdev_where(u->dev, "DEEP", s->t->name);
     const spw_ctx *ctx = u->ctx;
     size_t nm = s->nm, na = s->na, nc = s->nc, n1 = nm + na + nc, n2 = nm + na, R = s->R;
-    if (u->dev) R = dev_rows(u, R, s->N, 8 * n1 + 24, 48);
+    if (u->dev) R = dev_rows(u, R, s->N, 8 * n1 + 24, 48, n1);
     fe3 *g = spw_malloc_array(n1 + n2, sizeof(fe3)), *out = hb_alloc(u, R, sizeof(fe3));
     fe3 *prev = first ? NULL : spw_malloc_array(R, sizeof(fe3));
     int hrows = !u->dev; /* the device reads the rows straight from the tiles */
