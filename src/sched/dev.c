@@ -536,9 +536,13 @@ spw_status spw_sdev_cols(spw_sdev *d, const spw_sdev_cols_job *j)
     dfree(d, &d->out.p);
     dfree(d, &d->scr.p);
     d->in.cap = d->out.cap = d->scr.cap = 0;
-    /* the device holds two slots of G x (n + N) plus the coset powers */
+    /* the device holds nslots slots of G x (n + N) plus the coset powers:
+     * two when they fit (the copies of one group overlap the kernels of
+     * the other), else one group of the plan's G, for which the cache gives
+     * way (a group that ends inside a tile has the tile written twice),
+     * else smaller groups */
     uint64_t room = spw_cuda_arena_largest_free(d->A);
-    uint64_t per = 2 * (uint64_t)(n + (j->lde ? N : 0)) * 8;
+    uint64_t per = (uint64_t)(n + (j->lde ? N : 0)) * 8;
     uint64_t fixed = (uint64_t)n * 8 + ((uint64_t)1 << 20);
     while (room < fixed + per && cache_drop_newest(d)) room = spw_cuda_arena_largest_free(d->A);
     if (room < fixed + per)
@@ -547,12 +551,17 @@ spw_status spw_sdev_cols(spw_sdev *d, const spw_sdev_cols_job *j)
                         "of device memory, %llu MiB free in the VRAM budget; raise --vram-budget",
                         d->round ? d->round : "-", d->table ? d->table : "-", j->log_n,
                         (unsigned long long)((fixed + per) >> 20), (unsigned long long)(room >> 20));
-    while (G > 1 && fixed + per * G > room) G = (G + 1) / 2;
+    int nslots = 2;
+    if (fixed + 2 * per * G > room) {
+        nslots = 1;
+        while (fixed + per * G > room && cache_drop_newest(d)) room = spw_cuda_arena_largest_free(d->A);
+        while (G > 1 && fixed + per * G > room) G = (G + 1) / 2;
+    }
     cslot S[2];
     memset(S, 0, sizeof S);
     uint64_t *pw = NULL;
     spw_status st = SPW_OK;
-    for (int k = 0; k < 2 && st == SPW_OK; k++) {
+    for (int k = 0; k < nslots && st == SPW_OK; k++) {
         cslot *s = &S[k];
         if (!j->src && !(s->h_in = spw_sdev_host_alloc(d, G * n * 8)))
             st = spw_fail(d->ctx, SPW_ERR_NOMEM, "GPU streaming tier: out of pinned host memory "
@@ -569,20 +578,21 @@ spw_status spw_sdev_cols(spw_sdev *d, const spw_sdev_cols_job *j)
         st = dfail(d, SPW_ERR_CUDA);
     /* the tiles of two groups in flight pinned at once when the pool can
      * hold them, else band by band (copy_banded) */
-    uint64_t need = 2 * (group_pin_bytes(j->src ? j->src : j->keep, G) + group_pin_bytes(j->coef, G) +
-                         group_pin_bytes(j->lde, G));
+    uint64_t need = nslots * (group_pin_bytes(j->src ? j->src : j->keep, G) +
+                              group_pin_bytes(j->coef, G) + group_pin_bytes(j->lde, G));
     int banded = j->pin_cap && need > j->pin_cap;
     uint64_t band_cap = j->pin_cap / 4;
     /* the LDE straight into a device cache entry when one fits: the slots
      * then need no LDE buffers of their own */
     uint64_t *cl = st == SPW_OK && j->lde ? cache_make(d, j->lde, (uint64_t)j->ncols * N * 8) : NULL;
     if (cl)
-        for (int k = 0; k < 2; k++) dfree(d, &S[k].d_lde);
+        for (int k = 0; k < nslots; k++) dfree(d, &S[k].d_lde);
     size_t ng = (j->ncols + G - 1) / G;
     for (size_t g = 0; g < ng && st == SPW_OK; g++) {
-        cslot *s = &S[g & 1], *prev = &S[(g + 1) & 1];
-        /* the slot's previous group (g - 2) was done before group g - 1's
-         * launch, so its buffers and tiles are free */
+        cslot *s = &S[g % nslots];
+        /* the slot's previous group must be done: its buffers and tiles
+         * are reused */
+        if (s->busy && (st = cols_done(d, s)) != SPW_OK) break;
         s->c0 = g * G;
         s->gc = j->ncols - s->c0 < G ? j->ncols - s->c0 : G;
         size_t c0 = s->c0, gc = s->gc;
@@ -634,14 +644,21 @@ spw_status spw_sdev_cols(spw_sdev *d, const spw_sdev_cols_job *j)
         s->busy = 1;
 #undef DS
 #undef TS
-        if (prev->busy) st = cols_done(d, prev);
     }
     (void)spw_cuda_stream_sync(d->cs);
     (void)spw_cuda_stream_sync(d->up);
     (void)spw_cuda_stream_sync(d->down);
     for (int k = 0; k < 2; k++) {
         cslot *s = &S[k];
-        spw_status ps = cols_done(d, s);
+        spw_status ps = SPW_OK;
+        if (s->busy) {
+            ps = cols_done(d, s);
+        } else { /* a group that failed before its copies were queued */
+            ps = release(&s->ps_in, ps);
+            ps = release(&s->ps_keep, ps);
+            ps = release(&s->ps_coef, ps);
+            ps = release(&s->ps_lde, ps);
+        }
         if (st == SPW_OK) st = ps;
         spw_pinset_free(&s->ps_in);
         spw_pinset_free(&s->ps_keep);
