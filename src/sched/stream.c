@@ -1009,8 +1009,9 @@ static spw_status fri_dev(run *u, fri_state *f, spw_transcript *tr, spw_proof *P
         spw_stats_fallback(ctx, "streaming device tier: FRI committed on the host (VRAM budget)");
         return SPW_OK;
     }
-    spw_digest *hv = hb_alloc(u, 2 * C, sizeof(spw_digest));
-    spw_status st = hv ? SPW_OK : NOMEM("FRI heap");
+    spw_digest *hv = NULL; /* the stored levels of a chunk's heap (page-locked) */
+    size_t hv_cap = 0;
+    spw_status st = SPW_OK;
     uint64_t s = GL_GENERATOR;
     for (unsigned i = 0; i < R && st == SPW_OK; i++) {
         size_t half = (n0 >> i) / 2, Rf = Rf0 < half ? Rf0 : half, RD = C < half ? C : half;
@@ -1018,6 +1019,14 @@ static spw_status fri_dev(run *u, fri_state *f, spw_transcript *tr, spw_proof *P
         if ((st = spw_stree_init(ctx, &f->trees[i], u->sp, "fri-tree", half, Rtr, u->home)) != SPW_OK)
             break;
         size_t keep = 2 * (RD >> f->trees[i].skip); /* the heap levels the subtrees store */
+        if (keep > hv_cap) {
+            hb_free(u, hv);
+            if (!(hv = hb_alloc(u, keep, sizeof(spw_digest)))) {
+                st = NOMEM("FRI heap");
+                break;
+            }
+            hv_cap = keep;
+        }
         for (size_t k0 = 0; k0 < half && st == SPW_OK; k0 += RD) {
             st = PF(PF_DEVICE, spw_sdev_fri_tree(u->dev, hv, keep, k0, RD));
             if (st == SPW_OK) st = PF(PF_PUT, spw_stree_put_heap(ctx, &f->trees[i], k0 / Rtr, hv, RD));
