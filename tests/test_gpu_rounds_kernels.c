@@ -8,7 +8,10 @@
  * interpreter spw_air_eval with the vanishing polynomials computed
  * directly, DEEP and the FRI fold against the formulas (fe3_inv,
  * spw_fri_fold); the row-chunk modes of composition and DEEP (the streaming
- * tier) against the whole-domain kernels and the same references. Every arena peak stays within its budget. Failure messages
+ * tier) against the whole-domain kernels and the same references; the
+ * streaming tier's FRI layer conversions (rounds_fri.h) by chunks against
+ * the layout's definition, whose rows hash to spw_fri_leaf. Every arena
+ * peak stays within its budget. Failure messages
  * name the table, size, column and index. Skips (77) without a GPU.
  */
 #include "check_util.h"
@@ -20,7 +23,9 @@
 #include "gpu_prover.h"
 #include "logup.h"
 #include "ntt.h"
+#include "merkle.h"
 #include "rounds_api.h"
+#include "rounds_fri.h"
 #include "workloads.h"
 #include <string.h>
 
@@ -670,6 +675,71 @@ START_TEST(test_fri_fold)
 }
 END_TEST
 
+/* Natural-order fe3 arrays <-> leaf layout by chunks of C values (C not
+ * dividing N included), against the definition of the layout: column j
+ * holds coefficient j of f[k], column 3 + j that of f[k + h], k < h; row k
+ * of the 6 columns hashes (CPU Merkle leaves) to spw_fri_leaf(f[k], f[k+h]). */
+START_TEST(test_fri_layout)
+{
+    uint64_t seed = 77;
+    static const unsigned logs[] = {1, 2, 5, 11};
+    for (size_t li = 0; li < sizeof logs / sizeof logs[0]; li++) {
+        size_t N = (size_t)1 << logs[li], h = N / 2;
+        uint64_t *f = malloc(3 * N * 8), *ref = malloc(3 * N * 8), *got = malloc(3 * N * 8);
+        ck_assert(f && ref && got);
+        for (size_t e = 0; e < 3 * N; e++) f[e] = spw_test_rand(&seed) % GL_P;
+        for (size_t k = 0; k < h; k++)
+            for (int j = 0; j < 3; j++) {
+                ref[j * h + k] = f[3 * k + j];
+                ref[(3 + j) * h + k] = f[3 * (k + h) + j];
+            }
+        spw_digest *lv = malloc(h * sizeof *lv);
+        ok(spw_merkle_leaves(cpu, lv, ref, 6, h, h), "CPU leaves");
+        for (size_t k = 0; k < h; k++) {
+            spw_digest w;
+            spw_fri_leaf(&w, fe3_make(f[3 * k], f[3 * k + 1], f[3 * k + 2]),
+                         fe3_make(f[3 * (k + h)], f[3 * (k + h) + 1], f[3 * (k + h) + 2]));
+            ck_assert_msg(!memcmp(w.b, lv[k].b, 32), "leaf layout N %zu: row %zu is not FRI leaf %zu",
+                          N, k, k);
+        }
+        free(lv);
+        uint64_t *daos = dup_to_dev(f, 3 * N * 8), *dleaf = dalloc(3 * N * 8);
+        uint64_t *dback = dalloc(3 * N * 8);
+        size_t Cs[3] = {1, 3, N};
+        for (int ci = 0; ci < 3; ci++) {
+            size_t C = Cs[ci];
+            ok(spw_cuda_memset_async(dleaf, 0xff, 3 * N * 8, NULL), "memset");
+            ok(spw_cuda_memset_async(dback, 0xff, 3 * N * 8, NULL), "memset");
+            for (size_t k0 = 0; k0 < N; k0 += C) {
+                size_t n = N - k0 < C ? N - k0 : C;
+                ok(spw_gpu_fe3_to_leaf(NULL, dleaf, h, daos + 3 * k0, k0, n), "fe3_to_leaf");
+            }
+            to_host(got, dleaf, 3 * N * 8);
+            for (size_t e = 0; e < 3 * N; e++)
+                ck_assert_msg(got[e] == ref[e], "fe3_to_leaf N %zu chunk %zu: column %zu row %zu",
+                              N, C, e / h, e % h);
+            for (size_t k0 = 0; k0 < N; k0 += C) {
+                size_t n = N - k0 < C ? N - k0 : C;
+                ok(spw_gpu_leaf_to_fe3(NULL, dback + 3 * k0, dleaf, h, k0, n), "leaf_to_fe3");
+            }
+            to_host(got, dback, 3 * N * 8);
+            for (size_t e = 0; e < 3 * N; e++)
+                ck_assert_msg(got[e] == f[e], "leaf_to_fe3 N %zu chunk %zu: value %zu coefficient %zu",
+                              N, C, e / 3, e % 3);
+        }
+        /* out of the layer, or h not a power of two: refused */
+        ck_assert_int_eq(spw_gpu_fe3_to_leaf(NULL, dleaf, h, daos, 1, N), SPW_ERR_INVALID_ARG);
+        ck_assert_int_eq(spw_gpu_leaf_to_fe3(NULL, dback, dleaf, 3, 0, 1), SPW_ERR_INVALID_ARG);
+        spw_cuda_arena_free(arena, daos);
+        spw_cuda_arena_free(arena, dleaf);
+        spw_cuda_arena_free(arena, dback);
+        free(f);
+        free(ref);
+        free(got);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("gpu_rounds_kernels");
@@ -685,6 +755,7 @@ int main(void)
     tcase_add_test(tc, test_comp_synth);
     tcase_add_test(tc, test_deep);
     tcase_add_test(tc, test_fri_fold);
+    tcase_add_test(tc, test_fri_layout);
     suite_add_tcase(s, tc);
     return spw_run_gpu_suite(s);
 }

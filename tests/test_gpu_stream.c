@@ -6,8 +6,10 @@
  * the working set so that the spill store pages to NVMe, and a vm table
  * whose resident plan is above 512 MiB so that auto streams on its own.
  * Every proof is byte-identical to the CPU's and verifies; the device path
- * ran (kernels, bytes over the link), the arena peak stays within the
- * budget. Skips (77) without a GPU.
+ * ran (kernels, bytes over the link, the FRI layers on the device), the
+ * arena peak stays within the budget. A case whose FRI layers are refused
+ * device room (SPW_SDEV_FRI_ROOM=0) commits FRI on the host, counted, with
+ * the same bytes. Skips (77) without a GPU.
  */
 #include "prover_test_util.h"
 #include "internal.h"
@@ -15,6 +17,7 @@
 #include "cuda_api.h"
 #include "gpu_prover.h"
 #include "plan.h"
+#include "sched/dev.h"
 #include "workloads.h"
 #include <stdio.h>
 
@@ -45,9 +48,10 @@ static void settings(spw_ctx *ctx, int backend, int mode, uint64_t vram, uint64_
 }
 
 /* Proves with the current settings on the device; checks that the
- * streaming tier made it, the statistics, the bytes against ref. */
+ * streaming tier made it, the statistics, where FRI ran (fri_host: on the
+ * host, for want of device room), the bytes against ref. */
 static void device_case(spw_ctx *ctx, built *b, const uint8_t *ref, size_t ref_len, const char *what,
-                        uint64_t vram, int expect_nvme)
+                        uint64_t vram, int expect_nvme, int fri_host)
 {
     spw_statement st = {b->pub, b->np, (const uint8_t *)b->tag, strlen(b->tag)};
     spw_plan plan; /* as the device tier plans: mode spilled, its tile size */
@@ -62,7 +66,8 @@ static void device_case(spw_ctx *ctx, built *b, const uint8_t *ref, size_t ref_l
     if (expect_nvme) ck_assert_msg(nvme, "%s: the plan should page to NVMe", what);
     uint8_t *p = NULL;
     size_t len = 0;
-    uint64_t k0 = spw_cuda_kernel_launches(), h0 = spw_cuda_bytes_h2d();
+    uint64_t k0 = spw_cuda_kernel_launches(), h0 = spw_cuda_bytes_h2d(), fl0, ff0, fl1, ff1;
+    spw_sdev_fri_totals(&fl0, &ff0);
     double t0 = spw_now();
     spw_status s = spw_prove(ctx, &p, &len, b->air, b->trace, &st);
     double t = spw_now() - t0;
@@ -70,6 +75,15 @@ static void device_case(spw_ctx *ctx, built *b, const uint8_t *ref, size_t ref_l
     spw_gpu_run_stats gs;
     spw_gpu_last_run(&gs);
     ck_assert_msg(gs.used_device && gs.streamed, "%s: the streaming device tier did not run", what);
+    spw_sdev_fri_totals(&fl1, &ff1);
+    if (fri_host)
+        ck_assert_msg(fl1 == fl0 && ff1 == ff0 + 1, "%s: FRI should have fallen back to the host "
+                      "(%llu layers on the device, %llu fallbacks)", what,
+                      (unsigned long long)(fl1 - fl0), (unsigned long long)(ff1 - ff0));
+    else
+        ck_assert_msg(fl1 > fl0 && ff1 == ff0, "%s: FRI did not run on the device (%llu layers, "
+                      "%llu fallbacks)", what, (unsigned long long)(fl1 - fl0),
+                      (unsigned long long)(ff1 - ff0));
     ck_assert_uint_gt(gs.kernels, 0);
     ck_assert_uint_ge(spw_cuda_kernel_launches() - k0, gs.kernels);
     ck_assert_uint_gt(gs.h2d_bytes, 0);
@@ -112,8 +126,14 @@ static void workload(const char *name, unsigned log_rows, const char *preset)
         settings(ctx, SPW_BACKEND_CUDA, SPW_MODE_SPILLED, vram[i], 0);
         snprintf(what, sizeof what, "%s, spilled, vram %llu MiB, host unlimited", b.tag,
                  (unsigned long long)(vram[i] >> 20));
-        device_case(ctx, &b, ref, ref_len, what, vram[i], 0);
+        device_case(ctx, &b, ref, ref_len, what, vram[i], 0, 0);
     }
+    /* no device room for the FRI layers: FRI on the host, same bytes */
+    setenv("SPW_SDEV_FRI_ROOM", "0", 1);
+    settings(ctx, SPW_BACKEND_CUDA, SPW_MODE_SPILLED, (uint64_t)512 << 20, 0);
+    snprintf(what, sizeof what, "%s, spilled, vram 512 MiB, FRI on the host", b.tag);
+    device_case(ctx, &b, ref, ref_len, what, (uint64_t)512 << 20, 0, 1);
+    unsetenv("SPW_SDEV_FRI_ROOM");
     /* host budget an eighth of the working set (at least the planner's
      * minimum): the store pages to NVMe */
     uint64_t host = ws / 8;
@@ -127,7 +147,7 @@ static void workload(const char *name, unsigned log_rows, const char *preset)
     spw_plan_set_tile_bytes(0);
     snprintf(what, sizeof what, "%s, spilled, vram 512 MiB, host %llu KiB of %llu KiB", b.tag,
              (unsigned long long)(host >> 10), (unsigned long long)(ws >> 10));
-    device_case(ctx, &b, ref, ref_len, what, (uint64_t)512 << 20, host < ws);
+    device_case(ctx, &b, ref, ref_len, what, (uint64_t)512 << 20, host < ws, 0);
     spw_free(ref);
     spw_workload_free(b.air, b.trace, b.pub);
     spw_ctx_free(ctx);
@@ -156,9 +176,9 @@ START_TEST(test_auto_streams)
     settings(ctx, SPW_BACKEND_CPU, SPW_MODE_AUTO, 0, 0);
     ck_assert_int_eq(spw_prove(ctx, &ref, &ref_len, b.air, b.trace, &st), SPW_OK);
     settings(ctx, SPW_BACKEND_CUDA, SPW_MODE_AUTO, (uint64_t)512 << 20, 0);
-    device_case(ctx, &b, ref, ref_len, "vm 2^17, cuda, auto, vram 512 MiB", (uint64_t)512 << 20, 0);
+    device_case(ctx, &b, ref, ref_len, "vm 2^17, cuda, auto, vram 512 MiB", (uint64_t)512 << 20, 0, 0);
     settings(ctx, SPW_BACKEND_AUTO, SPW_MODE_AUTO, (uint64_t)512 << 20, 0);
-    device_case(ctx, &b, ref, ref_len, "vm 2^17, auto, auto, vram 512 MiB", (uint64_t)512 << 20, 0);
+    device_case(ctx, &b, ref, ref_len, "vm 2^17, auto, auto, vram 512 MiB", (uint64_t)512 << 20, 0, 0);
     spw_free(ref);
     spw_workload_free(b.air, b.trace, b.pub);
     spw_ctx_free(ctx);

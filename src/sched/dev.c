@@ -55,6 +55,25 @@ uint64_t spw_sdev_min_bytes(const spw_plan *p, const spw_air_def *def, uint32_t 
     return best + ((uint64_t)16 << 20);
 }
 
+/* FRI (both builds): the arena block of spw_sdev_fri_begin, 256-byte
+ * aligned parts: layers 0 (3 N_0 u64) and 1 (3 N_0 / 2), a roll-in, two
+ * staging chunks, a heap of 2C digests. */
+#define FRI_AL(x) (((uint64_t)(x) + 255) / 256 * 256)
+uint64_t spw_sdev_fri_bytes(unsigned log_n0, size_t rin_max, size_t C)
+{
+    uint64_t n0 = (uint64_t)1 << log_n0;
+    return FRI_AL(24 * n0) + FRI_AL(12 * n0) + FRI_AL(24 * (uint64_t)rin_max) +
+           2 * FRI_AL(24 * (uint64_t)C) + FRI_AL(64 * (uint64_t)C);
+}
+
+static uint64_t g_fri_layers, g_fri_fallbacks; /* process totals */
+
+void spw_sdev_fri_totals(uint64_t *layers, uint64_t *fallbacks)
+{
+    *layers = __atomic_load_n(&g_fri_layers, __ATOMIC_RELAXED);
+    *fallbacks = __atomic_load_n(&g_fri_fallbacks, __ATOMIC_RELAXED);
+}
+
 #ifndef SPW_HAVE_CUDA
 
 spw_status spw_sdev_open(spw_ctx *ctx, spw_sdev **out, uint64_t vram_budget)
@@ -130,6 +149,24 @@ spw_status spw_sdev_dot(spw_sdev *d, fe3 *o1, fe3 *o2, spw_mat *m, size_t r0, si
     (void)d, (void)o1, (void)o2, (void)m, (void)r0, (void)n, (void)p1, (void)p2;
     NO_CUDA;
 }
+spw_status spw_sdev_fri_begin(spw_sdev *d, int *fits, spw_mat *L0, unsigned log_n0,
+                              unsigned n_layers, size_t rin_max, size_t C)
+{
+    (void)d, (void)L0, (void)log_n0, (void)n_layers, (void)rin_max, (void)C;
+    *fits = 0;
+    NO_CUDA;
+}
+spw_status spw_sdev_fri_tree(spw_sdev *d, spw_digest *h, size_t keep, size_t k0, size_t R)
+{
+    (void)d, (void)h, (void)keep, (void)k0, (void)R;
+    NO_CUDA;
+}
+spw_status spw_sdev_fri_fold(spw_sdev *d, spw_mat *out, spw_mat *rollin, fe3 beta, uint64_t s_inv)
+{
+    (void)d, (void)out, (void)rollin, (void)beta, (void)s_inv;
+    NO_CUDA;
+}
+void spw_sdev_fri_end(spw_sdev *d) { (void)d; }
 void *spw_sdev_host_alloc(spw_sdev *d, size_t bytes)
 {
     (void)d;
@@ -146,6 +183,7 @@ void spw_sdev_host_free(spw_sdev *d, void *p)
 #include "../gpu_prover.h"
 #include "cuda_api.h"
 #include "rounds_api.h"
+#include "rounds_fri.h"
 
 /* A named device buffer kept across calls of one pass, grown on demand. */
 typedef struct dbuf {
@@ -195,6 +233,8 @@ struct spw_sdev {
     int n_cache;
     uint64_t cache_seq, cache_bytes, cache_peak, cache_made, cache_dropped, cache_served;
     double pin_s; /* host seconds pinning tiles */
+    struct sdev_fri *fri; /* FRI commit (spw_sdev_fri_begin .. end) */
+    uint64_t fri_layers, fri_fallbacks;
 };
 
 /* Drops the newest cache entry; 0 when the cache is empty. */
@@ -380,6 +420,7 @@ void spw_sdev_close(spw_sdev *d)
     if (d->down) (void)spw_cuda_stream_sync(d->down);
     spw_sdev_comp_end(d);
     spw_sdev_deep_end(d);
+    spw_sdev_fri_end(d);
     logup_free(d);
     for (int i = 0; i < 3; i++) spw_pinset_free(&d->src[i].ps);
     while (d->n_cache) spw_sdev_uncache(d, d->cache[0].key);
@@ -408,6 +449,8 @@ void spw_sdev_get_stats(const spw_sdev *d, spw_sdev_stats *o)
     o->cache_dropped = d->cache_dropped;
     o->cache_served = d->cache_served;
     o->pin_s = d->pin_s;
+    o->fri_layers = d->fri_layers;
+    o->fri_fallbacks = d->fri_fallbacks;
     memcpy(o->device, d->device, sizeof o->device);
 }
 
@@ -435,17 +478,19 @@ void spw_sdev_host_free(spw_sdev *d, void *p)
 /* ---- straight copies between pool tiles and the device ---------------- */
 
 /* The pieces of ps to (to_dev) or from the device buffer dev (column
- * stride dstride, the block's origin at dev), on stream s. */
-static spw_status ps_copy(spw_sdev *d, const spw_pinset *ps, uint64_t *dev, size_t dstride,
+ * stride dstride elements of the matrix's size, the block's origin at
+ * dev), on stream s. */
+static spw_status ps_copy(spw_sdev *d, const spw_pinset *ps, void *dev, size_t dstride,
                           int to_dev, spw_cuda_stream s)
 {
+    size_t e = ps->n ? ps->m->esz : 8;
     for (size_t i = 0; i < ps->n; i++) {
         const spw_piece *q = &ps->pc[i];
-        uint64_t *x = dev + q->dc * dstride + q->dr;
+        uint8_t *x = (uint8_t *)dev + (q->dc * dstride + q->dr) * e;
         if (to_dev)
-            D(spw_cuda_memcpy2d_async(x, dstride * 8, q->host, q->pitch * 8, q->nr * 8, q->nc, s));
+            D(spw_cuda_memcpy2d_async(x, dstride * e, q->host, q->pitch * e, q->nr * e, q->nc, s));
         else
-            D(spw_cuda_memcpy2d_async(q->host, q->pitch * 8, x, dstride * 8, q->nr * 8, q->nc, s));
+            D(spw_cuda_memcpy2d_async(q->host, q->pitch * e, x, dstride * e, q->nr * e, q->nc, s));
     }
     return SPW_OK;
 }
@@ -1037,6 +1082,177 @@ spw_status spw_sdev_dot(spw_sdev *d, fe3 *out1, fe3 *out2, spw_mat *m, size_t r0
     src_close(d, &d->src[0]);
     free(hp);
     return st;
+}
+
+/* ---- FRI commit (dev.h) -------------------------------------------------- */
+
+struct sdev_fri {
+    uint8_t *blk;           /* the one arena block (spw_sdev_fri_bytes) */
+    uint64_t *lay[2];       /* layer i in lay[i & 1], leaf layout */
+    uint64_t *rin;          /* a roll-in, leaf layout */
+    uint64_t *stage[2];     /* C values each, natural order */
+    uint8_t *heap;          /* 2C digests */
+    spw_pinset ps[2];       /* the tiles of each staging chunk in flight */
+    spw_cuda_event ev[2];   /* its copies done */
+    unsigned log_n0, i;     /* layer i is the current one */
+    size_t C, rin_max;
+};
+
+void spw_sdev_fri_end(spw_sdev *d)
+{
+    struct sdev_fri *f = d ? d->fri : NULL;
+    if (!f) return;
+    (void)spw_cuda_stream_sync(d->cs);
+    for (int x = 0; x < 2; x++) {
+        spw_pinset_free(&f->ps[x]);
+        spw_cuda_event_destroy(f->ev[x]);
+    }
+    dfree(d, &f->blk);
+    free(f);
+    d->fri = NULL;
+}
+
+/* Staging slot x's copies are done: unpin its tiles. */
+static spw_status fri_slot_done(spw_sdev *d, int x, spw_status st)
+{
+    double t0 = spw_now();
+    spw_status e = spw_cuda_event_sync(d->fri->ev[x]);
+    d->busy += spw_now() - t0;
+    if (e != SPW_OK && st == SPW_OK) st = dfail(d, e);
+    return release(&d->fri->ps[x], st);
+}
+
+/* Values [0, nv) of m (1 column of fe3) to (to_dev) or from the leaf
+ * layout `leaf` of nv values, by chunks of C through the two staging
+ * buffers on the compute stream: the host pins chunk k+1's tiles while
+ * the device copies chunk k. */
+static spw_status fri_xfer(spw_sdev *d, spw_mat *m, uint64_t *leaf, size_t nv, int to_dev)
+{
+    struct sdev_fri *f = d->fri;
+    if (!m->tiles || m->ncols != 1 || m->esz != sizeof(fe3) || m->nrows != nv || nv < 2)
+        return spw_fail(d->ctx, SPW_ERR_INTERNAL, "GPU streaming tier: FRI layer of %zu values "
+                        "against a matrix of %zu x %zu", nv, m->ncols, m->nrows);
+    size_t h = nv / 2, C = f->C < nv ? f->C : nv;
+    int busy[2] = {0, 0};
+    spw_status st = SPW_OK;
+    for (size_t k0 = 0, k = 0; k0 < nv && st == SPW_OK; k0 += C, k++) {
+        int x = (int)(k & 1);
+        size_t n = nv - k0 < C ? nv - k0 : C;
+        if (busy[x]) {
+            busy[x] = 0;
+            if ((st = fri_slot_done(d, x, SPW_OK)) != SPW_OK) break;
+        }
+        if (!to_dev && (st = spw_gpu_leaf_to_fe3(d->cs, f->stage[x], leaf, h, k0, n)) != SPW_OK) {
+            st = dfail(d, st);
+            break;
+        }
+        if ((st = pin(d, m, &f->ps[x], !to_dev, 0, 1, k0, n)) != SPW_OK) break;
+        busy[x] = 1;
+        if ((st = ps_copy(d, &f->ps[x], f->stage[x], n, to_dev, d->cs)) != SPW_OK) break;
+        if ((to_dev && (st = spw_gpu_fe3_to_leaf(d->cs, leaf, h, f->stage[x], k0, n)) != SPW_OK) ||
+            (st = spw_cuda_event_record(f->ev[x], d->cs)) != SPW_OK)
+            st = dfail(d, st);
+    }
+    if (st != SPW_OK) (void)spw_cuda_stream_sync(d->cs); /* no event may be left pending */
+    for (int x = 0; x < 2; x++)
+        if (busy[x]) st = fri_slot_done(d, x, st);
+    return st;
+}
+
+spw_status spw_sdev_fri_begin(spw_sdev *d, int *fits, spw_mat *L0, unsigned log_n0,
+                              unsigned n_layers, size_t rin_max, size_t C)
+{
+    *fits = 0;
+    spw_sdev_fri_end(d);
+    size_t n0 = (size_t)1 << log_n0;
+    if (!n_layers || log_n0 < n_layers + 1 || !C || (C & (C - 1)))
+        return spw_fail(d->ctx, SPW_ERR_INTERNAL, "GPU streaming tier: FRI of %u layers from 2^%u "
+                        "values in chunks of %zu", n_layers, log_n0, C);
+    if (C > n0) C = n0;
+    /* the row passes' buffers are not needed now (every row call synced) */
+    dfree(d, &d->in.p);
+    dfree(d, &d->out.p);
+    dfree(d, &d->scr.p);
+    d->in.cap = d->out.cap = d->scr.cap = 0;
+    uint64_t need = spw_sdev_fri_bytes(log_n0, rin_max, C), cap = UINT64_MAX;
+    const char *env = getenv("SPW_SDEV_FRI_ROOM");
+    if (env && *env) cap = strtoull(env, NULL, 10);
+    uint64_t room = spw_cuda_arena_largest_free(d->A);
+    while (room < need && need <= cap && cache_drop_newest(d)) room = spw_cuda_arena_largest_free(d->A);
+    if (room < need || need > cap) {
+        d->fri_fallbacks++;
+        __atomic_fetch_add(&g_fri_fallbacks, 1, __ATOMIC_RELAXED);
+        return SPW_OK;
+    }
+    struct sdev_fri *f = calloc(1, sizeof *f);
+    if (!f) return spw_fail(d->ctx, SPW_ERR_NOMEM, "GPU streaming tier: out of memory (FRI)");
+    d->fri = f;
+    f->log_n0 = log_n0;
+    f->C = C;
+    f->rin_max = rin_max;
+    spw_status st = dalloc(d, &f->blk, need);
+    if (st == SPW_OK && (spw_cuda_event_create(&f->ev[0]) != SPW_OK ||
+                         spw_cuda_event_create(&f->ev[1]) != SPW_OK))
+        st = dfail(d, SPW_ERR_CUDA);
+    if (st != SPW_OK) {
+        spw_sdev_fri_end(d);
+        return st;
+    }
+    uint8_t *p = f->blk;
+    f->lay[0] = (uint64_t *)p;
+    p += FRI_AL(24 * (uint64_t)n0);
+    f->lay[1] = (uint64_t *)p;
+    p += FRI_AL(12 * (uint64_t)n0);
+    f->rin = (uint64_t *)p;
+    p += FRI_AL(24 * (uint64_t)rin_max);
+    for (int x = 0; x < 2; x++, p += FRI_AL(24 * (uint64_t)C)) f->stage[x] = (uint64_t *)p;
+    f->heap = p;
+    if ((st = fri_xfer(d, L0, f->lay[0], n0, 1)) != SPW_OK) {
+        spw_sdev_fri_end(d);
+        return st;
+    }
+    *fits = 1;
+    return SPW_OK;
+}
+
+spw_status spw_sdev_fri_tree(spw_sdev *d, spw_digest *h_heap, size_t keep, size_t k0, size_t R)
+{
+    struct sdev_fri *f = d->fri;
+    size_t h = f ? ((size_t)1 << (f->log_n0 - f->i)) / 2 : 0;
+    if (!f || !R || R > f->C || k0 + R > h)
+        return spw_fail(d->ctx, SPW_ERR_INTERNAL, "GPU streaming tier: FRI leaves [%zu, %zu) of "
+                        "%zu", k0, k0 + R, h);
+    if (keep > 2 * R) keep = 2 * R;
+    const uint64_t *cur = f->lay[f->i & 1];
+    spw_status st;
+    if ((st = spw_cuda_memset_async(f->heap, 0, 32, d->cs)) != SPW_OK ||
+        (st = spw_cuda_merkle_build(d->cs, f->heap, cur + k0, 6, h, R)) != SPW_OK ||
+        (st = spw_cuda_memcpy_async(h_heap, f->heap, keep * 32, d->cs)) != SPW_OK) {
+        (void)spw_cuda_stream_sync(d->cs);
+        return dfail(d, st);
+    }
+    return sync_cs(d);
+}
+
+spw_status spw_sdev_fri_fold(spw_sdev *d, spw_mat *out, spw_mat *rollin, fe3 beta, uint64_t s_inv)
+{
+    struct sdev_fri *f = d->fri;
+    unsigned log_n = f ? f->log_n0 - f->i : 0;
+    if (!f || log_n < 2 || (rollin && rollin->nrows > f->rin_max))
+        return spw_fail(d->ctx, SPW_ERR_INTERNAL, "GPU streaming tier: FRI fold of 2^%u values", log_n);
+    size_t half = (size_t)1 << (log_n - 1);
+    uint64_t *cur = f->lay[f->i & 1], *next = f->lay[(f->i + 1) & 1];
+    if (rollin) SPW_TRY(fri_xfer(d, rollin, f->rin, half, 1));
+    spw_status st = spw_gpu_fri_fold(d->cs, next, cur, log_n, beta, rollin ? f->rin : NULL, s_inv);
+    if (st != SPW_OK) {
+        (void)spw_cuda_stream_sync(d->cs);
+        return dfail(d, st);
+    }
+    SPW_TRY(fri_xfer(d, out, next, half, 0));
+    f->i++;
+    d->fri_layers++;
+    __atomic_fetch_add(&g_fri_layers, 1, __ATOMIC_RELAXED);
+    return SPW_OK;
 }
 
 #endif /* SPW_HAVE_CUDA */

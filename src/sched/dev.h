@@ -37,6 +37,8 @@ typedef struct spw_sdev_stats {
     uint64_t cache_served;       /* bytes the row passes took from it instead of the host */
     double pin_s;                /* host seconds pinning store tiles for the copies */
     double busy_s;               /* host seconds spent waiting for the device */
+    uint64_t fri_layers;         /* FRI layers committed and folded on the device */
+    uint64_t fri_fallbacks;      /* FRI commits left to the host (no room) */
     char device[128];
 } spw_sdev_stats;
 
@@ -143,6 +145,35 @@ void spw_sdev_deep_end(spw_sdev *d);
  * m[c][r0+i], out2[c] likewise with pw2 (pw2/out2 may be NULL). */
 spw_status spw_sdev_dot(spw_sdev *d, fe3 *out1, fe3 *out2, spw_mat *m, size_t r0, size_t n,
                         const fe3 *pw1, const fe3 *pw2);
+
+/* ---- FRI commit ----
+ * The FRI layers of the streamed proof on the device, all in one arena
+ * block: the current layer and the next in the leaf layout (rounds_api.h),
+ * a roll-in, two staging chunks of C values and a chunk's Merkle heap.
+ * Layers and roll-ins move between the device and the store's matrices
+ * (1 column of 2^k fe3, natural order) straight from and into their pool
+ * tiles, C values at a time.
+ *   begin: *fits = 0 (nothing done, counted in fri_fallbacks) when the
+ *          block does not fit the budget: the caller commits on the host;
+ *          else uploads layer 0 from L0 (2^log_n0 values). rin_max: the
+ *          most values of a roll-in folded in later (0: none);
+ *   tree:  the Merkle heap (as spw_sdev_tree_rows: first `keep` digests)
+ *          of FRI leaves [k0, k0+R) of the current layer, R <= C;
+ *   fold:  the current layer with beta (1/s_i = s_inv) plus beta^2 *
+ *          rollin (1 column of N_i/2 fe3, or NULL) becomes the next
+ *          layer, on the device and in out (1 column of N_i/2 fe3);
+ *   end:   frees the block (close does too).
+ * The environment variable SPW_SDEV_FRI_ROOM (bytes) caps the room begin
+ * sees (tests of the host fallback). */
+uint64_t spw_sdev_fri_bytes(unsigned log_n0, size_t rin_max, size_t C);
+spw_status spw_sdev_fri_begin(spw_sdev *d, int *fits, spw_mat *L0, unsigned log_n0,
+                              unsigned n_layers, size_t rin_max, size_t C);
+spw_status spw_sdev_fri_tree(spw_sdev *d, spw_digest *h_heap, size_t keep, size_t k0, size_t R);
+spw_status spw_sdev_fri_fold(spw_sdev *d, spw_mat *out, spw_mat *rollin, fe3 beta, uint64_t s_inv);
+void spw_sdev_fri_end(spw_sdev *d);
+/* Process totals of fri_layers and fri_fallbacks (tests: the tier is
+ * closed when spw_prove returns). */
+void spw_sdev_fri_totals(uint64_t *layers, uint64_t *fallbacks);
 
 /* Page-locked host buffers for the row passes (malloc without CUDA). */
 void *spw_sdev_host_alloc(spw_sdev *d, size_t bytes);

@@ -980,6 +980,84 @@ static void fri_fold(void *arg, size_t b, size_t e)
     }
 }
 
+/* Layer i's tree is complete: its root into the proof and the
+ * transcript, beta out of it, the store matrix of layer i+1 (R rows per
+ * tile). */
+static spw_status fri_next(run *u, fri_state *f, spw_transcript *tr, spw_proof *P, unsigned i,
+                           size_t Rf, fe3 *beta)
+{
+    SPW_TRY(spw_stree_finish(u->ctx, &f->trees[i]));
+    P->layers[i].root = *spw_stree_root(&f->trees[i]);
+    spw_transcript_absorb(tr, P->layers[i].root.b, 32);
+    *beta = spw_transcript_ext3(tr);
+    size_t half = ((size_t)1 << (f->log_n0 - i)) / 2;
+    return mat_new(u, &f->L[i + 1], "fri-layer", 1, half, sizeof(fe3), 1, Rf, SPW_CHUNK_OTHER);
+}
+
+/* The layers on the device (dev.h) when they fit its budget (*done = 1):
+ * the same trees (subtree size, stored levels), roots, transcript and
+ * layers in the store as the host loop of fri_commit. */
+static spw_status fri_dev(run *u, fri_state *f, spw_transcript *tr, spw_proof *P, spw_mat *rollin,
+                          int *done)
+{
+    const spw_ctx *ctx = u->ctx;
+    unsigned R = f->n_layers, log_n0 = f->log_n0;
+    size_t n0 = (size_t)1 << log_n0, Rf0 = u->plan->fri_R, rin_max = 0;
+    for (unsigned i = 1; i <= R; i++)
+        if (rollin[i].tiles && rollin[i].nrows > rin_max) rin_max = rollin[i].nrows;
+    /* chunk: the heap (64 B per leaf) and two staging chunks (48 B) on the
+     * device, the heap's stored levels (64 B) page-locked on the host, a
+     * layer's and a roll-in's tiles pinned (48 B = 6 words) */
+    size_t C = dev_rows(u, Rf0 < n0 / 2 ? Rf0 : n0 / 2, n0 / 2, 64 + 48, 64, 6);
+    int fits = 0;
+    spw_sdev_where(u->dev, "FRI", "-");
+    SPW_TRY(PF(PF_DEVICE, spw_sdev_fri_begin(u->dev, &fits, &f->L[0], log_n0, R, rin_max, C)));
+    if (!fits) {
+        spw_log(ctx, SPW_LOG_INFO, "streaming device tier: the FRI layers need %llu MiB of device "
+                "memory, more than the VRAM budget leaves; FRI is committed on the host",
+                (unsigned long long)(spw_sdev_fri_bytes(log_n0, rin_max, C) >> 20));
+        spw_stats_fallback(ctx, "streaming device tier: FRI committed on the host (VRAM budget)");
+        return SPW_OK;
+    }
+    spw_digest *hv = NULL; /* the stored levels of a chunk's heap (page-locked) */
+    size_t hv_cap = 0;
+    spw_status st = SPW_OK;
+    uint64_t s = GL_GENERATOR;
+    for (unsigned i = 0; i < R && st == SPW_OK; i++) {
+        size_t half = (n0 >> i) / 2, Rf = Rf0 < half ? Rf0 : half, RD = C < half ? C : half;
+        size_t Rtr = u->tree_rows < Rf ? u->tree_rows : Rf;
+        if ((st = spw_stree_init(ctx, &f->trees[i], u->sp, "fri-tree", half, Rtr, u->home)) != SPW_OK)
+            break;
+        size_t keep = 2 * (RD >> f->trees[i].skip); /* the heap levels the subtrees store */
+        if (keep > hv_cap) {
+            hb_free(u, hv);
+            if (!(hv = hb_alloc(u, keep, sizeof(spw_digest)))) {
+                st = NOMEM("FRI heap");
+                break;
+            }
+            hv_cap = keep;
+        }
+        for (size_t k0 = 0; k0 < half && st == SPW_OK; k0 += RD) {
+            st = PF(PF_DEVICE, spw_sdev_fri_tree(u->dev, hv, keep, k0, RD));
+            if (st == SPW_OK) st = PF(PF_PUT, spw_stree_put_heap(ctx, &f->trees[i], k0 / Rtr, hv, RD));
+        }
+        fe3 beta;
+        if (st != SPW_OK || (st = fri_next(u, f, tr, P, i, Rf, &beta)) != SPW_OK) break;
+        spw_mat *rin = rollin[i + 1].tiles ? &rollin[i + 1] : NULL;
+        st = PF(PF_DEVICE, spw_sdev_fri_fold(u->dev, &f->L[i + 1], rin, beta, gl_inv(s)));
+        spw_mat_free(&rollin[i + 1]);
+        s = gl_mul(s, s);
+    }
+    hb_free(u, hv);
+    spw_sdev_fri_end(u->dev);
+    *done = st == SPW_OK;
+    if (*done)
+        spw_log(ctx, SPW_LOG_INFO, "streaming device tier: %u FRI layers committed on the device "
+                "(%llu MiB of device memory, chunks of %zu values)", R,
+                (unsigned long long)(spw_sdev_fri_bytes(log_n0, rin_max, C) >> 20), C);
+    return st;
+}
+
 static spw_status fri_commit(run *u, fri_state *f, spw_transcript *tr, spw_proof *P,
                              spw_mat *rollin, unsigned log_n0)
 {
@@ -992,14 +1070,17 @@ static spw_status fri_commit(run *u, fri_state *f, spw_transcript *tr, spw_proof
     if (!f->L || !f->trees) return NOMEM("FRI");
     f->L[0] = rollin[0];
     memset(&rollin[0], 0, sizeof rollin[0]);
-    size_t n0 = (size_t)1 << log_n0, Rf0 = u->plan->fri_R;
+    int on_dev = 0; /* the device committed every layer */
+    if (u->dev && R) SPW_TRY(fri_dev(u, f, tr, P, rollin, &on_dev));
+    size_t n0 = (size_t)1 << log_n0, Rf0 = on_dev ? 0 : u->plan->fri_R;
     fe3 *a = spw_malloc_array(Rf0, sizeof(fe3)), *b = spw_malloc_array(Rf0, sizeof(fe3));
     fe3 *c = spw_malloc_array(Rf0, sizeof(fe3)), *o = spw_malloc_array(Rf0, sizeof(fe3));
     spw_digest *lv = spw_malloc_array(Rf0, sizeof(spw_digest));
     spw_status st = SPW_OK;
-    if (!a || !b || !c || !o || !lv) st = NOMEM("FRI chunk");
+    if (!on_dev && (!a || !b || !c || !o || !lv)) st = NOMEM("FRI chunk");
     uint64_t s = GL_GENERATOR;
-    for (unsigned i = 0; i < R && st == SPW_OK; i++) {
+    for (unsigned i = 0; i < R && on_dev; i++) s = gl_mul(s, s);
+    for (unsigned i = 0; i < R && st == SPW_OK && !on_dev; i++) {
         size_t ni = n0 >> i, half = ni / 2, Rf = Rf0 < half ? Rf0 : half;
         size_t Rtr = u->tree_rows < Rf ? u->tree_rows : Rf;
         if ((st = spw_stree_init(ctx, &f->trees[i], u->sp, "fri-tree", half, Rtr, u->home)) != SPW_OK)
@@ -1012,14 +1093,8 @@ static spw_status fri_commit(run *u, fri_state *f, spw_transcript *tr, spw_proof
             for (size_t j = 0; j < Rf / Rtr && st == SPW_OK; j++)
                 st = spw_stree_put_chunk(ctx, &f->trees[i], k0 / Rtr + j, lv + j * Rtr);
         }
-        if (st == SPW_OK) st = spw_stree_finish(ctx, &f->trees[i]);
-        if (st != SPW_OK) break;
-        P->layers[i].root = *spw_stree_root(&f->trees[i]);
-        spw_transcript_absorb(tr, P->layers[i].root.b, 32);
-        fe3 beta = spw_transcript_ext3(tr);
-        if ((st = mat_new(u, &f->L[i + 1], "fri-layer", 1, half, sizeof(fe3), 1, Rf,
-                          SPW_CHUNK_OTHER)) != SPW_OK)
-            break;
+        fe3 beta;
+        if (st != SPW_OK || (st = fri_next(u, f, tr, P, i, Rf, &beta)) != SPW_OK) break;
         spw_mat *rin = rollin[i + 1].tiles ? &rollin[i + 1] : NULL;
         for (size_t k0 = 0; k0 < half && st == SPW_OK; k0 += Rf) {
             if ((st = spw_mat_get_rows(&f->L[i], a, Rf, k0, Rf)) != SPW_OK) break;
