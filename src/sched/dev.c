@@ -185,6 +185,10 @@ void spw_sdev_host_free(spw_sdev *d, void *p)
 #include "rounds_api.h"
 #include "rounds_fri.h"
 
+#define HB_MAX 64 /* page-locked host buffers at once */
+#define HB_KEEP 6 /* unused ones kept for reuse, at most HB_KEEP_BYTES together */
+#define HB_KEEP_BYTES ((uint64_t)1 << 30)
+
 /* A named device buffer kept across calls of one pass, grown on demand. */
 typedef struct dbuf {
     void *p;
@@ -235,6 +239,13 @@ struct spw_sdev {
     double pin_s; /* host seconds pinning tiles */
     struct sdev_fri *fri; /* FRI commit (spw_sdev_fri_begin .. end) */
     uint64_t fri_layers, fri_fallbacks;
+    /* page-locked host buffers, kept for reuse (spw_sdev_host_alloc) */
+    struct hbuf {
+        void *p;
+        size_t cap;
+        int used;
+    } hb[HB_MAX];
+    int n_hb;
 };
 
 /* Drops the newest cache entry; 0 when the cache is empty. */
@@ -424,6 +435,7 @@ void spw_sdev_close(spw_sdev *d)
     logup_free(d);
     for (int i = 0; i < 3; i++) spw_pinset_free(&d->src[i].ps);
     while (d->n_cache) spw_sdev_uncache(d, d->cache[0].key);
+    for (int i = 0; i < d->n_hb; i++) spw_cuda_host_free(d->hb[i].p);
     dfree(d, &d->in.p);
     dfree(d, &d->out.p);
     dfree(d, &d->scr.p);
@@ -461,18 +473,60 @@ void spw_sdev_where(spw_sdev *d, const char *round, const char *table)
 }
 
 
+/* Page-locked buffers are kept for reuse: cudaHostAlloc pins and zeroes
+ * its pages, and every pass and column phase of every table asks for
+ * buffers of the same few sizes. At most HB_KEEP unused buffers are kept;
+ * the smallest go first. */
+static spw_status hb_new(spw_sdev *d, void **p, size_t bytes)
+{
+    int best = -1;
+    for (int i = 0; i < d->n_hb; i++)
+        if (!d->hb[i].used && d->hb[i].cap >= bytes && (best < 0 || d->hb[i].cap < d->hb[best].cap))
+            best = i;
+    if (best >= 0) {
+        d->hb[best].used = 1;
+        *p = d->hb[best].p;
+        return SPW_OK;
+    }
+    if (d->n_hb == HB_MAX) return SPW_ERR_NOMEM;
+    SPW_TRY(spw_cuda_host_alloc(p, bytes));
+    d->hb[d->n_hb++] = (struct hbuf){*p, bytes, 1};
+    return SPW_OK;
+}
+
 void *spw_sdev_host_alloc(spw_sdev *d, size_t bytes)
 {
-    (void)d;
     void *p = NULL;
-    if (spw_cuda_host_alloc(&p, bytes ? bytes : 8) != SPW_OK) return NULL;
+    if (hb_new(d, &p, bytes ? bytes : 8) != SPW_OK) return NULL;
     return p;
 }
 
 void spw_sdev_host_free(spw_sdev *d, void *p)
 {
-    (void)d;
-    spw_cuda_host_free(p);
+    if (!p) return;
+    int k = -1, unused = 0;
+    for (int i = 0; i < d->n_hb; i++) {
+        if (d->hb[i].p == p) k = i;
+        else if (!d->hb[i].used) unused++;
+    }
+    if (k < 0) return;
+    d->hb[k].used = 0;
+    for (;;) { /* over the count: the smallest unused goes; over the bytes: the largest */
+        int small = -1, large = -1;
+        uint64_t kept = 0;
+        unused = 0;
+        for (int i = 0; i < d->n_hb; i++)
+            if (!d->hb[i].used) {
+                unused++;
+                kept += d->hb[i].cap;
+                if (small < 0 || d->hb[i].cap < d->hb[small].cap) small = i;
+                if (large < 0 || d->hb[i].cap > d->hb[large].cap) large = i;
+            }
+        int m = unused > HB_KEEP ? small : kept > HB_KEEP_BYTES ? large : -1;
+        if (m < 0) return;
+        spw_cuda_host_free(d->hb[m].p);
+        d->hb[m] = d->hb[--d->n_hb];
+    }
 }
 
 /* ---- straight copies between pool tiles and the device ---------------- */
