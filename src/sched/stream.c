@@ -1464,8 +1464,8 @@ out:
     }
     spw_log(ctx, SPW_LOG_INFO,
             "stream prover (main thread): %.3f s creating the store, %.3f s waiting for row reads, "
-            "%.3f s in device calls, %.3f s in device column phases, %.3f s storing, %.3f s reading "
-            "columns", g_pf[PF_SETUP], g_pf[PF_READ_WAIT], g_pf[PF_DEVICE], g_pf[PF_COLS],
+            "%.3f s in device calls, %.3f s in device column phases (reading the producer's columns "
+            "included), %.3f s storing, %.3f s reading columns", g_pf[PF_SETUP], g_pf[PF_READ_WAIT], g_pf[PF_DEVICE], g_pf[PF_COLS],
             g_pf[PF_PUT], g_pf[PF_GET]);
     if (u.dev) {
         spw_sdev_stats ds;
