@@ -20,3 +20,7 @@ bench_bench_gpu_SOURCES = bench/bench_gpu.c
 # ---- accuracy of the planner's compute model (owner: calib; slow, run by hand) ----
 EXTRA_DIST += bench/calib_accuracy.sh
 # ---- end ----
+
+# ---- the streaming device tier's figures (GPU, slow, run by hand) ----
+EXTRA_DIST += bench/stream_device.sh
+# ---- end ----
