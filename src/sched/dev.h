@@ -8,11 +8,13 @@
  * VRAM budget (docs/GPU.md, "Streaming tier").
  *
  * Column phases (NTT/LDE) run as a three-stream pipeline (host->device
- * copies, kernels, device->host copies, ordered by events, two slots), so
- * the copies of one group overlap the kernels of the next and the host's
- * reads and writes of the store. Row passes (Merkle leaves, LogUp,
- * constraints, DEEP) take one chunk per call while the streaming prover's
- * reader thread loads the next chunk from the store.
+ * copies, kernels, device->host copies, ordered by events, two slots when
+ * they fit), so the copies of one group overlap the kernels of the next.
+ * Row passes (Merkle leaves, LogUp, constraints, OOD, DEEP) take one chunk
+ * per call. Every copy runs straight between the pinned pool's tiles and
+ * the device (spw_mat_pin_block); LDEs stay on the device between passes
+ * when they fit (the device cache below); FRI commits on the device when
+ * its layers fit.
  *
  * The kernels are those of the resident backend (cuda/rounds_*.cu) in
  * their row-chunk modes; every value is exact, so the proof bytes equal

@@ -6,7 +6,10 @@
  * work: leaf hashing, LogUp, constraints, DEEP, FRI) is in ordinary memory
  * at a time; the rest lives in the pinned pool, and on NVMe when the pool
  * is smaller than the data. Every value is computed exactly as the
- * reference computes it, so the proof bytes are identical.
+ * reference computes it, so the proof bytes are identical. With the
+ * streaming device tier (u->dev, dev.h) the same rounds run their column
+ * phases and row passes on the GPU, copying straight between the pool's
+ * tiles and the device.
  *
  * Rounds per table (R = LDE rows per chunk, G = columns per group):
  *   main   trace read once from the producer per column group, stored;
@@ -246,7 +249,8 @@ static spw_status lde_cols(run *u, stab *s, spw_mat *dst, spw_mat *src, size_t n
     return st;
 }
 
-/* Double buffering of row-wise passes: a reader thread fetches the next
+/* Double buffering of the CPU's row-wise passes (the device tier copies
+ * straight from the tiles instead): a reader thread fetches the next
  * chunk's rows (its tile loads wait on the disk) while the workers compute
  * the current one. */
 typedef struct rd_req {
