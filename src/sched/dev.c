@@ -235,10 +235,9 @@ struct spw_sdev {
         int pins;
     } cache[64];
     int n_cache;
-    uint64_t cache_seq, cache_bytes, cache_peak, cache_made, cache_dropped, cache_served;
-    double pin_s; /* host seconds pinning tiles */
+    uint64_t cache_seq, cache_bytes;
+    spw_sdev_stats cnt; /* the counters of spw_sdev_stats (cache_*, pin_s, fri_*) */
     struct sdev_fri *fri; /* FRI commit (spw_sdev_fri_begin .. end) */
-    uint64_t fri_layers, fri_fallbacks;
     /* page-locked host buffers, kept for reuse (spw_sdev_host_alloc) */
     struct hbuf {
         void *p;
@@ -248,17 +247,31 @@ struct spw_sdev {
     int n_hb;
 };
 
-/* Drops the newest cache entry; 0 when the cache is empty. */
+/* The entry of key, or -1. */
+static int cache_find(const spw_sdev *d, const void *key)
+{
+    for (int i = 0; d && i < d->n_cache; i++)
+        if (d->cache[i].key == key) return i;
+    return -1;
+}
+
+/* Frees entry i (its device memory and its slot). */
+static void cache_remove(spw_sdev *d, int i)
+{
+    (void)spw_cuda_arena_free(d->A, d->cache[i].p);
+    d->cache_bytes -= d->cache[i].bytes;
+    d->cache[i] = d->cache[--d->n_cache];
+}
+
+/* Drops the newest unpinned cache entry; 0 when there is none. */
 static int cache_drop_newest(spw_sdev *d)
 {
     int k = -1;
     for (int i = 0; i < d->n_cache; i++)
         if (!d->cache[i].pins && (k < 0 || d->cache[i].seq > d->cache[k].seq)) k = i;
     if (k < 0) return 0;
-    (void)spw_cuda_arena_free(d->A, d->cache[k].p);
-    d->cache_bytes -= d->cache[k].bytes;
-    d->cache[k] = d->cache[--d->n_cache];
-    d->cache_dropped++;
+    cache_remove(d, k);
+    d->cnt.cache_dropped++;
     return 1;
 }
 
@@ -305,36 +318,29 @@ static uint64_t *cache_make(spw_sdev *d, const void *key, uint64_t bytes)
     if (spw_cuda_arena_alloc(d->A, &p, bytes) != SPW_OK) return NULL;
     d->cache[d->n_cache++] = (struct centry){key, p, bytes, ++d->cache_seq, 1}; /* made pinned */
     d->cache_bytes += bytes;
-    if (d->cache_bytes > d->cache_peak) d->cache_peak = d->cache_bytes;
-    d->cache_made++;
+    if (d->cache_bytes > d->cnt.cache_peak) d->cnt.cache_peak = d->cache_bytes;
+    d->cnt.cache_made++;
     return p;
 }
 
 static const uint64_t *cache_acquire(spw_sdev *d, const void *key)
 {
-    for (int i = 0; d && i < d->n_cache; i++)
-        if (d->cache[i].key == key) {
-            d->cache[i].pins++;
-            return d->cache[i].p;
-        }
-    return NULL;
+    int i = cache_find(d, key);
+    if (i < 0) return NULL;
+    d->cache[i].pins++;
+    return d->cache[i].p;
 }
 
 static void cache_release(spw_sdev *d, const void *key)
 {
-    for (int i = 0; d && i < d->n_cache; i++)
-        if (d->cache[i].key == key && d->cache[i].pins > 0) d->cache[i].pins--;
+    int i = cache_find(d, key);
+    if (i >= 0 && d->cache[i].pins > 0) d->cache[i].pins--;
 }
 
 void spw_sdev_uncache(spw_sdev *d, const void *key)
 {
-    for (int i = 0; d && i < d->n_cache; i++)
-        if (d->cache[i].key == key) {
-            (void)spw_cuda_arena_free(d->A, d->cache[i].p);
-            d->cache_bytes -= d->cache[i].bytes;
-            d->cache[i] = d->cache[--d->n_cache];
-            return;
-        }
+    int i = cache_find(d, key);
+    if (i >= 0) cache_remove(d, i);
 }
 
 
@@ -450,19 +456,13 @@ void spw_sdev_get_stats(const spw_sdev *d, spw_sdev_stats *o)
 {
     memset(o, 0, sizeof *o);
     if (!d) return;
+    *o = d->cnt;
     o->budget = d->budget;
     o->peak = spw_cuda_arena_peak(d->A);
     o->h2d = spw_cuda_bytes_h2d() - d->h2d0;
     o->d2h = spw_cuda_bytes_d2h() - d->d2h0;
     o->kernels = spw_cuda_kernel_launches() - d->k0;
     o->busy_s = d->busy;
-    o->cache_peak = d->cache_peak;
-    o->cache_made = d->cache_made;
-    o->cache_dropped = d->cache_dropped;
-    o->cache_served = d->cache_served;
-    o->pin_s = d->pin_s;
-    o->fri_layers = d->fri_layers;
-    o->fri_fallbacks = d->fri_fallbacks;
     memcpy(o->device, d->device, sizeof o->device);
 }
 
@@ -554,7 +554,7 @@ static spw_status pin(spw_sdev *d, spw_mat *m, spw_pinset *ps, int write, size_t
 {
     double t0 = spw_now();
     spw_status st = spw_mat_pin_block(m, ps, write, c0, nc, r0, nr);
-    d->pin_s += spw_now() - t0;
+    d->cnt.pin_s += spw_now() - t0;
     if (st == SPW_ERR_NOMEM)
         return spw_fail(d->ctx, st, "GPU streaming tier: out of memory (tile list)");
     return st; /* the store named the chunk */
@@ -575,14 +575,18 @@ static uint64_t group_pin_bytes(const spw_mat *m, size_t G)
 }
 
 /* Columns [c0, c0+nc) x rows [0, nr) of m to (to_dev) or from the device
- * buffer dev (column stride dstride) on stream st, a band of row tiles at
- * a time so that at most cap bytes of tiles are pinned at once; each
- * band's copies are waited for before its tiles are unpinned. For a pool
- * too full to pin a whole column group. */
-static spw_status copy_banded(spw_sdev *d, spw_mat *m, int to_dev, uint64_t *dev, size_t dstride,
-                              size_t c0, size_t nc, size_t nr, spw_cuda_stream st, spw_pinset *ps,
-                              uint64_t cap)
+ * buffer dev (column stride nr) on stream st. cap == 0: every tile pinned
+ * at once and left pinned in ps (the caller releases them once the copies
+ * are done); else a band of row tiles at a time, so that at most cap bytes
+ * of tiles are pinned, each band waited for before its tiles are unpinned
+ * (a pool too full to pin a whole column group). */
+static spw_status group_copy(spw_sdev *d, spw_mat *m, int to_dev, uint64_t *dev, size_t c0,
+                             size_t nc, size_t nr, spw_cuda_stream st, spw_pinset *ps, uint64_t cap)
 {
+    if (!cap) {
+        SPW_TRY(pin(d, m, ps, !to_dev, c0, nc, 0, nr));
+        return ps_copy(d, ps, dev, nr, to_dev, st);
+    }
     size_t g0 = c0 / m->tcols, g1 = (c0 + nc - 1) / m->tcols;
     uint64_t row_tile = (uint64_t)(g1 - g0 + 1) * m->tcols * m->trows * m->esz;
     size_t band = (size_t)(cap / row_tile) * m->trows;
@@ -590,7 +594,7 @@ static spw_status copy_banded(spw_sdev *d, spw_mat *m, int to_dev, uint64_t *dev
     for (size_t r0 = 0; r0 < nr; r0 += band) {
         size_t take = nr - r0 < band ? nr - r0 : band;
         SPW_TRY(pin(d, m, ps, !to_dev, c0, nc, r0, take));
-        spw_status s = ps_copy(d, ps, dev + r0, dstride, to_dev, st);
+        spw_status s = ps_copy(d, ps, dev + r0, nr, to_dev, st);
         if (s == SPW_OK && (s = spw_cuda_stream_sync(st)) != SPW_OK) s = dfail(d, s);
         SPW_TRY(release(ps, s));
     }
@@ -676,11 +680,10 @@ spw_status spw_sdev_cols(spw_sdev *d, const spw_sdev_cols_job *j)
         spw_gpu_powers(d->cs, pw, n, GL_GENERATOR) != SPW_OK)
         st = dfail(d, SPW_ERR_CUDA);
     /* the tiles of two groups in flight pinned at once when the pool can
-     * hold them, else band by band (copy_banded) */
+     * hold them, else band by band (group_copy with a cap) */
     uint64_t need = nslots * (group_pin_bytes(j->src ? j->src : j->keep, G) +
                               group_pin_bytes(j->coef, G) + group_pin_bytes(j->lde, G));
-    int banded = j->pin_cap && need > j->pin_cap;
-    uint64_t band_cap = j->pin_cap / 4;
+    uint64_t cap = j->pin_cap && need > j->pin_cap ? (j->pin_cap / 4 ? j->pin_cap / 4 : 1) : 0;
     /* the LDE straight into a device cache entry when one fits: the slots
      * then need no LDE buffers of their own */
     uint64_t *cl = st == SPW_OK && j->lde ? cache_make(d, j->lde, (uint64_t)j->ncols * N * 8) : NULL;
@@ -703,20 +706,12 @@ spw_status spw_sdev_cols(spw_sdev *d, const spw_sdev_cols_job *j)
     }
 #define TS(call)                              \
     if ((st = (call)) != SPW_OK) break;
-        if (j->src && banded) {
-            TS(copy_banded(d, j->src, 1, s->d_in, n, c0, gc, n, d->up, &s->ps_in, band_cap));
-        } else if (j->src) {
-            TS(pin(d, j->src, &s->ps_in, 0, c0, gc, 0, n));
-            TS(ps_copy(d, &s->ps_in, s->d_in, n, 1, d->up));
+        if (j->src) {
+            TS(group_copy(d, j->src, 1, s->d_in, c0, gc, n, d->up, &s->ps_in, cap));
         } else {
             TS(j->get(j->arg, s->h_in, c0, gc));
             DS(spw_cuda_memcpy_async(s->d_in, s->h_in, gc * n * 8, d->up));
-            if (j->keep && banded) {
-                TS(copy_banded(d, j->keep, 0, s->d_in, n, c0, gc, n, d->up, &s->ps_keep, band_cap));
-            } else if (j->keep) {
-                TS(pin(d, j->keep, &s->ps_keep, 1, c0, gc, 0, n));
-                TS(ps_copy(d, &s->ps_keep, s->d_in, n, 0, d->up));
-            }
+            if (j->keep) TS(group_copy(d, j->keep, 0, s->d_in, c0, gc, n, d->up, &s->ps_keep, cap));
         }
         DS(spw_cuda_event_record(s->ev_up, d->up));
         DS(spw_cuda_stream_wait_event(d->cs, s->ev_up));
@@ -727,18 +722,8 @@ spw_status spw_sdev_cols(spw_sdev *d, const spw_sdev_cols_job *j)
         }
         DS(spw_cuda_event_record(s->ev_comp, d->cs));
         DS(spw_cuda_stream_wait_event(d->down, s->ev_comp));
-        if (j->coef && banded) {
-            TS(copy_banded(d, j->coef, 0, s->d_in, n, c0, gc, n, d->down, &s->ps_coef, band_cap));
-        } else if (j->coef) {
-            TS(pin(d, j->coef, &s->ps_coef, 1, c0, gc, 0, n));
-            TS(ps_copy(d, &s->ps_coef, s->d_in, n, 0, d->down));
-        }
-        if (j->lde && banded) {
-            TS(copy_banded(d, j->lde, 0, ld, N, c0, gc, N, d->down, &s->ps_lde, band_cap));
-        } else if (j->lde) {
-            TS(pin(d, j->lde, &s->ps_lde, 1, c0, gc, 0, N));
-            TS(ps_copy(d, &s->ps_lde, ld, N, 0, d->down));
-        }
+        if (j->coef) TS(group_copy(d, j->coef, 0, s->d_in, c0, gc, n, d->down, &s->ps_coef, cap));
+        if (j->lde) TS(group_copy(d, j->lde, 0, ld, c0, gc, N, d->down, &s->ps_lde, cap));
         DS(spw_cuda_event_record(s->ev_down, d->down));
         s->busy = 1;
 #undef DS
@@ -830,7 +815,7 @@ static spw_status src_in(spw_sdev *d, struct msrc *x, uint64_t *dst, size_t r0, 
         D(spw_cuda_memcpy2d_async(dst, W * 8, x->dev + r0, m->nrows * 8, a * 8, m->ncols, d->cs));
         if (a < W)
             D(spw_cuda_memcpy2d_async(dst + a, W * 8, x->dev, m->nrows * 8, (W - a) * 8, m->ncols, d->cs));
-        d->cache_served += (uint64_t)m->ncols * W * 8;
+        d->cnt.cache_served += (uint64_t)m->ncols * W * 8;
         return SPW_OK;
     }
     SPW_TRY(pin(d, m, &x->ps, 0, 0, m->ncols, r0, W));
@@ -860,26 +845,15 @@ spw_status spw_sdev_tree_rows(spw_sdev *d, spw_digest *h_heap, size_t keep, spw_
                               size_t R)
 {
     if (keep > 2 * R) keep = 2 * R;
+    /* allocations first (they may drop cache entries), then the source */
     SPW_TRY(grow(d, &d->out, 2 * (uint64_t)R * 32));
+    if (cache_find(d, m) < 0) SPW_TRY(grow(d, &d->in, (uint64_t)m->ncols * R * 8));
     src_open(d, &d->src[0], m);
     spw_status st = SPW_OK;
-    const uint64_t *cols = d->src[0].dev ? d->src[0].dev + r0 : NULL;
-    size_t stride = m->nrows;
-    if (!cols) {
-        if ((st = grow(d, &d->in, (uint64_t)m->ncols * R * 8)) == SPW_OK) {
-            src_close(d, &d->src[0]); /* grow may have dropped entries: look again */
-            src_open(d, &d->src[0], m);
-            if (d->src[0].dev) {
-                cols = d->src[0].dev + r0;
-            } else {
-                st = src_in(d, &d->src[0], d->in.p, r0, R);
-                cols = d->in.p;
-                stride = R;
-            }
-        }
-    } else {
-        d->cache_served += (uint64_t)m->ncols * R * 8;
-    }
+    const uint64_t *cols = d->src[0].dev ? d->src[0].dev + r0 : d->in.p;
+    size_t stride = d->src[0].dev ? m->nrows : R;
+    if (d->src[0].dev) d->cnt.cache_served += (uint64_t)m->ncols * R * 8;
+    else st = src_in(d, &d->src[0], d->in.p, r0, R);
     uint8_t *nodes = d->out.p;
     if (st == SPW_OK && ((st = spw_cuda_memset_async(nodes, 0, 32, d->cs)) != SPW_OK ||
                          (st = spw_cuda_merkle_build(d->cs, nodes, cols, m->ncols, stride, R)) != SPW_OK ||
@@ -1234,7 +1208,7 @@ spw_status spw_sdev_fri_begin(spw_sdev *d, int *fits, spw_mat *L0, unsigned log_
     uint64_t room = spw_cuda_arena_largest_free(d->A);
     while (room < need && need <= cap && cache_drop_newest(d)) room = spw_cuda_arena_largest_free(d->A);
     if (room < need || need > cap) {
-        d->fri_fallbacks++;
+        d->cnt.fri_fallbacks++;
         __atomic_fetch_add(&g_fri_fallbacks, 1, __ATOMIC_RELAXED);
         return SPW_OK;
     }
@@ -1304,7 +1278,7 @@ spw_status spw_sdev_fri_fold(spw_sdev *d, spw_mat *out, spw_mat *rollin, fe3 bet
     }
     SPW_TRY(fri_xfer(d, out, next, half, 0));
     f->i++;
-    d->fri_layers++;
+    d->cnt.fri_layers++;
     __atomic_fetch_add(&g_fri_layers, 1, __ATOMIC_RELAXED);
     return SPW_OK;
 }

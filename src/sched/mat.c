@@ -265,7 +265,6 @@ spw_status spw_mat_pin_block(spw_mat *m, spw_pinset *ps, int write, size_t c0, s
      * ones never wait, and a thread per call would cost more than the pins */
     unsigned th = m->home == SPW_TIER_NVME && ps->n >= 4 ? 4 : 1;
     spw_status st = spw_sched_each(th, ps->n, pin_item, ps);
-    ps->pinned = ps->n;
     if (st != SPW_OK) (void)spw_pinset_release(ps);
     return st;
 }
@@ -273,14 +272,14 @@ spw_status spw_mat_pin_block(spw_mat *m, spw_pinset *ps, int write, size_t c0, s
 spw_status spw_pinset_release(spw_pinset *ps)
 {
     spw_status st = SPW_OK;
-    for (size_t i = 0; i < ps->pinned; i++) {
+    for (size_t i = 0; i < ps->n; i++) {
         spw_piece *q = &ps->pc[i];
         if (!q->host) continue; /* its pin failed */
         spw_status s = spw_spill_unpin(ps->m->sp, q->ch, ps->write);
         if (st == SPW_OK) st = s;
         if (ps->write && q->done && ps->m->writeback) (void)spw_spill_writeback(ps->m->sp, NULL, q->ch, 1);
     }
-    ps->n = ps->pinned = 0;
+    ps->n = 0;
     return st;
 }
 

@@ -75,7 +75,7 @@ typedef struct spw_pinset {
     spw_mat *m;
     int write;
     spw_piece *pc;
-    size_t n, cap, pinned;
+    size_t n, cap;         /* pieces (host NULL: not pinned), allocated */
 } spw_pinset;
 
 spw_status spw_mat_pin_block(spw_mat *m, spw_pinset *ps, int write, size_t c0, size_t nc, size_t r0,
