@@ -72,6 +72,11 @@ spw_status spw_gpu_any_nonzero(spw_cuda_stream s, uint32_t *d_flag, const uint64
 /* d_out[j*ncols + c] = d_cols[c*stride + d_idx[j]], j < nq, c < ncols. */
 spw_status spw_gpu_gather_rows(spw_cuda_stream s, uint64_t *d_out, const uint64_t *d_cols,
                                size_t ncols, size_t stride, const uint64_t *d_idx, size_t nq);
+/* d_out[k*step*w + t] = d_in[k*w + t] for k < n, t < w: n elements of w
+ * u64 each spread with stride `step` elements (one coset's results into
+ * their natural-order places). */
+spw_status spw_gpu_scatter(spw_cuda_stream s, uint64_t *d_out, const uint64_t *d_in, size_t n,
+                           size_t w, size_t step);
 /* Out-of-domain sums: h_out[c] = sum_i d_pw[i] * d_cols[c*stride + i],
  * i < n, for c < ncols (ext3 results on the host). d_partial must hold
  * ncols * spw_gpu_dot_segments(n) fe3 values; h_partial as many (host). */
@@ -133,6 +138,12 @@ typedef struct spw_gpu_comp_args {
      * out_stride (>= rows) values, local index r. inv_zn is still indexed by the
      * GLOBAL row mod E. */
     size_t row0, rows, stride, out_stride;
+    /* Coset mode (step > 0, with rows > 0): the points are domain rows
+     * row0 + r*step for r < rows (a coset of size rows when step = E and
+     * rows = n); main/aux hold exactly those points at local index r
+     * (stride >= rows) and the next row of r is (r + 1) mod rows (rows a
+     * power of two); no halo. */
+    size_t step;
 } spw_gpu_comp_args;
 
 /* Threads the kernel uses for a domain (its scratch is n_slots * 3 * 8
@@ -162,6 +173,10 @@ typedef struct spw_gpu_deep_args {
      * out_fe3[r] (fe3 array, NOT leaf layout): stored, or added when accumulate. */
     size_t row0, rows, stride;
     fe3 *out_fe3;
+    /* Coset mode (step > 1, with rows > 0): local row r is LDE point
+     * row0 + r*step and its result goes to out_fe3[r*step] (the caller
+     * passes out_fe3 at the coset's first point). */
+    size_t step;
 } spw_gpu_deep_args;
 
 /* The DEEP quotient at every point of GL_GENERATOR * <w_N>, N = 2^log_N (or

@@ -27,17 +27,19 @@ extern "C" size_t spw_gpu_comp_threads(size_t NE, uint32_t n_slots, uint64_t max
 // wraps the whole domain, all ones for a chunk whose halo follows it), and
 // the output columns have stride os. The whole domain is row0 = 0,
 // npts = cs = os = NE.
+// Coset mode: local r is domain row row0 + r*pstep, next row (r + nx) & mask
+// with nx = 1, mask = npts - 1 (pstep = 1, nx = E otherwise).
 __global__ void __launch_bounds__(TPB) k_comp(spw_gpu_comp_args a, uint64_t *scr, size_t G,
                                               uint64_t step, size_t row0, size_t npts, size_t cs,
-                                              size_t os, size_t mask)
+                                              size_t os, size_t mask, size_t pstep, size_t nx)
 {
     size_t tid = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
     if (tid >= G) return;
-    uint64_t x = gl_mul(GL_GENERATOR, gl_pow(a.w_ne, row0 + tid));
+    uint64_t x = gl_mul(GL_GENERATOR, gl_pow(a.w_ne, row0 + tid * pstep));
 // slot plane p (0..2) of slot j for this thread
 #define SL(j, p) scr[((size_t)(j) * 3 + (p)) * G + tid]
     for (size_t r = tid; r < npts; r += G, x = gl_mul(x, step)) {
-        size_t rn = (r + a.E) & mask;
+        size_t rn = (r + nx) & mask;
         for (uint32_t i = 0; i < a.prog_len; i++) {
             spw_gpu_insn in = a.prog[i];
             fe3 v;
@@ -108,7 +110,7 @@ __global__ void __launch_bounds__(TPB) k_comp(spw_gpu_comp_args a, uint64_t *scr
             unsigned kd = cn.kind & 3;
             sk[kd] = fe3_add(sk[kd], t);
         }
-        uint64_t izn = a.inv_zn[(row0 + r) & (a.E - 1)];
+        uint64_t izn = a.inv_zn[(row0 + r * pstep) & (a.E - 1)];
         uint64_t trans = gl_mul(gl_sub(x, a.w_last), izn);
         fe3 v = fe3_mul_base(sk[SPW_CONSTRAINT_TRANSITION], trans);
         if (!fe3_is_zero(sk[SPW_CONSTRAINT_FIRST]))
@@ -128,8 +130,22 @@ extern "C" spw_status spw_gpu_comp_eval(spw_cuda_stream s, const spw_gpu_comp_ar
 {
     if (!spw_is_pow2(a->NE) || !spw_is_pow2(a->E) || a->E > a->NE || !threads)
         return spw_cuda_set_error(SPW_ERR_INVALID_ARG, "k_comp: bad domain");
-    size_t row0 = 0, npts = a->NE, cs = a->NE, os = a->NE, mask = a->NE - 1;
-    if (a->rows) {
+    size_t row0 = 0, npts = a->NE, cs = a->NE, os = a->NE, mask = a->NE - 1, pstep = 1, nx = a->E;
+    if (a->rows && a->step) {
+        if (!spw_is_pow2(a->rows) || a->row0 >= a->NE || (a->rows - 1) * a->step > a->NE - 1 - a->row0 ||
+            a->stride < a->rows || a->out_stride < a->rows)
+            return spw_cuda_set_error(SPW_ERR_INVALID_ARG,
+                                      "k_comp: bad coset (row0 %zu, rows %zu, step %zu, stride %zu, "
+                                      "out stride %zu, domain %zu)",
+                                      a->row0, a->rows, a->step, a->stride, a->out_stride, a->NE);
+        row0 = a->row0;
+        npts = a->rows;
+        cs = a->stride;
+        os = a->out_stride;
+        mask = a->rows - 1;
+        pstep = a->step;
+        nx = 1;
+    } else if (a->rows) {
         if (a->row0 > a->NE || a->rows > a->NE - a->row0 || a->stride < a->rows + a->E ||
             a->out_stride < a->rows)
             return spw_cuda_set_error(SPW_ERR_INVALID_ARG,
@@ -142,9 +158,9 @@ extern "C" spw_status spw_gpu_comp_eval(spw_cuda_stream s, const spw_gpu_comp_ar
         os = a->out_stride;
         mask = ~(size_t)0;
     }
-    uint64_t step = gl_pow(a->w_ne, threads);
+    uint64_t step = gl_pow(a->w_ne, (uint64_t)threads * pstep);
     k_comp<<<(unsigned)((threads + TPB - 1) / TPB), TPB, 0, (cudaStream_t)s>>>(
-        *a, d_scratch, threads, step, row0, npts, cs, os, mask);
+        *a, d_scratch, threads, step, row0, npts, cs, os, mask, pstep, nx);
     SPW_CUDA_LAUNCHED("k_comp");
     return SPW_OK;
 }

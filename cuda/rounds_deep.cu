@@ -54,16 +54,18 @@ __global__ void k_deep_rows(spw_gpu_deep_args a, uint64_t wN)
 {
     size_t r = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
     if (r >= a.rows) return;
-    fe3 v = deep_at(a, r, a.stride, gl_mul(GL_GENERATOR, gl_pow(wN, a.row0 + r)));
-    a.out_fe3[r] = a.accumulate ? fe3_add(a.out_fe3[r], v) : v;
+    size_t st = a.step > 1 ? a.step : 1, o = r * st;
+    fe3 v = deep_at(a, r, a.stride, gl_mul(GL_GENERATOR, gl_pow(wN, a.row0 + o)));
+    a.out_fe3[o] = a.accumulate ? fe3_add(a.out_fe3[o], v) : v;
 }
 
 extern "C" spw_status spw_gpu_deep(spw_cuda_stream s, const spw_gpu_deep_args *a)
 {
     if (a->rows) {
         size_t N = a->log_N <= 32 ? (size_t)1 << a->log_N : 0;
-        if (a->log_N > 32 || a->row0 > N || a->rows > N - a->row0 || a->stride < a->rows ||
-            !a->out_fe3)
+        size_t st = a->step > 1 ? a->step : 1;
+        if (a->log_N > 32 || a->row0 > N || (a->rows - 1) * st > N - 1 - a->row0 ||
+            a->stride < a->rows || !a->out_fe3)
             return spw_cuda_set_error(SPW_ERR_INVALID_ARG,
                                       "k_deep_rows: bad chunk (log_N %u, row0 %zu, rows %zu, "
                                       "stride %zu, out %p)",

@@ -116,6 +116,24 @@ extern "C" spw_status spw_gpu_gather_rows(spw_cuda_stream s, uint64_t *d_out,
     return SPW_OK;
 }
 
+__global__ void k_scatter(uint64_t *out, const uint64_t *in, size_t n, size_t w, size_t step)
+{
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n * w;
+         i += (size_t)gridDim.x * blockDim.x) {
+        size_t k = i / w, t = i - k * w;
+        out[k * step * w + t] = in[i];
+    }
+}
+
+extern "C" spw_status spw_gpu_scatter(spw_cuda_stream s, uint64_t *d_out, const uint64_t *d_in,
+                                      size_t n, size_t w, size_t step)
+{
+    if (!n || !w) return SPW_OK;
+    k_scatter<<<blocks_for(n * w, TPB, 65536), TPB, 0, (cudaStream_t)s>>>(d_out, d_in, n, w, step);
+    SPW_CUDA_LAUNCHED("k_scatter");
+    return SPW_OK;
+}
+
 // ---- out-of-domain sums ----
 
 #define DOT_SEG 16384 /* values per block */

@@ -17,17 +17,28 @@
 #endif
 
 #ifdef SPW_HAVE_CUDA
-typedef struct pool_touch_job {
+typedef struct pool_seg_job {
     uint8_t *base;
-    uint64_t len;
-} pool_touch_job;
+    uint64_t len, seg;
+    int failed;
+} pool_seg_job;
 
-/* Writes one byte of every 4 KiB page of 2 MiB blocks [b, e). */
-static void pool_touch(void *arg, size_t b, size_t e)
+/* Segments [b, e): one byte written per 4 KiB page (page-locking faults
+ * pages in on one thread otherwise), then the segment registered. */
+static void pool_seg_register(void *arg, size_t b, size_t e)
 {
-    pool_touch_job *j = arg;
-    for (uint64_t off = (uint64_t)b << 21; off < ((uint64_t)e << 21) && off < j->len; off += 4096)
-        ((volatile uint8_t *)j->base)[off] = 0;
+    pool_seg_job *j = arg;
+    for (size_t k = b; k < e; k++) {
+        uint64_t o = (uint64_t)k * j->seg, l = j->len - o < j->seg ? j->len - o : j->seg;
+        for (uint64_t off = 0; off < l; off += 4096) ((volatile uint8_t *)j->base)[o + off] = 0;
+        if (spw_cuda_host_register(j->base + o, l) != SPW_OK) __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
+    }
+}
+
+static void pool_seg_unregister(void *arg, size_t b, size_t e)
+{
+    pool_seg_job *j = arg;
+    for (size_t k = b; k < e; k++) spw_cuda_host_unregister(j->base + (uint64_t)k * j->seg);
 }
 #endif
 
@@ -47,16 +58,15 @@ spw_status spw_pool_create(const spw_ctx *ctx, spw_pool *p, uint64_t len, int re
     p->len = len;
 #ifdef SPW_HAVE_CUDA
     if (register_cuda && spw_cuda_device_count() > 0) {
-        /* page-locking faults every page in first, on one thread (~3 GB/s);
-         * faulting them in on all the threads first makes it several times
-         * faster */
-        pool_touch_job tj = {p->base, p->len};
-        spw_parallel_for(ctx, (size_t)((len + huge - 1) / huge), 1, pool_touch, &tj);
-        spw_status s = spw_cuda_host_register(p->base, p->len);
-        if (s != SPW_OK) {
-            spw_pool_destroy(p);
-            return spw_fail(ctx, s, "pinned host pool: cudaHostRegister of %llu bytes failed",
-                            (unsigned long long)len);
+        pool_seg_job j = {p->base, p->len, SPW_POOL_SEG, 0};
+        size_t nseg = (size_t)((len + SPW_POOL_SEG - 1) / SPW_POOL_SEG);
+        spw_parallel_for(ctx, nseg, 1, pool_seg_register, &j);
+        p->seg = SPW_POOL_SEG;
+        if (j.failed) {
+            spw_pool_destroy(p); /* unregistering a segment that failed is harmless */
+            return spw_fail(ctx, SPW_ERR_CUDA, "pinned host pool: cudaHostRegister of %llu bytes "
+                            "(segments of %llu MiB) failed", (unsigned long long)len,
+                            (unsigned long long)(SPW_POOL_SEG >> 20));
         }
         p->cuda_registered = 1;
     }
@@ -70,7 +80,11 @@ void spw_pool_destroy(spw_pool *p)
 {
     if (!p || !p->base) return;
 #ifdef SPW_HAVE_CUDA
-    if (p->cuda_registered) spw_cuda_host_unregister(p->base);
+    if (p->seg) {
+        pool_seg_job j = {p->base, p->len, p->seg, 0};
+        size_t nseg = (size_t)((p->len + p->seg - 1) / p->seg);
+        for (size_t k = 0; k < nseg; k++) pool_seg_unregister(&j, k, k + 1);
+    }
 #endif
     munmap(p->base, p->len);
     memset(p, 0, sizeof *p);

@@ -52,6 +52,8 @@ int spw_ranges_alloc(spw_ranges *r, uint64_t *off, uint64_t len, uint64_t align)
     for (size_t i = 0; i < r->n; i++) {
         spw_range f = r->free[i];
         uint64_t start = (f.off + align - 1) / align * align;
+        if (r->seg && len <= r->seg && start / r->seg != (start + len - 1) / r->seg)
+            start = ((start / r->seg + 1) * r->seg + align - 1) / align * align; /* the next one */
         if (start < f.off || start - f.off > f.len || f.len - (start - f.off) < len) continue;
         uint64_t head = start - f.off, tail = f.len - head - len;
         if (head && tail) {

@@ -270,6 +270,7 @@ spw_status spw_spill_create(spw_ctx *ctx, spw_spill **out, const spw_spill_opts 
     if ((st = spw_pool_create(ctx, &s->pool, opts->host_budget, opts->register_cuda || want_vram)))
         goto fail;
     if ((st = spw_ranges_init(&s->host, opts->host_budget / s->block * s->block))) goto fail;
+    s->host.seg = s->pool.seg; /* device copies must not cross a page-locked segment */
     if (s->io) spw_io_register(s->io, s->pool.base, s->pool.len);
     if (opts->vram_emulate) {
         s->vram_budget = opts->vram_budget & ~(uint64_t)(DEV_ALIGN - 1);

@@ -581,7 +581,7 @@ static spw_status comp_dev(grun *g, uint64_t *q, const spw_air_table *t, const u
     spw_gpu_comp_args ca = {d_prog, plen, nslots, d_cons, t->n_constraints, d_lpow, d_ch, d_pub,
                             logup_sum, main, t->n_aux ? aux : NULL, NE, E, d_izn,
                             gl_root_of_unity(log_n + log_e), gl_inv(gl_root_of_unity(log_n)), q,
-                            0, 0, 0, 0};
+                            0, 0, 0, 0, 0};
     D(spw_gpu_comp_eval(g->s, &ca, scr, threads));
     D(spw_cuda_stream_sync(g->s));
     dfree(g, scr);
@@ -721,7 +721,7 @@ static spw_status g_round_deep(grun *g, gtab *s, const spw_proof_table *pt, fe3 
     spw_gpu_deep_args da = {s->main_lde, s->aux_lde, s->comp_lde, (uint32_t)nm, (uint32_t)na,
                             (uint32_t)nc, dg, dg + n1, v1, v2, zeta,
                             fe3_mul_base(zeta, gl_root_of_unity(s->log_n)), s->log_N, accumulate,
-                            layer, 0, 0, 0, NULL};
+                            layer, 0, 0, 0, NULL, 0};
     D(spw_gpu_deep(g->s, &da));
     D(spw_cuda_stream_sync(g->s));
     dfree(g, dg);

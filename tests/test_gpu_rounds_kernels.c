@@ -388,7 +388,7 @@ static void check_comp_chunks(const char *name, const spw_air_table *t, const ui
             size_t th = k == 1 ? 128 : spw_gpu_comp_threads(rows, nslots, (uint64_t)64 << 20);
             spw_gpu_comp_args ca = {dprog, plen, nslots, dcons, t->n_constraints, dlpow, dch, dpub,
                                     lsum, dmb, na ? dab : NULL, NE, E, dizn, w_ne, w_last, dout,
-                                    r0, rows, W, OS};
+                                    r0, rows, W, OS, 0};
             ok(spw_gpu_comp_eval(NULL, &ca, scr, th), "comp chunk");
             to_host(got, dout, 3 * OS * 8);
             for (size_t i = 0; i < rows; i++) {
@@ -405,7 +405,7 @@ static void check_comp_chunks(const char *name, const spw_air_table *t, const ui
         /* a chunk past the end of the domain or with too small strides */
         spw_gpu_comp_args bad = {dprog, plen, nslots, dcons, t->n_constraints, dlpow, dch, dpub,
                                  lsum, dmb, na ? dab : NULL, NE, E, dizn, w_ne, w_last, dout,
-                                 NE - R + 1, R, W, OS};
+                                 NE - R + 1, R, W, OS, 0};
         ck_assert_int_eq(spw_gpu_comp_eval(NULL, &bad, scr, tmax), SPW_ERR_INVALID_ARG);
         bad.row0 = 0;
         bad.stride = R + E - 1;
@@ -544,7 +544,7 @@ START_TEST(test_deep)
     fe3 *want = malloc(N * sizeof(fe3));
     ok(spw_cuda_memcpy_async(out, base, 3 * N * 8, NULL), "upload");
     spw_gpu_deep_args args = {dm, da, dc, nm, na, nc, dg, dg + 20, v1, v2, zeta, zw, log_N, 1, out,
-                              0, 0, 0, NULL};
+                              0, 0, 0, NULL, 0};
     ok(spw_gpu_deep(NULL, &args), "deep");
     to_host(got, out, 3 * N * 8);
     args.accumulate = 0;
@@ -578,7 +578,7 @@ START_TEST(test_deep)
             }
             ok(spw_cuda_memcpy_async(db, hb, (nm + na + nc) * S * 8, NULL), "upload chunk");
             spw_gpu_deep_args ca = {db, db + nm * S, db + (nm + na) * S, nm, na, nc, dg, dg + 20,
-                                    v1, v2, zeta, zw, log_N, 0, NULL, r0, rows, S, dout};
+                                    v1, v2, zeta, zw, log_N, 0, NULL, r0, rows, S, dout, 0};
             for (int acc = 0; acc < 2; acc++) {
                 if (acc) {
                     for (size_t i = 0; i < rows; i++) bc[i] = rand_fe3(&seed);
@@ -603,7 +603,7 @@ START_TEST(test_deep)
         ck_assert_uint_ge(spw_cuda_kernel_launches() - launches, 2 * chunks);
         /* a chunk past the end, a stride below the chunk, no output */
         spw_gpu_deep_args bad = {db, db, db, nm, na, nc, dg, dg + 20, v1, v2, zeta, zw, log_N, 0,
-                                 NULL, N - R + 1, R, S, dout};
+                                 NULL, N - R + 1, R, S, dout, 0};
         ck_assert_int_eq(spw_gpu_deep(NULL, &bad), SPW_ERR_INVALID_ARG);
         bad.row0 = 0;
         bad.stride = R - 1;

@@ -9,7 +9,9 @@
  * ran (kernels, bytes over the link, the FRI layers on the device), the
  * arena peak stays within the budget. A case whose FRI layers are refused
  * device room (SPW_SDEV_FRI_ROOM=0) commits FRI on the host, counted, with
- * the same bytes. Skips (77) without a GPU.
+ * the same bytes. The budgets run with the LDE stored (SPW_RECOMPUTE=0)
+ * and recomputed by cosets (the recompute tier), and the test checks
+ * which ran. Skips (77) without a GPU.
  */
 #include "prover_test_util.h"
 #include "internal.h"
@@ -53,6 +55,11 @@ static void settings(spw_ctx *ctx, int backend, int mode, uint64_t vram, uint64_
 static void device_case(spw_ctx *ctx, built *b, const uint8_t *ref, size_t ref_len, const char *what,
                         uint64_t vram, int expect_nvme, int fri_host)
 {
+    /* SPW_RECOMPUTE=0: the stored-LDE path, no coset passes; else these
+     * small tables all fit the recompute tier */
+    const char *rc = getenv("SPW_RECOMPUTE");
+    int recompute = !rc || atoi(rc) != 0;
+    uint64_t c0 = spw_sdev_cosets_total();
     spw_statement st = {b->pub, b->np, (const uint8_t *)b->tag, strlen(b->tag)};
     spw_plan plan; /* as the device tier plans: mode spilled, its tile size */
     int mode = ctx->mode;
@@ -84,6 +91,9 @@ static void device_case(spw_ctx *ctx, built *b, const uint8_t *ref, size_t ref_l
         ck_assert_msg(fl1 > fl0 && ff1 == ff0, "%s: FRI did not run on the device (%llu layers, "
                       "%llu fallbacks)", what, (unsigned long long)(fl1 - fl0),
                       (unsigned long long)(ff1 - ff0));
+    uint64_t nco = spw_sdev_cosets_total() - c0;
+    if (recompute) ck_assert_msg(nco > 0, "%s: the recompute tier did not run", what);
+    else ck_assert_msg(nco == 0, "%s: %llu coset passes with SPW_RECOMPUTE=0", what, (unsigned long long)nco);
     ck_assert_uint_gt(gs.kernels, 0);
     ck_assert_uint_ge(spw_cuda_kernel_launches() - k0, gs.kernels);
     ck_assert_uint_gt(gs.h2d_bytes, 0);
@@ -92,8 +102,8 @@ static void device_case(spw_ctx *ctx, built *b, const uint8_t *ref, size_t ref_l
     ck_assert_uint_gt(gs.peak, 0);
     ck_assert_uint_le(gs.peak, gs.budget);
     if (vram) ck_assert_uint_eq(gs.budget, vram);
-    fprintf(stderr, "%s: %.3f s, streamed, %s, arena peak %.1f MiB of %.0f MiB, %.1f MiB h2d, "
-            "%.1f MiB d2h, %llu kernels\n", what, t, nvme ? "NVMe" : "host pool",
+    fprintf(stderr, "%s (%s): %.3f s, streamed, %s, arena peak %.1f MiB of %.0f MiB, %.1f MiB h2d, "
+            "%.1f MiB d2h, %llu kernels\n", what, recompute ? "LDE recomputed by cosets" : "LDE stored", t, nvme ? "NVMe" : "host pool",
             gs.peak / 1048576.0, gs.budget / 1048576.0, gs.h2d_bytes / 1048576.0, gs.d2h_bytes / 1048576.0,
             (unsigned long long)gs.kernels);
     ck_assert_msg(len == ref_len && !memcmp(p, ref, len),
@@ -122,12 +132,14 @@ static void workload(const char *name, unsigned log_rows, const char *preset)
     spw_plan_clear(&plan);
     static const uint64_t vram[3] = {(uint64_t)512 << 20, (uint64_t)2 << 30, 0};
     char what[200];
-    for (int i = 0; i < 3; i++) {
-        settings(ctx, SPW_BACKEND_CUDA, SPW_MODE_SPILLED, vram[i], 0);
+    for (int i = 0; i < 6; i++) { /* LDE stored, then recomputed */
+        setenv("SPW_RECOMPUTE", i < 3 ? "0" : "1", 1);
+        settings(ctx, SPW_BACKEND_CUDA, SPW_MODE_SPILLED, vram[i % 3], 0);
         snprintf(what, sizeof what, "%s, spilled, vram %llu MiB, host unlimited", b.tag,
-                 (unsigned long long)(vram[i] >> 20));
-        device_case(ctx, &b, ref, ref_len, what, vram[i], 0, 0);
+                 (unsigned long long)(vram[i % 3] >> 20));
+        device_case(ctx, &b, ref, ref_len, what, vram[i % 3], 0, 0);
     }
+    setenv("SPW_RECOMPUTE", "0", 1);
     /* no device room for the FRI layers: FRI on the host, same bytes */
     setenv("SPW_SDEV_FRI_ROOM", "0", 1);
     settings(ctx, SPW_BACKEND_CUDA, SPW_MODE_SPILLED, (uint64_t)512 << 20, 0);
@@ -148,6 +160,16 @@ static void workload(const char *name, unsigned log_rows, const char *preset)
     snprintf(what, sizeof what, "%s, spilled, vram 512 MiB, host %llu KiB of %llu KiB", b.tag,
              (unsigned long long)(host >> 10), (unsigned long long)(ws >> 10));
     device_case(ctx, &b, ref, ref_len, what, (uint64_t)512 << 20, host < ws, 0);
+    setenv("SPW_RECOMPUTE", "1", 1);
+    device_case(ctx, &b, ref, ref_len, what, (uint64_t)512 << 20, host < ws, 0);
+    /* odd tables recomputed, even ones stored: one proof, both kinds of roll-in */
+    if (spw_air_get_def(b.air)->n_tables > 1) {
+        setenv("SPW_RECOMPUTE", "2", 1);
+        settings(ctx, SPW_BACKEND_CUDA, SPW_MODE_SPILLED, (uint64_t)2 << 30, 0);
+        snprintf(what, sizeof what, "%s, spilled, vram 2 GiB, odd tables recomputed", b.tag);
+        device_case(ctx, &b, ref, ref_len, what, (uint64_t)2 << 30, 0, 0);
+    }
+    unsetenv("SPW_RECOMPUTE");
     spw_free(ref);
     spw_workload_free(b.air, b.trace, b.pub);
     spw_ctx_free(ctx);

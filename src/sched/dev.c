@@ -59,6 +59,20 @@ uint64_t spw_sdev_min_bytes(const spw_plan *p, const spw_air_def *def, uint32_t 
  * aligned parts: layers 0 (3 N_0 u64) and 1 (3 N_0 / 2), a roll-in, two
  * staging chunks, a heap of 2C digests. */
 #define FRI_AL(x) (((uint64_t)(x) + 255) / 256 * 256)
+uint64_t spw_sdev_coset_bytes(size_t nm, size_t na, size_t nc, unsigned log_n, unsigned log_b,
+                              unsigned log_e)
+{
+    uint64_t n = (uint64_t)1 << log_n, N = n << log_b, NE = n << log_e;
+    size_t mx = nm > na ? nm : na;
+    mx = mx > nc ? mx : nc;
+    uint64_t tree = (uint64_t)mx * n * 8 + N * 32 + n * 32 + 2 * ((uint64_t)1 << 20) * 32;
+    uint64_t comp = (uint64_t)(nm + na) * n * 8 + 3 * NE * 8 + 3 * n * 8 + ((uint64_t)256 << 20);
+    uint64_t deep = (uint64_t)(nm + na + nc) * n * 8 + N * 24;
+    uint64_t b = tree > comp ? tree : comp;
+    b = b > deep ? b : deep;
+    return b + n * 8 + ((uint64_t)64 << 20); /* powers, NTT twiddles and small tables */
+}
+
 uint64_t spw_sdev_fri_bytes(unsigned log_n0, size_t rin_max, size_t C)
 {
     uint64_t n0 = (uint64_t)1 << log_n0;
@@ -67,6 +81,9 @@ uint64_t spw_sdev_fri_bytes(unsigned log_n0, size_t rin_max, size_t C)
 }
 
 static uint64_t g_fri_layers, g_fri_fallbacks; /* process totals */
+static uint64_t g_cosets;
+
+uint64_t spw_sdev_cosets_total(void) { return __atomic_load_n(&g_cosets, __ATOMIC_RELAXED); }
 
 void spw_sdev_fri_totals(uint64_t *layers, uint64_t *fallbacks)
 {
@@ -167,6 +184,36 @@ spw_status spw_sdev_fri_fold(spw_sdev *d, spw_mat *out, spw_mat *rollin, fe3 bet
     NO_CUDA;
 }
 void spw_sdev_fri_end(spw_sdev *d) { (void)d; }
+void spw_sdev_set_pin_cap(spw_sdev *d, uint64_t cap) { (void)d, (void)cap; }
+spw_status spw_sdev_coset_tree(spw_sdev *d, spw_stree *tree, spw_mat *coef, unsigned log_n,
+                               unsigned log_b)
+{
+    (void)d, (void)tree, (void)coef, (void)log_n, (void)log_b;
+    NO_CUDA;
+}
+spw_status spw_sdev_coset_comp(spw_sdev *d, const spw_air_table *t, unsigned log_n, unsigned log_e,
+                               const fe3 *ch, uint32_t n_ch, const uint64_t *publics,
+                               uint32_t n_publics, fe3 logup_sum, fe3 lambda, spw_mat *mcoef,
+                               spw_mat *acoef, uint64_t *h_q)
+{
+    (void)d, (void)t, (void)log_n, (void)log_e, (void)ch, (void)n_ch, (void)publics, (void)n_publics;
+    (void)logup_sum, (void)lambda, (void)mcoef, (void)acoef, (void)h_q;
+    NO_CUDA;
+}
+spw_status spw_sdev_coset_deep(spw_sdev *d, const fe3 *g1, size_t n1, const fe3 *g2, size_t n2,
+                               spw_mat *const mats[3], unsigned log_n, unsigned log_b, fe3 v1,
+                               fe3 v2, fe3 zeta, fe3 zw, fe3 *h_out)
+{
+    (void)d, (void)g1, (void)n1, (void)g2, (void)n2, (void)mats, (void)log_n, (void)log_b;
+    (void)v1, (void)v2, (void)zeta, (void)zw, (void)h_out;
+    NO_CUDA;
+}
+spw_status spw_sdev_coset_rows(spw_sdev *d, spw_mat *const mats[3], unsigned log_n, unsigned log_b,
+                               const uint64_t *idx, size_t nq, uint64_t *h_rows)
+{
+    (void)d, (void)mats, (void)log_n, (void)log_b, (void)idx, (void)nq, (void)h_rows;
+    NO_CUDA;
+}
 void *spw_sdev_host_alloc(spw_sdev *d, size_t bytes)
 {
     (void)d;
@@ -238,6 +285,7 @@ struct spw_sdev {
     uint64_t cache_seq, cache_bytes;
     spw_sdev_stats cnt; /* the counters of spw_sdev_stats (cache_*, pin_s, fri_*) */
     struct sdev_fri *fri; /* FRI commit (spw_sdev_fri_begin .. end) */
+    uint64_t pin_cap;     /* pool bytes the coset passes' uploads may pin at once (0: any) */
     /* page-locked host buffers, kept for reuse (spw_sdev_host_alloc) */
     struct hbuf {
         void *p;
@@ -274,6 +322,8 @@ static int cache_drop_newest(spw_sdev *d)
     d->cnt.cache_dropped++;
     return 1;
 }
+
+#define NOMEM_D(d, what) spw_fail((d)->ctx, SPW_ERR_NOMEM, "GPU streaming tier: out of memory (%s)", what)
 
 static spw_status dfail(spw_sdev *d, spw_status s)
 {
@@ -932,10 +982,11 @@ spw_status spw_sdev_logup_end(spw_sdev *d, fe3 *sum, uint64_t *bad_row)
     return st;
 }
 
-spw_status spw_sdev_comp_begin(spw_sdev *d, const spw_air_table *t, unsigned log_n, unsigned log_e,
-                               const fe3 *ch, uint32_t n_ch, const uint64_t *publics,
-                               uint32_t n_publics, fe3 logup_sum, fe3 lambda, size_t R,
-                               spw_mat *main, spw_mat *aux, spw_mat *q)
+/* The composition's device program and constants (d->ca without inputs),
+ * and the scratch of its threads for R points at a time. */
+static spw_status comp_setup(spw_sdev *d, const spw_air_table *t, unsigned log_n, unsigned log_e,
+                             const fe3 *ch, uint32_t n_ch, const uint64_t *publics,
+                             uint32_t n_publics, fe3 logup_sum, fe3 lambda, size_t R)
 {
     size_t n = (size_t)1 << log_n, E = (size_t)1 << log_e, NE = n << log_e;
     spw_gpu_insn *prog = NULL;
@@ -960,9 +1011,6 @@ spw_status spw_sdev_comp_begin(spw_sdev *d, const spw_air_table *t, unsigned log
     free(lpow);
     free(inv_zn);
     SPW_TRY(st);
-    size_t W = R + E, na = 3 * (size_t)t->n_aux;
-    SPW_TRY(grow(d, &d->in, ((uint64_t)t->n_main + na) * W * 8));
-    SPW_TRY(grow(d, &d->out, 3 * (uint64_t)R * 8));
     uint64_t room = spw_cuda_arena_largest_free(d->A);
     uint64_t cap = room / 2 < ((uint64_t)256 << 20) ? room / 2 : ((uint64_t)256 << 20);
     d->c_slots = nslots;
@@ -973,8 +1021,21 @@ spw_status spw_sdev_comp_begin(spw_sdev *d, const spw_air_table *t, unsigned log
     spw_gpu_comp_args ca = {d->c_prog, plen, nslots, d->c_cons, t->n_constraints, d->c_lpow,
                             d->c_ch, n_publics ? d->c_pub : NULL, logup_sum, NULL, NULL, NE, E,
                             d->c_izn, gl_root_of_unity(log_n + log_e),
-                            gl_inv(gl_root_of_unity(log_n)), NULL, 0, 0, 0, 0};
+                            gl_inv(gl_root_of_unity(log_n)), NULL, 0, 0, 0, 0, 0};
     d->ca = ca;
+    return SPW_OK;
+}
+
+spw_status spw_sdev_comp_begin(spw_sdev *d, const spw_air_table *t, unsigned log_n, unsigned log_e,
+                               const fe3 *ch, uint32_t n_ch, const uint64_t *publics,
+                               uint32_t n_publics, fe3 logup_sum, fe3 lambda, size_t R,
+                               spw_mat *main, spw_mat *aux, spw_mat *q)
+{
+    size_t E = (size_t)1 << log_e, NE = ((size_t)1 << log_n) << log_e;
+    size_t W = R + E, na = 3 * (size_t)t->n_aux;
+    SPW_TRY(grow(d, &d->in, ((uint64_t)t->n_main + na) * W * 8));
+    SPW_TRY(grow(d, &d->out, 3 * (uint64_t)R * 8));
+    SPW_TRY(comp_setup(d, t, log_n, log_e, ch, n_ch, publics, n_publics, logup_sum, lambda, R));
     if (main->ncols != t->n_main || main->nrows != NE || (na && (!aux || aux->ncols != na)))
         return spw_fail(d->ctx, SPW_ERR_INTERNAL, "GPU streaming tier: composition inputs of table "
                         "'%s' do not match its shape", t->name);
@@ -1109,6 +1170,289 @@ spw_status spw_sdev_dot(spw_sdev *d, fe3 *out1, fe3 *out2, spw_mat *m, size_t r0
     st = chunk_done(d, st);
     src_close(d, &d->src[0]);
     free(hp);
+    return st;
+}
+
+/* ---- coset passes: the recompute tier (dev.h) --------------------------- */
+
+void spw_sdev_set_pin_cap(spw_sdev *d, uint64_t cap)
+{
+    if (d) d->pin_cap = cap;
+}
+
+/* The columns of mats[0..nmat) (n rows each; NULL or empty ones skipped),
+ * one after the other with column stride n, into the device buffer dst:
+ * from the tiles, pinned whole when the pool can pin them, else a band of
+ * rows at a time. */
+static spw_status mats_in(spw_sdev *d, spw_mat *const *mats, int nmat, uint64_t *dst, size_t n)
+{
+    spw_pinset ps;
+    memset(&ps, 0, sizeof ps);
+    spw_status st = SPW_OK;
+    for (int i = 0; i < nmat && st == SPW_OK; i++) {
+        spw_mat *m = mats[i];
+        if (!m || !m->ncols) continue;
+        uint64_t need = (uint64_t)m->ncols * n * 8 + group_pin_bytes(m, 1);
+        uint64_t cap = d->pin_cap && need > d->pin_cap ? (d->pin_cap / 4 ? d->pin_cap / 4 : 1) : 0;
+        st = group_copy(d, m, 1, dst, 0, m->ncols, n, d->cs, &ps, cap);
+        if (st == SPW_OK && !cap) st = sync_cs(d);
+        st = release(&ps, st);
+        dst += m->ncols * n;
+    }
+    spw_pinset_free(&ps);
+    return st;
+}
+
+static size_t mats_cols(spw_mat *const *mats, int nmat)
+{
+    size_t c = 0;
+    for (int i = 0; i < nmat; i++) c += mats[i] ? mats[i]->ncols : 0;
+    return c;
+}
+
+/* One coset pass's buffers: the evaluations (nc columns of n), the shift's
+ * powers and, when the arena has room for it, a device copy of the
+ * coefficients (uploaded once instead of once per coset). */
+typedef struct coset {
+    spw_mat *const *mats;
+    int nmat;
+    size_t n, nc;
+    unsigned log_n;
+    uint64_t *ev, *pw, *coef;
+    int have_coef;
+} coset;
+
+static spw_status coset_open(spw_sdev *d, coset *c, spw_mat *const *mats, int nmat, unsigned log_n)
+{
+    memset(c, 0, sizeof *c);
+    c->mats = mats;
+    c->nmat = nmat;
+    c->log_n = log_n;
+    c->n = (size_t)1 << log_n;
+    c->nc = mats_cols(mats, nmat);
+    uint64_t b = (uint64_t)c->nc * c->n * 8;
+    SPW_TRY(dalloc(d, &c->ev, b));
+    SPW_TRY(dalloc(d, &c->pw, (uint64_t)c->n * 8));
+    return SPW_OK;
+}
+
+/* After the pass's other buffers: the coefficient copy if it fits beside
+ * the cache's reserve. */
+static void coset_want_coef(spw_sdev *d, coset *c)
+{
+    uint64_t b = (uint64_t)c->nc * c->n * 8;
+    if (spw_cuda_arena_largest_free(d->A) >= b + cache_reserve(d) &&
+        spw_cuda_arena_alloc(d->A, (void **)&c->coef, b) == SPW_OK)
+        c->have_coef = 0;
+    else
+        c->coef = NULL;
+}
+
+static void coset_close(spw_sdev *d, coset *c)
+{
+    (void)spw_cuda_stream_sync(d->cs);
+    dfree(d, &c->ev);
+    dfree(d, &c->pw);
+    dfree(d, &c->coef);
+}
+
+/* c->ev := the columns evaluated on shift * <w_n> (queued on cs). */
+static spw_status coset_eval(spw_sdev *d, coset *c, uint64_t shift)
+{
+    const uint64_t *src = c->ev;
+    if (c->coef) {
+        if (!c->have_coef) SPW_TRY(mats_in(d, c->mats, c->nmat, c->coef, c->n));
+        c->have_coef = 1;
+        src = c->coef;
+    } else {
+        SPW_TRY(mats_in(d, c->mats, c->nmat, c->ev, c->n));
+    }
+    D(spw_gpu_powers(d->cs, c->pw, c->n, shift));
+    D(spw_gpu_scale_pad(d->cs, c->ev, c->n, src, c->n, c->nc, c->n, c->pw));
+    D(spw_cuda_ntt_forward_batch(d->A, d->cs, c->ev, c->nc, c->n, c->log_n));
+    d->cnt.cosets++;
+    __atomic_add_fetch(&g_cosets, 1, __ATOMIC_RELAXED);
+    return SPW_OK;
+}
+
+/* shift of coset j of the K = 2^log_k cosets of GL_GENERATOR * <w_{n K}> */
+static uint64_t coset_shift(unsigned log_n, unsigned log_k, size_t j)
+{
+    return gl_mul(GL_GENERATOR, gl_pow(gl_root_of_unity(log_n + log_k), j));
+}
+
+spw_status spw_sdev_coset_tree(spw_sdev *d, spw_stree *tree, spw_mat *coef, unsigned log_n,
+                               unsigned log_b)
+{
+    size_t n = (size_t)1 << log_n, K = (size_t)1 << log_b, N = n << log_b;
+    size_t RD = (size_t)1 << 20;
+    if (RD > N) RD = N;
+    if (RD < tree->R) RD = tree->R;
+    if (tree->skip)
+        return spw_fail(d->ctx, SPW_ERR_INTERNAL, "GPU streaming tier: a recomputed LDE's tree "
+                        "must store every level");
+    spw_mat *mats[1] = {coef};
+    coset c;
+    uint8_t *leaves = NULL, *tmp = NULL, *heap = NULL;
+    spw_digest *hv = NULL;
+    spw_status st = coset_open(d, &c, mats, 1, log_n);
+    if (st == SPW_OK) st = dalloc(d, &leaves, (uint64_t)N * 32);
+    if (st == SPW_OK) st = dalloc(d, &tmp, (uint64_t)n * 32);
+    if (st == SPW_OK) st = dalloc(d, &heap, 2 * (uint64_t)RD * 32);
+    if (st == SPW_OK && !(hv = spw_sdev_host_alloc(d, 2 * RD * 32))) st = NOMEM_D(d, "tree heap");
+    if (st == SPW_OK) coset_want_coef(d, &c);
+    for (size_t j = 0; j < K && st == SPW_OK; j++) {
+        st = coset_eval(d, &c, coset_shift(log_n, log_b, j));
+        if (st == SPW_OK &&
+            ((st = spw_cuda_merkle_leaves(d->cs, tmp, c.ev, c.nc, n, n)) != SPW_OK ||
+             (st = spw_gpu_scatter(d->cs, (uint64_t *)leaves + 4 * j, (const uint64_t *)tmp, n, 4, K)) != SPW_OK))
+            st = dfail(d, st);
+    }
+    for (size_t k = 0; k < N / RD && st == SPW_OK; k++) {
+        if ((st = spw_cuda_memcpy_async(heap + RD * 32, leaves + k * RD * 32, RD * 32, d->cs)) != SPW_OK ||
+            (st = spw_cuda_memset_async(heap, 0, 32, d->cs)) != SPW_OK ||
+            (st = spw_cuda_merkle_build_from_leaves(d->cs, heap, RD)) != SPW_OK ||
+            (st = spw_cuda_memcpy_async(hv, heap, 2 * RD * 32, d->cs)) != SPW_OK)
+            st = dfail(d, st);
+        if (st == SPW_OK) st = sync_cs(d);
+        if (st == SPW_OK) st = spw_stree_put_heap(d->ctx, tree, k * (RD / tree->R), hv, RD);
+    }
+    coset_close(d, &c);
+    dfree(d, &leaves);
+    dfree(d, &tmp);
+    dfree(d, &heap);
+    spw_sdev_host_free(d, hv);
+    return st;
+}
+
+spw_status spw_sdev_coset_comp(spw_sdev *d, const spw_air_table *t, unsigned log_n, unsigned log_e,
+                               const fe3 *ch, uint32_t n_ch, const uint64_t *publics,
+                               uint32_t n_publics, fe3 logup_sum, fe3 lambda, spw_mat *mcoef,
+                               spw_mat *acoef, uint64_t *h_q)
+{
+    size_t n = (size_t)1 << log_n, E = (size_t)1 << log_e, NE = n << log_e;
+    spw_mat *mats[2] = {mcoef, t->n_aux ? acoef : NULL};
+    coset c;
+    uint64_t *q = NULL, *o = NULL;
+    spw_status st = coset_open(d, &c, mats, 2, log_n);
+    if (st == SPW_OK) st = dalloc(d, &q, 3 * (uint64_t)NE * 8);
+    if (st == SPW_OK) st = dalloc(d, &o, 3 * (uint64_t)n * 8);
+    if (st == SPW_OK) st = comp_setup(d, t, log_n, log_e, ch, n_ch, publics, n_publics, logup_sum, lambda, n);
+    if (st == SPW_OK) coset_want_coef(d, &c);
+    for (size_t j = 0; j < E && st == SPW_OK; j++) {
+        st = coset_eval(d, &c, coset_shift(log_n, log_e, j));
+        spw_gpu_comp_args a = d->ca;
+        a.main = c.ev;
+        a.aux = t->n_aux ? c.ev + (size_t)t->n_main * n : NULL;
+        a.row0 = j;
+        a.rows = n;
+        a.step = E;
+        a.stride = n;
+        a.out_stride = n;
+        a.out = o;
+        size_t threads = d->c_threads < n ? d->c_threads : (n + 127) / 128 * 128;
+        if (st == SPW_OK && (st = spw_gpu_comp_eval(d->cs, &a, d->scr.p, threads)) != SPW_OK) st = dfail(d, st);
+        for (size_t k = 0; k < 3 && st == SPW_OK; k++)
+            if ((st = spw_gpu_scatter(d->cs, q + k * NE + j, o + k * n, n, 1, E)) != SPW_OK) st = dfail(d, st);
+    }
+    if (st == SPW_OK && (st = spw_cuda_memcpy_async(h_q, q, 3 * NE * 8, d->cs)) != SPW_OK) st = dfail(d, st);
+    if (st == SPW_OK) st = sync_cs(d);
+    coset_close(d, &c);
+    dfree(d, &q);
+    dfree(d, &o);
+    spw_sdev_comp_end(d);
+    return st;
+}
+
+spw_status spw_sdev_coset_deep(spw_sdev *d, const fe3 *g1, size_t n1, const fe3 *g2, size_t n2,
+                               spw_mat *const mats[3], unsigned log_n, unsigned log_b, fe3 v1,
+                               fe3 v2, fe3 zeta, fe3 zw, fe3 *h_out)
+{
+    size_t n = (size_t)1 << log_n, K = (size_t)1 << log_b, N = n << log_b;
+    if (mats_cols(mats, 3) != n1)
+        return spw_fail(d->ctx, SPW_ERR_INTERNAL, "GPU streaming tier: DEEP inputs of %zu columns "
+                        "against %zu coefficients", mats_cols(mats, 3), n1);
+    coset c;
+    fe3 *out = NULL, *g = NULL;
+    spw_status st = coset_open(d, &c, mats, 3, log_n);
+    if (st == SPW_OK) st = dalloc(d, &out, (uint64_t)N * sizeof(fe3));
+    if (st == SPW_OK) st = dalloc(d, &g, (n1 + n2) * sizeof(fe3));
+    if (st == SPW_OK && ((st = spw_cuda_memcpy_async(g, g1, n1 * sizeof(fe3), d->cs)) != SPW_OK ||
+                         (n2 && (st = spw_cuda_memcpy_async(g + n1, g2, n2 * sizeof(fe3), d->cs)) != SPW_OK)))
+        st = dfail(d, st);
+    if (st == SPW_OK) coset_want_coef(d, &c);
+    size_t nm = mats[0] ? mats[0]->ncols : 0, na = mats[1] ? mats[1]->ncols : 0;
+    for (size_t j = 0; j < K && st == SPW_OK; j++) {
+        st = coset_eval(d, &c, coset_shift(log_n, log_b, j));
+        spw_gpu_deep_args a;
+        memset(&a, 0, sizeof a);
+        a.main = c.ev;
+        a.aux = na ? c.ev + nm * n : NULL;
+        a.comp = c.ev + (nm + na) * n;
+        a.nm = (uint32_t)nm;
+        a.na = (uint32_t)na;
+        a.nc = (uint32_t)(n1 - nm - na);
+        a.g1 = g;
+        a.g2 = g + n1;
+        a.v1 = v1;
+        a.v2 = v2;
+        a.zeta = zeta;
+        a.zw = zw;
+        a.log_N = log_n + log_b;
+        a.row0 = j;
+        a.rows = n;
+        a.stride = n;
+        a.step = K;
+        a.out_fe3 = out + j;
+        if (st == SPW_OK && (st = spw_gpu_deep(d->cs, &a)) != SPW_OK) st = dfail(d, st);
+    }
+    if (st == SPW_OK && (st = spw_cuda_memcpy_async(h_out, out, N * sizeof(fe3), d->cs)) != SPW_OK)
+        st = dfail(d, st);
+    if (st == SPW_OK) st = sync_cs(d);
+    coset_close(d, &c);
+    dfree(d, &out);
+    dfree(d, &g);
+    return st;
+}
+
+spw_status spw_sdev_coset_rows(spw_sdev *d, spw_mat *const mats[3], unsigned log_n, unsigned log_b,
+                               const uint64_t *idx, size_t nq, uint64_t *h_rows)
+{
+    size_t K = (size_t)1 << log_b;
+    coset c;
+    uint64_t *di = NULL, *dr = NULL, *hi = NULL, *hr = NULL;
+    size_t *pos = NULL;
+    spw_status st = coset_open(d, &c, mats, 3, log_n);
+    size_t nc = c.nc;
+    if (st == SPW_OK) st = dalloc(d, &di, nq * 8 + 8);
+    if (st == SPW_OK) st = dalloc(d, &dr, nq * nc * 8 + 8);
+    if (st == SPW_OK && (!(hi = spw_sdev_host_alloc(d, nq * 8 + 8)) ||
+                         !(hr = spw_sdev_host_alloc(d, nq * nc * 8 + 8)) ||
+                         !(pos = spw_malloc_array(nq + 1, sizeof *pos))))
+        st = NOMEM_D(d, "query rows");
+    for (size_t j = 0; j < K && st == SPW_OK; j++) {
+        size_t m = 0;
+        for (size_t q = 0; q < nq; q++)
+            if ((idx[q] & (K - 1)) == j) {
+                pos[m] = q;
+                hi[m++] = idx[q] >> log_b;
+            }
+        if (!m) continue;
+        st = coset_eval(d, &c, coset_shift(log_n, log_b, j));
+        if (st == SPW_OK && ((st = spw_cuda_memcpy_async(di, hi, m * 8, d->cs)) != SPW_OK ||
+                             (st = spw_gpu_gather_rows(d->cs, dr, c.ev, nc, c.n, di, m)) != SPW_OK ||
+                             (st = spw_cuda_memcpy_async(hr, dr, m * nc * 8, d->cs)) != SPW_OK))
+            st = dfail(d, st);
+        if (st == SPW_OK) st = sync_cs(d);
+        for (size_t k = 0; k < m && st == SPW_OK; k++)
+            memcpy(h_rows + pos[k] * nc, hr + k * nc, nc * 8);
+    }
+    coset_close(d, &c);
+    dfree(d, &di);
+    dfree(d, &dr);
+    spw_sdev_host_free(d, hi);
+    spw_sdev_host_free(d, hr);
+    free(pos);
     return st;
 }
 

@@ -41,6 +41,7 @@ typedef struct spw_sdev_stats {
     double busy_s;               /* host seconds spent waiting for the device */
     uint64_t fri_layers;         /* FRI layers committed and folded on the device */
     uint64_t fri_fallbacks;      /* FRI commits left to the host (no room) */
+    uint64_t cosets;             /* coset evaluations of the recompute tier */
     char device[128];
 } spw_sdev_stats;
 
@@ -176,6 +177,47 @@ void spw_sdev_fri_end(spw_sdev *d);
 /* Process totals of fri_layers and fri_fallbacks (tests: the tier is
  * closed when spw_prove returns). */
 void spw_sdev_fri_totals(uint64_t *layers, uint64_t *fallbacks);
+
+/* ---- coset passes: the recompute tier ----
+ * For a table whose LDE the streaming prover does not store (the
+ * planner's recompute choice, docs/GPU.md "Recompute tier"): every pass
+ * that reads the LDE evaluates the coefficient matrices (n rows each) on
+ * the K cosets GL_GENERATOR * w_{nK}^j * <w_n> of the LDE (K = blowup) or
+ * composition (K = E) domain, one coset at a time, and runs its row
+ * kernel on that coset. Coset j holds domain points j, j+K, j+2K, ...; the
+ * next row of a point is the next point of its coset, so no halo is
+ * needed. Results go into natural order on the device. Coefficients come
+ * from the store's tiles (once per pass when a device copy fits, else once
+ * per coset). */
+/* Process total of coset evaluations (tests: the tier is closed when
+ * spw_prove returns). */
+uint64_t spw_sdev_cosets_total(void);
+/* Device bytes the passes of a table need (nm/na/nc base columns). */
+uint64_t spw_sdev_coset_bytes(size_t nm, size_t na, size_t nc, unsigned log_n, unsigned log_b,
+                              unsigned log_e);
+/* Pool bytes the uploads may pin at once (0: any). */
+void spw_sdev_set_pin_cap(spw_sdev *d, uint64_t cap);
+/* The Merkle tree of coef's LDE (blowup 2^log_b) into tree (initialized
+ * with skip 0: every level stored, paths need no leaf rows). */
+spw_status spw_sdev_coset_tree(spw_sdev *d, spw_stree *tree, spw_mat *coef, unsigned log_n,
+                               unsigned log_b);
+/* Composition quotient values on GL_GENERATOR * <w_{n 2^log_e}> from the
+ * main and aux coefficients (acoef NULL/ignored without aux) into h_q (3
+ * columns of n 2^log_e values, natural order). */
+spw_status spw_sdev_coset_comp(spw_sdev *d, const spw_air_table *t, unsigned log_n, unsigned log_e,
+                               const fe3 *ch, uint32_t n_ch, const uint64_t *publics,
+                               uint32_t n_publics, fe3 logup_sum, fe3 lambda, spw_mat *mcoef,
+                               spw_mat *acoef, uint64_t *h_q);
+/* DEEP values of every LDE point (natural order, N fe3) into h_out from
+ * the main, aux (may be NULL) and composition coefficients; g1/g2 as
+ * spw_sdev_deep_begin. */
+spw_status spw_sdev_coset_deep(spw_sdev *d, const fe3 *g1, size_t n1, const fe3 *g2, size_t n2,
+                               spw_mat *const mats[3], unsigned log_n, unsigned log_b, fe3 v1,
+                               fe3 v2, fe3 zeta, fe3 zw, fe3 *h_out);
+/* LDE rows idx[0..nq) of the columns of mats (one after the other) into
+ * h_rows (row q at h_rows + q * total columns). */
+spw_status spw_sdev_coset_rows(spw_sdev *d, spw_mat *const mats[3], unsigned log_n, unsigned log_b,
+                               const uint64_t *idx, size_t nq, uint64_t *h_rows);
 
 /* Page-locked host buffers for the row passes (malloc without CUDA). */
 void *spw_sdev_host_alloc(spw_sdev *d, size_t bytes);

@@ -69,6 +69,9 @@ typedef struct stab {
     uint32_t parts;
     spw_mat trace, mcoef, mlde, acoef, alde, ccoef, clde;
     spw_stree mtree, atree, ctree;
+    int coset;          /* recompute tier: no LDE stored; passes evaluate cosets from the
+                           coefficients on the device (dev.h, "coset passes") */
+    uint64_t *qrows;    /* coset tables: the opened rows, nq x (nm + na + nc) */
 } stab;
 
 typedef struct run {
@@ -121,6 +124,8 @@ static void stab_free(stab *s)
     spw_stree_free(&s->mtree);
     spw_stree_free(&s->atree);
     spw_stree_free(&s->ctree);
+    free(s->qrows);
+    s->qrows = NULL;
 }
 
 /* LDE matrices are written by column groups and read only after the
@@ -380,6 +385,18 @@ static spw_status commit(run *u, stab *s, spw_stree *tree, spw_mat *m, const cha
     return st;
 }
 
+/* The tree of a recompute-tier table: leaves from the cosets of its LDE,
+ * computed on the device from the coefficients; every level is stored
+ * (openings have no LDE rows to rebuild the lowest ones from). */
+static spw_status commit_coset(run *u, stab *s, spw_stree *tree, spw_mat *coef, const char *name)
+{
+    size_t R = s->R, Rt = u->tree_rows < R ? u->tree_rows : R;
+    SPW_TRY(spw_stree_init_skip(u->ctx, tree, u->sp, name, s->N, Rt, 0, u->home));
+    spw_sdev_set_pin_cap(u->dev, spw_spill_pinnable(u->sp) / 2);
+    SPW_TRY(PF(PF_DEVICE, spw_sdev_coset_tree(u->dev, tree, coef, s->log_n, u->log_b)));
+    return spw_stree_finish(u->ctx, tree);
+}
+
 /* ---- round 1 ---- */
 
 static spw_status round_main(run *u, stab *s, const spw_trace *trace, uint32_t ti)
@@ -389,6 +406,11 @@ static spw_status round_main(run *u, stab *s, const spw_trace *trace, uint32_t t
     size_t nm = s->nm, G = s->G < nm ? s->G : nm;
     SPW_TRY(mat_new(u, &s->trace, "trace", nm, s->n, 8, G, s->Rt, SPW_CHUNK_TRACE));
     SPW_TRY(mat_new(u, &s->mcoef, "main-coef", nm, s->n, 8, G, s->Rt, SPW_CHUNK_OTHER));
+    if (s->coset) {
+        colctx c = {u, s, trace, ti};
+        SPW_TRY(dev_cols(u, s, &c, NULL, nm, 1, &s->mcoef, NULL, u->log_b));
+        return commit_coset(u, s, &s->mtree, &s->mcoef, "main-tree");
+    }
     SPW_TRY(mat_new(u, &s->mlde, "main-lde", nm, s->N, 8, G, s->R, SPW_CHUNK_LDE));
     if (u->dev) {
         colctx c = {u, s, trace, ti};
@@ -472,6 +494,13 @@ static spw_status round_aux(run *u, stab *s, const fe3 *ch, fe3 *sum)
     if (s->na) {
         size_t G = s->G < s->na ? s->G : s->na, Rt = s->Rt;
         SPW_TRY(mat_new(u, &s->acoef, "aux-coef", s->na, s->n, 8, G, Rt, SPW_CHUNK_OTHER));
+        if (s->coset) {
+            st = dev_logup(u, s, ch, sum);
+            if (st == SPW_OK) st = dev_cols(u, s, NULL, &s->acoef, s->na, 1, &s->acoef, NULL, u->log_b);
+            if (st == SPW_OK) st = commit_coset(u, s, &s->atree, &s->acoef, "aux-tree");
+            spw_mat_free(&s->trace);
+            return st;
+        }
         SPW_TRY(mat_new(u, &s->alde, "aux-lde", s->na, s->N, 8, G, s->R, SPW_CHUNK_LDE));
         if (u->dev) {
             st = dev_logup(u, s, ch, sum);
@@ -605,6 +634,21 @@ static spw_status round_comp(run *u, stab *s, const fe3 *ch, const uint64_t *pub
     uint64_t *mb = NULL, *abase = NULL, *qb = NULL, *inv_zn = NULL, *col = NULL;
     fe3 *ab = NULL, *lpow = NULL;
     spw_status st = SPW_OK;
+    if (s->coset) { /* quotient values from the cosets of the evaluation domain */
+        uint64_t *hq = NULL;
+        if ((st = mat_new(u, &q, "quotient", 3, NE, 8, 3, R, SPW_CHUNK_OTHER)) != SPW_OK) goto out;
+        if (!(hq = hb_alloc(u, 3 * NE, 8))) {
+            st = NOMEM("quotient values");
+            goto out;
+        }
+        spw_sdev_set_pin_cap(u->dev, spw_spill_pinnable(u->sp) / 2);
+        st = PF(PF_DEVICE, spw_sdev_coset_comp(u->dev, t, s->log_n, s->log_e, ch, u->n_ch, publics,
+                                               u->n_pub, sum, lambda, &s->mcoef, &s->acoef, hq));
+        if (st == SPW_OK) st = PF(PF_PUT, spw_mat_put_cols(&q, 0, 3, hq, NE));
+        hb_free(u, hq);
+        if (st != SPW_OK) goto out;
+        goto quotient;
+    }
     if (s->log_e != u->log_b) { /* recompute main and aux on the larger domain */
         size_t G = s->G < nm ? s->G : nm;
         if ((st = mat_new(u, &emain, "main-ext", nm, NE, 8, G, R, SPW_CHUNK_LDE)) != SPW_OK) goto out;
@@ -710,6 +754,10 @@ quotient:
     col = NULL;
     spw_mat_free(&q);
     if (st != SPW_OK) goto out;
+    if (s->coset) {
+        st = commit_coset(u, s, &s->ctree, &s->ccoef, "comp-tree");
+        goto out;
+    }
     if ((st = mat_new(u, &s->clde, "comp-lde", s->nc, s->N, 8, s->G < s->nc ? s->G : s->nc, s->R,
                       SPW_CHUNK_LDE)) != SPW_OK)
         goto out;
@@ -864,6 +912,40 @@ static void deep_blocks(void *arg, size_t bb, size_t be)
     free(s1);
 }
 
+/* DEEP of a recompute-tier table: every point's value from the cosets on
+ * the device, then added into the roll-in by row chunks. */
+static spw_status deep_coset(run *u, stab *s, const spw_proof_table *pt, fe3 zeta, fe3 gamma,
+                             fe3 *gpow, spw_mat *ri, int first)
+{
+    size_t nm = s->nm, na = s->na, nc = s->nc, n1 = nm + na + nc, n2 = nm + na, R = s->R;
+    fe3 *g = spw_malloc_array(n1 + n2, sizeof(fe3)), *out = hb_alloc(u, s->N, sizeof(fe3));
+    fe3 *prev = first ? NULL : spw_malloc_array(R, sizeof(fe3));
+    spw_status st = SPW_OK;
+    const spw_ctx *ctx = u->ctx;
+    if (!g || !out || (!first && !prev)) st = NOMEM("DEEP values");
+    fe3 v1, v2;
+    if (st == SPW_OK) {
+        spw_deep_ood_sums(g, &v1, &v2, gpow, gamma, pt->ood, nm, na, nc);
+        spw_mat *mats[3] = {&s->mcoef, na ? &s->acoef : NULL, &s->ccoef};
+        spw_sdev_set_pin_cap(u->dev, spw_spill_pinnable(u->sp) / 2);
+        st = PF(PF_DEVICE, spw_sdev_coset_deep(u->dev, g, n1, g + n1, n2, mats, s->log_n, u->log_b, v1,
+                                               v2, zeta, fe3_mul_base(zeta, gl_root_of_unity(s->log_n)),
+                                               out));
+    }
+    for (size_t r0 = 0; r0 < s->N && st == SPW_OK; r0 += R) {
+        fe3 *o = out + r0;
+        if (!first) {
+            st = spw_mat_get_rows(ri, prev, R, r0, R);
+            for (size_t i = 0; i < R && st == SPW_OK; i++) o[i] = fe3_add(prev[i], o[i]);
+        }
+        if (st == SPW_OK) st = PF(PF_PUT, spw_mat_put_rows(ri, r0, R, o, R));
+    }
+    free(g);
+    hb_free(u, out);
+    free(prev);
+    return st;
+}
+
 /* Adds table s's DEEP quotient into roll-in matrix `ri` (first: overwrite). */
 static spw_status round_deep(run *u, stab *s, const spw_proof_table *pt, fe3 zeta, fe3 gamma,
                              fe3 *gpow, spw_mat *ri, int first)
@@ -871,6 +953,7 @@ static spw_status round_deep(run *u, stab *s, const spw_proof_table *pt, fe3 zet
     if (u->dev) spw_sdev_where(u->dev, "DEEP", s->t->name);
     const spw_ctx *ctx = u->ctx;
     size_t nm = s->nm, na = s->na, nc = s->nc, n1 = nm + na + nc, n2 = nm + na, R = s->R;
+    if (s->coset) return deep_coset(u, s, pt, zeta, gamma, gpow, ri, first);
     if (u->dev) R = dev_rows(u, R, s->N, 8 * n1 + 24, 48, n1);
     fe3 *g = spw_malloc_array(n1 + n2, sizeof(fe3)), *out = hb_alloc(u, R, sizeof(fe3));
     fe3 *prev = first ? NULL : spw_malloc_array(R, sizeof(fe3));
@@ -1161,6 +1244,17 @@ static spw_status open_table(run *u, stab *s, spw_proof_table *pt, uint32_t j, u
 {
     size_t r = (size_t)(q0 & (s->N - 1)), d = s->log_N;
     size_t nm = s->nm, na = s->na, nc = s->nc;
+    if (s->coset) { /* rows evaluated before (open_queries), paths from the stored levels */
+        const uint64_t *row = s->qrows + (size_t)j * (nm + na + nc);
+        memcpy(pt->q_main + j * nm, row, nm * 8);
+        SPW_TRY(spw_stree_path(u->ctx, &s->mtree, pt->q_main_path + j * d, r, NULL, NULL));
+        if (na) {
+            memcpy(pt->q_aux + j * na, row + nm, na * 8);
+            SPW_TRY(spw_stree_path(u->ctx, &s->atree, pt->q_aux_path + j * d, r, NULL, NULL));
+        }
+        memcpy(pt->q_comp + j * nc, row + nm + na, nc * 8);
+        return spw_stree_path(u->ctx, &s->ctree, pt->q_comp_path + j * d, r, NULL, NULL);
+    }
     SPW_TRY(spw_stree_open_row(u->ctx, &s->mtree, &s->mlde, pt->q_main + j * nm,
                                pt->q_main_path + j * d, r));
     if (na)
@@ -1199,13 +1293,60 @@ static spw_status open_queries(run *u, stab *S, uint32_t nt, fri_state *fri, spw
     uint64_t *q0 = spw_malloc_array(nq + 1, 8);
     if (!q0) return spw_fail(u->ctx, SPW_ERR_NOMEM, "stream prover: out of memory (queries)");
     for (uint32_t j = 0; j < nq; j++) q0[j] = spw_transcript_index(tr, log_n0);
+    spw_status st = SPW_OK;
+    const spw_ctx *ctx = u->ctx;
+    for (uint32_t t = 0; t < nt && st == SPW_OK; t++) { /* recompute tier: the rows on the device */
+        stab *s = &S[t];
+        if (!s->coset) continue;
+        uint64_t *idx = spw_malloc_array(nq + 1, 8);
+        s->qrows = spw_malloc_array((size_t)nq * (s->nm + s->na + s->nc) + 1, 8);
+        if (!idx || !s->qrows) st = NOMEM("query rows");
+        for (uint32_t j = 0; j < nq && st == SPW_OK; j++) idx[j] = q0[j] & (s->N - 1);
+        spw_mat *mats[3] = {&s->mcoef, s->na ? &s->acoef : NULL, &s->ccoef};
+        spw_sdev_where(u->dev, "queries", s->t->name);
+        if (st == SPW_OK) spw_sdev_set_pin_cap(u->dev, spw_spill_pinnable(u->sp) / 2);
+        if (st == SPW_OK)
+            st = PF(PF_DEVICE, spw_sdev_coset_rows(u->dev, mats, s->log_n, u->log_b, idx, nq, s->qrows));
+        free(idx);
+    }
+    if (st != SPW_OK) {
+        free(q0);
+        return st;
+    }
     query_job q = {u, S, nt, fri, P, q0};
-    spw_status st = spw_sched_each(QUERY_THREADS, nq, open_query, &q);
+    st = spw_sched_each(QUERY_THREADS, nq, open_query, &q);
     free(q0);
     return st;
 }
 
 /* ---- driver ---- */
+
+/* The recompute tier (dev.h, "coset passes") for every table whose passes
+ * fit 3/4 of the VRAM budget: on the device, evaluating a coset from the
+ * coefficients costs far less than moving the LDE (blowup x the
+ * coefficients) to the host and back for the tree, the composition, DEEP
+ * and the openings, and the LDE never takes room in the pool or on disk.
+ * $SPW_RECOMPUTE=0 turns it off (the stored-LDE path), 1/unset = auto,
+ * 2 = only the odd-numbered tables that fit (tests of mixed proofs). */
+static void choose_cosets(run *u, stab *S, uint32_t nt)
+{
+    const char *e = getenv("SPW_RECOMPUTE");
+    if (e && atoi(e) == 0) return;
+    int odd = e && atoi(e) == 2;
+    uint64_t room = spw_sdev_budget(u->dev) / 4 * 3, saved = 0;
+    uint32_t k = 0;
+    for (uint32_t t = 0; t < nt; t++) {
+        stab *s = &S[t];
+        uint64_t need = spw_sdev_coset_bytes(s->nm, s->na, s->nc, s->log_n, u->log_b, s->log_e);
+        if (need > room || (odd && !(t & 1))) continue;
+        s->coset = 1;
+        k++;
+        saved += 8 * (uint64_t)s->N * (s->nm + s->na + s->nc);
+    }
+    spw_log(u->ctx, SPW_LOG_INFO, "stream prover: recompute tier for %u of %u tables (LDE of "
+            "%llu MiB not stored; cosets evaluated on the device from the coefficients)", k, nt,
+            (unsigned long long)(saved >> 20));
+}
 
 spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
                            const spw_air *air, const spw_trace *trace, const spw_statement *stmt,
@@ -1313,6 +1454,7 @@ spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
         P.tables[t].n_aux = tb->n_aux;
         P.tables[t].n_parts = s->parts;
     }
+    if (u.dev) choose_cosets(&u, S, def->n_tables);
     if ((st = spw_proof_alloc(ctx, &P)) != SPW_OK) goto out;
     spw_transcript tr;
     spw_transcript_init(&tr);
@@ -1399,6 +1541,7 @@ spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
     }
     /* the coefficients are not needed any more */
     for (uint32_t t = 0; t < def->n_tables; t++) {
+        if (S[t].coset) continue; /* the recompute tier evaluates DEEP and the openings from them */
         spw_mat_free(&S[t].mcoef);
         spw_mat_free(&S[t].acoef);
         spw_mat_free(&S[t].ccoef);
