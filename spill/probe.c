@@ -106,6 +106,10 @@ spw_status spw_spill_probe(spw_ctx *ctx, spw_spill_probe_result *out, const char
         spw_pool pool;
         const uint64_t plen = 256u << 20;
         if ((s = spw_pool_create(ctx, &pool, plen, 1))) goto out;
+        if ((s = spw_pool_ensure(&pool, plen))) {
+            spw_pool_destroy(&pool);
+            goto out;
+        }
         memset(pool.base, 1, plen);
         s = spw_cuda_pinned_bandwidth(&out->h2d_gbs, &out->d2h_gbs, pool.base, plen, 8);
         if (!s) s = stream_to_device(ctx, out, io, &pool, size);

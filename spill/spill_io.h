@@ -102,6 +102,8 @@ typedef struct spw_pool {
     int cuda_registered; /* cudaHostRegister'ed: usable for async device copies */
     uint64_t seg;        /* registered in segments of seg bytes (0: not registered);
                             no device copy may cross a segment boundary */
+    uint64_t nseg, nreg; /* segments; registered so far (a prefix) */
+    const spw_ctx *ctx;  /* threads for the registration */
 } spw_pool;
 
 /* One anonymous mmap of len bytes (rounded up to 2 MiB), registered with
@@ -109,8 +111,16 @@ typedef struct spw_pool {
  * in segments of SPW_POOL_SEG bytes, each faulted in and registered by its
  * own thread (one cudaHostRegister of the whole pool after a parallel
  * pre-fault ran at 3-5 GB/s on the H100 host; segments in parallel at
- * ~24 GB/s). The store's range allocator keeps chunks inside a segment. */
+ * ~24 GB/s once the machine's memory had been touched before). Segments
+ * are registered on demand, as the store first allocates into them
+ * (spw_pool_ensure; the allocator fills the pool from its start), so a
+ * pool sized by a generous host budget costs only what the run uses. The
+ * store's range allocator keeps chunks inside a segment. */
 #define SPW_POOL_SEG ((uint64_t)1 << 30)
+#define SPW_POOL_AHEAD 4 /* segments registered at once, in parallel */
+/* Registers the segments holding [0, end) that are not yet (and up to
+ * SPW_POOL_AHEAD - 1 more); no-op for an unregistered pool. */
+spw_status spw_pool_ensure(spw_pool *p, uint64_t end);
 spw_status spw_pool_create(const spw_ctx *ctx, spw_pool *p, uint64_t len, int register_cuda);
 void spw_pool_destroy(spw_pool *p);
 

@@ -779,6 +779,11 @@ static spw_status host_alloc(spw_spill *s, chunk *self)
     for (;;) {
         uint64_t off;
         if (!spw_ranges_alloc(&s->host, &off, self->host_len, s->block)) {
+            spw_status rs = spw_pool_ensure(&s->pool, off + self->host_len);
+            if (rs != SPW_OK) {
+                spw_ranges_free(&s->host, off, self->host_len);
+                return rs;
+            }
             self->host_off = off;
             self->has_host = 1;
             self->lru = ++s->tick; /* about to be used: the tail, found at once */

@@ -1225,6 +1225,11 @@ typedef struct coset {
 static spw_status coset_open(spw_sdev *d, coset *c, spw_mat *const *mats, int nmat, unsigned log_n)
 {
     memset(c, 0, sizeof *c);
+    /* the row passes' buffers are not needed now (every call before synced) */
+    dfree(d, &d->in.p);
+    dfree(d, &d->out.p);
+    dfree(d, &d->scr.p);
+    d->in.cap = d->out.cap = d->scr.cap = 0;
     c->mats = mats;
     c->nmat = nmat;
     c->log_n = log_n;
@@ -1236,12 +1241,12 @@ static spw_status coset_open(spw_sdev *d, coset *c, spw_mat *const *mats, int nm
     return SPW_OK;
 }
 
-/* After the pass's other buffers: the coefficient copy if it fits beside
- * the cache's reserve. */
+/* After the pass's other buffers (everything it allocates is then in
+ * place; the NTT works in place): the coefficient copy if it fits. */
 static void coset_want_coef(spw_sdev *d, coset *c)
 {
     uint64_t b = (uint64_t)c->nc * c->n * 8;
-    if (spw_cuda_arena_largest_free(d->A) >= b + cache_reserve(d) &&
+    if (spw_cuda_arena_largest_free(d->A) >= b + ((uint64_t)64 << 20) &&
         spw_cuda_arena_alloc(d->A, (void **)&c->coef, b) == SPW_OK)
         c->have_coef = 0;
     else
