@@ -23,4 +23,5 @@ EXTRA_DIST += bench/calib_accuracy.sh
 
 # ---- the streaming device tier's figures (GPU, slow, run by hand) ----
 EXTRA_DIST += bench/stream_device.sh
+EXTRA_DIST += bench/pin_bench.cu
 # ---- end ----
