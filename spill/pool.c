@@ -44,11 +44,6 @@ static void pool_seg_register(void *arg, size_t b, size_t e)
     }
 }
 
-static void pool_seg_unregister(void *arg, size_t b, size_t e)
-{
-    pool_seg_job *j = arg;
-    for (size_t k = b; k < e; k++) spw_cuda_host_unregister(j->base + (uint64_t)k * j->seg);
-}
 #endif
 
 spw_status spw_pool_create(const spw_ctx *ctx, spw_pool *p, uint64_t len, int register_cuda)
@@ -107,10 +102,7 @@ void spw_pool_destroy(spw_pool *p)
 {
     if (!p || !p->base) return;
 #ifdef SPW_HAVE_CUDA
-    if (p->seg) {
-        pool_seg_job j = {p->base, p->len, p->seg, 0, 0};
-        pool_seg_unregister(&j, 0, (size_t)p->nreg);
-    }
+    for (uint64_t k = 0; p->seg && k < p->nreg; k++) spw_cuda_host_unregister(p->base + k * p->seg);
 #endif
     munmap(p->base, p->len);
     memset(p, 0, sizeof *p);

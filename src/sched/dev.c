@@ -443,6 +443,23 @@ static void logup_free(spw_sdev *d)
     dfree(d, &d->lu_bad);
 }
 
+/* The row passes' buffers, freed for a phase that needs the room (every
+ * row call synced before, so no kernel still uses them). */
+static void free_row_bufs(spw_sdev *d)
+{
+    dfree(d, &d->in.p);
+    dfree(d, &d->out.p);
+    dfree(d, &d->scr.p);
+    d->in.cap = d->out.cap = d->scr.cap = 0;
+}
+
+/* Pool bytes a copy of `need` bytes may pin at once: all (0) when under
+ * the cap, else a quarter of the cap (banded copies). */
+static uint64_t band_cap(uint64_t pin_cap, uint64_t need)
+{
+    return pin_cap && need > pin_cap ? (pin_cap / 4 ? pin_cap / 4 : 1) : 0;
+}
+
 static spw_status sync_cs(spw_sdev *d)
 {
     double t0 = spw_now();
@@ -492,9 +509,7 @@ void spw_sdev_close(spw_sdev *d)
     for (int i = 0; i < 3; i++) spw_pinset_free(&d->src[i].ps);
     while (d->n_cache) spw_sdev_uncache(d, d->cache[0].key);
     for (int i = 0; i < d->n_hb; i++) spw_cuda_host_free(d->hb[i].p);
-    dfree(d, &d->in.p);
-    dfree(d, &d->out.p);
-    dfree(d, &d->scr.p);
+    free_row_bufs(d);
     spw_cuda_stream_destroy(d->cs);
     spw_cuda_stream_destroy(d->up);
     spw_cuda_stream_destroy(d->down);
@@ -685,10 +700,7 @@ spw_status spw_sdev_cols(spw_sdev *d, const spw_sdev_cols_job *j)
     if (!j->ncols) return SPW_OK;
     /* the row passes' buffers are not needed now: give their room to the
      * pipeline (the compute stream is idle: every row call synced) */
-    dfree(d, &d->in.p);
-    dfree(d, &d->out.p);
-    dfree(d, &d->scr.p);
-    d->in.cap = d->out.cap = d->scr.cap = 0;
+    free_row_bufs(d);
     /* the device holds nslots slots of G x (n + N) plus the coset powers:
      * two when they fit (the copies of one group overlap the kernels of
      * the other), else one group of the plan's G, for which the cache gives
@@ -733,7 +745,7 @@ spw_status spw_sdev_cols(spw_sdev *d, const spw_sdev_cols_job *j)
      * hold them, else band by band (group_copy with a cap) */
     uint64_t need = nslots * (group_pin_bytes(j->src ? j->src : j->keep, G) +
                               group_pin_bytes(j->coef, G) + group_pin_bytes(j->lde, G));
-    uint64_t cap = j->pin_cap && need > j->pin_cap ? (j->pin_cap / 4 ? j->pin_cap / 4 : 1) : 0;
+    uint64_t cap = band_cap(j->pin_cap, need);
     /* the LDE straight into a device cache entry when one fits: the slots
      * then need no LDE buffers of their own */
     uint64_t *cl = st == SPW_OK && j->lde ? cache_make(d, j->lde, (uint64_t)j->ncols * N * 8) : NULL;
@@ -1193,7 +1205,7 @@ static spw_status mats_in(spw_sdev *d, spw_mat *const *mats, int nmat, uint64_t 
         spw_mat *m = mats[i];
         if (!m || !m->ncols) continue;
         uint64_t need = (uint64_t)m->ncols * n * 8 + group_pin_bytes(m, 1);
-        uint64_t cap = d->pin_cap && need > d->pin_cap ? (d->pin_cap / 4 ? d->pin_cap / 4 : 1) : 0;
+        uint64_t cap = band_cap(d->pin_cap, need);
         st = group_copy(d, m, 1, dst, 0, m->ncols, n, d->cs, &ps, cap);
         if (st == SPW_OK && !cap) st = sync_cs(d);
         st = release(&ps, st);
@@ -1225,11 +1237,7 @@ typedef struct coset {
 static spw_status coset_open(spw_sdev *d, coset *c, spw_mat *const *mats, int nmat, unsigned log_n)
 {
     memset(c, 0, sizeof *c);
-    /* the row passes' buffers are not needed now (every call before synced) */
-    dfree(d, &d->in.p);
-    dfree(d, &d->out.p);
-    dfree(d, &d->scr.p);
-    d->in.cap = d->out.cap = d->scr.cap = 0;
+    free_row_bufs(d);
     c->mats = mats;
     c->nmat = nmat;
     c->log_n = log_n;
@@ -1246,10 +1254,8 @@ static spw_status coset_open(spw_sdev *d, coset *c, spw_mat *const *mats, int nm
 static void coset_want_coef(spw_sdev *d, coset *c)
 {
     uint64_t b = (uint64_t)c->nc * c->n * 8;
-    if (spw_cuda_arena_largest_free(d->A) >= b + ((uint64_t)64 << 20) &&
-        spw_cuda_arena_alloc(d->A, (void **)&c->coef, b) == SPW_OK)
-        c->have_coef = 0;
-    else
+    if (spw_cuda_arena_largest_free(d->A) < b + ((uint64_t)64 << 20) ||
+        spw_cuda_arena_alloc(d->A, (void **)&c->coef, b) != SPW_OK)
         c->coef = NULL;
 }
 
@@ -1546,11 +1552,7 @@ spw_status spw_sdev_fri_begin(spw_sdev *d, int *fits, spw_mat *L0, unsigned log_
         return spw_fail(d->ctx, SPW_ERR_INTERNAL, "GPU streaming tier: FRI of %u layers from 2^%u "
                         "values in chunks of %zu", n_layers, log_n0, C);
     if (C > n0) C = n0;
-    /* the row passes' buffers are not needed now (every row call synced) */
-    dfree(d, &d->in.p);
-    dfree(d, &d->out.p);
-    dfree(d, &d->scr.p);
-    d->in.cap = d->out.cap = d->scr.cap = 0;
+    free_row_bufs(d);
     uint64_t need = spw_sdev_fri_bytes(log_n0, rin_max, C), cap = UINT64_MAX;
     const char *env = getenv("SPW_SDEV_FRI_ROOM");
     if (env && *env) cap = strtoull(env, NULL, 10);
