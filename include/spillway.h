@@ -242,7 +242,9 @@ SPW_API SPW_WARN_UNUSED spw_status spw_air_find_table(const spw_air *air, uint32
 typedef struct spw_trace spw_trace;
 
 /* Fills out[0..nrows) with rows [row0, row0 + nrows) of column `col` of
- * table `table`. Values must be canonical. Return SPW_OK or an error. */
+ * table `table`. Values must be canonical. Return SPW_OK or an error. The
+ * provers call it from several threads at once, for different columns and
+ * for different row ranges of one column. */
 typedef spw_status (*spw_trace_fill_fn)(void *user, uint64_t *out, uint32_t table,
                                         uint32_t col, uint64_t row0, uint64_t nrows);
 

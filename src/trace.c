@@ -474,27 +474,30 @@ typedef struct cols_job {
     size_t bad;
 } cols_job;
 
+/* Items b..e of (column, row chunk) pairs, chunks of a column consecutive:
+ * a group of fewer columns than threads still keeps every thread busy. */
 static void read_cols_range(void *arg, size_t b, size_t e)
 {
     cols_job *j = arg;
-    for (size_t c = b; c < e; c++)
-        for (size_t r0 = 0; r0 < j->n; r0 += j->chunk) {
-            size_t m = j->n - r0 < j->chunk ? j->n - r0 : j->chunk;
-            spw_status st = spw_trace_read(j->trace, j->buf + c * j->n + r0, j->table,
-                                           (uint32_t)(j->c0 + c), r0, m);
-            if (st != SPW_OK) {
-                __atomic_store_n(&j->bad, j->c0 + c, __ATOMIC_RELAXED);
-                __atomic_store_n(&j->st, st, __ATOMIC_RELAXED);
-                return;
-            }
+    size_t per = (j->n + j->chunk - 1) / j->chunk;
+    for (size_t i = b; i < e; i++) {
+        size_t c = i / per, r0 = (i % per) * j->chunk;
+        size_t m = j->n - r0 < j->chunk ? j->n - r0 : j->chunk;
+        spw_status st = spw_trace_read(j->trace, j->buf + c * j->n + r0, j->table,
+                                       (uint32_t)(j->c0 + c), r0, m);
+        if (st != SPW_OK) {
+            __atomic_store_n(&j->bad, j->c0 + c, __ATOMIC_RELAXED);
+            __atomic_store_n(&j->st, st, __ATOMIC_RELAXED);
+            return;
         }
+    }
 }
 
 spw_status spw_trace_read_cols(const spw_ctx *ctx, const spw_trace *trace, uint64_t *buf,
                                uint32_t table, size_t c0, size_t nc, size_t n, size_t chunk)
 {
     cols_job j = {trace, buf, table, c0, n, chunk && chunk < n ? chunk : n, SPW_OK, 0};
-    spw_parallel_for(ctx, nc, 1, read_cols_range, &j);
+    spw_parallel_for(ctx, nc * ((n + j.chunk - 1) / j.chunk), 1, read_cols_range, &j);
     if (j.st == SPW_OK) return SPW_OK;
     spw_status st = spw_trace_read(trace, buf + (j.bad - c0) * n, table, (uint32_t)j.bad, 0, n);
     return st != SPW_OK ? st

@@ -192,27 +192,6 @@ spw_status spw_sdev_fri_fold(spw_sdev *d, spw_mat *out, spw_mat *rollin, fe3 bet
 }
 void spw_sdev_fri_end(spw_sdev *d) { (void)d; }
 void spw_sdev_set_pin_cap(spw_sdev *d, uint64_t cap) { (void)d, (void)cap; }
-/* st == SPW_OK: the coefficients cf (device, the columns of coef) into
- * coef, then the tree of their LDE from the same device copy. cf is freed
- * whatever st. */
-static spw_status coef_out_tree(spw_sdev *d, spw_status st, spw_mat *coef, uint64_t *cf,
-                                unsigned log_n, unsigned log_b, spw_stree *tree)
-{
-    spw_mat *mats[1] = {coef};
-    coset c;
-    memset(&c, 0, sizeof c);
-    if (st == SPW_OK) st = mats_xfer(d, mats, 1, cf, (size_t)1 << log_n, 0);
-    if (st == SPW_OK) st = coset_open(d, &c, mats, 1, log_n);
-    if (st != SPW_OK) {
-        dfree(d, &cf);
-        coset_close(d, &c);
-        return st;
-    }
-    c.coef = cf; /* tree_pass frees it */
-    c.have_coef = 1;
-    return tree_pass(d, tree, &c, log_b);
-}
-
 spw_status spw_sdev_coset_tree(spw_sdev *d, spw_stree *tree, spw_mat *coef, unsigned log_n,
                                unsigned log_b)
 {
@@ -240,10 +219,10 @@ spw_status spw_sdev_coset_ood(spw_sdev *d, spw_mat *const mats[3], unsigned log_
 }
 spw_status spw_sdev_coset_deep(spw_sdev *d, const fe3 *g1, size_t n1, const fe3 *g2, size_t n2,
                                spw_mat *const mats[3], unsigned log_n, unsigned log_b, fe3 v1,
-                               fe3 v2, fe3 zeta, fe3 zw, fe3 *h_out)
+                               fe3 v2, fe3 zeta, fe3 zw, spw_mat *ri, int first)
 {
     (void)d, (void)g1, (void)n1, (void)g2, (void)n2, (void)mats, (void)log_n, (void)log_b;
-    (void)v1, (void)v2, (void)zeta, (void)zw, (void)h_out;
+    (void)v1, (void)v2, (void)zeta, (void)zw, (void)ri, (void)first;
     NO_CUDA;
 }
 spw_status spw_sdev_coset_rows(spw_sdev *d, spw_mat *const mats[3], unsigned log_n, unsigned log_b,
@@ -697,7 +676,7 @@ static spw_status group_copy(spw_sdev *d, spw_mat *m, int to_dev, uint64_t *dev,
     for (size_t r0 = 0; r0 < nr; r0 += band) {
         size_t take = nr - r0 < band ? nr - r0 : band;
         SPW_TRY(pin(d, m, ps, !to_dev, c0, nc, r0, take));
-        spw_status s = ps_copy(d, ps, dev + r0, nr, to_dev, st);
+        spw_status s = ps_copy(d, ps, (uint8_t *)dev + r0 * m->esz, nr, to_dev, st);
         if (s == SPW_OK && (s = spw_cuda_stream_sync(st)) != SPW_OK) s = dfail(d, s);
         SPW_TRY(release(ps, s));
     }
@@ -1262,21 +1241,22 @@ void spw_sdev_set_pin_cap(spw_sdev *d, uint64_t cap)
  * (to_dev 0: from dst into the matrices): straight between the tiles and
  * the device, the tiles pinned whole when the pool can pin them, else a
  * band of rows at a time. Returns when the copies are done. */
-static spw_status mats_xfer(spw_sdev *d, spw_mat *const *mats, int nmat, uint64_t *dst, size_t n,
+static spw_status mats_xfer(spw_sdev *d, spw_mat *const *mats, int nmat, void *dst_, size_t n,
                             int to_dev)
 {
+    uint8_t *dst = dst_;
     spw_pinset ps;
     memset(&ps, 0, sizeof ps);
     spw_status st = SPW_OK;
     for (int i = 0; i < nmat && st == SPW_OK; i++) {
         spw_mat *m = mats[i];
         if (!m || !m->ncols) continue;
-        uint64_t need = (uint64_t)m->ncols * n * 8 + group_pin_bytes(m, 1);
+        uint64_t need = (uint64_t)m->ncols * n * m->esz + group_pin_bytes(m, 1);
         uint64_t cap = band_cap(d->pin_cap, need);
-        st = group_copy(d, m, to_dev, dst, 0, m->ncols, n, d->cs, &ps, cap);
+        st = group_copy(d, m, to_dev, (uint64_t *)dst, 0, m->ncols, n, d->cs, &ps, cap);
         if (st == SPW_OK && !cap) st = sync_cs(d);
         st = release(&ps, st);
-        dst += m->ncols * n;
+        dst += (uint64_t)m->ncols * n * m->esz;
     }
     spw_pinset_free(&ps);
     return st;
@@ -1389,14 +1369,11 @@ static spw_status tree_pass(spw_sdev *d, spw_stree *tree, coset *c_, unsigned lo
     if (RD < tree->R) RD = tree->R;
     uint8_t *leaves = NULL, *tmp = NULL, *heap = NULL;
     spw_digest *hv = NULL;
-    spw_status st = SPW_OK;
-    if (tree->skip)
-        st = spw_fail(d->ctx, SPW_ERR_INTERNAL, "GPU streaming tier: a recomputed LDE's tree "
-                      "must store every level");
-    if (st == SPW_OK) st = dalloc(d, &leaves, (uint64_t)N * 32);
+    size_t keep = 2 * (RD >> tree->skip); /* the heap levels the subtrees store */
+    spw_status st = dalloc(d, &leaves, (uint64_t)N * 32);
     if (st == SPW_OK) st = dalloc(d, &tmp, (uint64_t)n * 32);
     if (st == SPW_OK) st = dalloc(d, &heap, 2 * (uint64_t)RD * 32);
-    if (st == SPW_OK && !(hv = spw_sdev_host_alloc(d, 2 * RD * 32))) st = NOMEM_D(d, "tree heap");
+    if (st == SPW_OK && !(hv = spw_sdev_host_alloc(d, keep * 32))) st = NOMEM_D(d, "tree heap");
     if (st == SPW_OK && !c.have_coef) coset_want_coef(d, &c);
     for (size_t j = 0; j < K && st == SPW_OK; j++) {
         st = coset_eval(d, &c, coset_shift(log_n, log_b, j));
@@ -1409,7 +1386,7 @@ static spw_status tree_pass(spw_sdev *d, spw_stree *tree, coset *c_, unsigned lo
         if ((st = spw_cuda_memcpy_async(heap + RD * 32, leaves + k * RD * 32, RD * 32, d->cs)) != SPW_OK ||
             (st = spw_cuda_memset_async(heap, 0, 32, d->cs)) != SPW_OK ||
             (st = spw_cuda_merkle_build_from_leaves(d->cs, heap, RD)) != SPW_OK ||
-            (st = spw_cuda_memcpy_async(hv, heap, 2 * RD * 32, d->cs)) != SPW_OK)
+            (st = spw_cuda_memcpy_async(hv, heap, keep * 32, d->cs)) != SPW_OK)
             st = dfail(d, st);
         if (st == SPW_OK) st = sync_cs(d);
         if (st == SPW_OK) st = spw_stree_put_heap(d->ctx, tree, k * (RD / tree->R), hv, RD);
@@ -1604,9 +1581,13 @@ spw_status spw_sdev_coset_ood(spw_sdev *d, spw_mat *const mats[3], unsigned log_
 
 spw_status spw_sdev_coset_deep(spw_sdev *d, const fe3 *g1, size_t n1, const fe3 *g2, size_t n2,
                                spw_mat *const mats[3], unsigned log_n, unsigned log_b, fe3 v1,
-                               fe3 v2, fe3 zeta, fe3 zw, fe3 *h_out)
+                               fe3 v2, fe3 zeta, fe3 zw, spw_mat *ri, int first)
 {
     size_t n = (size_t)1 << log_n, K = (size_t)1 << log_b, N = n << log_b;
+    spw_mat *rim[1] = {ri};
+    if (ri->nrows != N || ri->ncols != 1 || ri->esz != sizeof(fe3))
+        return spw_fail(d->ctx, SPW_ERR_INTERNAL, "GPU streaming tier: DEEP roll-in of %zu x %zu "
+                        "for %zu points", ri->ncols, ri->nrows, N);
     if (mats_cols(mats, 3) != n1)
         return spw_fail(d->ctx, SPW_ERR_INTERNAL, "GPU streaming tier: DEEP inputs of %zu columns "
                         "against %zu coefficients", mats_cols(mats, 3), n1);
@@ -1618,6 +1599,7 @@ spw_status spw_sdev_coset_deep(spw_sdev *d, const fe3 *g1, size_t n1, const fe3 
     if (st == SPW_OK && ((st = spw_cuda_memcpy_async(g, g1, n1 * sizeof(fe3), d->cs)) != SPW_OK ||
                          (n2 && (st = spw_cuda_memcpy_async(g + n1, g2, n2 * sizeof(fe3), d->cs)) != SPW_OK)))
         st = dfail(d, st);
+    if (st == SPW_OK && !first) st = mats_xfer(d, rim, 1, out, N, 1); /* the sum so far */
     if (st == SPW_OK) coset_want_coef(d, &c);
     size_t nm = mats[0] ? mats[0]->ncols : 0, na = mats[1] ? mats[1]->ncols : 0;
     for (size_t j = 0; j < K && st == SPW_OK; j++) {
@@ -1642,11 +1624,10 @@ spw_status spw_sdev_coset_deep(spw_sdev *d, const fe3 *g1, size_t n1, const fe3 
         a.stride = n;
         a.step = K;
         a.out_fe3 = out + j;
+        a.accumulate = !first;
         if (st == SPW_OK && (st = spw_gpu_deep(d->cs, &a)) != SPW_OK) st = dfail(d, st);
     }
-    if (st == SPW_OK && (st = spw_cuda_memcpy_async(h_out, out, N * sizeof(fe3), d->cs)) != SPW_OK)
-        st = dfail(d, st);
-    if (st == SPW_OK) st = sync_cs(d);
+    if (st == SPW_OK) st = mats_xfer(d, rim, 1, out, N, 0);
     coset_close(d, &c);
     dfree(d, &out);
     dfree(d, &g);

@@ -197,8 +197,8 @@ uint64_t spw_sdev_coset_bytes(size_t nm, size_t na, size_t nc, unsigned log_n, u
                               unsigned log_e);
 /* Pool bytes the uploads may pin at once (0: any). */
 void spw_sdev_set_pin_cap(spw_sdev *d, uint64_t cap);
-/* The Merkle tree of coef's LDE (blowup 2^log_b) into tree (initialized
- * with skip 0: every level stored, paths need no leaf rows). */
+/* The Merkle tree of coef's LDE (blowup 2^log_b) into tree (its stored
+ * levels, as spw_stree_put_heap keeps them). */
 spw_status spw_sdev_coset_tree(spw_sdev *d, spw_stree *tree, spw_mat *coef, unsigned log_n,
                                unsigned log_b);
 /* LogUp of a recompute-tier table from its main coefficients (the trace is
@@ -206,7 +206,7 @@ spw_status spw_sdev_coset_tree(spw_sdev *d, spw_stree *tree, spw_mat *coef, unsi
  * read): the aux columns' running sum into *sum, the first row with a zero
  * fingerprint into *bad_row (UINT64_MAX: none), their coefficients into
  * acoef (3 t->n_aux columns) and, from the same device copy, the tree of
- * their LDE (blowup 2^log_b) into tree (initialized with skip 0). */
+ * their LDE (blowup 2^log_b) into tree. */
 spw_status spw_sdev_coset_logup(spw_sdev *d, const spw_air_table *t, const fe3 *ch, spw_mat *mcoef,
                                 spw_mat *acoef, spw_stree *tree, unsigned log_n, unsigned log_b,
                                 fe3 *sum, uint64_t *bad_row);
@@ -216,7 +216,7 @@ spw_status spw_sdev_coset_logup(spw_sdev *d, const spw_air_table *t, const fe3 *
  * check (check: every coefficient from 3 parts n on is zero, else
  * SPW_ERR_INTERNAL naming the table), the parts as the columns 3i + c of
  * ccoef (3 parts columns), and from the same device copy the tree of
- * their LDE (blowup 2^log_b) into ctree (initialized with skip 0). */
+ * their LDE (blowup 2^log_b) into ctree. */
 typedef struct spw_sdev_comp_job {
     const spw_air_table *t;
     unsigned log_n, log_e, log_b;
@@ -237,12 +237,13 @@ spw_status spw_sdev_coset_comp(spw_sdev *d, const spw_sdev_comp_job *j);
  * composition at zeta). */
 spw_status spw_sdev_coset_ood(spw_sdev *d, spw_mat *const mats[3], unsigned log_n, fe3 zeta,
                               fe3 zw, fe3 *ood);
-/* DEEP values of every LDE point (natural order, N fe3) into h_out from
- * the main, aux (may be NULL) and composition coefficients; g1/g2 as
- * spw_sdev_deep_begin. */
+/* DEEP values of every LDE point from the main, aux (may be NULL) and
+ * composition coefficients (g1/g2 as spw_sdev_deep_begin), stored into
+ * the roll-in matrix ri (1 column of N fe3, natural order; first = 0: added
+ * to what it holds, on the device). */
 spw_status spw_sdev_coset_deep(spw_sdev *d, const fe3 *g1, size_t n1, const fe3 *g2, size_t n2,
                                spw_mat *const mats[3], unsigned log_n, unsigned log_b, fe3 v1,
-                               fe3 v2, fe3 zeta, fe3 zw, fe3 *h_out);
+                               fe3 v2, fe3 zeta, fe3 zw, spw_mat *ri, int first);
 /* LDE rows idx[0..nq) of the columns of mats (one after the other) into
  * h_rows (row q at h_rows + q * total columns). */
 spw_status spw_sdev_coset_rows(spw_sdev *d, spw_mat *const mats[3], unsigned log_n, unsigned log_b,

@@ -217,6 +217,18 @@ static spw_status col_get(void *arg, uint64_t *buf, size_t c0, size_t gc)
     return PF(PF_GET, spw_trace_read_cols(c->u->ctx, c->trace, buf, c->ti, c0, gc, c->s->n, c->s->Rt));
 }
 
+/* Columns per group of a recompute-tier table's main column phase (and its
+ * coefficients' tiles, so that a group completes its tiles): the
+ * producer's page-locked staging of a group stays within COSET_STAGE_BYTES,
+ * so that the two slots' buffers are kept for the next table instead of
+ * page-locked again (cudaHostAlloc runs at about 2 GB/s). */
+#define COSET_STAGE_BYTES ((uint64_t)256 << 20)
+static size_t coset_stage_cols(const stab *s, size_t ncols)
+{
+    size_t G = s->G < ncols ? s->G : ncols, fit = (size_t)(COSET_STAGE_BYTES / ((uint64_t)s->n * 8));
+    return fit < 1 ? 1 : fit < G ? fit : G;
+}
+
 /* A column phase on the device: the columns of src (or, src NULL, the
  * producer's, kept in s->trace) -> inverse NTT (inverse = 1) into coef
  * (may be NULL) -> coset LDE with blowup 2^log_e into lde (may be NULL).
@@ -230,6 +242,7 @@ static spw_status dev_cols(run *u, stab *s, colctx *c, spw_mat *src, size_t ncol
      * its tiles and none is written twice); the copies pin at most half
      * of what the pool can still pin */
     size_t G = s->G < ncols ? s->G : ncols;
+    if (!src && s->coset) G = coset_stage_cols(s, ncols);
     spw_sdev_cols_job j = {ncols, G, s->log_n, inverse, log_e, src,
                            src ? NULL : col_get, c, src || s->coset ? NULL : &s->trace, coef, lde,
                            spw_spill_pinnable(u->sp) / 2};
@@ -397,15 +410,16 @@ static spw_status commit(run *u, stab *s, spw_stree *tree, spw_mat *m, const cha
 }
 
 /* The tree of a recompute-tier table: leaves from the cosets of its LDE,
- * computed on the device from the coefficients; every level is stored
- * (openings have no LDE rows to rebuild the lowest ones from). With ch
+ * computed on the device from the coefficients; the levels above the
+ * bottom groups stored as for any tree (the openings evaluate each
+ * query's group of rows from the coefficients, open_queries). With ch
  * (the aux round): coef is the aux coefficients' matrix, filled by the
  * same device pass from the LogUp over the trace, which it evaluates from
  * the main coefficients (spw_sdev_coset_logup); *sum its running sum. */
 static spw_status coset_tree_begin(run *u, stab *s, spw_stree *tree, const char *name)
 {
     size_t R = s->R, Rt = u->tree_rows < R ? u->tree_rows : R;
-    SPW_TRY(spw_stree_init_skip(u->ctx, tree, u->sp, name, s->N, Rt, 0, u->home));
+    SPW_TRY(spw_stree_init(u->ctx, tree, u->sp, name, s->N, Rt, u->home));
     spw_sdev_set_pin_cap(u->dev, spw_spill_pinnable(u->sp) / 2);
     return SPW_OK;
 }
@@ -431,7 +445,8 @@ static spw_status round_main(run *u, stab *s, const spw_trace *trace, uint32_t t
     const spw_ctx *ctx = u->ctx;
     if (u->dev) spw_sdev_where(u->dev, "main commit", s->t->name);
     size_t nm = s->nm, G = s->G < nm ? s->G : nm;
-    SPW_TRY(mat_new(u, &s->mcoef, "main-coef", nm, s->n, 8, G, s->Rt, SPW_CHUNK_OTHER));
+    SPW_TRY(mat_new(u, &s->mcoef, "main-coef", nm, s->n, 8, s->coset ? coset_stage_cols(s, nm) : G,
+                    s->Rt, SPW_CHUNK_OTHER));
     if (s->coset) { /* no trace kept: LogUp evaluates it from the coefficients */
         colctx c = {u, s, trace, ti};
         SPW_TRY(dev_cols(u, s, &c, NULL, nm, 1, &s->mcoef, NULL, u->log_b));
@@ -933,36 +948,23 @@ static void deep_blocks(void *arg, size_t bb, size_t be)
 }
 
 /* DEEP of a recompute-tier table: every point's value from the cosets on
- * the device, then added into the roll-in by row chunks. */
+ * the device, added there to the roll-in (spw_sdev_coset_deep). */
 static spw_status deep_coset(run *u, stab *s, const spw_proof_table *pt, fe3 zeta, fe3 gamma,
                              fe3 *gpow, spw_mat *ri, int first)
 {
-    size_t nm = s->nm, na = s->na, nc = s->nc, n1 = nm + na + nc, n2 = nm + na, R = s->R;
-    fe3 *g = spw_malloc_array(n1 + n2, sizeof(fe3)), *out = hb_alloc(u, s->N, sizeof(fe3));
-    fe3 *prev = first ? NULL : spw_malloc_array(R, sizeof(fe3));
-    spw_status st = SPW_OK;
+    size_t nm = s->nm, na = s->na, nc = s->nc, n1 = nm + na + nc, n2 = nm + na;
+    fe3 *g = spw_malloc_array(n1 + n2, sizeof(fe3));
     const spw_ctx *ctx = u->ctx;
-    if (!g || !out || (!first && !prev)) st = NOMEM("DEEP values");
+    if (!g) return NOMEM("DEEP values");
     fe3 v1, v2;
-    if (st == SPW_OK) {
-        spw_deep_ood_sums(g, &v1, &v2, gpow, gamma, pt->ood, nm, na, nc);
-        spw_mat *mats[3] = {&s->mcoef, na ? &s->acoef : NULL, &s->ccoef};
-        spw_sdev_set_pin_cap(u->dev, spw_spill_pinnable(u->sp) / 2);
-        st = PF(PF_DEVICE, spw_sdev_coset_deep(u->dev, g, n1, g + n1, n2, mats, s->log_n, u->log_b, v1,
-                                               v2, zeta, fe3_mul_base(zeta, gl_root_of_unity(s->log_n)),
-                                               out));
-    }
-    for (size_t r0 = 0; r0 < s->N && st == SPW_OK; r0 += R) {
-        fe3 *o = out + r0;
-        if (!first) {
-            st = spw_mat_get_rows(ri, prev, R, r0, R);
-            for (size_t i = 0; i < R && st == SPW_OK; i++) o[i] = fe3_add(prev[i], o[i]);
-        }
-        if (st == SPW_OK) st = PF(PF_PUT, spw_mat_put_rows(ri, r0, R, o, R));
-    }
+    spw_deep_ood_sums(g, &v1, &v2, gpow, gamma, pt->ood, nm, na, nc);
+    spw_mat *mats[3] = {&s->mcoef, na ? &s->acoef : NULL, &s->ccoef};
+    spw_sdev_set_pin_cap(u->dev, spw_spill_pinnable(u->sp) / 2);
+    spw_status st = PF(PF_DEVICE, spw_sdev_coset_deep(u->dev, g, n1, g + n1, n2, mats, s->log_n, u->log_b,
+                                                      v1, v2, zeta,
+                                                      fe3_mul_base(zeta, gl_root_of_unity(s->log_n)), ri,
+                                                      first));
     free(g);
-    hb_free(u, out);
-    free(prev);
     return st;
 }
 
@@ -1258,22 +1260,45 @@ static spw_status fri_open(run *u, fri_state *f, spw_proof *P, uint32_t j, uint6
     return SPW_OK;
 }
 
+/* Leaves of a recompute-tier table's bottom group from its evaluated rows:
+ * the columns [c0, c0 + k) of the G rows of width w at rows (spw_stree_leaf_fn). */
+typedef struct qleaves {
+    const uint64_t *rows;
+    size_t w, c0, k;
+} qleaves;
+
+static spw_status qrow_leaves(const spw_ctx *ctx, void *arg, spw_digest *out, size_t i0, size_t n)
+{
+    (void)i0; /* rows holds exactly the group of the opened leaf */
+    qleaves *q = arg;
+    uint64_t *cols = spw_malloc_array(q->k * n + 1, 8);
+    if (!cols) return spw_fail(ctx, SPW_ERR_NOMEM, "stream prover: out of memory (Merkle leaves)");
+    for (size_t i = 0; i < n; i++)
+        for (size_t c = 0; c < q->k; c++) cols[c * n + i] = q->rows[i * q->w + q->c0 + c];
+    spw_status st = spw_merkle_leaves(ctx, out, cols, q->k, n, n);
+    free(cols);
+    return st;
+}
+
 /* Row r of each LDE matrix and its paths (spw_stree_open_row: one read of
  * the rows of the path's bottom group gives both). */
 static spw_status open_table(run *u, stab *s, spw_proof_table *pt, uint32_t j, uint64_t q0)
 {
     size_t r = (size_t)(q0 & (s->N - 1)), d = s->log_N;
     size_t nm = s->nm, na = s->na, nc = s->nc;
-    if (s->coset) { /* rows evaluated before (open_queries), paths from the stored levels */
-        const uint64_t *row = s->qrows + (size_t)j * (nm + na + nc);
+    if (s->coset) { /* rows evaluated before (open_queries): the bottom group's, whose leaves
+                       give the lowest levels of the paths */
+        size_t G = (size_t)1 << s->mtree.skip, w = nm + na + nc;
+        const uint64_t *grp = s->qrows + (size_t)j * G * w, *row = grp + (r & (G - 1)) * w;
+        qleaves ql[3] = {{grp, w, 0, nm}, {grp, w, nm, na}, {grp, w, nm + na, nc}};
         memcpy(pt->q_main + j * nm, row, nm * 8);
-        SPW_TRY(spw_stree_path(u->ctx, &s->mtree, pt->q_main_path + j * d, r, NULL, NULL));
+        SPW_TRY(spw_stree_path(u->ctx, &s->mtree, pt->q_main_path + j * d, r, qrow_leaves, &ql[0]));
         if (na) {
             memcpy(pt->q_aux + j * na, row + nm, na * 8);
-            SPW_TRY(spw_stree_path(u->ctx, &s->atree, pt->q_aux_path + j * d, r, NULL, NULL));
+            SPW_TRY(spw_stree_path(u->ctx, &s->atree, pt->q_aux_path + j * d, r, qrow_leaves, &ql[1]));
         }
         memcpy(pt->q_comp + j * nc, row + nm + na, nc * 8);
-        return spw_stree_path(u->ctx, &s->ctree, pt->q_comp_path + j * d, r, NULL, NULL);
+        return spw_stree_path(u->ctx, &s->ctree, pt->q_comp_path + j * d, r, qrow_leaves, &ql[2]);
     }
     SPW_TRY(spw_stree_open_row(u->ctx, &s->mtree, &s->mlde, pt->q_main + j * nm,
                                pt->q_main_path + j * d, r));
@@ -1318,15 +1343,17 @@ static spw_status open_queries(run *u, stab *S, uint32_t nt, fri_state *fri, spw
     for (uint32_t t = 0; t < nt && st == SPW_OK; t++) { /* recompute tier: the rows on the device */
         stab *s = &S[t];
         if (!s->coset) continue;
-        uint64_t *idx = spw_malloc_array(nq + 1, 8);
-        s->qrows = spw_malloc_array((size_t)nq * (s->nm + s->na + s->nc) + 1, 8);
+        size_t G = (size_t)1 << s->mtree.skip; /* each query's bottom group of rows */
+        uint64_t *idx = spw_malloc_array((size_t)nq * G + 1, 8);
+        s->qrows = spw_malloc_array((size_t)nq * G * (s->nm + s->na + s->nc) + 1, 8);
         if (!idx || !s->qrows) st = NOMEM("query rows");
-        for (uint32_t j = 0; j < nq && st == SPW_OK; j++) idx[j] = q0[j] & (s->N - 1);
+        for (uint32_t j = 0; j < nq && st == SPW_OK; j++)
+            for (size_t g = 0; g < G; g++) idx[(size_t)j * G + g] = (q0[j] & (s->N - 1) & ~(uint64_t)(G - 1)) + g;
         spw_mat *mats[3] = {&s->mcoef, s->na ? &s->acoef : NULL, &s->ccoef};
         spw_sdev_where(u->dev, "queries", s->t->name);
         if (st == SPW_OK) spw_sdev_set_pin_cap(u->dev, spw_spill_pinnable(u->sp) / 2);
         if (st == SPW_OK)
-            st = PF(PF_DEVICE, spw_sdev_coset_rows(u->dev, mats, s->log_n, u->log_b, idx, nq, s->qrows));
+            st = PF(PF_DEVICE, spw_sdev_coset_rows(u->dev, mats, s->log_n, u->log_b, idx, nq * G, s->qrows));
         free(idx);
     }
     if (st != SPW_OK) {
