@@ -1281,7 +1281,17 @@ typedef struct coset {
     int have_coef;
     size_t cosets;
     double t0, t_in; /* opened at, seconds in the coefficient uploads */
+    /* $SPW_SDEV_PROFILE: the device synced around each evaluation, whose
+     * seconds go to t_eval, the rest of the device work to t_kern */
+    double t_eval, t_kern, t_mark;
 } coset;
+
+static int coset_prof(void)
+{
+    static int p = -1;
+    if (p < 0) p = getenv("SPW_SDEV_PROFILE") != NULL;
+    return p;
+}
 
 static spw_status coset_open(spw_sdev *d, coset *c, spw_mat *const *mats, int nmat, unsigned log_n)
 {
@@ -1321,9 +1331,11 @@ static void coset_want_coef(spw_sdev *d, coset *c)
 static void coset_close(spw_sdev *d, coset *c)
 {
     (void)spw_cuda_stream_sync(d->cs);
+    if (c->t_mark > 0) c->t_kern += spw_now() - c->t_mark;
     spw_log(d->ctx, SPW_LOG_INFO, "GPU streaming tier, %s, table '%s': %zu cosets of %zu columns, "
-            "%.3f s uploading coefficients, %.3f s in all", d->round ? d->round : "-",
-            d->table ? d->table : "-", c->cosets, c->nc, c->t_in, spw_now() - c->t0);
+            "%.3f s uploading coefficients, %.3f s in all (profile: %.3f s evaluating, %.3f s in "
+            "the pass's kernels)", d->round ? d->round : "-", d->table ? d->table : "-", c->cosets,
+            c->nc, c->t_in, spw_now() - c->t0, c->t_eval, c->t_kern);
     dfree(d, &c->ev);
     dfree(d, &c->pw);
     dfree(d, &c->coef);
@@ -1343,9 +1355,21 @@ static spw_status coset_eval(spw_sdev *d, coset *c, uint64_t shift)
     }
     c->t_in += spw_now() - t0;
     c->cosets++;
+    if (coset_prof()) {
+        SPW_TRY(sync_cs(d));
+        double t1 = spw_now();
+        if (c->t_mark > 0) c->t_kern += t1 - c->t_mark;
+        c->t_mark = t1;
+    }
     D(spw_gpu_powers(d->cs, c->pw, c->n, shift));
     D(spw_gpu_scale_pad(d->cs, c->ev, c->n, src, c->n, c->nc, c->n, c->pw));
     D(spw_cuda_ntt_forward_batch(d->A, d->cs, c->ev, c->nc, c->n, c->log_n));
+    if (coset_prof()) {
+        SPW_TRY(sync_cs(d));
+        double t2 = spw_now();
+        c->t_eval += t2 - c->t_mark;
+        c->t_mark = t2;
+    }
     d->cnt.cosets++;
     __atomic_add_fetch(&g_cosets, 1, __ATOMIC_RELAXED);
     return SPW_OK;
