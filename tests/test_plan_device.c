@@ -333,6 +333,9 @@ START_TEST(test_cli)
         ck_assert_int_ne(rc, 0);
         ck_assert_msg(strstr(out, "--vram-budget"), "%.2000s", out);
     }
+    /* below the streaming tier's minimum: cuda fails as spillway prove would */
+    ck_assert_int_ne(run_plan(out, sizeof out, "", "--backend cuda --vram-budget 1M"), 0);
+    ck_assert_msg(strstr(out, "below the minimum"), "%.2000s", out);
     ck_assert_int_ne(run_plan(out, sizeof out, "", "--backend gpu"), 0);
     teardown_air();
 }

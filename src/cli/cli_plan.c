@@ -123,7 +123,7 @@ static void usage(FILE *f)
  * src/prover.c and spw_sched_dispatch decide. Returns a CLI_ code; *cpu = 1
  * when auto falls back to the CPU (below the tier's minimum). */
 static int plan_device(spw_ctx *ctx, spw_plan *plan, const spw_air_def *def, const char *probe,
-                       int backend, int *cpu)
+                       const char *tag, int backend, int *cpu)
 {
     char a[32], b[32];
     uint64_t budget = ctx->vram_budget ? ctx->vram_budget : spw_plan_default_vram_budget();
@@ -135,6 +135,7 @@ static int plan_device(spw_ctx *ctx, spw_plan *plan, const spw_air_def *def, con
     }
     unsigned blowup = ctx->blowup ? ctx->blowup : 4;
     uint64_t est = spw_gpu_estimate(def, blowup);
+    printf("statement: %s\n", tag);
     printf("backend: %s; VRAM budget %s (%s)\n",
            backend == SPW_BACKEND_CUDA ? "cuda" : "auto (a GPU is present: the device)",
            cli_fmt_size(a, sizeof a, budget),
@@ -272,8 +273,7 @@ int cli_plan(int argc, char **argv)
     const spw_air_def *def = spw_air_get_def(air);
     if (backend == SPW_BACKEND_CUDA || spw_gpu_wanted(ctx)) { /* the device backend */
         int cpu = 0;
-        printf("statement: %s\n", tag);
-        rc = plan_device(ctx, &plan, def, probe, backend, &cpu);
+        rc = plan_device(ctx, &plan, def, probe, tag, backend, &cpu);
         if (rc != CLI_OK || !cpu) goto out;
         rc = CLI_FAIL;
         tag[0] = 0; /* printed */
