@@ -1424,7 +1424,8 @@ static void dev_choose(spw_plan *plan, const tdim *D, uint32_t nq, const geo *g)
         dev_price(p, &D[t], plan, nq, g, f);
         snprintf(p->dev_priced, sizeof p->dev_priced, "%s", table_mode(p));
         int env = plan->recompute_env;
-        p->dev_recompute = p->dev_fits && (env == 2 ? (t & 1) : env == 1 && p->t_dev_recompute < p->t_dev_store);
+        int cheaper = p->t_dev_recompute < p->t_dev_store;
+        p->dev_recompute = p->dev_fits && (env == 2 ? (int)(t & 1) : env == 1 && cheaper);
     }
 }
 
