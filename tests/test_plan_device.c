@@ -5,7 +5,9 @@
  * small is planned with a VRAM budget that the test picks from
  * spw_sdev_coset_bytes so that some tables fit 3/4 of it and others do
  * not; the test checks which tables recompute against that independent
- * fit rule for $SPW_RECOMPUTE unset, 0 and 2, that the schedule with the
+ * fit rule for $SPW_RECOMPUTE unset, 0 and 2, that the cost model (a
+ * probe file's link speeds) can make a table that fits store, that the
+ * schedule with the
  * recompute tier stores less by the LDE bytes of those tables (bounds
  * from the table shapes: LDE and extended-domain payload, every-level
  * trees), keeps their coefficients to the end, and that `spillway plan
@@ -23,6 +25,7 @@
 
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #define MiB (UINT64_C(1) << 20)
 #define MAXT 64
@@ -100,17 +103,23 @@ static uint64_t split_budget(const shape *s)
     return room / 3 * 4 + 4; /* budget / 4 * 3 == room (up to rounding) */
 }
 
-static void device_plan(spw_plan *p, const spw_air_def *def, uint64_t vram, const char *env)
+static void device_plan_probe(spw_plan *p, const spw_air_def *def, uint64_t vram, const char *env,
+                              const char *probe)
 {
     if (env) setenv("SPW_RECOMPUTE", env, 1);
     else unsetenv("SPW_RECOMPUTE");
     ck_assert_int_eq(spw_ctx_set_param(g_ctx, SPW_PARAM_VRAM_BUDGET, (int64_t)vram), SPW_OK);
-    spw_status st = spw_plan_make_device(g_ctx, p, def, NULL);
+    spw_status st = spw_plan_make_device(g_ctx, p, def, probe);
     ck_assert_msg(st == SPW_OK, "device plan: %s", spw_ctx_last_error(g_ctx));
     unsetenv("SPW_RECOMPUTE");
     ck_assert_int_eq(p->device, 1);
     ck_assert_int_eq(p->spilled, 1);
     ck_assert_uint_eq(p->dev_budget, vram);
+}
+
+static void device_plan(spw_plan *p, const spw_air_def *def, uint64_t vram, const char *env)
+{
+    device_plan_probe(p, def, vram, env, NULL);
 }
 
 START_TEST(test_choice)
@@ -163,6 +172,57 @@ START_TEST(test_choice)
     spw_plan_clear(&pa);
     spw_plan_clear(&p0);
     spw_plan_clear(&p2);
+    teardown_air();
+}
+END_TEST
+
+/* The cost model decides, not only the fit: with a probe file whose
+ * host->device link is slow and device->host fast, and a VRAM budget
+ * where every table fits but the large passes get no device copy of
+ * their coefficients (an upload per coset: as many bytes as the LDE per
+ * pass), storing is cheaper for the large tables; with the default links
+ * (25 / 25 GB/s) the same tables recompute. */
+START_TEST(test_cost_decides)
+{
+    const spw_air_def *def = setup_air((uint64_t)4 << 30);
+    shape s;
+    shapes(&s, def);
+    uint64_t mx = 0;
+    for (uint32_t t = 0; t < s.nt; t++)
+        if (s.need[t] > mx) mx = s.need[t];
+    uint64_t vram = (mx + MiB) / 3 * 4 + 4;
+    const char *tmp = getenv("TMPDIR");
+    char path[512];
+    snprintf(path, sizeof path, "%s/spw_plan_device_probe_%d.txt", tmp && *tmp ? tmp : "/tmp",
+             (int)getpid());
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "write_gbs=1.9\nread_gbs=1.6\nh2d_gbs=1.0\nd2h_gbs=100.0\n");
+    fclose(f);
+    spw_plan ps, pd;
+    device_plan_probe(&ps, def, vram, NULL, path);
+    device_plan(&pd, def, vram, NULL);
+    unlink(path);
+    ck_assert(ps.h2d_gbs == 1.0 && ps.d2h_gbs == 100.0);
+    ck_assert_ptr_nonnull(strstr(ps.link_source, path));
+    ck_assert(pd.h2d_gbs == SPW_PLAN_H2D_GBS && pd.d2h_gbs == SPW_PLAN_D2H_GBS);
+    uint32_t stored = 0;
+    for (uint32_t t = 0; t < s.nt; t++) {
+        const spw_plan_table *a = &ps.tables[t], *b = &pd.tables[t];
+        ck_assert_int_eq(a->dev_fits, 1);
+        ck_assert_int_eq(a->dev_recompute, a->t_dev_recompute < a->t_dev_store);
+        ck_assert_int_eq(b->dev_recompute, b->t_dev_recompute < b->t_dev_store);
+        /* the slow upload link makes recomputing dearer, relative to storing */
+        ck_assert(a->t_dev_recompute / a->t_dev_store >= b->t_dev_recompute / b->t_dev_store);
+        if (!a->dev_recompute) {
+            stored++;
+            ck_assert_msg(b->dev_recompute, "%s: stored with the default links too", a->name);
+        }
+    }
+    ck_assert_uint_gt(stored, 0);
+    ck_assert_uint_eq(ps.n_dev_recompute, s.nt - stored);
+    spw_plan_clear(&ps);
+    spw_plan_clear(&pd);
     teardown_air();
 }
 END_TEST
@@ -347,6 +407,7 @@ int main(void)
     TCase *tc = tcase_create("plan_device");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_choice);
+    tcase_add_test(tc, test_cost_decides);
     tcase_add_test(tc, test_accounting_pool);
     tcase_add_test(tc, test_accounting_nvme);
     tcase_add_test(tc, test_accounting_skip0);
