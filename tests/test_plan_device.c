@@ -5,15 +5,15 @@
  * small is planned with a VRAM budget that the test picks from
  * spw_sdev_coset_bytes so that some tables fit 3/4 of it and others do
  * not; the test checks which tables recompute against that independent
- * fit rule for $SPW_RECOMPUTE unset, 0 and 2, that the cost model (a
- * probe file's link speeds) can make a table that fits store, that the
- * schedule with the
- * recompute tier stores less by the LDE bytes of those tables (bounds
- * from the table shapes: LDE and extended-domain payload, every-level
- * trees), keeps their coefficients to the end, and that `spillway plan
- * --backend cuda --vram-budget ...` ($SPW_BIN) prints the same choices,
- * the resident device prover when the estimate fits, and a clear error
- * for --backend cuda without a budget on a machine without a GPU.
+ * fit rule for $SPW_RECOMPUTE unset, 0 and 2; that the cost model (a probe
+ * file's link speeds) can make a table that fits store; that the schedule
+ * with the recompute tier stores less by the LDE bytes of those tables
+ * (bounds from the table shapes: LDE and extended-domain payload,
+ * every-level trees) and keeps their coefficients to the end; and that
+ * `spillway plan --backend cuda --vram-budget ...` ($SPW_BIN) prints the
+ * same choices, the resident device prover when the estimate fits, the
+ * tier's minimum, and a clear error for --backend cuda without a budget on
+ * a machine without a GPU.
  */
 #include "check_util.h"
 #include "internal.h"
