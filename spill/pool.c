@@ -81,6 +81,7 @@ spw_status spw_pool_ensure(spw_pool *p, uint64_t end)
     if (k <= p->nreg) return SPW_OK;
     if (k < p->nreg + SPW_POOL_AHEAD) k = p->nreg + SPW_POOL_AHEAD;
     if (k > p->nseg) k = p->nseg;
+    double t0 = spw_now();
     pool_seg_job j = {p->base, p->len, p->seg, (size_t)p->nreg, 0};
     uint64_t bytes = (k * p->seg < p->len ? k * p->seg : p->len) - p->nreg * p->seg;
     spw_parallel_for(p->ctx, (size_t)((bytes + (2u << 20) - 1) >> 21), 16, pool_seg_touch, &j);
@@ -92,6 +93,7 @@ spw_status spw_pool_ensure(spw_pool *p, uint64_t end)
                         (unsigned long long)(k - 1), (unsigned long long)(p->seg >> 20));
     }
     p->nreg = k;
+    p->ensure_s += spw_now() - t0;
 #else
     (void)p, (void)end;
 #endif

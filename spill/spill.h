@@ -75,6 +75,7 @@ typedef struct spw_spill_stats {
     uint64_t scratch_peak;  /* largest codec scratch (outside the pool) */
     uint64_t async_errors;  /* failed fire-and-forget prefetch/write-back */
     int pool_cuda_registered;
+    double pool_register_s; /* faulting in and registering pool segments */
     spw_io_stats io;        /* zero when there is no NVMe tier */
     /* VRAM tier (all zero without one). vram_* count the store's own arena
      * blocks (chunk sizes rounded up to 256 bytes, as the arena does). */

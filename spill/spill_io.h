@@ -104,6 +104,7 @@ typedef struct spw_pool {
                             no device copy may cross a segment boundary */
     uint64_t nseg, nreg; /* segments; registered so far (a prefix) */
     const spw_ctx *ctx;  /* threads for the registration */
+    double ensure_s;     /* seconds spent faulting in and registering segments */
 } spw_pool;
 
 /* One anonymous mmap of len bytes (rounded up to 2 MiB), registered with

@@ -89,6 +89,10 @@ struct spw_spill {
     uint64_t block; /* header block and allocation granule */
     chunk **ch;
     size_t nch, capch;
+    /* free slots of ch (chunk ids of freed chunks, reused last-freed first):
+     * creating a chunk takes O(1), whatever the store holds (a big proof
+     * makes hundreds of thousands of tree-node tiles) */
+    size_t *holes, nholes, capholes;
     uint64_t tick, n_moving;
     spw_chunk *hints;
     size_t nhints;
@@ -371,6 +375,7 @@ void spw_spill_free(spw_spill *s)
         free(s->emu_base);
     }
     free(s->ch);
+    free(s->holes);
 #ifdef SPW_HAVE_CUDA
     if (s->stream) spw_cuda_stream_destroy((spw_cuda_stream)s->stream);
     if (s->own_arena) spw_cuda_arena_destroy(s->arena);
@@ -432,12 +437,7 @@ spw_status spw_spill_chunk_new(spw_spill *s, spw_chunk *out, uint64_t bytes, spw
     c->home = home;
     snprintf(c->name, sizeof c->name, "%s", name ? name : "");
     pthread_mutex_lock(&s->mu);
-    size_t idx = s->nch;
-    for (size_t i = 0; i < s->nch; i++)
-        if (!s->ch[i]) {
-            idx = i;
-            break;
-        }
+    size_t idx = s->nholes ? s->holes[--s->nholes] : s->nch;
     if (idx == s->nch) {
         if (s->nch == s->capch) {
             size_t nc = s->capch ? s->capch * 2 : 64;
@@ -1111,6 +1111,12 @@ spw_status spw_spill_chunk_free(spw_spill *s, spw_chunk h)
     if (c->on_disk) spw_ranges_free(&s->disk, c->disk_off, c->disk_len);
     s->ch[h - 1] = NULL;
     free(c);
+    if (s->nholes == s->capholes) { /* on failure the slot is only not reused */
+        size_t nc = s->capholes ? s->capholes * 2 : 64;
+        size_t *n = realloc(s->holes, nc * sizeof *n);
+        if (n) s->holes = n, s->capholes = nc;
+    }
+    if (s->nholes < s->capholes) s->holes[s->nholes++] = h - 1;
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
     return SPW_OK;
@@ -1460,6 +1466,7 @@ void spw_spill_get_stats(spw_spill *s, spw_spill_stats *out)
     pthread_mutex_lock(&s->mu);
     *out = s->st;
     out->host_in_use = s->host.used;
+    out->pool_register_s = s->pool.ensure_s;
     out->host_peak = s->host.peak;
     out->nvme_in_use = s->disk.used;
     out->nvme_peak = s->disk.peak;

@@ -58,6 +58,8 @@ uint64_t spw_sdev_min_bytes(const spw_plan *p, const spw_air_def *def, uint32_t 
 /* FRI (both builds): the arena block of spw_sdev_fri_begin, 256-byte
  * aligned parts: layers 0 (3 N_0 u64) and 1 (3 N_0 / 2), a roll-in, two
  * staging chunks, a heap of 2C digests. */
+/* Scratch of the recompute tier's LogUp pass (its row chunks). */
+#define COSET_LOGUP_SCR ((uint64_t)128 << 20)
 #define FRI_AL(x) (((uint64_t)(x) + 255) / 256 * 256)
 uint64_t spw_sdev_coset_bytes(size_t nm, size_t na, size_t nc, unsigned log_n, unsigned log_b,
                               unsigned log_e)
@@ -65,11 +67,16 @@ uint64_t spw_sdev_coset_bytes(size_t nm, size_t na, size_t nc, unsigned log_n, u
     uint64_t n = (uint64_t)1 << log_n, N = n << log_b, NE = n << log_e;
     size_t mx = nm > na ? nm : na;
     mx = mx > nc ? mx : nc;
-    uint64_t tree = (uint64_t)mx * n * 8 + N * 32 + n * 32 + 2 * ((uint64_t)1 << 20) * 32;
+    /* the aux and composition trees evaluate coefficients they hold */
+    uint64_t tree = 2 * (uint64_t)mx * n * 8 + N * 32 + n * 32 + 2 * ((uint64_t)1 << 20) * 32;
     uint64_t comp = (uint64_t)(nm + na) * n * 8 + 3 * NE * 8 + 3 * n * 8 + ((uint64_t)256 << 20);
+    uint64_t interp = 3 * NE * 8 + NE * 8 + (uint64_t)nc * n * 8;
+    comp = comp > interp ? comp : interp;
     uint64_t deep = (uint64_t)(nm + na + nc) * n * 8 + N * 24;
+    uint64_t logup = (uint64_t)(nm + na) * n * 8 + COSET_LOGUP_SCR;
     uint64_t b = tree > comp ? tree : comp;
     b = b > deep ? b : deep;
+    b = b > logup ? b : logup;
     return b + n * 8 + ((uint64_t)64 << 20); /* powers, NTT twiddles and small tables */
 }
 
@@ -185,19 +192,50 @@ spw_status spw_sdev_fri_fold(spw_sdev *d, spw_mat *out, spw_mat *rollin, fe3 bet
 }
 void spw_sdev_fri_end(spw_sdev *d) { (void)d; }
 void spw_sdev_set_pin_cap(spw_sdev *d, uint64_t cap) { (void)d, (void)cap; }
+/* st == SPW_OK: the coefficients cf (device, the columns of coef) into
+ * coef, then the tree of their LDE from the same device copy. cf is freed
+ * whatever st. */
+static spw_status coef_out_tree(spw_sdev *d, spw_status st, spw_mat *coef, uint64_t *cf,
+                                unsigned log_n, unsigned log_b, spw_stree *tree)
+{
+    spw_mat *mats[1] = {coef};
+    coset c;
+    memset(&c, 0, sizeof c);
+    if (st == SPW_OK) st = mats_xfer(d, mats, 1, cf, (size_t)1 << log_n, 0);
+    if (st == SPW_OK) st = coset_open(d, &c, mats, 1, log_n);
+    if (st != SPW_OK) {
+        dfree(d, &cf);
+        coset_close(d, &c);
+        return st;
+    }
+    c.coef = cf; /* tree_pass frees it */
+    c.have_coef = 1;
+    return tree_pass(d, tree, &c, log_b);
+}
+
 spw_status spw_sdev_coset_tree(spw_sdev *d, spw_stree *tree, spw_mat *coef, unsigned log_n,
                                unsigned log_b)
 {
     (void)d, (void)tree, (void)coef, (void)log_n, (void)log_b;
     NO_CUDA;
 }
-spw_status spw_sdev_coset_comp(spw_sdev *d, const spw_air_table *t, unsigned log_n, unsigned log_e,
-                               const fe3 *ch, uint32_t n_ch, const uint64_t *publics,
-                               uint32_t n_publics, fe3 logup_sum, fe3 lambda, spw_mat *mcoef,
-                               spw_mat *acoef, uint64_t *h_q)
+spw_status spw_sdev_coset_logup(spw_sdev *d, const spw_air_table *t, const fe3 *ch, spw_mat *mcoef,
+                                spw_mat *acoef, spw_stree *tree, unsigned log_n, unsigned log_b,
+                                fe3 *sum, uint64_t *bad_row)
 {
-    (void)d, (void)t, (void)log_n, (void)log_e, (void)ch, (void)n_ch, (void)publics, (void)n_publics;
-    (void)logup_sum, (void)lambda, (void)mcoef, (void)acoef, (void)h_q;
+    (void)d, (void)t, (void)ch, (void)mcoef, (void)acoef, (void)tree, (void)log_n, (void)log_b;
+    (void)sum, (void)bad_row;
+    NO_CUDA;
+}
+spw_status spw_sdev_coset_comp(spw_sdev *d, const spw_sdev_comp_job *j)
+{
+    (void)d, (void)j;
+    NO_CUDA;
+}
+spw_status spw_sdev_coset_ood(spw_sdev *d, spw_mat *const mats[3], unsigned log_n, fe3 zeta,
+                              fe3 zw, fe3 *ood)
+{
+    (void)d, (void)mats, (void)log_n, (void)zeta, (void)zw, (void)ood;
     NO_CUDA;
 }
 spw_status spw_sdev_coset_deep(spw_sdev *d, const fe3 *g1, size_t n1, const fe3 *g2, size_t n2,
@@ -726,6 +764,7 @@ spw_status spw_sdev_cols(spw_sdev *d, const spw_sdev_cols_job *j)
     memset(S, 0, sizeof S);
     uint64_t *pw = NULL;
     spw_status st = SPW_OK;
+    double t_start = spw_now(), t_get = 0, t_out = 0, busy0 = d->busy, pin0 = d->cnt.pin_s;
     for (int k = 0; k < nslots && st == SPW_OK; k++) {
         cslot *s = &S[k];
         if (!j->src && !(s->h_in = spw_sdev_host_alloc(d, G * n * 8)))
@@ -771,7 +810,9 @@ spw_status spw_sdev_cols(spw_sdev *d, const spw_sdev_cols_job *j)
         if (j->src) {
             TS(group_copy(d, j->src, 1, s->d_in, c0, gc, n, d->up, &s->ps_in, cap));
         } else {
+            double tg = spw_now();
             TS(j->get(j->arg, s->h_in, c0, gc));
+            t_get += spw_now() - tg;
             DS(spw_cuda_memcpy_async(s->d_in, s->h_in, gc * n * 8, d->up));
             if (j->keep) TS(group_copy(d, j->keep, 0, s->d_in, c0, gc, n, d->up, &s->ps_keep, cap));
         }
@@ -784,7 +825,9 @@ spw_status spw_sdev_cols(spw_sdev *d, const spw_sdev_cols_job *j)
         }
         DS(spw_cuda_event_record(s->ev_comp, d->cs));
         DS(spw_cuda_stream_wait_event(d->down, s->ev_comp));
+        double tc = spw_now();
         if (j->coef) TS(group_copy(d, j->coef, 0, s->d_in, c0, gc, n, d->down, &s->ps_coef, cap));
+        t_out += spw_now() - tc;
         if (j->lde) TS(group_copy(d, j->lde, 0, ld, c0, gc, N, d->down, &s->ps_lde, cap));
         DS(spw_cuda_event_record(s->ev_down, d->down));
         s->busy = 1;
@@ -822,6 +865,11 @@ spw_status spw_sdev_cols(spw_sdev *d, const spw_sdev_cols_job *j)
         else cache_release(d, j->lde);
     }
     dfree(d, &pw);
+    spw_log(d->ctx, SPW_LOG_DEBUG, "GPU streaming tier, %s, table '%s': column phase of %zu columns "
+            "(groups of %zu, %d slots): %.3f s, producer %.3f s, waiting %.3f s, pinning %.3f s, "
+            "queueing the coefficients' copies %.3f s", d->round ? d->round : "-",
+            d->table ? d->table : "-", j->ncols, G, nslots, spw_now() - t_start, t_get,
+            d->busy - busy0, d->cnt.pin_s - pin0, t_out);
     return st;
 }
 
@@ -926,8 +974,9 @@ spw_status spw_sdev_tree_rows(spw_sdev *d, spw_digest *h_heap, size_t keep, spw_
     return st;
 }
 
-spw_status spw_sdev_logup_begin(spw_sdev *d, const spw_air_table *t, const fe3 *ch, size_t C,
-                                spw_mat *trace, spw_mat *aux)
+/* The LogUp pass's device program, constants, running sum and the scratch
+ * of C rows (d->la without inputs). */
+static spw_status logup_setup(spw_sdev *d, const spw_air_table *t, const fe3 *ch, size_t C)
 {
     spw_gpu_insn *prog = NULL;
     spw_gpu_inter *inter = NULL;
@@ -961,7 +1010,27 @@ spw_status spw_sdev_logup_begin(spw_sdev *d, const spw_air_table *t, const fe3 *
                              (size_t)1 << t->log_height, t->n_aux, C, 0};
     d->la = la;
     d->lu_C = C;
-    SPW_TRY(grow(d, &d->scr, spw_gpu_logup_scratch_bytes(&d->la, C)));
+    return grow(d, &d->scr, spw_gpu_logup_scratch_bytes(&d->la, C));
+}
+
+/* The running sum and the first bad row (UINT64_MAX: none) to the host;
+ * frees the pass's tables. */
+static spw_status logup_result(spw_sdev *d, fe3 *sum, uint64_t *bad_row)
+{
+    spw_status st = SPW_OK;
+    if (spw_cuda_memcpy_async(sum, d->lu_run, sizeof(fe3), d->cs) != SPW_OK ||
+        spw_cuda_memcpy_async(bad_row, d->lu_bad, 8, d->cs) != SPW_OK)
+        st = dfail(d, SPW_ERR_CUDA);
+    if (st == SPW_OK) st = sync_cs(d);
+    else (void)spw_cuda_stream_sync(d->cs);
+    logup_free(d);
+    return st;
+}
+
+spw_status spw_sdev_logup_begin(spw_sdev *d, const spw_air_table *t, const fe3 *ch, size_t C,
+                                spw_mat *trace, spw_mat *aux)
+{
+    SPW_TRY(logup_setup(d, t, ch, C));
     SPW_TRY(grow(d, &d->in, (uint64_t)t->n_main * C * 8));
     SPW_TRY(grow(d, &d->out, 3 * (uint64_t)t->n_aux * C * 8));
     src_open(d, &d->src[0], trace);
@@ -987,11 +1056,7 @@ spw_status spw_sdev_logup_chunk(spw_sdev *d, size_t r0, size_t m)
 spw_status spw_sdev_logup_end(spw_sdev *d, fe3 *sum, uint64_t *bad_row)
 {
     srcs_close(d);
-    D(spw_cuda_memcpy_async(sum, d->lu_run, sizeof(fe3), d->cs));
-    D(spw_cuda_memcpy_async(bad_row, d->lu_bad, 8, d->cs));
-    spw_status st = sync_cs(d);
-    logup_free(d);
-    return st;
+    return logup_result(d, sum, bad_row);
 }
 
 /* The composition's device program and constants (d->ca without inputs),
@@ -1193,10 +1258,12 @@ void spw_sdev_set_pin_cap(spw_sdev *d, uint64_t cap)
 }
 
 /* The columns of mats[0..nmat) (n rows each; NULL or empty ones skipped),
- * one after the other with column stride n, into the device buffer dst:
- * from the tiles, pinned whole when the pool can pin them, else a band of
- * rows at a time. */
-static spw_status mats_in(spw_sdev *d, spw_mat *const *mats, int nmat, uint64_t *dst, size_t n)
+ * one after the other with column stride n, into the device buffer dst
+ * (to_dev 0: from dst into the matrices): straight between the tiles and
+ * the device, the tiles pinned whole when the pool can pin them, else a
+ * band of rows at a time. Returns when the copies are done. */
+static spw_status mats_xfer(spw_sdev *d, spw_mat *const *mats, int nmat, uint64_t *dst, size_t n,
+                            int to_dev)
 {
     spw_pinset ps;
     memset(&ps, 0, sizeof ps);
@@ -1206,7 +1273,7 @@ static spw_status mats_in(spw_sdev *d, spw_mat *const *mats, int nmat, uint64_t 
         if (!m || !m->ncols) continue;
         uint64_t need = (uint64_t)m->ncols * n * 8 + group_pin_bytes(m, 1);
         uint64_t cap = band_cap(d->pin_cap, need);
-        st = group_copy(d, m, 1, dst, 0, m->ncols, n, d->cs, &ps, cap);
+        st = group_copy(d, m, to_dev, dst, 0, m->ncols, n, d->cs, &ps, cap);
         if (st == SPW_OK && !cap) st = sync_cs(d);
         st = release(&ps, st);
         dst += m->ncols * n;
@@ -1232,6 +1299,8 @@ typedef struct coset {
     unsigned log_n;
     uint64_t *ev, *pw, *coef;
     int have_coef;
+    size_t cosets;
+    double t0, t_in; /* opened at, seconds in the coefficient uploads */
 } coset;
 
 static spw_status coset_open(spw_sdev *d, coset *c, spw_mat *const *mats, int nmat, unsigned log_n)
@@ -1243,6 +1312,7 @@ static spw_status coset_open(spw_sdev *d, coset *c, spw_mat *const *mats, int nm
     c->log_n = log_n;
     c->n = (size_t)1 << log_n;
     c->nc = mats_cols(mats, nmat);
+    c->t0 = spw_now();
     uint64_t b = (uint64_t)c->nc * c->n * 8;
     SPW_TRY(dalloc(d, &c->ev, b));
     SPW_TRY(dalloc(d, &c->pw, (uint64_t)c->n * 8));
@@ -1255,13 +1325,25 @@ static void coset_want_coef(spw_sdev *d, coset *c)
 {
     uint64_t b = (uint64_t)c->nc * c->n * 8;
     if (spw_cuda_arena_largest_free(d->A) < b + ((uint64_t)64 << 20) ||
-        spw_cuda_arena_alloc(d->A, (void **)&c->coef, b) != SPW_OK)
+        spw_cuda_arena_alloc(d->A, (void **)&c->coef, b) != SPW_OK) {
         c->coef = NULL;
+        spw_log(d->ctx, SPW_LOG_INFO, "GPU streaming tier, %s, table '%s': no room for the "
+                "coefficients (%llu MiB; arena %llu of %llu MiB in use, largest free %llu MiB, "
+                "cache %llu MiB): uploaded once per coset", d->round ? d->round : "-",
+                d->table ? d->table : "-", (unsigned long long)(b >> 20),
+                (unsigned long long)(spw_cuda_arena_in_use(d->A) >> 20),
+                (unsigned long long)(spw_cuda_arena_budget(d->A) >> 20),
+                (unsigned long long)(spw_cuda_arena_largest_free(d->A) >> 20),
+                (unsigned long long)(d->cache_bytes >> 20));
+    }
 }
 
 static void coset_close(spw_sdev *d, coset *c)
 {
     (void)spw_cuda_stream_sync(d->cs);
+    spw_log(d->ctx, SPW_LOG_INFO, "GPU streaming tier, %s, table '%s': %zu cosets of %zu columns, "
+            "%.3f s uploading coefficients, %.3f s in all", d->round ? d->round : "-",
+            d->table ? d->table : "-", c->cosets, c->nc, c->t_in, spw_now() - c->t0);
     dfree(d, &c->ev);
     dfree(d, &c->pw);
     dfree(d, &c->coef);
@@ -1271,13 +1353,16 @@ static void coset_close(spw_sdev *d, coset *c)
 static spw_status coset_eval(spw_sdev *d, coset *c, uint64_t shift)
 {
     const uint64_t *src = c->ev;
+    double t0 = spw_now();
     if (c->coef) {
-        if (!c->have_coef) SPW_TRY(mats_in(d, c->mats, c->nmat, c->coef, c->n));
+        if (!c->have_coef) SPW_TRY(mats_xfer(d, c->mats, c->nmat, c->coef, c->n, 1));
         c->have_coef = 1;
         src = c->coef;
     } else {
-        SPW_TRY(mats_in(d, c->mats, c->nmat, c->ev, c->n));
+        SPW_TRY(mats_xfer(d, c->mats, c->nmat, c->ev, c->n, 1));
     }
+    c->t_in += spw_now() - t0;
+    c->cosets++;
     D(spw_gpu_powers(d->cs, c->pw, c->n, shift));
     D(spw_gpu_scale_pad(d->cs, c->ev, c->n, src, c->n, c->nc, c->n, c->pw));
     D(spw_cuda_ntt_forward_batch(d->A, d->cs, c->ev, c->nc, c->n, c->log_n));
@@ -1292,26 +1377,27 @@ static uint64_t coset_shift(unsigned log_n, unsigned log_k, size_t j)
     return gl_mul(GL_GENERATOR, gl_pow(gl_root_of_unity(log_n + log_k), j));
 }
 
-spw_status spw_sdev_coset_tree(spw_sdev *d, spw_stree *tree, spw_mat *coef, unsigned log_n,
-                               unsigned log_b)
+/* The tree pass of an opened coset pass c (its coefficients already on the
+ * device when c->have_coef, else uploaded as coset_eval does); closes c. */
+static spw_status tree_pass(spw_sdev *d, spw_stree *tree, coset *c_, unsigned log_b)
 {
+    coset c = *c_;
+    unsigned log_n = c.log_n;
     size_t n = (size_t)1 << log_n, K = (size_t)1 << log_b, N = n << log_b;
     size_t RD = (size_t)1 << 20;
     if (RD > N) RD = N;
     if (RD < tree->R) RD = tree->R;
-    if (tree->skip)
-        return spw_fail(d->ctx, SPW_ERR_INTERNAL, "GPU streaming tier: a recomputed LDE's tree "
-                        "must store every level");
-    spw_mat *mats[1] = {coef};
-    coset c;
     uint8_t *leaves = NULL, *tmp = NULL, *heap = NULL;
     spw_digest *hv = NULL;
-    spw_status st = coset_open(d, &c, mats, 1, log_n);
+    spw_status st = SPW_OK;
+    if (tree->skip)
+        st = spw_fail(d->ctx, SPW_ERR_INTERNAL, "GPU streaming tier: a recomputed LDE's tree "
+                      "must store every level");
     if (st == SPW_OK) st = dalloc(d, &leaves, (uint64_t)N * 32);
     if (st == SPW_OK) st = dalloc(d, &tmp, (uint64_t)n * 32);
     if (st == SPW_OK) st = dalloc(d, &heap, 2 * (uint64_t)RD * 32);
     if (st == SPW_OK && !(hv = spw_sdev_host_alloc(d, 2 * RD * 32))) st = NOMEM_D(d, "tree heap");
-    if (st == SPW_OK) coset_want_coef(d, &c);
+    if (st == SPW_OK && !c.have_coef) coset_want_coef(d, &c);
     for (size_t j = 0; j < K && st == SPW_OK; j++) {
         st = coset_eval(d, &c, coset_shift(log_n, log_b, j));
         if (st == SPW_OK &&
@@ -1336,26 +1422,104 @@ spw_status spw_sdev_coset_tree(spw_sdev *d, spw_stree *tree, spw_mat *coef, unsi
     return st;
 }
 
-spw_status spw_sdev_coset_comp(spw_sdev *d, const spw_air_table *t, unsigned log_n, unsigned log_e,
-                               const fe3 *ch, uint32_t n_ch, const uint64_t *publics,
-                               uint32_t n_publics, fe3 logup_sum, fe3 lambda, spw_mat *mcoef,
-                               spw_mat *acoef, uint64_t *h_q)
+/* st == SPW_OK: the coefficients cf (device, the columns of coef) into
+ * coef, then the tree of their LDE from the same device copy. cf is freed
+ * whatever st. */
+static spw_status coef_out_tree(spw_sdev *d, spw_status st, spw_mat *coef, uint64_t *cf,
+                                unsigned log_n, unsigned log_b, spw_stree *tree)
 {
-    size_t n = (size_t)1 << log_n, E = (size_t)1 << log_e, NE = n << log_e;
-    spw_mat *mats[2] = {mcoef, t->n_aux ? acoef : NULL};
+    spw_mat *mats[1] = {coef};
     coset c;
-    uint64_t *q = NULL, *o = NULL;
+    memset(&c, 0, sizeof c);
+    if (st == SPW_OK) st = mats_xfer(d, mats, 1, cf, (size_t)1 << log_n, 0);
+    if (st == SPW_OK) st = coset_open(d, &c, mats, 1, log_n);
+    if (st != SPW_OK) {
+        dfree(d, &cf);
+        coset_close(d, &c);
+        return st;
+    }
+    c.coef = cf; /* tree_pass frees it */
+    c.have_coef = 1;
+    return tree_pass(d, tree, &c, log_b);
+}
+
+spw_status spw_sdev_coset_tree(spw_sdev *d, spw_stree *tree, spw_mat *coef, unsigned log_n,
+                               unsigned log_b)
+{
+    spw_mat *mats[1] = {coef};
+    coset c;
+    spw_status st = coset_open(d, &c, mats, 1, log_n);
+    if (st != SPW_OK) {
+        coset_close(d, &c);
+        return st;
+    }
+    return tree_pass(d, tree, &c, log_b);
+}
+
+spw_status spw_sdev_coset_logup(spw_sdev *d, const spw_air_table *t, const fe3 *ch, spw_mat *mcoef,
+                                spw_mat *acoef, spw_stree *tree, unsigned log_n, unsigned log_b,
+                                fe3 *sum, uint64_t *bad_row)
+{
+    size_t n = (size_t)1 << log_n, na = acoef->ncols, C = n < 4096 ? n : 4096;
+    spw_mat *mats[1] = {mcoef};
+    coset c;
+    uint64_t *aux = NULL;
+    *bad_row = UINT64_MAX;
+    if (na != 3 * (size_t)t->n_aux)
+        return spw_fail(d->ctx, SPW_ERR_INTERNAL, "GPU streaming tier: LogUp of table '%s' into "
+                        "%zu columns (%u ext3 expected)", t->name, na, t->n_aux);
+    /* the trace from its coefficients (the coset of shift 1), the aux
+     * columns and their coefficients stay on the device for the tree */
+    spw_status st = coset_open(d, &c, mats, 1, log_n);
+    if (st == SPW_OK) st = dalloc(d, &aux, (uint64_t)na * n * 8);
+    if (st == SPW_OK) st = logup_setup(d, t, ch, C);
+    /* row chunks of up to COSET_LOGUP_SCR bytes of scratch */
+    while (st == SPW_OK && C < n && spw_gpu_logup_scratch_bytes(&d->la, 2 * C) <= COSET_LOGUP_SCR) C *= 2;
+    if (st == SPW_OK) st = grow(d, &d->scr, spw_gpu_logup_scratch_bytes(&d->la, C));
+    if (st == SPW_OK) coset_want_coef(d, &c);
+    if (st == SPW_OK) st = coset_eval(d, &c, 1);
+    spw_gpu_logup_args a = d->la;
+    a.main = c.ev;
+    a.aux = aux;
+    a.stride = a.row_base = 0;
+    for (size_t r0 = 0; r0 < n && st == SPW_OK; r0 += C)
+        if ((st = spw_gpu_logup_chunk(d->cs, &a, r0, n - r0 < C ? n - r0 : C, d->scr.p, d->lu_run,
+                                      d->lu_bad)) != SPW_OK)
+            st = dfail(d, st);
+    if (st == SPW_OK) st = logup_result(d, sum, bad_row);
+    else logup_free(d);
+    if (st == SPW_OK && (st = spw_cuda_ntt_inverse_batch(d->A, d->cs, aux, na, n, log_n)) != SPW_OK)
+        st = dfail(d, st);
+    coset_close(d, &c);
+    return coef_out_tree(d, st, acoef, aux, log_n, log_b, tree);
+}
+
+spw_status spw_sdev_coset_comp(spw_sdev *d, const spw_sdev_comp_job *j)
+{
+    const spw_air_table *t = j->t;
+    unsigned log_n = j->log_n, log_e = j->log_e;
+    size_t n = (size_t)1 << log_n, E = (size_t)1 << log_e, NE = n << log_e, nc = j->ccoef->ncols;
+    size_t deg = nc / 3 * n;
+    spw_mat *mats[2] = {j->mcoef, t->n_aux ? j->acoef : NULL};
+    coset c;
+    uint64_t *q = NULL, *o = NULL, *pw = NULL, *cf = NULL;
+    uint32_t *flag = NULL, hflag = 0;
+    if (nc % 3 || deg > NE)
+        return spw_fail(d->ctx, SPW_ERR_INTERNAL, "GPU streaming tier: %zu composition columns "
+                        "for a domain of %zu", nc, NE);
     spw_status st = coset_open(d, &c, mats, 2, log_n);
     if (st == SPW_OK) st = dalloc(d, &q, 3 * (uint64_t)NE * 8);
     if (st == SPW_OK) st = dalloc(d, &o, 3 * (uint64_t)n * 8);
-    if (st == SPW_OK) st = comp_setup(d, t, log_n, log_e, ch, n_ch, publics, n_publics, logup_sum, lambda, n);
+    if (st == SPW_OK)
+        st = comp_setup(d, t, log_n, log_e, j->ch, j->n_ch, j->publics, j->n_publics, j->logup_sum,
+                        j->lambda, n);
     if (st == SPW_OK) coset_want_coef(d, &c);
-    for (size_t j = 0; j < E && st == SPW_OK; j++) {
-        st = coset_eval(d, &c, coset_shift(log_n, log_e, j));
+    for (size_t k = 0; k < E && st == SPW_OK; k++) {
+        st = coset_eval(d, &c, coset_shift(log_n, log_e, k));
         spw_gpu_comp_args a = d->ca;
         a.main = c.ev;
         a.aux = t->n_aux ? c.ev + (size_t)t->n_main * n : NULL;
-        a.row0 = j;
+        a.row0 = k;
         a.rows = n;
         a.step = E;
         a.stride = n;
@@ -1363,15 +1527,78 @@ spw_status spw_sdev_coset_comp(spw_sdev *d, const spw_air_table *t, unsigned log
         a.out = o;
         size_t threads = d->c_threads < n ? d->c_threads : (n + 127) / 128 * 128;
         if (st == SPW_OK && (st = spw_gpu_comp_eval(d->cs, &a, d->scr.p, threads)) != SPW_OK) st = dfail(d, st);
-        for (size_t k = 0; k < 3 && st == SPW_OK; k++)
-            if ((st = spw_gpu_scatter(d->cs, q + k * NE + j, o + k * n, n, 1, E)) != SPW_OK) st = dfail(d, st);
+        for (size_t i = 0; i < 3 && st == SPW_OK; i++)
+            if ((st = spw_gpu_scatter(d->cs, q + i * NE + k, o + i * n, n, 1, E)) != SPW_OK) st = dfail(d, st);
     }
-    if (st == SPW_OK && (st = spw_cuda_memcpy_async(h_q, q, 3 * NE * 8, d->cs)) != SPW_OK) st = dfail(d, st);
     if (st == SPW_OK) st = sync_cs(d);
     coset_close(d, &c);
-    dfree(d, &q);
     dfree(d, &o);
     spw_sdev_comp_end(d);
+    /* the quotient's coefficients (interpolation from the coset), its
+     * degree check, the parts as composition columns 3i + c */
+    if (st == SPW_OK) st = dalloc(d, &pw, (uint64_t)NE * 8);
+    if (st == SPW_OK && ((st = spw_cuda_ntt_inverse_batch(d->A, d->cs, q, 3, NE, log_n + log_e)) != SPW_OK ||
+                         (st = spw_gpu_powers(d->cs, pw, NE, gl_inv(GL_GENERATOR))) != SPW_OK ||
+                         (st = spw_gpu_scale_pad(d->cs, q, NE, q, NE, 3, NE, pw)) != SPW_OK))
+        st = dfail(d, st);
+    dfree(d, &pw);
+    if (st == SPW_OK && j->check && deg < NE) {
+        if ((st = dalloc(d, &flag, 4)) == SPW_OK &&
+            ((st = spw_cuda_memset_async(flag, 0, 4, d->cs)) != SPW_OK ||
+             (st = spw_gpu_any_nonzero(d->cs, flag, q, 3, NE, deg, NE)) != SPW_OK ||
+             (st = spw_cuda_memcpy_async(&hflag, flag, 4, d->cs)) != SPW_OK))
+            st = dfail(d, st);
+        if (st == SPW_OK) st = sync_cs(d);
+        dfree(d, &flag);
+        if (st == SPW_OK && hflag)
+            st = spw_fail(d->ctx, SPW_ERR_INTERNAL, "prove: table '%s': composition quotient has "
+                          "degree >= %zu (constraints not satisfied or degree miscomputed)", t->name, deg);
+    }
+    if (st == SPW_OK) st = dalloc(d, &cf, (uint64_t)nc * n * 8);
+    for (size_t i = 0; i < nc / 3 && st == SPW_OK; i++)
+        for (size_t k = 0; k < 3 && st == SPW_OK; k++)
+            if ((st = spw_cuda_memcpy_async(cf + (3 * i + k) * n, q + k * NE + i * n, n * 8, d->cs)) != SPW_OK)
+                st = dfail(d, st);
+    dfree(d, &q);
+    return coef_out_tree(d, st, j->ccoef, cf, log_n, j->log_b, j->ctree);
+}
+
+spw_status spw_sdev_coset_ood(spw_sdev *d, spw_mat *const mats[3], unsigned log_n, fe3 zeta,
+                              fe3 zw, fe3 *ood)
+{
+    size_t n = (size_t)1 << log_n, nseg = spw_gpu_dot_segments(n);
+    coset c;
+    fe3 *pz = NULL, *pzw = NULL, *dp = NULL, *hp = NULL;
+    spw_status st = coset_open(d, &c, mats, 3, log_n); /* c.ev holds the coefficients */
+    size_t mx = 0;
+    for (int i = 0; i < 3; i++)
+        if (mats[i] && mats[i]->ncols > mx) mx = mats[i]->ncols;
+    if (st == SPW_OK) st = dalloc(d, &pz, (uint64_t)n * sizeof(fe3));
+    if (st == SPW_OK) st = dalloc(d, &pzw, (uint64_t)n * sizeof(fe3));
+    if (st == SPW_OK) st = dalloc(d, &dp, (uint64_t)mx * nseg * sizeof(fe3) + 8);
+    if (st == SPW_OK && !(hp = spw_malloc_array(mx * nseg + 1, sizeof(fe3)))) st = NOMEM_D(d, "OOD");
+    if (st == SPW_OK && ((st = spw_gpu_powers_ext(d->cs, pz, n, zeta)) != SPW_OK ||
+                         (st = spw_gpu_powers_ext(d->cs, pzw, n, zw)) != SPW_OK))
+        st = dfail(d, st);
+    if (st == SPW_OK) st = mats_xfer(d, mats, 3, c.ev, n, 1);
+    /* main at zeta and zeta w, aux at both, composition at zeta */
+    const uint64_t *col = c.ev;
+    fe3 *o = ood;
+    for (int i = 0; i < 3 && st == SPW_OK; i++) {
+        size_t k = mats[i] ? mats[i]->ncols : 0;
+        if (!k) continue;
+        if ((st = spw_gpu_dot_host(d->cs, o, col, k, n, n, pz, dp, hp)) != SPW_OK ||
+            (i < 2 && (st = spw_gpu_dot_host(d->cs, o + k, col, k, n, n, pzw, dp, hp)) != SPW_OK))
+            st = dfail(d, st);
+        o += i < 2 ? 2 * k : k;
+        col += k * n;
+    }
+    c.cosets = 1;
+    coset_close(d, &c);
+    dfree(d, &pz);
+    dfree(d, &pzw);
+    dfree(d, &dp);
+    free(hp);
     return st;
 }
 
@@ -1441,6 +1668,7 @@ spw_status spw_sdev_coset_rows(spw_sdev *d, spw_mat *const mats[3], unsigned log
                          !(hr = spw_sdev_host_alloc(d, nq * nc * 8 + 8)) ||
                          !(pos = spw_malloc_array(nq + 1, sizeof *pos))))
         st = NOMEM_D(d, "query rows");
+    if (st == SPW_OK) coset_want_coef(d, &c);
     for (size_t j = 0; j < K && st == SPW_OK; j++) {
         size_t m = 0;
         for (size_t q = 0; q < nq; q++)

@@ -201,13 +201,42 @@ void spw_sdev_set_pin_cap(spw_sdev *d, uint64_t cap);
  * with skip 0: every level stored, paths need no leaf rows). */
 spw_status spw_sdev_coset_tree(spw_sdev *d, spw_stree *tree, spw_mat *coef, unsigned log_n,
                                unsigned log_b);
-/* Composition quotient values on GL_GENERATOR * <w_{n 2^log_e}> from the
- * main and aux coefficients (acoef NULL/ignored without aux) into h_q (3
- * columns of n 2^log_e values, natural order). */
-spw_status spw_sdev_coset_comp(spw_sdev *d, const spw_air_table *t, unsigned log_n, unsigned log_e,
-                               const fe3 *ch, uint32_t n_ch, const uint64_t *publics,
-                               uint32_t n_publics, fe3 logup_sum, fe3 lambda, spw_mat *mcoef,
-                               spw_mat *acoef, uint64_t *h_q);
+/* LogUp of a recompute-tier table from its main coefficients (the trace is
+ * their coset of shift 1, evaluated on the device: no stored trace is
+ * read): the aux columns' running sum into *sum, the first row with a zero
+ * fingerprint into *bad_row (UINT64_MAX: none), their coefficients into
+ * acoef (3 t->n_aux columns) and, from the same device copy, the tree of
+ * their LDE (blowup 2^log_b) into tree (initialized with skip 0). */
+spw_status spw_sdev_coset_logup(spw_sdev *d, const spw_air_table *t, const fe3 *ch, spw_mat *mcoef,
+                                spw_mat *acoef, spw_stree *tree, unsigned log_n, unsigned log_b,
+                                fe3 *sum, uint64_t *bad_row);
+/* The composition round of a recompute-tier table on the device: the
+ * quotient values on the E = 2^log_e cosets of GL_GENERATOR * <w_{n E}>
+ * from the main and aux coefficients, their interpolation, the degree
+ * check (check: every coefficient from 3 parts n on is zero, else
+ * SPW_ERR_INTERNAL naming the table), the parts as the columns 3i + c of
+ * ccoef (3 parts columns), and from the same device copy the tree of
+ * their LDE (blowup 2^log_b) into ctree (initialized with skip 0). */
+typedef struct spw_sdev_comp_job {
+    const spw_air_table *t;
+    unsigned log_n, log_e, log_b;
+    const fe3 *ch;
+    uint32_t n_ch;
+    const uint64_t *publics;
+    uint32_t n_publics;
+    fe3 logup_sum, lambda;
+    spw_mat *mcoef, *acoef; /* acoef ignored without aux */
+    int check;
+    spw_mat *ccoef;
+    spw_stree *ctree;
+} spw_sdev_comp_job;
+spw_status spw_sdev_coset_comp(spw_sdev *d, const spw_sdev_comp_job *j);
+/* Out-of-domain values of a recompute-tier table from its main, aux (may
+ * be NULL) and composition coefficients, each uploaded once: into ood in
+ * the proof's order (main at zeta, main at zw, aux at zeta, aux at zw,
+ * composition at zeta). */
+spw_status spw_sdev_coset_ood(spw_sdev *d, spw_mat *const mats[3], unsigned log_n, fe3 zeta,
+                              fe3 zw, fe3 *ood);
 /* DEEP values of every LDE point (natural order, N fe3) into h_out from
  * the main, aux (may be NULL) and composition coefficients; g1/g2 as
  * spw_sdev_deep_begin. */

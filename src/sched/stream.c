@@ -103,6 +103,17 @@ static uint64_t prog_units(const stab *s, int round)
 
 static void prog(const spw_ctx *ctx, const stab *S, uint32_t nt, int round, uint32_t t)
 {
+    /* (debug log) each table's seconds in each round: from this report to the next */
+    static _Thread_local double t_last;
+    static _Thread_local int r_last = -1;
+    static _Thread_local uint32_t i_last;
+    double now = spw_now();
+    if (r_last >= 0 && i_last < nt && (r_last != round || i_last != t))
+        spw_log(ctx, SPW_LOG_DEBUG, "stream prover: %s, table %s: %.3f s", spw_round_names[r_last],
+                S[i_last].t->name, now - t_last);
+    t_last = now;
+    r_last = t < nt ? round : -1;
+    i_last = t;
     uint64_t done = 0, total = 0;
     for (uint32_t i = 0; i < nt; i++) {
         uint64_t x = prog_units(&S[i], round);
@@ -220,7 +231,7 @@ static spw_status dev_cols(run *u, stab *s, colctx *c, spw_mat *src, size_t ncol
      * of what the pool can still pin */
     size_t G = s->G < ncols ? s->G : ncols;
     spw_sdev_cols_job j = {ncols, G, s->log_n, inverse, log_e, src,
-                           src ? NULL : col_get, c, src ? NULL : &s->trace, coef, lde,
+                           src ? NULL : col_get, c, src || s->coset ? NULL : &s->trace, coef, lde,
                            spw_spill_pinnable(u->sp) / 2};
     spw_status st = PF(PF_COLS, spw_sdev_cols(u->dev, &j));
     drain(u);
@@ -387,13 +398,29 @@ static spw_status commit(run *u, stab *s, spw_stree *tree, spw_mat *m, const cha
 
 /* The tree of a recompute-tier table: leaves from the cosets of its LDE,
  * computed on the device from the coefficients; every level is stored
- * (openings have no LDE rows to rebuild the lowest ones from). */
-static spw_status commit_coset(run *u, stab *s, spw_stree *tree, spw_mat *coef, const char *name)
+ * (openings have no LDE rows to rebuild the lowest ones from). With ch
+ * (the aux round): coef is the aux coefficients' matrix, filled by the
+ * same device pass from the LogUp over the trace, which it evaluates from
+ * the main coefficients (spw_sdev_coset_logup); *sum its running sum. */
+static spw_status coset_tree_begin(run *u, stab *s, spw_stree *tree, const char *name)
 {
     size_t R = s->R, Rt = u->tree_rows < R ? u->tree_rows : R;
     SPW_TRY(spw_stree_init_skip(u->ctx, tree, u->sp, name, s->N, Rt, 0, u->home));
     spw_sdev_set_pin_cap(u->dev, spw_spill_pinnable(u->sp) / 2);
-    SPW_TRY(PF(PF_DEVICE, spw_sdev_coset_tree(u->dev, tree, coef, s->log_n, u->log_b)));
+    return SPW_OK;
+}
+
+static spw_status commit_coset(run *u, stab *s, spw_stree *tree, spw_mat *coef, const char *name,
+                               const fe3 *ch, fe3 *sum)
+{
+    SPW_TRY(coset_tree_begin(u, s, tree, name));
+    uint64_t bad = UINT64_MAX;
+    if (!ch) SPW_TRY(PF(PF_DEVICE, spw_sdev_coset_tree(u->dev, tree, coef, s->log_n, u->log_b)));
+    else SPW_TRY(PF(PF_DEVICE, spw_sdev_coset_logup(u->dev, s->t, ch, &s->mcoef, coef, tree, s->log_n,
+                                                    u->log_b, sum, &bad)));
+    if (bad != UINT64_MAX)
+        return spw_fail(u->ctx, SPW_ERR_INTERNAL, "LogUp: table %s row %llu: zero fingerprint",
+                        s->t->name, (unsigned long long)bad);
     return spw_stree_finish(u->ctx, tree);
 }
 
@@ -404,13 +431,13 @@ static spw_status round_main(run *u, stab *s, const spw_trace *trace, uint32_t t
     const spw_ctx *ctx = u->ctx;
     if (u->dev) spw_sdev_where(u->dev, "main commit", s->t->name);
     size_t nm = s->nm, G = s->G < nm ? s->G : nm;
-    SPW_TRY(mat_new(u, &s->trace, "trace", nm, s->n, 8, G, s->Rt, SPW_CHUNK_TRACE));
     SPW_TRY(mat_new(u, &s->mcoef, "main-coef", nm, s->n, 8, G, s->Rt, SPW_CHUNK_OTHER));
-    if (s->coset) {
+    if (s->coset) { /* no trace kept: LogUp evaluates it from the coefficients */
         colctx c = {u, s, trace, ti};
         SPW_TRY(dev_cols(u, s, &c, NULL, nm, 1, &s->mcoef, NULL, u->log_b));
-        return commit_coset(u, s, &s->mtree, &s->mcoef, "main-tree");
+        return commit_coset(u, s, &s->mtree, &s->mcoef, "main-tree", NULL, NULL);
     }
+    SPW_TRY(mat_new(u, &s->trace, "trace", nm, s->n, 8, G, s->Rt, SPW_CHUNK_TRACE));
     SPW_TRY(mat_new(u, &s->mlde, "main-lde", nm, s->N, 8, G, s->R, SPW_CHUNK_LDE));
     if (u->dev) {
         colctx c = {u, s, trace, ti};
@@ -494,13 +521,8 @@ static spw_status round_aux(run *u, stab *s, const fe3 *ch, fe3 *sum)
     if (s->na) {
         size_t G = s->G < s->na ? s->G : s->na, Rt = s->Rt;
         SPW_TRY(mat_new(u, &s->acoef, "aux-coef", s->na, s->n, 8, G, Rt, SPW_CHUNK_OTHER));
-        if (s->coset) {
-            st = dev_logup(u, s, ch, sum);
-            if (st == SPW_OK) st = dev_cols(u, s, NULL, &s->acoef, s->na, 1, &s->acoef, NULL, u->log_b);
-            if (st == SPW_OK) st = commit_coset(u, s, &s->atree, &s->acoef, "aux-tree");
-            spw_mat_free(&s->trace);
-            return st;
-        }
+        if (s->coset) /* the trace, LogUp, aux coefficients and tree in one device pass */
+            return commit_coset(u, s, &s->atree, &s->acoef, "aux-tree", ch, sum);
         SPW_TRY(mat_new(u, &s->alde, "aux-lde", s->na, s->N, 8, G, s->R, SPW_CHUNK_LDE));
         if (u->dev) {
             st = dev_logup(u, s, ch, sum);
@@ -634,20 +656,15 @@ static spw_status round_comp(run *u, stab *s, const fe3 *ch, const uint64_t *pub
     uint64_t *mb = NULL, *abase = NULL, *qb = NULL, *inv_zn = NULL, *col = NULL;
     fe3 *ab = NULL, *lpow = NULL;
     spw_status st = SPW_OK;
-    if (s->coset) { /* quotient values from the cosets of the evaluation domain */
-        uint64_t *hq = NULL;
-        if ((st = mat_new(u, &q, "quotient", 3, NE, 8, 3, R, SPW_CHUNK_OTHER)) != SPW_OK) goto out;
-        if (!(hq = hb_alloc(u, 3 * NE, 8))) {
-            st = NOMEM("quotient values");
-            goto out;
-        }
-        spw_sdev_set_pin_cap(u->dev, spw_spill_pinnable(u->sp) / 2);
-        st = PF(PF_DEVICE, spw_sdev_coset_comp(u->dev, t, s->log_n, s->log_e, ch, u->n_ch, publics,
-                                               u->n_pub, sum, lambda, &s->mcoef, &s->acoef, hq));
-        if (st == SPW_OK) st = PF(PF_PUT, spw_mat_put_cols(&q, 0, 3, hq, NE));
-        hb_free(u, hq);
-        if (st != SPW_OK) goto out;
-        goto quotient;
+    if (s->coset) { /* the whole round on the device, from the coefficients */
+        spw_sdev_comp_job j = {t, s->log_n, s->log_e, u->log_b, ch, u->n_ch, publics, u->n_pub, sum,
+                               lambda, &s->mcoef, &s->acoef, !forced, &s->ccoef, &s->ctree};
+        if ((st = mat_new(u, &s->ccoef, "comp-coef", s->nc, s->n, 8, s->G < s->nc ? s->G : s->nc,
+                          s->Rt, SPW_CHUNK_OTHER)) == SPW_OK &&
+            (st = coset_tree_begin(u, s, &s->ctree, "comp-tree")) == SPW_OK &&
+            (st = PF(PF_DEVICE, spw_sdev_coset_comp(u->dev, &j))) == SPW_OK)
+            st = spw_stree_finish(ctx, &s->ctree);
+        goto out;
     }
     if (s->log_e != u->log_b) { /* recompute main and aux on the larger domain */
         size_t G = s->G < nm ? s->G : nm;
@@ -754,10 +771,6 @@ quotient:
     col = NULL;
     spw_mat_free(&q);
     if (st != SPW_OK) goto out;
-    if (s->coset) {
-        st = commit_coset(u, s, &s->ctree, &s->ccoef, "comp-tree");
-        goto out;
-    }
     if ((st = mat_new(u, &s->clde, "comp-lde", s->nc, s->N, 8, s->G < s->nc ? s->G : s->nc, s->R,
                       SPW_CHUNK_LDE)) != SPW_OK)
         goto out;
@@ -807,6 +820,13 @@ static spw_status round_ood(run *u, stab *s, spw_proof_table *pt, fe3 zeta)
     size_t Rt = s->Rt, nm = s->nm, na = s->na, nc = s->nc;
     size_t mx = nm > na ? nm : na;
     if (nc > mx) mx = nc;
+    if (s->coset) { /* each matrix uploaded whole, the powers made on the device */
+        spw_mat *mats[3] = {&s->mcoef, na ? &s->acoef : NULL, &s->ccoef};
+        spw_sdev_where(u->dev, "out-of-domain", s->t->name);
+        spw_sdev_set_pin_cap(u->dev, spw_spill_pinnable(u->sp) / 2);
+        return PF(PF_DEVICE, spw_sdev_coset_ood(u->dev, mats, s->log_n, zeta,
+                                                fe3_mul_base(zeta, gl_root_of_unity(s->log_n)), pt->ood));
+    }
     if (u->dev) Rt = dev_rows(u, Rt, s->n, 8 * mx + 48, 48, mx);
     fe3 *pz = hb_alloc(u, Rt, sizeof(fe3)), *pzw = hb_alloc(u, Rt, sizeof(fe3));
     uint64_t *buf = u->dev ? NULL : spw_malloc_array(mx * Rt, 8);
@@ -1593,8 +1613,9 @@ out:
         spw_spill_stats ss;
         spw_spill_get_stats(u.sp, &ss);
         spw_log(ctx, SPW_LOG_INFO,
-                "stream prover: pool peak %llu MiB, NVMe peak %llu MiB, %llu MiB written, %llu MiB "
-                "read, %llu evictions", (unsigned long long)(ss.host_peak >> 20),
+                "stream prover: pool peak %llu MiB (%.3f s page-locking it), NVMe peak %llu MiB, "
+                "%llu MiB written, %llu MiB read, %llu evictions", (unsigned long long)(ss.host_peak >> 20),
+                ss.pool_register_s,
                 (unsigned long long)(ss.nvme_peak >> 20),
                 (unsigned long long)(ss.bytes_host_to_nvme >> 20),
                 (unsigned long long)(ss.bytes_nvme_to_host >> 20), (unsigned long long)ss.evictions);
