@@ -464,10 +464,11 @@ static int tl_build(timeline *x, const spw_plan *plan, const tdim *D, const geo 
         const spw_plan_table *p = &plan->tables[t];
         const tdim *d = &D[t];
         uint64_t R = p->R && p->R < d->N ? p->R : d->N, Rt = R < d->n ? R : d->n, G = p->G ? p->G : 1;
-        /* the recompute tier (p->dev_recompute): no LDE matrix, trees
-         * with every level (stream.c's commit_coset) */
+        /* the recompute tier (p->dev_recompute): no trace (LogUp evaluates
+         * it from the coefficients) and no LDE matrix, trees with every
+         * level (stream.c's commit_coset) */
         uint64_t lde = p->dev_recompute ? 0 : mat_store(g, d->nm, d->N, 8, G, R);
-        trace[t] = mat_store(g, d->nm, d->n, 8, G, Rt);
+        trace[t] = p->dev_recompute ? 0 : mat_store(g, d->nm, d->n, 8, G, Rt);
         coef[own(t, 0)] = mat_store(g, d->nm, d->n, 8, G, Rt);
         tl_add(x, own(t, 0), trace[t] + coef[own(t, 0)] + lde + table_tree(g, p, d->N, R));
         tl_snap(x, SPW_ROUND_MAIN);
@@ -492,7 +493,8 @@ static int tl_build(timeline *x, const spw_plan *plan, const tdim *D, const geo 
         uint32_t o = own(t, 2);
         if (d->NE != d->N && !p->dev_recompute) /* the recompute tier evaluates its cosets */
             ext = mat_store(g, d->nm, d->NE, 8, G, Rc) + mat_store(g, d->na, d->NE, 8, G, Rc);
-        uint64_t q = mat_store(g, 3, d->NE, 8, 3, Rc);
+        /* the recompute tier's quotient stays on the device */
+        uint64_t q = p->dev_recompute ? 0 : mat_store(g, 3, d->NE, 8, 3, Rc);
         coef[o] = mat_store(g, d->nc, d->n, 8, G, Rt);
         tl_add(x, o, ext + q);
         tl_snap(x, SPW_ROUND_COMP);
@@ -571,9 +573,12 @@ static uint64_t dev_uploads(const spw_plan_table *p, const tdim *d, uint64_t c, 
 }
 
 /* Disk bytes of the recompute tier's table (rec = 1 in table_disk): no
- * LDE and no extended domain; trees of every level; each coset pass reads
- * the coefficients from the store once per upload (dev_uploads), the
- * openings once per coset queried. */
+ * trace, LDE, extended domain or quotient in the store; trees of every
+ * level; each coset pass reads the coefficients from the store once per
+ * upload (dev_uploads): the main tree, LogUp (the main coefficients once:
+ * the trace is their coset of shift 1; the aux tree from the device copy),
+ * the composition (its tree from the device copy), OOD (once), DEEP, the
+ * openings (once per coset queried). */
 static void table_disk_rec(spw_plan_round *x, const tdim *d, const spw_plan_table *p, uint32_t nq,
                            const geo *g, uint64_t budget)
 {
@@ -585,15 +590,13 @@ static void table_disk_rec(spw_plan_round *x, const tdim *d, const spw_plan_tabl
     uint64_t Rtr = N < g->tree_rows ? N : g->tree_rows, sub = 32 * subtree_digests(&g0, Rtr);
     uint64_t tree = N / Rtr * sub, qk = nq < K ? nq : K;
     uint64_t uc = dev_uploads(p, d, ma, E, budget), ud = dev_uploads(p, d, ma + d->nc, K, budget);
-    xm[SPW_ROUND_MAIN].write_bytes = 2 * trm + tree;
+    xm[SPW_ROUND_MAIN].write_bytes = trm + tree;
     xm[SPW_ROUND_MAIN].read_bytes = dev_uploads(p, d, d->nm, K, budget) * trm;
-    xm[SPW_ROUND_AUX].read_bytes = trm;
-    xa[SPW_ROUND_AUX].write_bytes = 2 * tra + (d->na ? tree : 0);
-    xa[SPW_ROUND_AUX].read_bytes = tra + dev_uploads(p, d, d->na, K, budget) * tra;
+    xm[SPW_ROUND_AUX].read_bytes = d->na ? trm : 0;
+    xa[SPW_ROUND_AUX].write_bytes = tra + (d->na ? tree : 0);
     xm[SPW_ROUND_COMP].read_bytes = uc * trm;
     xa[SPW_ROUND_COMP].read_bytes = uc * tra;
-    xc[SPW_ROUND_COMP].write_bytes = cc + tree + 24 * d->NE;
-    xc[SPW_ROUND_COMP].read_bytes = 24 * d->NE + dev_uploads(p, d, d->nc, K, budget) * cc;
+    xc[SPW_ROUND_COMP].write_bytes = cc + tree;
     uint64_t cols[NSET] = {trm, tra, cc};
     for (int k = 0; k < NSET; k++) {
         x[k * SPW_ROUND_COUNT + SPW_ROUND_OOD].read_bytes = cols[k];
@@ -1351,42 +1354,42 @@ static const char *table_mode(const spw_plan_table *x)
 /* Device-tier prices of table p's two LDE choices, on the stored-LDE plan
  * (its tiers; f = the share of the streamed bytes that reaches the disk),
  * counting what differs between them (docs/OUT_OF_CORE.md, "The device
- * tier: recompute vs store"):
- * - store: the LDE (and, E > blowup, the extended composition domain)
- *   computed once and copied device -> host, read back host -> device by
- *   the three trees, the composition and DEEP; page-locking its pool bytes
- *   when there is no NVMe tier (the pool is registered as the store
- *   fills it); its disk traffic when its data sets stream;
- * - recompute: every pass uploads the coefficients (once, or once per
- *   coset, dev_uploads) and runs an NTT of n per coset: the three trees
- *   (blowup cosets), the composition (E cosets of main and aux), DEEP
- *   (blowup cosets of all columns), the openings (one per coset queried,
- *   no device copy); its disk traffic (table_disk_rec). */
+ * tier: recompute vs store"), link bytes, device NTTs (units of column x
+ * point x log2 points), page-locking and disk:
+ * - store (stream.c's stored-LDE device passes): the column phases copy
+ *   the LDEs down, the trees, the composition (or, E > blowup, the
+ *   extended domain it makes, down and up) and DEEP read them back; LogUp
+ *   uploads the stored trace and downloads the aux values, which go up
+ *   again for their column phase; the quotient values go down, up and down
+ *   for the interpolation, the parts' coefficients up for their LDE; the
+ *   pool is page-locked for the LDE when there is no NVMe tier (with a
+ *   spill file it is full and pinned anyway); its disk traffic when its
+ *   data sets stream (table_disk);
+ * - recompute (the coset passes): the main tree uploads the main
+ *   coefficients (once, or once per coset: dev_uploads), LogUp once (the
+ *   trace is their coset of shift 1; the aux tree uses the device copy),
+ *   the composition main and aux (E cosets; quotient, interpolation and
+ *   the parts' tree on the device, their coefficients down), DEEP all (B
+ *   cosets), the openings all once per coset queried; its disk traffic
+ *   (table_disk_rec). */
 static void dev_price(spw_plan_table *p, const tdim *d, const spw_plan *plan, uint32_t nq,
                       const geo *g, double f)
 {
     uint64_t n = d->n, N = d->N, NE = d->NE, K = N / n, E = NE / n, B = plan->dev_budget;
-    uint64_t ma = d->nm + d->na, all = ma + d->nc, qk = nq < K ? nq : K;
+    uint64_t nm = d->nm, na = d->na, nc = d->nc, ma = nm + na, all = ma + nc, qk = nq < K ? nq : K;
     double bh = plan->h2d_gbs * 1e9, bd = plan->d2h_gbs * 1e9, kd = plan->dev_ntt_s;
-    double ln = (double)p->log_n;
+    double ln = (double)p->log_n, lN = (double)p->log_N, lE = (double)(p->log_n + p->log_e);
     uint64_t ext = NE != N ? 8 * ma * NE : 0;
-    p->dev_d2h_store = 8 * N * all + ext;
-    p->dev_h2d_store = 2 * 8 * N * all + (ext ? ext + 8 * ma * n : 8 * N * ma);
-    double ntt_s = kd * ((double)all * (double)N * (double)p->log_N +
-                         (ext ? (double)ma * (double)NE * (ln + p->log_e) : 0));
+    p->dev_d2h_store = 8 * N * all + ext + 2 * 24 * NE + 8 * n * na;
+    p->dev_h2d_store = 16 * N * all + (ext ? ext + 8 * n * ma : 8 * N * ma) + 24 * NE + 8 * n * all;
+    double ntt_s = (double)all * (double)N * lN + (double)na * (double)n * ln +
+                   (ext ? (double)ma * (double)NE * lE : 0) + 3.0 * (double)NE * lE;
     double pin = plan->nvme_bytes ? 0 : 8.0 * (double)(N * all) / (plan->pin_gbs * 1e9);
-    const struct {
-        uint64_t c, k;
-        int copy;
-    } pass[] = {{d->nm, K, 1}, {d->na, K, 1}, {d->nc, K, 1}, {ma, E, 1}, {all, K, 1}, {all, qk, 0}};
-    uint64_t h = 0;
-    double units = 0;
-    for (size_t i = 0; i < sizeof pass / sizeof pass[0]; i++) {
-        uint64_t u = pass[i].copy ? dev_uploads(p, d, pass[i].c, pass[i].k, B) : pass[i].k;
-        h += u * 8 * pass[i].c * n;
-        units += (double)(pass[i].k * pass[i].c * n) * ln;
-    }
-    p->dev_h2d_recompute = h;
+    p->dev_h2d_recompute = 8 * n * (dev_uploads(p, d, nm, K, B) * nm + nm + dev_uploads(p, d, ma, E, B) * ma +
+                                    dev_uploads(p, d, all, K, B) * all + qk * all);
+    p->dev_d2h_recompute = 8 * n * nc;
+    double ntt_r = (double)n * ln * (double)(K * nm + nm + na + K * na + E * ma + K * nc + K * all + qk * all) +
+                   3.0 * (double)NE * lE;
     spw_plan_round rs[NSET * SPW_ROUND_COUNT], rr[NSET * SPW_ROUND_COUNT], sh[SPW_ROUND_COUNT];
     memset(sh, 0, sizeof sh);
     table_disk(rs, sh, d, p, nq, g, 0, B);
@@ -1397,9 +1400,10 @@ static void dev_price(spw_plan_table *p, const tdim *d, const spw_plan *plan, ui
             ds += set_seconds(rs + k * SPW_ROUND_COUNT, plan);
             dr += set_seconds(rr + k * SPW_ROUND_COUNT, plan);
         }
-    p->t_dev_store = (double)p->dev_h2d_store / bh + (double)p->dev_d2h_store / bd + ntt_s + pin +
-                     f * ds;
-    p->t_dev_recompute = (double)h / bh + kd * units + f * dr;
+    p->t_dev_store = (double)p->dev_h2d_store / bh + (double)p->dev_d2h_store / bd + kd * ntt_s +
+                     pin + f * ds;
+    p->t_dev_recompute = (double)p->dev_h2d_recompute / bh + (double)p->dev_d2h_recompute / bd +
+                         kd * ntt_r + f * dr;
 }
 
 /* $SPW_RECOMPUTE: 0 = off, 2 = odd tables that fit, else (unset) 1 = auto. */
@@ -1477,6 +1481,7 @@ spw_status spw_plan_make_device(const spw_ctx *ctx, spw_plan *plan, const spw_ai
             p->dev_h2d_recompute = q->dev_h2d_recompute;
             p->dev_h2d_store = q->dev_h2d_store;
             p->dev_d2h_store = q->dev_d2h_store;
+            p->dev_d2h_recompute = q->dev_d2h_recompute;
             snprintf(p->dev_priced, sizeof p->dev_priced, "%s", q->dev_priced);
         }
     plan->recompute_env = st.recompute_env;
@@ -1592,22 +1597,24 @@ static void print_round_row(FILE *f, const char *round, const char *table, const
 /* The device tier's recompute-vs-store section (dev_price, dev_choose). */
 static void print_device(FILE *f, const spw_plan *p)
 {
-    char a[32], b[32], c[32], d[32];
+    char a[32], b[32], c[32], d[32], e[32];
     fmt_size(a, sizeof a, p->dev_budget / 4 * 3);
     fprintf(f, "recompute vs store on the device (predicted seconds and link bytes of what differs; "
                "the recompute tier needs its coset passes within 3/4 of the VRAM budget, %s; "
                "priced = the table's tier with every LDE stored):\n", a);
-    fprintf(f, "%-14s %-6s %10s %4s %13s %13s %11s %11s %11s %s\n", "table", "priced", "coset need",
-            "fits", "lde recompute", "lde store", "h2d recomp.", "h2d store", "d2h store", "runs");
+    fprintf(f, "%-14s %-6s %10s %4s %13s %13s %11s %11s %11s %11s %s\n", "table", "priced",
+            "coset need", "fits", "lde recompute", "lde store", "h2d recomp.", "d2h recomp.",
+            "h2d store", "d2h store", "runs");
     for (uint32_t t = 0; t < p->n_tables; t++) {
         const spw_plan_table *x = &p->tables[t];
         fmt_size(a, sizeof a, x->dev_need);
         fmt_size(b, sizeof b, x->dev_h2d_recompute);
         fmt_size(c, sizeof c, x->dev_h2d_store);
         fmt_size(d, sizeof d, x->dev_d2h_store);
-        fprintf(f, "%-14s %-6s %10s %4s %12.3fs %12.3fs %11s %11s %11s %s\n", x->name, x->dev_priced,
-                a, x->dev_fits ? "yes" : "no", x->t_dev_recompute, x->t_dev_store, b, c, d,
-                x->dev_recompute ? "recompute" : "store");
+        fmt_size(e, sizeof e, x->dev_d2h_recompute);
+        fprintf(f, "%-14s %-6s %10s %4s %12.3fs %12.3fs %11s %11s %11s %11s %s\n", x->name,
+                x->dev_priced, a, x->dev_fits ? "yes" : "no", x->t_dev_recompute, x->t_dev_store, b,
+                e, c, d, x->dev_recompute ? "recompute" : "store");
     }
 }
 

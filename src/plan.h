@@ -94,7 +94,7 @@ typedef struct spw_plan_table {
     int dev_recompute, dev_fits;
     uint64_t dev_need;
     double t_dev_recompute, t_dev_store;
-    uint64_t dev_h2d_recompute, dev_h2d_store, dev_d2h_store;
+    uint64_t dev_h2d_recompute, dev_d2h_recompute, dev_h2d_store, dev_d2h_store;
     char dev_priced[8];             /* its tier in the stored-LDE plan (pool, nvme, mixed) */
 } spw_plan_table;
 

@@ -32,7 +32,7 @@
 
 typedef struct shape {
     uint32_t nt;
-    uint64_t need[MAXT], lde[MAXT], ext[MAXT], coef[MAXT], N[MAXT];
+    uint64_t need[MAXT], lde[MAXT], ext[MAXT], coef[MAXT], N[MAXT], trace[MAXT], quot[MAXT], auxv[MAXT];
 } shape;
 
 static spw_air *g_air;
@@ -66,7 +66,8 @@ static void teardown_air(void)
 
 /* Per table, from the AIR alone: the coset passes' device bytes, the LDE
  * (main, aux, composition columns on N = 4n points), the extended
- * composition domain (E > 4), the coefficients. */
+ * composition domain (E > 4), the coefficients, the trace, the quotient
+ * values, the aux values. */
 static void shapes(shape *s, const spw_air_def *def)
 {
     s->nt = def->n_tables;
@@ -81,6 +82,9 @@ static void shapes(shape *s, const spw_air_def *def)
         s->lde[t] = 8 * 4 * n * (nm + na + nc);
         s->ext[t] = le != 2 ? 8 * (n << le) * (nm + na) : 0;
         s->coef[t] = 8 * n * (nm + na + nc);
+        s->trace[t] = 8 * n * nm;
+        s->quot[t] = 3 * 8 * (n << le); /* the quotient values: 3 columns of n E */
+        s->auxv[t] = 8 * n * na;
     }
 }
 
@@ -156,12 +160,16 @@ START_TEST(test_choice)
         na += (uint32_t)fit[t];
         n2 += (uint32_t)(fit[t] && (t & 1));
         /* the store choice's link bytes: the LDE (and extended domain)
-         * once down; the recompute choice uploads the coefficients of six
-         * passes (trees, composition, DEEP, openings), once or per coset */
-        ck_assert_uint_eq(a->dev_d2h_store, s.lde[t] + s.ext[t]);
+         * once down, besides the quotient values (down twice) and LogUp's
+         * aux values; read back at least by the trees and DEEP; the
+         * recompute choice uploads the coefficients for the trees, LogUp,
+         * the composition, DEEP and the openings, once or per coset, and
+         * downloads the parts' coefficients */
+        ck_assert_uint_eq(a->dev_d2h_store, s.lde[t] + s.ext[t] + 2 * s.quot[t] + s.auxv[t]);
         ck_assert_uint_ge(a->dev_h2d_store, 2 * s.lde[t]);
         ck_assert_uint_ge(a->dev_h2d_recompute, 3 * s.coef[t]);
         ck_assert_uint_le(a->dev_h2d_recompute, 3 * 8 * s.coef[t]);
+        ck_assert_uint_le(a->dev_d2h_recompute, s.coef[t]);
     }
     ck_assert_uint_eq(pa.n_dev_recompute, na);
     ck_assert_uint_eq(p0.n_dev_recompute, 0);
@@ -250,18 +258,18 @@ static void accounting(uint64_t host, const char *skip)
             ck_assert_uint_eq(r->sum_bytes, x->sum_bytes);
             continue;
         }
-        /* no LDE matrices (nor the extended domain) in the store; the
-         * three trees keep every level: at most 64 B per leaf more than
-         * the stored-LDE plan's (whose trees drop their low levels; for
-         * the smallest tables that is more than their LDE) */
+        /* no LDE matrices, extended domain, trace or quotient in the
+         * store; the three trees keep every level: at most 64 B per leaf
+         * more than the stored-LDE plan's (whose trees drop their low
+         * levels; for the smallest tables that is more than their LDE) */
         int64_t tree_extra = skip ? 0 : 3 * 64 * (int64_t)s.N[t];
-        int64_t lx = (int64_t)(s.lde[t] + s.ext[t]);
+        int64_t lx = (int64_t)(s.lde[t] + s.ext[t] + s.trace[t] + s.quot[t]);
         int64_t d = (int64_t)x->sum_bytes - (int64_t)r->sum_bytes;
         ck_assert_msg(d >= lx - tree_extra && d <= 2 * lx,
                       "%s: the store holds %lld bytes less with the recompute tier (LDE %llu, "
                       "extended domain %llu)", r->name, (long long)d, (unsigned long long)s.lde[t],
                       (unsigned long long)s.ext[t]);
-        if (skip) /* same trees: the difference is the LDE and extended-domain tiles */
+        if (skip) /* same trees: the difference is those matrices' tiles */
             ck_assert_int_le(d, lx + lx / 2);
         if (skip || s.N[t] >= 65536) ck_assert_int_gt(d, 0);
         /* the coefficients stay for DEEP and the openings */
