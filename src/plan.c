@@ -1380,14 +1380,14 @@ static void dev_price(spw_plan_table *p, const tdim *d, const spw_plan *plan, ui
     double bh = plan->h2d_gbs * 1e9, bd = plan->d2h_gbs * 1e9, kd = plan->dev_ntt_s;
     double ln = (double)p->log_n, lN = (double)p->log_N, lE = (double)(p->log_n + p->log_e);
     uint64_t ext = NE != N ? 8 * ma * NE : 0;
-    p->dev_d2h_store = 8 * N * all + ext + 2 * 24 * NE + 8 * n * na;
-    p->dev_h2d_store = 16 * N * all + (ext ? ext + 8 * n * ma : 8 * N * ma) + 24 * NE + 8 * n * all;
+    p->dev.d2h_store = 8 * N * all + ext + 2 * 24 * NE + 8 * n * na;
+    p->dev.h2d_store = 16 * N * all + (ext ? ext + 8 * n * ma : 8 * N * ma) + 24 * NE + 8 * n * all;
     double ntt_s = (double)all * (double)N * lN + (double)na * (double)n * ln +
                    (ext ? (double)ma * (double)NE * lE : 0) + 3.0 * (double)NE * lE;
     double pin = plan->nvme_bytes ? 0 : 8.0 * (double)(N * all) / (plan->pin_gbs * 1e9);
-    p->dev_h2d_recompute = 8 * n * (dev_uploads(p, d, nm, K, B) * nm + nm + dev_uploads(p, d, ma, E, B) * ma +
+    p->dev.h2d_recompute = 8 * n * (dev_uploads(p, d, nm, K, B) * nm + nm + dev_uploads(p, d, ma, E, B) * ma +
                                     dev_uploads(p, d, all, K, B) * all + qk * all);
-    p->dev_d2h_recompute = 8 * n * nc;
+    p->dev.d2h_recompute = 8 * n * nc;
     double ntt_r = (double)n * ln * (double)(K * nm + nm + na + K * na + E * ma + K * nc + K * all + qk * all) +
                    3.0 * (double)NE * lE;
     spw_plan_round rs[NSET * SPW_ROUND_COUNT], rr[NSET * SPW_ROUND_COUNT], sh[SPW_ROUND_COUNT];
@@ -1400,9 +1400,9 @@ static void dev_price(spw_plan_table *p, const tdim *d, const spw_plan *plan, ui
             ds += set_seconds(rs + k * SPW_ROUND_COUNT, plan);
             dr += set_seconds(rr + k * SPW_ROUND_COUNT, plan);
         }
-    p->t_dev_store = (double)p->dev_h2d_store / bh + (double)p->dev_d2h_store / bd + kd * ntt_s +
+    p->dev.t_store = (double)p->dev.h2d_store / bh + (double)p->dev.d2h_store / bd + kd * ntt_s +
                      pin + f * ds;
-    p->t_dev_recompute = (double)p->dev_h2d_recompute / bh + (double)p->dev_d2h_recompute / bd +
+    p->dev.t_recompute = (double)p->dev.h2d_recompute / bh + (double)p->dev.d2h_recompute / bd +
                          kd * ntt_r + f * dr;
 }
 
@@ -1426,9 +1426,9 @@ static void dev_choose(spw_plan *plan, const tdim *D, uint32_t nq, const geo *g)
     for (uint32_t t = 0; t < plan->n_tables; t++) {
         spw_plan_table *p = &plan->tables[t];
         dev_price(p, &D[t], plan, nq, g, f);
-        snprintf(p->dev_priced, sizeof p->dev_priced, "%s", table_mode(p));
+        snprintf(p->dev.priced, sizeof p->dev.priced, "%s", table_mode(p));
         int env = plan->recompute_env;
-        int cheaper = p->t_dev_recompute < p->t_dev_store;
+        int cheaper = p->dev.t_recompute < p->dev.t_store;
         p->dev_recompute = p->dev_fits && (env == 2 ? (int)(t & 1) : env == 1 && cheaper);
     }
 }
@@ -1473,17 +1473,7 @@ spw_status spw_plan_make_device(const spw_ctx *ctx, spw_plan *plan, const spw_ai
     s = plan_make(ctx, plan, def, probe_path, &dv);
     free(rec);
     if (s == SPW_OK)
-        for (uint32_t t = 0; t < st.n_tables; t++) {
-            spw_plan_table *p = &plan->tables[t];
-            const spw_plan_table *q = &st.tables[t];
-            p->t_dev_recompute = q->t_dev_recompute;
-            p->t_dev_store = q->t_dev_store;
-            p->dev_h2d_recompute = q->dev_h2d_recompute;
-            p->dev_h2d_store = q->dev_h2d_store;
-            p->dev_d2h_store = q->dev_d2h_store;
-            p->dev_d2h_recompute = q->dev_d2h_recompute;
-            snprintf(p->dev_priced, sizeof p->dev_priced, "%s", q->dev_priced);
-        }
+        for (uint32_t t = 0; t < st.n_tables; t++) plan->tables[t].dev = st.tables[t].dev;
     plan->recompute_env = st.recompute_env;
     spw_plan_clear(&st);
     return s;
@@ -1608,12 +1598,12 @@ static void print_device(FILE *f, const spw_plan *p)
     for (uint32_t t = 0; t < p->n_tables; t++) {
         const spw_plan_table *x = &p->tables[t];
         fmt_size(a, sizeof a, x->dev_need);
-        fmt_size(b, sizeof b, x->dev_h2d_recompute);
-        fmt_size(c, sizeof c, x->dev_h2d_store);
-        fmt_size(d, sizeof d, x->dev_d2h_store);
-        fmt_size(e, sizeof e, x->dev_d2h_recompute);
+        fmt_size(b, sizeof b, x->dev.h2d_recompute);
+        fmt_size(c, sizeof c, x->dev.h2d_store);
+        fmt_size(d, sizeof d, x->dev.d2h_store);
+        fmt_size(e, sizeof e, x->dev.d2h_recompute);
         fprintf(f, "%-14s %-6s %10s %4s %12.3fs %12.3fs %11s %11s %11s %11s %s\n", x->name,
-                x->dev_priced, a, x->dev_fits ? "yes" : "no", x->t_dev_recompute, x->t_dev_store, b,
+                x->dev.priced, a, x->dev_fits ? "yes" : "no", x->dev.t_recompute, x->dev.t_store, b,
                 e, c, d, x->dev_recompute ? "recompute" : "store");
     }
 }

@@ -51,6 +51,16 @@ typedef struct spw_plan_round {
     int tier;
 } spw_plan_round;
 
+/* The device tier's prices of one table's LDE choices (recompute on the
+ * device vs store; src/plan.c dev_price): predicted seconds, link bytes
+ * host->device and device->host of each, and the table's tier in the
+ * stored-LDE plan they were priced on (pool, nvme, mixed). */
+typedef struct spw_plan_dev_price {
+    double t_recompute, t_store;
+    uint64_t h2d_recompute, d2h_recompute, h2d_store, d2h_store;
+    char priced[8];
+} spw_plan_dev_price;
+
 typedef struct spw_plan_table {
     char name[64];
     unsigned log_n, log_N, log_e;   /* trace, LDE, composition-domain log sizes */
@@ -93,9 +103,7 @@ typedef struct spw_plan_table {
      * schedule (what differs between them) */
     int dev_recompute, dev_fits;
     uint64_t dev_need;
-    double t_dev_recompute, t_dev_store;
-    uint64_t dev_h2d_recompute, dev_d2h_recompute, dev_h2d_store, dev_d2h_store;
-    char dev_priced[8];             /* its tier in the stored-LDE plan (pool, nvme, mixed) */
+    spw_plan_dev_price dev;
 } spw_plan_table;
 
 typedef struct spw_plan {

@@ -150,8 +150,8 @@ START_TEST(test_choice)
          * these small tables all are (coefficients uploaded once per
          * pass against the LDE down and up three times) */
         if (fit[t])
-            ck_assert_msg(a->t_dev_recompute < a->t_dev_store, "%s: recompute %g s, store %g s",
-                          a->name, a->t_dev_recompute, a->t_dev_store);
+            ck_assert_msg(a->dev.t_recompute < a->dev.t_store, "%s: recompute %g s, store %g s",
+                          a->name, a->dev.t_recompute, a->dev.t_store);
         ck_assert_msg(a->dev_recompute == fit[t], "%s: auto recompute %d, fits %d", a->name,
                       a->dev_recompute, fit[t]);
         ck_assert_int_eq(p0.tables[t].dev_recompute, 0);
@@ -165,11 +165,11 @@ START_TEST(test_choice)
          * recompute choice uploads the coefficients for the trees, LogUp,
          * the composition, DEEP and the openings, once or per coset, and
          * downloads the parts' coefficients */
-        ck_assert_uint_eq(a->dev_d2h_store, s.lde[t] + s.ext[t] + 2 * s.quot[t] + s.auxv[t]);
-        ck_assert_uint_ge(a->dev_h2d_store, 2 * s.lde[t]);
-        ck_assert_uint_ge(a->dev_h2d_recompute, 3 * s.coef[t]);
-        ck_assert_uint_le(a->dev_h2d_recompute, 3 * 8 * s.coef[t]);
-        ck_assert_uint_le(a->dev_d2h_recompute, s.coef[t]);
+        ck_assert_uint_eq(a->dev.d2h_store, s.lde[t] + s.ext[t] + 2 * s.quot[t] + s.auxv[t]);
+        ck_assert_uint_ge(a->dev.h2d_store, 2 * s.lde[t]);
+        ck_assert_uint_ge(a->dev.h2d_recompute, 3 * s.coef[t]);
+        ck_assert_uint_le(a->dev.h2d_recompute, 3 * 8 * s.coef[t]);
+        ck_assert_uint_le(a->dev.d2h_recompute, s.coef[t]);
     }
     ck_assert_uint_eq(pa.n_dev_recompute, na);
     ck_assert_uint_eq(p0.n_dev_recompute, 0);
@@ -218,10 +218,10 @@ START_TEST(test_cost_decides)
     for (uint32_t t = 0; t < s.nt; t++) {
         const spw_plan_table *a = &ps.tables[t], *b = &pd.tables[t];
         ck_assert_int_eq(a->dev_fits, 1);
-        ck_assert_int_eq(a->dev_recompute, a->t_dev_recompute < a->t_dev_store);
-        ck_assert_int_eq(b->dev_recompute, b->t_dev_recompute < b->t_dev_store);
+        ck_assert_int_eq(a->dev_recompute, a->dev.t_recompute < a->dev.t_store);
+        ck_assert_int_eq(b->dev_recompute, b->dev.t_recompute < b->dev.t_store);
         /* the slow upload link makes recomputing dearer, relative to storing */
-        ck_assert(a->t_dev_recompute / a->t_dev_store >= b->t_dev_recompute / b->t_dev_store);
+        ck_assert(a->dev.t_recompute / a->dev.t_store >= b->dev.t_recompute / b->dev.t_store);
         if (!a->dev_recompute) {
             stored++;
             ck_assert_msg(b->dev_recompute, "%s: stored with the default links too", a->name);
