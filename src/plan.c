@@ -148,6 +148,7 @@ static uint64_t max3(uint64_t a, uint64_t b, uint64_t c)
 
 typedef struct tdim {
     uint64_t n, N, E, NE, nm, na, nc, ncmax, prog, nk;
+    int rec; /* the device tier's recompute tier (p->dev_recompute) */
 } tdim;
 
 static void dims(tdim *d, const spw_plan_table *p, const spw_air_table *t, unsigned log_b)
@@ -162,6 +163,7 @@ static void dims(tdim *d, const spw_plan_table *p, const spw_air_table *t, unsig
     d->ncmax = max3(d->nm, d->na, d->nc);
     d->prog = t->n_eval_slots ? t->n_eval_slots : t->prog_len;
     d->nk = t->n_constraints;
+    d->rec = p->dev_recompute;
 }
 
 /* What the in-memory prover holds for one table at its peak. */
@@ -187,6 +189,12 @@ static uint64_t round_work(const tdim *d, uint64_t R, uint64_t G, unsigned threa
                     (uint64_t)threads * 24 * 256 * (d->nk + d->prog + 4);
     uint64_t ood = 48 * Rt + 8 * d->ncmax * Rt;
     uint64_t deep = 16 * (d->nm + d->na + d->nc) * R + 72 * R + (uint64_t)threads * 24 * 256 * 5;
+    if (d->rec) { /* the recompute tier's page-locked host buffers (stream.c, dev.c): */
+        uint64_t heap = 64 * (d->N < (UINT64_C(1) << 20) ? d->N : UINT64_C(1) << 20);
+        col = col > heap ? col : heap; /* a coset tree's heap chunk (and main's column phase) */
+        colE = interp = leaf = aux = comp = 0; /* LogUp and composition on the device */
+        deep = 24 * d->N + 24 * R;     /* DEEP: every point's value, then the roll-in chunk */
+    }
     switch (r) {
     case SPW_ROUND_MAIN: return col > leaf ? col : leaf;
     case SPW_ROUND_AUX: return max3(aux, col, leaf);
@@ -1468,9 +1476,26 @@ spw_status spw_plan_make_device(const spw_ctx *ctx, spw_plan *plan, const spw_ai
         *plan = st;
         return SPW_OK;
     }
-    /* the schedule with the recompute tier's tables: no LDE in the store */
+    /* the schedule with the recompute tier's tables: no LDE in the store.
+     * Where their host buffers (DEEP keeps 24 bytes per LDE point) do not
+     * fit the host budget, the largest of them stores instead, until the
+     * plan is made (at worst the stored-LDE plan, which was) */
     dv.rec = rec;
-    s = plan_make(ctx, plan, def, probe_path, &dv);
+    while ((s = plan_make(ctx, plan, def, probe_path, &dv)) == SPW_ERR_BUDGET && k) {
+        uint32_t big = 0;
+        for (uint32_t t = 0; t < st.n_tables; t++)
+            if (rec[t] && (!rec[big] || st.tables[t].log_N > st.tables[big].log_N)) big = t;
+        rec[big] = st.tables[big].dev_recompute = 0;
+        k--;
+        spw_log(ctx, SPW_LOG_INFO, "plan: the recompute tier's host buffers do not fit the host "
+                "budget (%s): table %s stores its LDE", spw_ctx_last_error(ctx), st.tables[big].name);
+        spw_plan_clear(plan);
+        if (!k) { /* the stored-LDE plan */
+            *plan = st;
+            free(rec);
+            return SPW_OK;
+        }
+    }
     free(rec);
     if (s == SPW_OK)
         for (uint32_t t = 0; t < st.n_tables; t++) plan->tables[t].dev = st.tables[t].dev;

@@ -300,6 +300,52 @@ END_TEST
 START_TEST(test_accounting_skip0) { accounting((uint64_t)4 << 30, "0"); }
 END_TEST
 
+/* The recompute tier's host buffers (DEEP keeps every point's value, 24
+ * bytes per LDE point) count in the tables' working sets, and a host
+ * budget that the stored-LDE plan fits never fails for them: at the
+ * smallest such budget (bisected) the auto plan is made too, the largest
+ * tables storing their LDE (their buffers do not fit there). */
+START_TEST(test_host_budget)
+{
+    const spw_air_def *def = setup_air(0);
+    shape s;
+    shapes(&s, def);
+    uint64_t vram = (uint64_t)8 << 30, lo = MiB, hi = (uint64_t)1 << 30;
+    setenv("SPW_RECOMPUTE", "0", 1);
+    ck_assert_int_eq(spw_ctx_set_param(g_ctx, SPW_PARAM_VRAM_BUDGET, (int64_t)vram), SPW_OK);
+    while (hi - lo > MiB / 4) { /* the stored plan's smallest host budget */
+        uint64_t mid = lo + (hi - lo) / 2;
+        spw_plan p;
+        ck_assert_int_eq(spw_ctx_set_param(g_ctx, SPW_PARAM_HOST_BUDGET, (int64_t)mid), SPW_OK);
+        spw_status st = spw_plan_make_device(g_ctx, &p, def, NULL);
+        spw_plan_clear(&p);
+        ck_assert(st == SPW_OK || st == SPW_ERR_BUDGET);
+        if (st == SPW_OK) hi = mid;
+        else lo = mid;
+    }
+    unsetenv("SPW_RECOMPUTE");
+    uint64_t hosts[2] = {hi, (uint64_t)4 << 30};
+    for (int i = 0; i < 2; i++) {
+        spw_plan p;
+        ck_assert_int_eq(spw_ctx_set_param(g_ctx, SPW_PARAM_HOST_BUDGET, (int64_t)hosts[i]), SPW_OK);
+        spw_status st = spw_plan_make_device(g_ctx, &p, def, NULL);
+        ck_assert_msg(st == SPW_OK, "host budget %llu: %s", (unsigned long long)hosts[i],
+                      spw_ctx_last_error(g_ctx));
+        uint32_t k = 0;
+        for (uint32_t t = 0; t < s.nt; t++) {
+            if (!p.tables[t].dev_recompute) continue;
+            k++;
+            ck_assert_uint_ge(p.tables[t].rounds[SPW_ROUND_DEEP].work_bytes, 24 * s.N[t]);
+            ck_assert_uint_ge(p.tables[t].work_bytes, 24 * s.N[t]);
+        }
+        if (i) ck_assert_uint_eq(k, s.nt); /* room for all: every table recomputes */
+        else ck_assert_uint_lt(k, s.nt);   /* the largest tables' DEEP values do not fit */
+        spw_plan_clear(&p);
+    }
+    teardown_air();
+}
+END_TEST
+
 START_TEST(test_no_budget)
 {
     /* no device and no budget: a clear error (only where there is no GPU) */
@@ -419,6 +465,7 @@ int main(void)
     tcase_add_test(tc, test_accounting_pool);
     tcase_add_test(tc, test_accounting_nvme);
     tcase_add_test(tc, test_accounting_skip0);
+    tcase_add_test(tc, test_host_budget);
     tcase_add_test(tc, test_no_budget);
     tcase_add_test(tc, test_cli);
     suite_add_tcase(s, tc);
