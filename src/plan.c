@@ -6,7 +6,8 @@
  */
 #include "plan.h"
 #include "stark.h"
-#include "../spill/spill.h"
+#include "sched/dev.h" /* spw_sdev_coset_bytes; includes spill/spill.h (whose probe
+                          * part is outside its include guard: include it once) */
 
 #ifdef SPW_HAVE_CUDA
 #include "../cuda/cuda_api.h"
@@ -147,6 +148,7 @@ static uint64_t max3(uint64_t a, uint64_t b, uint64_t c)
 
 typedef struct tdim {
     uint64_t n, N, E, NE, nm, na, nc, ncmax, prog, nk;
+    int rec; /* the device tier's recompute tier (p->dev_recompute) */
 } tdim;
 
 static void dims(tdim *d, const spw_plan_table *p, const spw_air_table *t, unsigned log_b)
@@ -161,6 +163,7 @@ static void dims(tdim *d, const spw_plan_table *p, const spw_air_table *t, unsig
     d->ncmax = max3(d->nm, d->na, d->nc);
     d->prog = t->n_eval_slots ? t->n_eval_slots : t->prog_len;
     d->nk = t->n_constraints;
+    d->rec = p->dev_recompute;
 }
 
 /* What the in-memory prover holds for one table at its peak. */
@@ -186,6 +189,12 @@ static uint64_t round_work(const tdim *d, uint64_t R, uint64_t G, unsigned threa
                     (uint64_t)threads * 24 * 256 * (d->nk + d->prog + 4);
     uint64_t ood = 48 * Rt + 8 * d->ncmax * Rt;
     uint64_t deep = 16 * (d->nm + d->na + d->nc) * R + 72 * R + (uint64_t)threads * 24 * 256 * 5;
+    if (d->rec) { /* the recompute tier's page-locked host buffers (stream.c, dev.c): */
+        uint64_t heap = 64 * (d->N < (UINT64_C(1) << 20) ? d->N : UINT64_C(1) << 20);
+        col = col > heap ? col : heap; /* a coset tree's heap chunk (and main's column phase) */
+        colE = interp = leaf = aux = comp = 0; /* LogUp and composition on the device */
+        deep = 24 * d->N + 24 * R;     /* DEEP: every point's value, then the roll-in chunk */
+    }
     switch (r) {
     case SPW_ROUND_MAIN: return col > leaf ? col : leaf;
     case SPW_ROUND_AUX: return max3(aux, col, leaf);
@@ -376,6 +385,16 @@ static uint64_t tree_store(const geo *g, uint64_t nleaves, uint64_t R)
     return nleaves / Rt * chunk_len(32 * subtree_digests(g, Rt));
 }
 
+/* A tree of table p: the recompute tier stores every level (stream.c's
+ * commit_coset: openings have no LDE rows to rebuild the lowest ones
+ * from). */
+static uint64_t table_tree(const geo *g, const spw_plan_table *p, uint64_t nleaves, uint64_t R)
+{
+    geo x = *g;
+    if (p->dev_recompute) x.skip = 0;
+    return tree_store(&x, nleaves, R);
+}
+
 /* The data sets of a table that can have a home tier of their own: what
  * its main, aux and composition rounds create (round SPW_ROUND_MAIN + k). */
 #define NSET 3
@@ -453,10 +472,13 @@ static int tl_build(timeline *x, const spw_plan *plan, const tdim *D, const geo 
         const spw_plan_table *p = &plan->tables[t];
         const tdim *d = &D[t];
         uint64_t R = p->R && p->R < d->N ? p->R : d->N, Rt = R < d->n ? R : d->n, G = p->G ? p->G : 1;
-        trace[t] = mat_store(g, d->nm, d->n, 8, G, Rt);
+        /* the recompute tier (p->dev_recompute): no trace (LogUp evaluates
+         * it from the coefficients) and no LDE matrix, trees with every
+         * level (stream.c's commit_coset) */
+        uint64_t lde = p->dev_recompute ? 0 : mat_store(g, d->nm, d->N, 8, G, R);
+        trace[t] = p->dev_recompute ? 0 : mat_store(g, d->nm, d->n, 8, G, Rt);
         coef[own(t, 0)] = mat_store(g, d->nm, d->n, 8, G, Rt);
-        tl_add(x, own(t, 0), trace[t] + coef[own(t, 0)] + mat_store(g, d->nm, d->N, 8, G, R) +
-                                 tree_store(g, d->N, R));
+        tl_add(x, own(t, 0), trace[t] + coef[own(t, 0)] + lde + table_tree(g, p, d->N, R));
         tl_snap(x, SPW_ROUND_MAIN);
     }
     for (uint32_t t = 0; t < T; t++) { /* aux */
@@ -464,9 +486,9 @@ static int tl_build(timeline *x, const spw_plan *plan, const tdim *D, const geo 
         const tdim *d = &D[t];
         uint64_t R = p->R && p->R < d->N ? p->R : d->N, Rt = R < d->n ? R : d->n, G = p->G ? p->G : 1;
         if (d->na) {
+            uint64_t lde = p->dev_recompute ? 0 : mat_store(g, d->na, d->N, 8, G, R);
             coef[own(t, 1)] = mat_store(g, d->na, d->n, 8, G, Rt);
-            tl_add(x, own(t, 1), coef[own(t, 1)] + mat_store(g, d->na, d->N, 8, G, R) +
-                                     tree_store(g, d->N, R));
+            tl_add(x, own(t, 1), coef[own(t, 1)] + lde + table_tree(g, p, d->N, R));
         }
         tl_snap(x, SPW_ROUND_AUX);
         x->live[own(t, 0)] -= trace[t];
@@ -477,8 +499,10 @@ static int tl_build(timeline *x, const spw_plan *plan, const tdim *D, const geo 
         uint64_t R = p->R && p->R < d->N ? p->R : d->N, Rt = R < d->n ? R : d->n, G = p->G ? p->G : 1;
         uint64_t Rc = R < d->NE ? R : d->NE, ext = 0;
         uint32_t o = own(t, 2);
-        if (d->NE != d->N) ext = mat_store(g, d->nm, d->NE, 8, G, Rc) + mat_store(g, d->na, d->NE, 8, G, Rc);
-        uint64_t q = mat_store(g, 3, d->NE, 8, 3, Rc);
+        if (d->NE != d->N && !p->dev_recompute) /* the recompute tier evaluates its cosets */
+            ext = mat_store(g, d->nm, d->NE, 8, G, Rc) + mat_store(g, d->na, d->NE, 8, G, Rc);
+        /* the recompute tier's quotient stays on the device */
+        uint64_t q = p->dev_recompute ? 0 : mat_store(g, 3, d->NE, 8, 3, Rc);
         coef[o] = mat_store(g, d->nc, d->n, 8, G, Rt);
         tl_add(x, o, ext + q);
         tl_snap(x, SPW_ROUND_COMP);
@@ -486,11 +510,15 @@ static int tl_build(timeline *x, const spw_plan *plan, const tdim *D, const geo 
         tl_add(x, o, coef[o]);
         tl_snap(x, SPW_ROUND_COMP);
         x->live[o] -= q;
-        tl_add(x, o, mat_store(g, d->nc, d->N, 8, G, R) + tree_store(g, d->N, R));
+        tl_add(x, o, (p->dev_recompute ? 0 : mat_store(g, d->nc, d->N, 8, G, R)) +
+                         table_tree(g, p, d->N, R));
         tl_snap(x, SPW_ROUND_COMP);
     }
     tl_snap(x, SPW_ROUND_OOD);
-    for (uint32_t o = 0; o < SH; o++) x->live[o] -= coef[o];
+    /* the coefficients go after OOD, except the recompute tier's (DEEP and
+     * the openings evaluate them) */
+    for (uint32_t o = 0; o < SH; o++)
+        if (!plan->tables[o / NSET].dev_recompute) x->live[o] -= coef[o];
     /* DEEP: one roll-in matrix per LDE size, made by its first table */
     unsigned log_n0 = 0;
     for (uint32_t t = 0; t < T; t++)
@@ -541,21 +569,74 @@ static uint64_t tl_peak(const timeline *x, const int *in)
 
 /* ---- bytes per link and time per round ---- */
 
+/* Coefficient uploads of one coset pass of the recompute tier over c
+ * columns and k cosets: once when a device copy of the coefficients fits
+ * beside the passes' buffers (dev_need + the copy within 3/4 of the VRAM
+ * budget; dev.c's coset_want_coef asks the arena's largest free block at
+ * run time), else once per coset. */
+static uint64_t dev_uploads(const spw_plan_table *p, const tdim *d, uint64_t c, uint64_t k,
+                            uint64_t budget)
+{
+    return p->dev_need + 8 * c * d->n <= budget / 4 * 3 ? 1 : k;
+}
+
+/* Disk bytes of the recompute tier's table (rec = 1 in table_disk): no
+ * trace, LDE, extended domain or quotient in the store; trees of every
+ * level; each coset pass reads the coefficients from the store once per
+ * upload (dev_uploads): the main tree, LogUp (the main coefficients once:
+ * the trace is their coset of shift 1; the aux tree from the device copy),
+ * the composition (its tree from the device copy), OOD (once), DEEP, the
+ * openings (once per coset queried). */
+static void table_disk_rec(spw_plan_round *x, const tdim *d, const spw_plan_table *p, uint32_t nq,
+                           const geo *g, uint64_t budget)
+{
+    spw_plan_round *xm = x, *xa = x + SPW_ROUND_COUNT, *xc = x + 2 * SPW_ROUND_COUNT;
+    uint64_t n = d->n, N = d->N, K = d->N / d->n, E = d->NE / d->n, ma = d->nm + d->na;
+    uint64_t trm = 8 * n * d->nm, tra = 8 * n * d->na, cc = 8 * n * d->nc;
+    geo g0 = *g;
+    g0.skip = 0;
+    uint64_t Rtr = N < g->tree_rows ? N : g->tree_rows, sub = 32 * subtree_digests(&g0, Rtr);
+    uint64_t tree = N / Rtr * sub, qk = nq < K ? nq : K;
+    uint64_t uc = dev_uploads(p, d, ma, E, budget), ud = dev_uploads(p, d, ma + d->nc, K, budget);
+    xm[SPW_ROUND_MAIN].write_bytes = trm + tree;
+    xm[SPW_ROUND_MAIN].read_bytes = dev_uploads(p, d, d->nm, K, budget) * trm;
+    xm[SPW_ROUND_AUX].read_bytes = d->na ? trm : 0;
+    xa[SPW_ROUND_AUX].write_bytes = tra + (d->na ? tree : 0);
+    xm[SPW_ROUND_COMP].read_bytes = uc * trm;
+    xa[SPW_ROUND_COMP].read_bytes = uc * tra;
+    xc[SPW_ROUND_COMP].write_bytes = cc + tree;
+    uint64_t cols[NSET] = {trm, tra, cc};
+    for (int k = 0; k < NSET; k++) {
+        x[k * SPW_ROUND_COUNT + SPW_ROUND_OOD].read_bytes = cols[k];
+        x[k * SPW_ROUND_COUNT + SPW_ROUND_DEEP].read_bytes = ud * cols[k];
+        if (cols[k])
+            x[k * SPW_ROUND_COUNT + SPW_ROUND_QUERY].read_bytes =
+                qk * cols[k] + (uint64_t)nq * (sub + CHUNK_HDR) / 4;
+    }
+}
+
 /* Disk bytes of table d per round if its data sets stream (before the
  * cache fraction): x[k * SPW_ROUND_COUNT + r] = the bytes of data set k
  * (NSET: main, aux, composition) moved in round r. Everything is written
  * once and read back by each pass that consumes it. The DEEP roll-in is
- * shared data: its bytes go to sh[SPW_ROUND_DEEP] (added). */
+ * shared data: its bytes go to sh[SPW_ROUND_DEEP] (added). rec: the
+ * device tier's recompute tier (table_disk_rec; budget: the VRAM's). */
 static void table_disk(spw_plan_round *x, spw_plan_round *sh, const tdim *d,
-                       const spw_plan_table *p, uint32_t nq, const geo *g)
+                       const spw_plan_table *p, uint32_t nq, const geo *g, int rec, uint64_t budget)
 {
     memset(x, 0, NSET * SPW_ROUND_COUNT * sizeof *x);
+    uint64_t n = d->n, N = d->N, NE = d->NE, deep = 24 * N;
+    sh[SPW_ROUND_DEEP].write_bytes += deep;
+    sh[SPW_ROUND_DEEP].read_bytes += deep;
+    if (rec) {
+        table_disk_rec(x, d, p, nq, g, budget);
+        return;
+    }
     spw_plan_round *xm = x, *xa = x + SPW_ROUND_COUNT, *xc = x + 2 * SPW_ROUND_COUNT;
-    uint64_t n = d->n, N = d->N, NE = d->NE;
     uint64_t trm = 8 * n * d->nm, tra = 8 * n * d->na, cc = 8 * n * d->nc;
     uint64_t lm = 8 * N * d->nm, la = 8 * N * d->na, lc = 8 * N * d->nc;
     uint64_t Rtr = N < g->tree_rows ? N : g->tree_rows, sub = 32 * subtree_digests(g, Rtr);
-    uint64_t q = 24 * NE, ext = NE != N ? 8 * (d->nm + d->na) * NE : 0, deep = 24 * N;
+    uint64_t q = 24 * NE, ext = NE != N ? 8 * (d->nm + d->na) * NE : 0;
     uint64_t tree = N / Rtr * sub;
     /* main: trace, coefficients, LDE, tree written; LDE read by the leaves */
     xm[SPW_ROUND_MAIN].write_bytes = 2 * trm + lm + tree;
@@ -579,8 +660,6 @@ static void table_disk(spw_plan_round *x, spw_plan_round *sh, const tdim *d,
     xm[SPW_ROUND_DEEP].read_bytes = lm;
     xa[SPW_ROUND_DEEP].read_bytes = la;
     xc[SPW_ROUND_DEEP].read_bytes = lc;
-    sh[SPW_ROUND_DEEP].write_bytes += deep;
-    sh[SPW_ROUND_DEEP].read_bytes += deep;
     /* query openings: one tile per column group and one subtree per tree
      * per query; calibration (synth small at 24 MiB, docs/PERFORMANCE.md):
      * about a quarter of these tile loads miss the pool and the cache */
@@ -881,8 +960,20 @@ static _Thread_local uint64_t g_tile_bytes;
 
 void spw_plan_set_tile_bytes(uint64_t bytes) { g_tile_bytes = bytes; }
 
-spw_status spw_plan_make(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *def,
-                         const char *probe_path)
+/* What spw_plan_make_device asks of plan_make: the streaming device tier's
+ * plan (mode spilled) with tiles of `tile` bytes (0: the default), VRAM
+ * budget `budget` (dflt: from the default), and rec (n_tables flags, or
+ * NULL: price and choose, the LDE stored) the recompute tier's tables. */
+typedef struct devreq {
+    uint64_t tile, budget;
+    int dflt;
+    const int *rec;
+} devreq;
+
+static void dev_choose(spw_plan *plan, const tdim *D, uint32_t nq, const geo *g);
+
+static spw_status plan_make(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *def,
+                            const char *probe_path, const devreq *dv)
 {
     memset(plan, 0, sizeof *plan);
     if (!def || !def->finalized)
@@ -898,7 +989,11 @@ spw_status spw_plan_make(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *
         plan->host_default = 1;
     }
     plan->vram_budget = ctx->vram_budget;
-    if (!plan->vram_budget && ctx->backend != SPW_BACKEND_CPU) {
+    if (dv) { /* the streaming device tier (spw_plan_make_device) */
+        plan->vram_budget = plan->dev_budget = dv->budget;
+        plan->vram_default = dv->dflt;
+        plan->device = 1;
+    } else if (!plan->vram_budget && ctx->backend != SPW_BACKEND_CPU) {
         /* only when a device may be used: querying it creates a CUDA context */
         plan->vram_budget = spw_plan_default_vram_budget();
         plan->vram_default = 1;
@@ -913,6 +1008,11 @@ spw_status spw_plan_make(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *
     plan->disk_read_gbs = 1.6;
     plan->disk_write_gbs = 1.9;
     snprintf(plan->bw_source, sizeof plan->bw_source, "defaults (no probe file)");
+    plan->h2d_gbs = SPW_PLAN_H2D_GBS;
+    plan->d2h_gbs = SPW_PLAN_D2H_GBS;
+    plan->pin_gbs = SPW_PLAN_PIN_GBS;
+    plan->dev_ntt_s = SPW_PLAN_DEV_NTT_NS * 1e-9;
+    snprintf(plan->link_source, sizeof plan->link_source, "defaults");
     cpu_model(plan, NULL, NULL);
     if (!probe_path) probe_path = getenv("SPW_PROBE_FILE");
     if (probe_path && *probe_path) {
@@ -921,6 +1021,11 @@ spw_status spw_plan_make(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *
         if (pr.read_gbs > 0) plan->disk_read_gbs = pr.read_gbs;
         if (pr.write_gbs > 0) plan->disk_write_gbs = pr.write_gbs;
         snprintf(plan->bw_source, sizeof plan->bw_source, "probe file %s", probe_path);
+        if (pr.have_gpu && pr.h2d_gbs > 0 && pr.d2h_gbs > 0) {
+            plan->h2d_gbs = pr.h2d_gbs;
+            plan->d2h_gbs = pr.d2h_gbs;
+            snprintf(plan->link_source, sizeof plan->link_source, "probe file %s", probe_path);
+        }
         cpu_model(plan, &pr, probe_path);
         SPW_TRY(calib_model(ctx, plan, probe_path));
     }
@@ -949,7 +1054,16 @@ spw_status spw_plan_make(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *
         p->nm = t->n_main;
         p->na = 3 * t->n_aux;
         p->nc = 3 * parts;
+        if (dv) { /* the recompute tier: the passes' device bytes, the choice */
+            p->dev_need = spw_sdev_coset_bytes(p->nm, p->na, p->nc, p->log_n, log_b, p->log_e);
+            p->dev_fits = p->dev_need <= dv->budget / 4 * 3;
+            p->dev_recompute = dv->rec && dv->rec[i];
+        }
         dims(&D[i], p, t, log_b);
+        if (p->dev_recompute) {
+            plan->n_dev_recompute++;
+            plan->dev_lde_saved += 8 * D[i].N * (D[i].nm + D[i].na + D[i].nc);
+        }
         p->resident_bytes = resident_bytes(&D[i]);
         plan->lde_bytes += 8 * D[i].N * (D[i].nm + D[i].na + D[i].nc);
         plan->resident_total += p->resident_bytes;
@@ -966,7 +1080,7 @@ spw_status spw_plan_make(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *
     uint64_t fri_res = N0 * (48 + 64 + 24);
     plan->resident_total += fri_res;
 
-    int spilled = ctx->mode == SPW_MODE_SPILLED ||
+    int spilled = dv || ctx->mode == SPW_MODE_SPILLED ||
                   (ctx->mode == SPW_MODE_AUTO && plan->resident_total > H);
     plan->spilled = spilled;
     plan->fri_R = N0 < 8192 ? N0 / 2 : 4096;
@@ -974,8 +1088,8 @@ spw_status spw_plan_make(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *
     if (!plan->fri_R) plan->fri_R = 1;
 
     /* tile geometry of the streaming prover (and its tuning knobs) */
-    geo G0 = {g_tile_bytes ? g_tile_bytes : SPW_PLAN_TILE_BYTES, SPW_PLAN_TREE_ROWS,
-              spw_plan_tree_skip()};
+    uint64_t tile = dv ? dv->tile : g_tile_bytes;
+    geo G0 = {tile ? tile : SPW_PLAN_TILE_BYTES, SPW_PLAN_TREE_ROWS, spw_plan_tree_skip()};
     plan->tile_bytes = G0.tile;
     if (getenv("SPW_TILE_BYTES") && atoll(getenv("SPW_TILE_BYTES")) > 0)
         plan->tile_bytes = G0.tile = (uint64_t)atoll(getenv("SPW_TILE_BYTES"));
@@ -1129,7 +1243,8 @@ replan:
     spw_plan_round shared[SPW_ROUND_COUNT];
     memset(shared, 0, sizeof shared);
     for (uint32_t t = 0; t < def->n_tables; t++)
-        table_disk(rw + (size_t)own(t, 0) * SPW_ROUND_COUNT, shared, &D[t], &plan->tables[t], nq, &G0);
+        table_disk(rw + (size_t)own(t, 0) * SPW_ROUND_COUNT, shared, &D[t], &plan->tables[t], nq, &G0,
+                   plan->tables[t].dev_recompute, plan->dev_budget);
     shared_disk(shared, N0, nq, &G0);
     for (uint32_t o = 0; o < O; o++) res[o] = 1;
     if (store_sum > pool && need_all > pool) {
@@ -1223,10 +1338,170 @@ replan:
         p->t_lde_store = 8.0 * (2 * (dm * d->nm + da * d->na) + dc * d->nc) * (double)d->N / rb;
         p->lde_store_cheaper = p->t_lde_store <= p->t_lde_recompute;
     }
+    if (dv && !dv->rec) dev_choose(plan, D, nq, &G0);
     tl_free(&TL);
     free(in);
     free(D);
     return SPW_OK;
+}
+
+spw_status spw_plan_make(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *def,
+                         const char *probe_path)
+{
+    return plan_make(ctx, plan, def, probe_path, NULL);
+}
+
+/* ---- the device tier: recompute vs store ---- */
+
+/* A table's home tier in the store: pool, nvme or mixed (per round). */
+static const char *table_mode(const spw_plan_table *x)
+{
+    return x->mixed ? "mixed" : x->tier == SPW_TIER_NVME ? "nvme" : "pool";
+}
+
+/* Device-tier prices of table p's two LDE choices, on the stored-LDE plan
+ * (its tiers; f = the share of the streamed bytes that reaches the disk),
+ * counting what differs between them (docs/OUT_OF_CORE.md, "The device
+ * tier: recompute vs store"), link bytes, device NTTs (units of column x
+ * point x log2 points), page-locking and disk:
+ * - store (stream.c's stored-LDE device passes): the column phases copy
+ *   the LDEs down, the trees, the composition (or, E > blowup, the
+ *   extended domain it makes, down and up) and DEEP read them back; LogUp
+ *   uploads the stored trace and downloads the aux values, which go up
+ *   again for their column phase; the quotient values go down, up and down
+ *   for the interpolation, the parts' coefficients up for their LDE; the
+ *   pool is page-locked for the LDE when there is no NVMe tier (with a
+ *   spill file it is full and pinned anyway); its disk traffic when its
+ *   data sets stream (table_disk);
+ * - recompute (the coset passes): the main tree uploads the main
+ *   coefficients (once, or once per coset: dev_uploads), LogUp once (the
+ *   trace is their coset of shift 1; the aux tree uses the device copy),
+ *   the composition main and aux (E cosets; quotient, interpolation and
+ *   the parts' tree on the device, their coefficients down), DEEP all (B
+ *   cosets), the openings all once per coset queried; its disk traffic
+ *   (table_disk_rec). */
+static void dev_price(spw_plan_table *p, const tdim *d, const spw_plan *plan, uint32_t nq,
+                      const geo *g, double f)
+{
+    uint64_t n = d->n, N = d->N, NE = d->NE, K = N / n, E = NE / n, B = plan->dev_budget;
+    uint64_t nm = d->nm, na = d->na, nc = d->nc, ma = nm + na, all = ma + nc, qk = nq < K ? nq : K;
+    double bh = plan->h2d_gbs * 1e9, bd = plan->d2h_gbs * 1e9, kd = plan->dev_ntt_s;
+    double ln = (double)p->log_n, lN = (double)p->log_N, lE = (double)(p->log_n + p->log_e);
+    uint64_t ext = NE != N ? 8 * ma * NE : 0;
+    p->dev.d2h_store = 8 * N * all + ext + 2 * 24 * NE + 8 * n * na;
+    p->dev.h2d_store = 16 * N * all + (ext ? ext + 8 * n * ma : 8 * N * ma) + 24 * NE + 8 * n * all;
+    double ntt_s = (double)all * (double)N * lN + (double)na * (double)n * ln +
+                   (ext ? (double)ma * (double)NE * lE : 0) + 3.0 * (double)NE * lE;
+    double pin = plan->nvme_bytes ? 0 : 8.0 * (double)(N * all) / (plan->pin_gbs * 1e9);
+    p->dev.h2d_recompute = 8 * n * (dev_uploads(p, d, nm, K, B) * nm + nm + dev_uploads(p, d, ma, E, B) * ma +
+                                    dev_uploads(p, d, all, K, B) * all + qk * all);
+    p->dev.d2h_recompute = 8 * n * nc;
+    double ntt_r = (double)n * ln * (double)(K * nm + nm + na + K * na + E * ma + K * nc + K * all + qk * all) +
+                   3.0 * (double)NE * lE;
+    spw_plan_round rs[NSET * SPW_ROUND_COUNT], rr[NSET * SPW_ROUND_COUNT], sh[SPW_ROUND_COUNT];
+    memset(sh, 0, sizeof sh);
+    table_disk(rs, sh, d, p, nq, g, 0, B);
+    table_disk(rr, sh, d, p, nq, g, 1, B);
+    double ds = 0, dr = 0;
+    for (int k = 0; k < NSET && plan->nvme_bytes; k++)
+        if (p->rounds[SPW_ROUND_MAIN + k].tier == SPW_TIER_NVME) {
+            ds += set_seconds(rs + k * SPW_ROUND_COUNT, plan);
+            dr += set_seconds(rr + k * SPW_ROUND_COUNT, plan);
+        }
+    p->dev.t_store = (double)p->dev.h2d_store / bh + (double)p->dev.d2h_store / bd + kd * ntt_s +
+                     pin + f * ds;
+    p->dev.t_recompute = (double)p->dev.h2d_recompute / bh + (double)p->dev.d2h_recompute / bd +
+                         kd * ntt_r + f * dr;
+}
+
+/* $SPW_RECOMPUTE: 0 = off, 2 = odd tables that fit, else (unset) 1 = auto. */
+static int recompute_env(void)
+{
+    const char *e = getenv("SPW_RECOMPUTE");
+    int v = e && *e ? atoi(e) : 1;
+    return v == 0 || v == 2 ? v : 1;
+}
+
+/* Prices every table of the stored-LDE device plan and sets dev_recompute
+ * where the recompute tier runs: it fits (dev_fits) and, auto, the model
+ * predicts less time; 2: the odd tables that fit; 0: none. */
+static void dev_choose(spw_plan *plan, const tdim *D, uint32_t nq, const geo *g)
+{
+    double f = plan->nvme_bytes ? stream_fraction(plan->pool_bytes, plan->pool_res_bytes,
+                                                  plan->stream_bytes)
+                                : 0;
+    plan->recompute_env = recompute_env();
+    for (uint32_t t = 0; t < plan->n_tables; t++) {
+        spw_plan_table *p = &plan->tables[t];
+        dev_price(p, &D[t], plan, nq, g, f);
+        snprintf(p->dev.priced, sizeof p->dev.priced, "%s", table_mode(p));
+        int env = plan->recompute_env;
+        int cheaper = p->dev.t_recompute < p->dev.t_store;
+        p->dev_recompute = p->dev_fits && (env == 2 ? (int)(t & 1) : env == 1 && cheaper);
+    }
+}
+
+spw_status spw_plan_make_device(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *def,
+                                const char *probe_path)
+{
+    memset(plan, 0, sizeof *plan);
+    devreq dv = {SPW_PLAN_DEV_TILE_BYTES, ctx->vram_budget, 0, NULL};
+    if (!dv.budget) {
+        dv.budget = spw_plan_default_vram_budget();
+        dv.dflt = 1;
+    }
+    if (!dv.budget)
+        return spw_fail(ctx, SPW_ERR_NO_CUDA, "plan: the streaming device tier needs a VRAM budget "
+                        "and there is no CUDA device to take one from; give --vram-budget SIZE");
+    spw_plan st;
+    spw_status s = plan_make(ctx, &st, def, probe_path, &dv);
+    if (s == SPW_ERR_BUDGET) { /* a small host budget: the default tiles need less */
+        spw_plan_clear(&st);
+        dv.tile = 0;
+        s = plan_make(ctx, &st, def, probe_path, &dv);
+    }
+    if (s != SPW_OK) {
+        spw_plan_clear(&st);
+        return s;
+    }
+    int *rec = calloc(st.n_tables + 1, sizeof *rec);
+    if (!rec) {
+        spw_plan_clear(&st);
+        return spw_fail(ctx, SPW_ERR_NOMEM, "plan: out of memory");
+    }
+    uint32_t k = 0;
+    for (uint32_t t = 0; t < st.n_tables; t++) k += rec[t] = st.tables[t].dev_recompute;
+    if (!k) { /* every LDE stored: the plan as priced */
+        free(rec);
+        *plan = st;
+        return SPW_OK;
+    }
+    /* the schedule with the recompute tier's tables: no LDE in the store.
+     * Where their host buffers (DEEP keeps 24 bytes per LDE point) do not
+     * fit the host budget, the largest of them stores instead, until the
+     * plan is made (at worst the stored-LDE plan, which was) */
+    dv.rec = rec;
+    while ((s = plan_make(ctx, plan, def, probe_path, &dv)) == SPW_ERR_BUDGET && k) {
+        uint32_t big = 0;
+        for (uint32_t t = 0; t < st.n_tables; t++)
+            if (rec[t] && (!rec[big] || st.tables[t].log_N > st.tables[big].log_N)) big = t;
+        rec[big] = st.tables[big].dev_recompute = 0;
+        k--;
+        spw_log(ctx, SPW_LOG_INFO, "plan: the recompute tier's host buffers do not fit the host "
+                "budget (%s): table %s stores its LDE", spw_ctx_last_error(ctx), st.tables[big].name);
+        spw_plan_clear(plan);
+        if (!k) { /* the stored-LDE plan */
+            *plan = st;
+            free(rec);
+            return SPW_OK;
+        }
+    }
+    free(rec);
+    if (s == SPW_OK)
+        for (uint32_t t = 0; t < st.n_tables; t++) plan->tables[t].dev = st.tables[t].dev;
+    plan->recompute_env = st.recompute_env;
+    spw_plan_clear(&st);
+    return s;
 }
 
 void spw_plan_clear(spw_plan *plan)
@@ -1250,6 +1525,19 @@ void spw_plan_print(FILE *f, const spw_plan *p)
             a, p->spilled ? "streamed (spilled)" : "resident (in memory)",
             p->mode_req == SPW_MODE_RESIDENT ? "resident"
             : p->mode_req == SPW_MODE_SPILLED ? "spilled" : "auto");
+    if (p->device) {
+        fmt_size(a, sizeof a, p->dev_budget);
+        fmt_size(b, sizeof b, p->dev_lde_saved);
+        fprintf(f, "device: streaming tier, VRAM budget %s; recompute tier for %u of %u tables (LDE "
+                   "of %s never stored; SPW_RECOMPUTE=%d: %s)\n",
+                a, p->n_dev_recompute, p->n_tables, b, p->recompute_env,
+                p->recompute_env == 0   ? "off"
+                : p->recompute_env == 2 ? "odd tables that fit"
+                                        : "auto, tables that fit and predict less time");
+        fprintf(f, "device links: host->device %.1f GB/s, device->host %.1f GB/s (%s); page-locking "
+                   "%.1f GB/s, device NTT %.4f ns per unit (defaults)\n",
+                p->h2d_gbs, p->d2h_gbs, p->link_source, p->pin_gbs, p->dev_ntt_s * 1e9);
+    }
     fprintf(f, "%-14s %6s %6s %5s %4s %8s %9s %5s %10s %10s %10s %9s\n", "table", "rows", "cols",
             "aux", "comp", "mode", "chunk", "group", "in-memory", "host work", "stored", "compute");
     for (uint32_t i = 0; i < p->n_tables; i++) {
@@ -1297,7 +1585,8 @@ void spw_plan_print(FILE *f, const spw_plan *p)
     } else {
         fprintf(f, "bytes per link: none (everything stays in host memory)\n");
     }
-    fprintf(f, "compute model: %s\n", p->compute_source);
+    fprintf(f, "compute model: %s%s\n", p->compute_source,
+            p->device ? " (the CPU prover's prices: the device tier's compute is not modelled)" : "");
     fprintf(f, "predicted time: %.2f s (compute %.2f s, disk %.2f s)\n", p->t_pred, p->t_compute,
             p->t_io);
     if (p->spilled) spw_plan_print_rounds(f, p);
@@ -1318,6 +1607,30 @@ static void print_round_row(FILE *f, const char *round, const char *table, const
     fmt_size(hr, sizeof hr, x->read_bytes);
     fprintf(f, "%-6s %-14s %-5s %10s %10s %11s %11s %8.3fs %8.3fs %8.3fs\n", round, table, mode, w, l,
             hw, hr, x->t_compute, x->t_io, x->t_pred);
+}
+
+/* The device tier's recompute-vs-store section (dev_price, dev_choose). */
+static void print_device(FILE *f, const spw_plan *p)
+{
+    char a[32], b[32], c[32], d[32], e[32];
+    fmt_size(a, sizeof a, p->dev_budget / 4 * 3);
+    fprintf(f, "recompute vs store on the device (predicted seconds and link bytes of what differs; "
+               "the recompute tier needs its coset passes within 3/4 of the VRAM budget, %s; "
+               "priced = the table's tier with every LDE stored):\n", a);
+    fprintf(f, "%-14s %-6s %10s %4s %13s %13s %11s %11s %11s %11s %s\n", "table", "priced",
+            "coset need", "fits", "lde recompute", "lde store", "h2d recomp.", "d2h recomp.",
+            "h2d store", "d2h store", "runs");
+    for (uint32_t t = 0; t < p->n_tables; t++) {
+        const spw_plan_table *x = &p->tables[t];
+        fmt_size(a, sizeof a, x->dev_need);
+        fmt_size(b, sizeof b, x->dev.h2d_recompute);
+        fmt_size(c, sizeof c, x->dev.h2d_store);
+        fmt_size(d, sizeof d, x->dev.d2h_store);
+        fmt_size(e, sizeof e, x->dev.d2h_recompute);
+        fprintf(f, "%-14s %-6s %10s %4s %12.3fs %12.3fs %11s %11s %11s %11s %s\n", x->name,
+                x->dev.priced, a, x->dev_fits ? "yes" : "no", x->dev.t_recompute, x->dev.t_store, b,
+                e, c, d, x->dev_recompute ? "recompute" : "store");
+    }
 }
 
 void spw_plan_print_rounds(FILE *f, const spw_plan *p)
@@ -1346,6 +1659,10 @@ void spw_plan_print_rounds(FILE *f, const spw_plan *p)
                             &p->shared[r]);
         print_round_row(f, rn, "(total)", "", &p->rounds[r]);
     }
+    if (p->device) {
+        print_device(f, p);
+        return;
+    }
     fprintf(f, "recompute vs store (predicted seconds; the streaming prover stores the LDE and "
                "recomputes the extended composition domain):\n");
     fprintf(f, "%-14s %-5s %13s %13s %-8s %13s %13s %s\n", "table", "mode", "lde recompute",
@@ -1357,8 +1674,8 @@ void spw_plan_print_rounds(FILE *f, const spw_plan *p)
             snprintf(er, sizeof er, "%.3fs", x->t_ext_recompute);
             snprintf(es, sizeof es, "%.3fs", x->t_ext_store);
         }
-        fprintf(f, "%-14s %-5s %12.3fs %12.3fs %-8s %13s %13s %s\n", x->name,
-                x->mixed ? "mixed" : x->tier == SPW_TIER_NVME ? "nvme" : "pool", x->t_lde_recompute,
+        fprintf(f, "%-14s %-5s %12.3fs %12.3fs %-8s %13s %13s %s\n", x->name, table_mode(x),
+                x->t_lde_recompute,
                 x->t_lde_store,
                 x->lde_store_cheaper ? "store" : "recomp.*", er, es,
                 !x->recompute_lde ? "-" : x->ext_store_cheaper ? "store*" : "recomp.");

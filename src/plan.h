@@ -51,6 +51,16 @@ typedef struct spw_plan_round {
     int tier;
 } spw_plan_round;
 
+/* The device tier's prices of one table's LDE choices (recompute on the
+ * device vs store; src/plan.c dev_price): predicted seconds, link bytes
+ * host->device and device->host of each, and the table's tier in the
+ * stored-LDE plan they were priced on (pool, nvme, mixed). */
+typedef struct spw_plan_dev_price {
+    double t_recompute, t_store;
+    uint64_t h2d_recompute, d2h_recompute, h2d_store, d2h_store;
+    char priced[8];
+} spw_plan_dev_price;
+
 typedef struct spw_plan_table {
     char name[64];
     unsigned log_n, log_N, log_e;   /* trace, LDE, composition-domain log sizes */
@@ -83,6 +93,17 @@ typedef struct spw_plan_table {
     double t_lde_recompute, t_lde_store; /* LDE re-read by composition and DEEP */
     int ext_store_cheaper, lde_store_cheaper;
     double t_compute, t_io;         /* predicted seconds */
+    /* streaming device tier (plan->device; docs/OUT_OF_CORE.md, "The
+     * device tier: recompute vs store"): dev_recompute = 1 when the LDE is
+     * never stored (the recompute tier: every pass that reads it evaluates
+     * cosets from the stored coefficients on the device; src/sched/stream.c
+     * executes exactly this flag); dev_need = spw_sdev_coset_bytes of the
+     * table, dev_fits = dev_need <= 3/4 of the VRAM budget; the predicted
+     * seconds and link bytes of both choices, priced on the stored-LDE
+     * schedule (what differs between them) */
+    int dev_recompute, dev_fits;
+    uint64_t dev_need;
+    spw_plan_dev_price dev;
 } spw_plan_table;
 
 typedef struct spw_plan {
@@ -122,6 +143,19 @@ typedef struct spw_plan {
      * (the resident device plan does not fit the VRAM budget) */
     int device;                      /* 1 = streaming device tier (src/sched/dev.h) */
     uint64_t dev_budget;             /* its VRAM budget (0 = 90% of free memory) */
+    /* the recompute tier (spw_plan_make_device): $SPW_RECOMPUTE (0 = off,
+     * every LDE stored; 1 = auto, the default: a table recomputes when it
+     * fits and the model predicts less time; 2 = the odd-numbered tables
+     * that fit, whatever the model says: tests of mixed proofs), the
+     * tables that recompute and the LDE bytes they do not store; the
+     * link model: pinned host<->device GB/s (probe file's h2d_gbs/d2h_gbs,
+     * else SPW_PLAN_H2D_GBS/D2H_GBS), page-locking GB/s of the pool, device
+     * seconds per NTT unit (column x point x log2 points) */
+    int recompute_env;
+    uint32_t n_dev_recompute;
+    uint64_t dev_lde_saved;
+    double h2d_gbs, d2h_gbs, pin_gbs, dev_ntt_s;
+    char link_source[SPW_PLAN_DIR_MAX + 32];
     uint64_t tile_bytes;             /* tile payload target of the streamed matrices */
     int checks_deferred;             /* the host checks run only if the proof fails:
                                         the prover must fail on sum L_t != 0 */
@@ -146,6 +180,26 @@ typedef struct spw_plan {
 spw_status spw_plan_make(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *def,
                          const char *probe_path);
 void spw_plan_clear(spw_plan *plan);
+/* The plan of the streaming device tier, which spw_sched_dispatch runs:
+ * the streamed schedule whatever the host budget (mode spilled), tiles of
+ * SPW_PLAN_DEV_TILE_BYTES (the default tiles when the host budget is too
+ * small for them), device = 1, dev_budget = vram_budget = ctx's VRAM
+ * budget, else 90% of the free device memory (SPW_ERR_NO_CUDA when that
+ * is 0: no device and no budget given), and per table the recompute tier
+ * (dev_recompute, $SPW_RECOMPUTE) with the store, pool, disk and
+ * per-round bytes of the schedule that runs it. */
+spw_status spw_plan_make_device(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *def,
+                                const char *probe_path);
+/* Link model defaults of the device tier's recompute-vs-store prices:
+ * pinned host<->device GB/s without a probe file (PCIe 4 x16, the brief's
+ * consumer target; the H100 host measures ~55), page-locking the pool
+ * (between the 3.4 GB/s of a first touch and the 24 GB/s of memory
+ * touched before, H100 host) and the device NTT (H100: 2^24 x 16 columns
+ * in 16.6 ms = 0.0026 ns per column x point x log2 points). */
+#define SPW_PLAN_H2D_GBS 25.0
+#define SPW_PLAN_D2H_GBS 25.0
+#define SPW_PLAN_PIN_GBS 8.0
+#define SPW_PLAN_DEV_NTT_NS 0.003
 /* Tile payload target of the plans this thread makes next (0 = default or
  * $SPW_TILE_BYTES); the streaming device tier uses SPW_PLAN_DEV_TILE_BYTES. */
 void spw_plan_set_tile_bytes(uint64_t bytes);
@@ -184,6 +238,9 @@ typedef struct cli_budget {
 } cli_budget;
 int cli_budget_opt(const char *cmd, cli_budget *b, const char *a, const char *v);
 int cli_budget_apply(const char *cmd, spw_ctx *ctx, const cli_budget *b);
+/* --backend's value v (auto, cpu, cuda) into *backend (spw_backend):
+ * 0, or -1 with a message. */
+int cli_backend_opt(const char *cmd, const char *v, int *backend);
 
 struct spw_prove_opts;
 struct spw_prove_stats;

@@ -8,3 +8,7 @@ tests_test_sched_store_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 check_PROGRAMS += tests/test_sched_mem
 TESTS += tests/test_sched_mem
 tests_test_sched_mem_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+# the planner's streaming device tier: recompute vs store (owner: plandev)
+check_PROGRAMS += tests/test_plan_device
+TESTS += tests/test_plan_device
+tests_test_plan_device_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)

@@ -3,12 +3,16 @@
  * (the same workload options as `spillway prove`) without proving: per
  * table rows, columns, mode, chunk and group sizes, working set per tier,
  * bytes per link and the predicted time, and for streamed plans the
- * per-round section. Also the budget options shared with `spillway prove`
- * (plan.h).
+ * per-round section; with the device backend (--backend cuda, or auto
+ * with a GPU present) whether the resident device prover or the streaming
+ * device tier runs, and the latter's plan with its recompute-vs-store
+ * choices. Also the budget options shared with `spillway prove` (plan.h).
  */
 #include "cli.h"
+#include "gpu_prover.h"
 #include "internal.h"
 #include "plan.h"
+#include "sched/dev.h"
 #include "workloads.h"
 
 #include <stdio.h>
@@ -57,6 +61,18 @@ int cli_budget_opt(const char *cmd, cli_budget *b, const char *a, const char *v)
     return 0;
 }
 
+int cli_backend_opt(const char *cmd, const char *v, int *backend)
+{
+    if (!strcmp(v, "auto")) *backend = SPW_BACKEND_AUTO;
+    else if (!strcmp(v, "cpu")) *backend = SPW_BACKEND_CPU;
+    else if (!strcmp(v, "cuda")) *backend = SPW_BACKEND_CUDA;
+    else {
+        cli_error(cmd, "--backend: expected auto, cpu or cuda, got '%s'", v);
+        return -1;
+    }
+    return 0;
+}
+
 int cli_budget_apply(const char *cmd, spw_ctx *ctx, const cli_budget *b)
 {
     if (spw_ctx_set_param(ctx, SPW_PARAM_HOST_BUDGET, (int64_t)b->host) != SPW_OK ||
@@ -77,6 +93,7 @@ static void usage(FILE *f)
             "                     [--seed S] [--blowup B] [--threads T] [--host-budget SIZE]\n"
             "                     [--vram-budget SIZE] [--spill-dir DIR]\n"
             "                     [--mode auto|resident|spilled] [--chunk-rows N] [--probe FILE]\n"
+            "                     [--backend auto|cpu|cuda]\n"
             "  Prints the plan `spillway prove` with the same options would execute: per\n"
             "  table the rows, columns, mode, chunk rows, column group, working set per\n"
             "  tier, then the pool and spill-file sizes, the store's peak, the bytes over\n"
@@ -85,14 +102,87 @@ static void usage(FILE *f)
             "  bytes per link and predicted times, and the recompute-vs-store costs.\n"
             "  Nothing is proven. --probe FILE (or $SPW_PROBE_FILE) takes the disk\n"
             "  bandwidths from `spillway probe --save FILE`, and the CPU calibration\n"
-            "  of the compute model when the file has it (cpu_threads, ...).\n");
+            "  of the compute model when the file has it (cpu_threads, ...).\n"
+            "  --backend (default auto, as `spillway prove`): cpu plans the CPU prover;\n"
+            "  cuda (or auto when a GPU is present) the device backend: whether the\n"
+            "  resident device prover runs (its working-set estimate within the VRAM\n"
+            "  budget, and not --mode spilled: nothing more to plan) or the streaming\n"
+            "  device tier, whose plan follows: per table whether the LDE is recomputed\n"
+            "  on the device from the coefficients (the recompute tier: it fits 3/4 of\n"
+            "  the VRAM budget and is predicted cheaper; $SPW_RECOMPUTE=0 stores every\n"
+            "  LDE, 2 recomputes only the odd-numbered tables that fit) or stored, with\n"
+            "  both predicted costs, and the pool, store, disk and link figures of that\n"
+            "  schedule. The VRAM budget is --vram-budget, else 90%% of the free device\n"
+            "  memory; with cuda and no GPU, --vram-budget is required. Link speeds from\n"
+            "  the probe file's h2d_gbs/d2h_gbs (a probe run on a GPU machine).\n");
+}
+
+/* The device backend's plan (--backend cuda, or auto with a GPU): the
+ * resident device prover when its estimate fits the VRAM budget (and the
+ * mode is not spilled), else the streaming device tier's plan, as
+ * src/prover.c and spw_sched_dispatch decide. Returns a CLI_ code; *cpu = 1
+ * when auto falls back to the CPU (below the tier's minimum). */
+static int plan_device(spw_ctx *ctx, spw_plan *plan, const spw_air_def *def, const char *probe,
+                       const char *tag, int backend, int *cpu)
+{
+    char a[32], b[32];
+    uint64_t budget = ctx->vram_budget ? ctx->vram_budget : spw_plan_default_vram_budget();
+    *cpu = 0;
+    if (!budget) {
+        cli_error("plan", "--backend cuda: no CUDA device here to take the VRAM budget from; give "
+                          "--vram-budget SIZE to plan for a device");
+        return CLI_USAGE;
+    }
+    unsigned blowup = ctx->blowup ? ctx->blowup : 4;
+    uint64_t est = spw_gpu_estimate(def, blowup);
+    printf("statement: %s\n", tag);
+    printf("backend: %s; VRAM budget %s (%s)\n",
+           backend == SPW_BACKEND_CUDA ? "cuda" : "auto (a GPU is present: the device)",
+           cli_fmt_size(a, sizeof a, budget),
+           ctx->vram_budget ? "--vram-budget" : "90% of free device memory");
+#ifndef SPW_HAVE_CUDA
+    printf("note: CUDA is not compiled into this build: spillway prove --backend cuda would fail\n");
+#endif
+    if (est <= budget && ctx->mode != SPW_MODE_SPILLED) {
+        printf("device: resident: working-set estimate %s <= VRAM budget %s: every round on the "
+               "device in one arena, nothing streamed (docs/GPU.md)\n",
+               cli_fmt_size(a, sizeof a, est), cli_fmt_size(b, sizeof b, budget));
+        return CLI_OK;
+    }
+    printf("device: streaming tier: working-set estimate %s %s VRAM budget %s%s\n",
+           cli_fmt_size(a, sizeof a, est), est > budget ? ">" : "<=", cli_fmt_size(b, sizeof b, budget),
+           est > budget ? "" : " (--mode spilled)");
+    spw_status st = spw_plan_make_device(ctx, plan, def, probe);
+    if (st != SPW_OK) {
+        cli_error("plan", "%s: %s", spw_strerror(st), spw_ctx_last_error(ctx));
+        return CLI_FAIL;
+    }
+    uint32_t big = 0;
+    uint64_t need = spw_sdev_min_bytes(plan, def, &big);
+    if (need > budget) {
+        const spw_plan_table *t = &plan->tables[big];
+        char msg[320];
+        snprintf(msg, sizeof msg, "VRAM budget %s is below the minimum %s of the streaming device "
+                 "tier for table %s (2^%u rows x %u columns)", cli_fmt_size(a, sizeof a, budget),
+                 cli_fmt_size(b, sizeof b, need), t->name, t->log_n, t->nm);
+        spw_plan_clear(plan);
+        if (backend == SPW_BACKEND_CUDA) {
+            cli_error("plan", "--backend cuda: %s; raise --vram-budget", msg);
+            return CLI_FAIL;
+        }
+        printf("device: %s: auto falls back to the CPU prover\n", msg);
+        *cpu = 1;
+        return CLI_OK;
+    }
+    spw_plan_print(stdout, plan);
+    return CLI_OK;
 }
 
 int cli_plan(int argc, char **argv)
 {
     const char *workload = NULL, *preset = NULL, *probe = NULL;
     uint64_t log_rows = 0, seed = 0, blowup = 4, threads = 0;
-    int have_seed = 0;
+    int have_seed = 0, backend = SPW_BACKEND_AUTO;
     cli_budget bud = {0, 0, 0, SPW_MODE_AUTO, NULL};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -114,6 +204,9 @@ int cli_plan(int argc, char **argv)
         if (!strcmp(a, "--workload")) workload = v;
         else if (!strcmp(a, "--preset")) preset = v;
         else if (!strcmp(a, "--probe")) probe = v;
+        else if (!strcmp(a, "--backend")) {
+            if (cli_backend_opt("plan", v, &backend)) return CLI_USAGE;
+        }
         else if (!strcmp(a, "--log-rows")) {
             if (cli_parse_uint(v, 1, 32, &log_rows)) {
                 cli_error("plan", "--log-rows: expected 1..32, got '%s'", v);
@@ -157,6 +250,7 @@ int cli_plan(int argc, char **argv)
     spw_plan plan;
     memset(&plan, 0, sizeof plan);
     if (spw_ctx_set_param(ctx, SPW_PARAM_BLOWUP, (int64_t)blowup) != SPW_OK ||
+        spw_ctx_set_param(ctx, SPW_PARAM_BACKEND, backend) != SPW_OK ||
         cli_budget_apply("plan", ctx, &bud)) {
         rc = CLI_USAGE;
         goto out;
@@ -176,12 +270,20 @@ int cli_plan(int argc, char **argv)
         cli_error("plan", "%s", spw_ctx_last_error(ctx));
         goto out;
     }
-    spw_status st = spw_plan_make(ctx, &plan, spw_air_get_def(air), probe);
+    const spw_air_def *def = spw_air_get_def(air);
+    if (backend == SPW_BACKEND_CUDA || spw_gpu_wanted(ctx)) { /* the device backend */
+        int cpu = 0;
+        rc = plan_device(ctx, &plan, def, probe, tag, backend, &cpu);
+        if (rc != CLI_OK || !cpu) goto out;
+        rc = CLI_FAIL;
+        tag[0] = 0; /* printed */
+    }
+    spw_status st = spw_plan_make(ctx, &plan, def, probe);
     if (st != SPW_OK) {
         cli_error("plan", "%s: %s", spw_strerror(st), spw_ctx_last_error(ctx));
         goto out;
     }
-    printf("statement: %s\n", tag);
+    if (tag[0]) printf("statement: %s\n", tag);
     spw_plan_print(stdout, &plan);
     rc = CLI_OK;
 out:

@@ -202,13 +202,7 @@ int cli_prove(int argc, char **argv)
                 return CLI_USAGE;
             }
         } else if (!strcmp(a, "--backend")) {
-            if (!strcmp(v, "auto")) backend = SPW_BACKEND_AUTO;
-            else if (!strcmp(v, "cpu")) backend = SPW_BACKEND_CPU;
-            else if (!strcmp(v, "cuda")) backend = SPW_BACKEND_CUDA;
-            else {
-                cli_error("prove", "--backend: expected auto, cpu or cuda, got '%s'", v);
-                return CLI_USAGE;
-            }
+            if (cli_backend_opt("prove", v, &backend)) return CLI_USAGE;
         } else if (!strcmp(a, "--vram-budget")) {
             if (cli_parse_size(v, &vram) || vram == 0) {
                 cli_error("prove", "--vram-budget: expected a size such as 512M or 2G, got '%s'", v);

@@ -1368,25 +1368,19 @@ static spw_status open_queries(run *u, stab *S, uint32_t nt, fri_state *fri, spw
 
 /* ---- driver ---- */
 
-/* The recompute tier (dev.h, "coset passes") for every table whose passes
- * fit 3/4 of the VRAM budget: on the device, evaluating a coset from the
- * coefficients costs far less than moving the LDE (blowup x the
- * coefficients) to the host and back for the tree, the composition, DEEP
- * and the openings, and the LDE never takes room in the pool or on disk.
- * $SPW_RECOMPUTE=0 turns it off (the stored-LDE path), 1/unset = auto,
- * 2 = only the odd-numbered tables that fit (tests of mixed proofs). */
+/* The recompute tier (dev.h, "coset passes"): the tables the planner
+ * chose (spw_plan_make_device: they fit 3/4 of the VRAM budget and its
+ * cost model, or $SPW_RECOMPUTE, says so; docs/OUT_OF_CORE.md) never store
+ * their LDE; every pass evaluates cosets from the coefficients on the
+ * device. The prover executes exactly the plan's choice. */
 static void choose_cosets(run *u, stab *S, uint32_t nt)
 {
-    const char *e = getenv("SPW_RECOMPUTE");
-    if (e && atoi(e) == 0) return;
-    int odd = e && atoi(e) == 2;
-    uint64_t room = spw_sdev_budget(u->dev) / 4 * 3, saved = 0;
+    uint64_t saved = 0;
     uint32_t k = 0;
     for (uint32_t t = 0; t < nt; t++) {
         stab *s = &S[t];
-        uint64_t need = spw_sdev_coset_bytes(s->nm, s->na, s->nc, s->log_n, u->log_b, s->log_e);
-        if (need > room || (odd && !(t & 1))) continue;
-        s->coset = 1;
+        s->coset = u->plan->tables[t].dev_recompute;
+        if (!s->coset) continue;
         k++;
         saved += 8 * (uint64_t)s->N * (s->nm + s->na + s->nc);
     }
@@ -1709,21 +1703,12 @@ out:
 
 /* The dispatch spw_prove_ex calls after its checks: 1 when the streaming
  * prover handled the call (*status set), 0 for the in-memory prover. */
-/* The streamed schedule for the device tier: made in mode spilled, so it
- * has the pool and the row chunks whatever the host budget. */
+/* The streamed schedule for the device tier (plan.h): made in mode
+ * spilled, so it has the pool and the row chunks whatever the host budget,
+ * with the recompute tier's tables chosen by the planner. */
 static spw_status dev_plan(spw_ctx *ctx, spw_plan *plan, const spw_air *air)
 {
-    int mode = ctx->mode;
-    ctx->mode = SPW_MODE_SPILLED;
-    spw_plan_set_tile_bytes(SPW_PLAN_DEV_TILE_BYTES); /* larger disk requests and copies */
-    spw_status st = spw_plan_make(ctx, plan, spw_air_get_def(air), NULL);
-    spw_plan_set_tile_bytes(0);
-    if (st == SPW_ERR_BUDGET) { /* a small host budget: the default tiles need less */
-        spw_plan_clear(plan);
-        st = spw_plan_make(ctx, plan, spw_air_get_def(air), NULL);
-    }
-    ctx->mode = mode;
-    return st;
+    return spw_plan_make_device(ctx, plan, spw_air_get_def(air), NULL);
 }
 
 spw_status spw_sched_device_check(spw_ctx *ctx, const spw_air *air, int *ok)
@@ -1771,12 +1756,7 @@ int spw_sched_dispatch(spw_ctx *ctx, spw_status *status, uint8_t **proof_out, si
         *status = st;
         return 1;
     }
-    if (device) {
-        plan.spilled = 1;
-        plan.device = 1;
-        plan.dev_budget = ctx->vram_budget;
-        plan.checks_deferred = deferred;
-    }
+    if (device) plan.checks_deferred = deferred; /* spilled, device, dev_budget: the planner's */
     if (!plan.spilled) {
         spw_plan_clear(&plan);
         return 0;
