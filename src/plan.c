@@ -191,9 +191,13 @@ static uint64_t round_work(const tdim *d, uint64_t R, uint64_t G, unsigned threa
     uint64_t deep = 16 * (d->nm + d->na + d->nc) * R + 72 * R + (uint64_t)threads * 24 * 256 * 5;
     if (d->rec) { /* the recompute tier's page-locked host buffers (stream.c, dev.c): */
         uint64_t heap = 64 * (d->N < (UINT64_C(1) << 20) ? d->N : UINT64_C(1) << 20);
-        col = col > heap ? col : heap; /* a coset tree's heap chunk (and main's column phase) */
-        colE = interp = leaf = aux = comp = 0; /* LogUp and composition on the device */
-        deep = 24 * d->N + 24 * R;     /* DEEP: every point's value, then the roll-in chunk */
+        uint64_t stage = G * d->n * 8; /* main column phase: two slots of a group */
+        if (stage > (UINT64_C(256) << 20)) stage = (UINT64_C(256) << 20) / (d->n * 8) * d->n * 8;
+        if (stage < d->n * 8) stage = d->n * 8;
+        col = 2 * stage > heap ? 2 * stage : heap; /* or a coset tree's heap chunk */
+        /* LogUp, composition, OOD and DEEP (the roll-in added on the device)
+         * keep nothing of the table's size on the host */
+        colE = interp = leaf = aux = comp = ood = deep = 0;
     }
     switch (r) {
     case SPW_ROUND_MAIN: return col > leaf ? col : leaf;
@@ -385,14 +389,13 @@ static uint64_t tree_store(const geo *g, uint64_t nleaves, uint64_t R)
     return nleaves / Rt * chunk_len(32 * subtree_digests(g, Rt));
 }
 
-/* A tree of table p: the recompute tier stores every level (stream.c's
- * commit_coset: openings have no LDE rows to rebuild the lowest ones
- * from). */
+/* A tree of table p: the same levels stored with either LDE choice (the
+ * recompute tier's openings evaluate each query's bottom group of rows
+ * from the coefficients, stream.c's open_queries). */
 static uint64_t table_tree(const geo *g, const spw_plan_table *p, uint64_t nleaves, uint64_t R)
 {
-    geo x = *g;
-    if (p->dev_recompute) x.skip = 0;
-    return tree_store(&x, nleaves, R);
+    (void)p;
+    return tree_store(g, nleaves, R);
 }
 
 /* The data sets of a table that can have a home tier of their own: what
@@ -571,31 +574,32 @@ static uint64_t tl_peak(const timeline *x, const int *in)
 
 /* Coefficient uploads of one coset pass of the recompute tier over c
  * columns and k cosets: once when a device copy of the coefficients fits
- * beside the passes' buffers (dev_need + the copy within 3/4 of the VRAM
- * budget; dev.c's coset_want_coef asks the arena's largest free block at
- * run time), else once per coset. */
+ * beside the pass's buffers (its evaluations, the copy, its largest other
+ * buffer: the leaf digests, DEEP values or quotient, 320 MiB of scratch
+ * and margin, within the VRAM budget; dev.c's coset_want_coef asks the
+ * arena's largest free block at run time), else once per coset. */
 static uint64_t dev_uploads(const spw_plan_table *p, const tdim *d, uint64_t c, uint64_t k,
                             uint64_t budget)
 {
-    return p->dev_need + 8 * c * d->n <= budget / 4 * 3 ? 1 : k;
+    (void)p;
+    uint64_t other = 32 * d->N > 24 * d->NE ? 32 * d->N : 24 * d->NE;
+    return 16 * c * d->n + other + (UINT64_C(320) << 20) <= budget ? 1 : k;
 }
 
 /* Disk bytes of the recompute tier's table (rec = 1 in table_disk): no
- * trace, LDE, extended domain or quotient in the store; trees of every
- * level; each coset pass reads the coefficients from the store once per
- * upload (dev_uploads): the main tree, LogUp (the main coefficients once:
- * the trace is their coset of shift 1; the aux tree from the device copy),
- * the composition (its tree from the device copy), OOD (once), DEEP, the
- * openings (once per coset queried). */
+ * trace, LDE, extended domain or quotient in the store; trees as the
+ * stored LDE's; each coset pass reads the coefficients from the store once
+ * per upload (dev_uploads): the main tree, LogUp (the main coefficients
+ * once: the trace is their coset of shift 1; the aux tree from the device
+ * copy), the composition (its tree from the device copy), OOD (once),
+ * DEEP, the openings (the rows of each query's bottom group). */
 static void table_disk_rec(spw_plan_round *x, const tdim *d, const spw_plan_table *p, uint32_t nq,
                            const geo *g, uint64_t budget)
 {
     spw_plan_round *xm = x, *xa = x + SPW_ROUND_COUNT, *xc = x + 2 * SPW_ROUND_COUNT;
     uint64_t n = d->n, N = d->N, K = d->N / d->n, E = d->NE / d->n, ma = d->nm + d->na;
     uint64_t trm = 8 * n * d->nm, tra = 8 * n * d->na, cc = 8 * n * d->nc;
-    geo g0 = *g;
-    g0.skip = 0;
-    uint64_t Rtr = N < g->tree_rows ? N : g->tree_rows, sub = 32 * subtree_digests(&g0, Rtr);
+    uint64_t Rtr = N < g->tree_rows ? N : g->tree_rows, sub = 32 * subtree_digests(g, Rtr);
     uint64_t tree = N / Rtr * sub, qk = nq < K ? nq : K;
     uint64_t uc = dev_uploads(p, d, ma, E, budget), ud = dev_uploads(p, d, ma + d->nc, K, budget);
     xm[SPW_ROUND_MAIN].write_bytes = trm + tree;
@@ -611,7 +615,7 @@ static void table_disk_rec(spw_plan_round *x, const tdim *d, const spw_plan_tabl
         x[k * SPW_ROUND_COUNT + SPW_ROUND_DEEP].read_bytes = ud * cols[k];
         if (cols[k])
             x[k * SPW_ROUND_COUNT + SPW_ROUND_QUERY].read_bytes =
-                qk * cols[k] + (uint64_t)nq * (sub + CHUNK_HDR) / 4;
+                dev_uploads(p, d, ma + d->nc, qk, budget) * cols[k] + (uint64_t)nq * (sub + CHUNK_HDR) / 4;
     }
 }
 
@@ -1394,8 +1398,9 @@ static void dev_price(spw_plan_table *p, const tdim *d, const spw_plan *plan, ui
                    (ext ? (double)ma * (double)NE * lE : 0) + 3.0 * (double)NE * lE;
     double pin = plan->nvme_bytes ? 0 : 8.0 * (double)(N * all) / (plan->pin_gbs * 1e9);
     p->dev.h2d_recompute = 8 * n * (dev_uploads(p, d, nm, K, B) * nm + nm + dev_uploads(p, d, ma, E, B) * ma +
-                                    dev_uploads(p, d, all, K, B) * all + qk * all);
-    p->dev.d2h_recompute = 8 * n * nc;
+                                    all + dev_uploads(p, d, all, K, B) * all +
+                                    dev_uploads(p, d, all, qk, B) * all);
+    p->dev.d2h_recompute = 8 * n * (na + nc);
     double ntt_r = (double)n * ln * (double)(K * nm + nm + na + K * na + E * ma + K * nc + K * all + qk * all) +
                    3.0 * (double)NE * lE;
     spw_plan_round rs[NSET * SPW_ROUND_COUNT], rr[NSET * SPW_ROUND_COUNT], sh[SPW_ROUND_COUNT];
@@ -1477,7 +1482,8 @@ spw_status spw_plan_make_device(const spw_ctx *ctx, spw_plan *plan, const spw_ai
         return SPW_OK;
     }
     /* the schedule with the recompute tier's tables: no LDE in the store.
-     * Where their host buffers (DEEP keeps 24 bytes per LDE point) do not
+     * Where their host buffers (the main column phase's staging, a tree's
+     * heap chunk) do not
      * fit the host budget, the largest of them stores instead, until the
      * plan is made (at worst the stored-LDE plan, which was) */
     dv.rec = rec;

@@ -61,16 +61,14 @@ static void device_case(spw_ctx *ctx, built *b, const uint8_t *ref, size_t ref_l
     int recompute = !rc || atoi(rc) != 0;
     uint64_t c0 = spw_sdev_cosets_total();
     spw_statement st = {b->pub, b->np, (const uint8_t *)b->tag, strlen(b->tag)};
-    spw_plan plan; /* as the device tier plans: mode spilled, its tile size */
-    int mode = ctx->mode;
-    ctx->mode = SPW_MODE_SPILLED;
-    spw_plan_set_tile_bytes(SPW_PLAN_DEV_TILE_BYTES);
-    ck_assert_int_eq(spw_plan_make(ctx, &plan, spw_air_get_def(b->air), NULL), SPW_OK);
-    spw_plan_set_tile_bytes(0);
-    ctx->mode = mode;
+    spw_plan plan; /* the device tier's plan, which the run executes */
+    ck_assert_int_eq(spw_plan_make_device(ctx, &plan, spw_air_get_def(b->air), NULL), SPW_OK);
     int nvme = plan.nvme_bytes > 0;
+    uint32_t nrec = plan.n_dev_recompute;
     spw_plan_clear(&plan);
     if (expect_nvme) ck_assert_msg(nvme, "%s: the plan should page to NVMe", what);
+    ck_assert_msg(recompute == (nrec > 0), "%s: the plan recomputes %u tables (SPW_RECOMPUTE=%s)",
+                  what, nrec, rc ? rc : "unset");
     uint8_t *p = NULL;
     size_t len = 0;
     uint64_t k0 = spw_cuda_kernel_launches(), h0 = spw_cuda_bytes_h2d(), fl0, ff0, fl1, ff1;
@@ -91,7 +89,7 @@ static void device_case(spw_ctx *ctx, built *b, const uint8_t *ref, size_t ref_l
         ck_assert_msg(fl1 > fl0 && ff1 == ff0, "%s: FRI did not run on the device (%llu layers, "
                       "%llu fallbacks)", what, (unsigned long long)(fl1 - fl0),
                       (unsigned long long)(ff1 - ff0));
-    uint64_t nco = spw_sdev_cosets_total() - c0;
+    uint64_t nco = spw_sdev_cosets_total() - c0; /* the run did what the plan said */
     if (recompute) ck_assert_msg(nco > 0, "%s: the recompute tier did not run", what);
     else ck_assert_msg(nco == 0, "%s: %llu coset passes with SPW_RECOMPUTE=0", what, (unsigned long long)nco);
     ck_assert_uint_gt(gs.kernels, 0);
@@ -146,22 +144,22 @@ static void workload(const char *name, unsigned log_rows, const char *preset)
     snprintf(what, sizeof what, "%s, spilled, vram 512 MiB, FRI on the host", b.tag);
     device_case(ctx, &b, ref, ref_len, what, (uint64_t)512 << 20, 0, 1);
     unsetenv("SPW_SDEV_FRI_ROOM");
-    /* host budget an eighth of the working set (at least the planner's
-     * minimum): the store pages to NVMe */
-    uint64_t host = ws / 8;
-    spw_plan_set_tile_bytes(SPW_PLAN_DEV_TILE_BYTES);
-    for (;; host += host / 4) {
-        settings(ctx, SPW_BACKEND_CUDA, SPW_MODE_SPILLED, (uint64_t)512 << 20, host);
-        if (spw_plan_make(ctx, &plan, spw_air_get_def(b.air), NULL) == SPW_OK) break;
+    /* the smallest host budget the device plan takes (from 1/64 of the
+     * working set up): the store pages to NVMe, LDE stored and recomputed
+     * (whose store is smaller, so its budget is too) */
+    for (int rc = 0; rc < 2; rc++) {
+        setenv("SPW_RECOMPUTE", rc ? "1" : "0", 1);
+        uint64_t host = ws / 64;
+        for (;; host += host / 4 + 1) {
+            settings(ctx, SPW_BACKEND_CUDA, SPW_MODE_SPILLED, (uint64_t)512 << 20, host);
+            if (spw_plan_make_device(ctx, &plan, spw_air_get_def(b.air), NULL) == SPW_OK) break;
+            spw_plan_clear(&plan);
+        }
         spw_plan_clear(&plan);
+        snprintf(what, sizeof what, "%s, spilled, vram 512 MiB, host %llu KiB of %llu KiB", b.tag,
+                 (unsigned long long)(host >> 10), (unsigned long long)(ws >> 10));
+        device_case(ctx, &b, ref, ref_len, what, (uint64_t)512 << 20, 1, 0);
     }
-    spw_plan_clear(&plan);
-    spw_plan_set_tile_bytes(0);
-    snprintf(what, sizeof what, "%s, spilled, vram 512 MiB, host %llu KiB of %llu KiB", b.tag,
-             (unsigned long long)(host >> 10), (unsigned long long)(ws >> 10));
-    device_case(ctx, &b, ref, ref_len, what, (uint64_t)512 << 20, host < ws, 0);
-    setenv("SPW_RECOMPUTE", "1", 1);
-    device_case(ctx, &b, ref, ref_len, what, (uint64_t)512 << 20, host < ws, 0);
     /* odd tables recomputed, even ones stored: one proof, both kinds of roll-in */
     if (spw_air_get_def(b.air)->n_tables > 1) {
         setenv("SPW_RECOMPUTE", "2", 1);
