@@ -184,6 +184,13 @@ typedef struct spw_gpu_deep_args {
  * is then unused). SPW_ERR_INVALID_ARG for log_N outside 2..32 or a chunk
  * outside the LDE, a stride < rows or a NULL out_fe3. */
 spw_status spw_gpu_deep(spw_cuda_stream s, const spw_gpu_deep_args *a);
+/* d_out (3 columns of n: an ext3 polynomial's components) = the sum over
+ * c < ncols of d_g[c] (device, fe3) times column c (d_cols + c * stride).
+ * The DEEP of the recompute tier combines the coefficient columns this way
+ * before evaluating: evaluation is linear, so the combination's value at x
+ * is the weighted sum of the columns' values there. */
+spw_status spw_gpu_lincomb_ext(spw_cuda_stream s, uint64_t *d_out, const uint64_t *d_cols,
+                               size_t stride, uint32_t ncols, const fe3 *d_g, size_t n);
 
 /* One FRI fold: d_in (leaf layout, N = 2^log_n values on s_i * <w_N>) ->
  * d_out (leaf layout, N/2 values): (a+b)/2 + beta (a-b)/(2x), plus

@@ -59,6 +59,30 @@ __global__ void k_deep_rows(spw_gpu_deep_args a, uint64_t wN)
     a.out_fe3[o] = a.accumulate ? fe3_add(a.out_fe3[o], v) : v;
 }
 
+// out (3 columns of n: the components) = sum over c of g[c] * column c.
+__global__ void k_lincomb(uint64_t *out, const uint64_t *cols, size_t stride, uint32_t ncols,
+                          const fe3 *g, size_t n)
+{
+    for (size_t k = blockIdx.x * (size_t)blockDim.x + threadIdx.x; k < n;
+         k += (size_t)gridDim.x * blockDim.x) {
+        fe3 acc = fe3_zero();
+        for (uint32_t c = 0; c < ncols; c++) acc = fe3_add(acc, fe3_mul_base(g[c], cols[c * stride + k]));
+        for (int j = 0; j < 3; j++) out[j * n + k] = acc.c[j];
+    }
+}
+
+extern "C" spw_status spw_gpu_lincomb_ext(spw_cuda_stream s, uint64_t *d_out, const uint64_t *d_cols,
+                                          size_t stride, uint32_t ncols, const fe3 *d_g, size_t n)
+{
+    if (!n) return SPW_OK;
+    if (stride < n) return spw_cuda_set_error(SPW_ERR_INVALID_ARG, "k_lincomb: stride %zu < n %zu", stride, n);
+    size_t blocks = (n + TPB - 1) / TPB;
+    if (blocks > 65536) blocks = 65536;
+    k_lincomb<<<(unsigned)blocks, TPB, 0, (cudaStream_t)s>>>(d_out, d_cols, stride, ncols, d_g, n);
+    SPW_CUDA_LAUNCHED("k_lincomb");
+    return SPW_OK;
+}
+
 extern "C" spw_status spw_gpu_deep(spw_cuda_stream s, const spw_gpu_deep_args *a)
 {
     if (a->rows) {

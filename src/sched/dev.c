@@ -1612,32 +1612,60 @@ spw_status spw_sdev_coset_deep(spw_sdev *d, const fe3 *g1, size_t n1, const fe3 
     if (ri->nrows != N || ri->ncols != 1 || ri->esz != sizeof(fe3))
         return spw_fail(d->ctx, SPW_ERR_INTERNAL, "GPU streaming tier: DEEP roll-in of %zu x %zu "
                         "for %zu points", ri->ncols, ri->nrows, N);
-    if (mats_cols(mats, 3) != n1)
+    if (mats_cols(mats, 3) != n1 || n2 > n1)
         return spw_fail(d->ctx, SPW_ERR_INTERNAL, "GPU streaming tier: DEEP inputs of %zu columns "
-                        "against %zu coefficients", mats_cols(mats, 3), n1);
+                        "against %zu and %zu coefficients", mats_cols(mats, 3), n1, n2);
+    /* Evaluation is linear: the DEEP numerators' sums F1 = sum g1[c] f_c
+     * (every column) and F2 = sum g2[c] f_c (main and aux) are ext3
+     * polynomials whose coefficients are the same sums of the columns'
+     * coefficients. So the coefficients are combined once (6 base columns:
+     * F1's and F2's components) and only those are evaluated on the
+     * cosets; the kernel then reads them as 3 "main" and 3 "aux" columns
+     * with the basis vectors as weights (the same values, exactly). */
+    static const fe3 basis[12] = {{{1, 0, 0}}, {{0, 1, 0}}, {{0, 0, 1}}, {{0}}, {{0}}, {{0}},
+                                  {{0}}, {{0}}, {{0}}, {{1, 0, 0}}, {{0, 1, 0}}, {{0, 0, 1}}};
     coset c;
+    memset(&c, 0, sizeof c);
+    free_row_bufs(d);
+    c.t0 = spw_now();
+    c.n = n;
+    c.log_n = log_n;
+    c.nc = 6;
+    uint64_t *cf = NULL;
     fe3 *out = NULL, *g = NULL;
-    spw_status st = coset_open(d, &c, mats, 3, log_n);
-    if (st == SPW_OK) st = dalloc(d, &out, (uint64_t)N * sizeof(fe3));
-    if (st == SPW_OK) st = dalloc(d, &g, (n1 + n2) * sizeof(fe3));
+    spw_status st = dalloc(d, &cf, (uint64_t)n1 * n * 8);
+    if (st == SPW_OK) st = dalloc(d, &c.coef, 6 * (uint64_t)n * 8);
+    if (st == SPW_OK) st = dalloc(d, &g, (n1 + n2 + 12) * sizeof(fe3));
     if (st == SPW_OK && ((st = spw_cuda_memcpy_async(g, g1, n1 * sizeof(fe3), d->cs)) != SPW_OK ||
-                         (n2 && (st = spw_cuda_memcpy_async(g + n1, g2, n2 * sizeof(fe3), d->cs)) != SPW_OK)))
+                         (n2 && (st = spw_cuda_memcpy_async(g + n1, g2, n2 * sizeof(fe3), d->cs)) != SPW_OK) ||
+                         (st = spw_cuda_memcpy_async(g + n1 + n2, basis, sizeof basis, d->cs)) != SPW_OK))
         st = dfail(d, st);
+    double t_in = spw_now();
+    if (st == SPW_OK) st = mats_xfer(d, mats, 3, cf, n, 1);
+    c.t_in = spw_now() - t_in;
+    if (st == SPW_OK &&
+        ((st = spw_gpu_lincomb_ext(d->cs, c.coef, cf, n, (uint32_t)n1, g, n)) != SPW_OK ||
+         (st = spw_gpu_lincomb_ext(d->cs, c.coef + 3 * n, cf, n, (uint32_t)n2, g + n1, n)) != SPW_OK))
+        st = dfail(d, st);
+    if (st == SPW_OK) st = sync_cs(d); /* cf's room goes to the evaluations */
+    dfree(d, &cf);
+    c.have_coef = 1;
+    if (st == SPW_OK) st = dalloc(d, &c.ev, 6 * (uint64_t)n * 8);
+    if (st == SPW_OK) st = dalloc(d, &c.pw, (uint64_t)n * 8);
+    if (st == SPW_OK) st = dalloc(d, &out, (uint64_t)N * sizeof(fe3));
     if (st == SPW_OK && !first) st = mats_xfer(d, rim, 1, out, N, 1); /* the sum so far */
-    if (st == SPW_OK) coset_want_coef(d, &c);
-    size_t nm = mats[0] ? mats[0]->ncols : 0, na = mats[1] ? mats[1]->ncols : 0;
     for (size_t j = 0; j < K && st == SPW_OK; j++) {
         st = coset_eval(d, &c, coset_shift(log_n, log_b, j));
         spw_gpu_deep_args a;
         memset(&a, 0, sizeof a);
         a.main = c.ev;
-        a.aux = na ? c.ev + nm * n : NULL;
-        a.comp = c.ev + (nm + na) * n;
-        a.nm = (uint32_t)nm;
-        a.na = (uint32_t)na;
-        a.nc = (uint32_t)(n1 - nm - na);
-        a.g1 = g;
-        a.g2 = g + n1;
+        a.aux = c.ev + 3 * n;
+        a.comp = c.ev;
+        a.nm = 3;
+        a.na = 3;
+        a.nc = 0;
+        a.g1 = g + n1 + n2;
+        a.g2 = g + n1 + n2 + 6;
         a.v1 = v1;
         a.v2 = v2;
         a.zeta = zeta;
