@@ -1684,8 +1684,10 @@ out:
                 (unsigned long long)(ds.peak >> 20), (unsigned long long)(ds.budget >> 20),
                 (unsigned long long)(ds.h2d >> 20), (unsigned long long)(ds.d2h >> 20),
                 (unsigned long long)ds.kernels, ds.busy_s);
-        spw_sdev_close(u.dev);
     }
+    double tc0 = spw_now(), tc1, tc2;
+    if (u.dev) spw_sdev_close(u.dev);
+    tc1 = spw_now();
     fri_free(&fri, rollin);
     free(rollin);
     if (S)
@@ -1694,7 +1696,10 @@ out:
     free(ch);
     free(pre);
     spw_proof_clear(&P);
+    tc2 = spw_now();
     spw_spill_free(u.sp);
+    spw_log(ctx, SPW_LOG_DEBUG, "stream prover: clean-up %.3f s (device tier %.3f s, matrices %.3f s, "
+            "store %.3f s)", spw_now() - tc0, tc1 - tc0, tc2 - tc1, spw_now() - tc2);
     stats->total = 0;
     for (int r = 0; r < SPW_ROUND_COUNT; r++) stats->total += stats->seconds[r];
     return st;
