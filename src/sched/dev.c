@@ -301,6 +301,13 @@ struct spw_sdev {
     int n_cache;
     uint64_t cache_seq, cache_bytes;
     spw_sdev_stats cnt; /* the counters of spw_sdev_stats (cache_*, pin_s, fri_*) */
+    /* coefficients a column phase left on the device for the next coset
+     * pass over the same matrix (spw_sdev_cols_job.keep); dropped by any
+     * other pass and whenever an allocation needs the room */
+    struct {
+        const spw_mat *m;
+        uint64_t *p;
+    } kept;
     struct sdev_fri *fri; /* FRI commit (spw_sdev_fri_begin .. end) */
     uint64_t pin_cap;     /* pool bytes the coset passes' uploads may pin at once (0: any) */
     /* page-locked host buffers, kept for reuse (spw_sdev_host_alloc) */
@@ -354,13 +361,38 @@ static spw_status dfail(spw_sdev *d, spw_status s)
         if (d_s_ != SPW_OK) return dfail(d, d_s_);    \
     } while (0)
 
-/* Every buffer of the tier: the device cache gives way when the arena has
- * no room (its entries are clean copies). */
+/* The kept coefficients (d->kept) freed. */
+static void kept_drop(spw_sdev *d)
+{
+    if (d->kept.p) {
+        (void)spw_cuda_stream_sync(d->cs); /* the column phase's copies into it */
+        (void)spw_cuda_arena_free(d->A, d->kept.p);
+    }
+    d->kept.p = NULL;
+    d->kept.m = NULL;
+}
+
+/* The kept coefficients of m (the caller owns them), or NULL (any others
+ * are dropped). */
+static uint64_t *kept_take(spw_sdev *d, const spw_mat *m)
+{
+    uint64_t *p = d->kept.m == m ? d->kept.p : NULL;
+    if (p) d->kept.p = NULL;
+    kept_drop(d);
+    return p;
+}
+
+/* Every buffer of the tier: the kept coefficients and then the device
+ * cache give way when the arena has no room (clean copies, all). */
 static spw_status dalloc(spw_sdev *d, void *pp, uint64_t bytes)
 {
     for (;;) {
         spw_status s = spw_cuda_arena_alloc(d->A, (void **)pp, bytes ? bytes : 8);
         if (s == SPW_OK) return SPW_OK;
+        if (d->kept.p) {
+            kept_drop(d);
+            continue;
+        }
         if (!cache_drop_newest(d)) return dfail(d, s);
     }
 }
@@ -515,6 +547,7 @@ spw_status spw_sdev_open(spw_ctx *ctx, spw_sdev **out, uint64_t vram_budget)
 
 void spw_sdev_close(spw_sdev *d)
 {
+    if (d) kept_drop(d);
     if (!d) return;
     if (d->cs) (void)spw_cuda_stream_sync(d->cs);
     if (d->up) (void)spw_cuda_stream_sync(d->up);
@@ -718,6 +751,7 @@ spw_status spw_sdev_cols(spw_sdev *d, const spw_sdev_cols_job *j)
     /* the row passes' buffers are not needed now: give their room to the
      * pipeline (the compute stream is idle: every row call synced) */
     free_row_bufs(d);
+    kept_drop(d);
     /* the device holds nslots slots of G x (n + N) plus the coset powers:
      * two when they fit (the copies of one group overlap the kernels of
      * the other), else one group of the plan's G, for which the cache gives
@@ -759,6 +793,13 @@ spw_status spw_sdev_cols(spw_sdev *d, const spw_sdev_cols_job *j)
     if (st == SPW_OK && j->lde && (st = dalloc(d, &pw, n * 8)) == SPW_OK &&
         spw_gpu_powers(d->cs, pw, n, GL_GENERATOR) != SPW_OK)
         st = dfail(d, SPW_ERR_CUDA);
+    /* the coefficients kept on the device for the next pass, from free
+     * room only (64 MiB left over) */
+    uint64_t *kc = NULL, kb = (uint64_t)j->ncols * n * 8;
+    if (st == SPW_OK && j->keep_dev && j->coef && !j->lde &&
+        spw_cuda_arena_largest_free(d->A) >= kb + ((uint64_t)64 << 20) &&
+        spw_cuda_arena_alloc(d->A, (void **)&kc, kb) != SPW_OK)
+        kc = NULL;
     /* the tiles of two groups in flight pinned at once when the pool can
      * hold them, else band by band (group_copy with a cap) */
     uint64_t need = nslots * (group_pin_bytes(j->src ? j->src : j->keep, G) +
@@ -798,6 +839,7 @@ spw_status spw_sdev_cols(spw_sdev *d, const spw_sdev_cols_job *j)
         DS(spw_cuda_event_record(s->ev_up, d->up));
         DS(spw_cuda_stream_wait_event(d->cs, s->ev_up));
         if (j->inverse) DS(spw_cuda_ntt_inverse_batch(d->A, d->cs, s->d_in, gc, n, j->log_n));
+        if (kc) DS(spw_cuda_memcpy_async(kc + c0 * n, s->d_in, gc * n * 8, d->cs));
         if (j->lde) {
             DS(spw_gpu_scale_pad(d->cs, ld, N, s->d_in, n, gc, n, pw));
             DS(spw_cuda_ntt_forward_batch(d->A, d->cs, ld, gc, N, j->log_n + j->log_e));
@@ -844,6 +886,12 @@ spw_status spw_sdev_cols(spw_sdev *d, const spw_sdev_cols_job *j)
         else cache_release(d, j->lde);
     }
     dfree(d, &pw);
+    if (kc && st == SPW_OK) {
+        d->kept.m = j->coef;
+        d->kept.p = kc;
+    } else if (kc) {
+        (void)spw_cuda_arena_free(d->A, kc);
+    }
     spw_log(d->ctx, SPW_LOG_DEBUG, "GPU streaming tier, %s, table '%s': column phase of %zu columns "
             "(groups of %zu, %d slots): %.3f s, producer %.3f s, waiting %.3f s, pinning %.3f s, "
             "queueing the coefficients' copies %.3f s", d->round ? d->round : "-",
@@ -1297,6 +1345,7 @@ static spw_status coset_open(spw_sdev *d, coset *c, spw_mat *const *mats, int nm
 {
     memset(c, 0, sizeof *c);
     free_row_bufs(d);
+    kept_drop(d);
     c->mats = mats;
     c->nmat = nmat;
     c->log_n = log_n;
@@ -1449,10 +1498,16 @@ spw_status spw_sdev_coset_tree(spw_sdev *d, spw_stree *tree, spw_mat *coef, unsi
 {
     spw_mat *mats[1] = {coef};
     coset c;
+    uint64_t *kc = kept_take(d, coef); /* the column phase's device copy, when it kept one */
     spw_status st = coset_open(d, &c, mats, 1, log_n);
     if (st != SPW_OK) {
+        if (kc) (void)spw_cuda_arena_free(d->A, kc);
         coset_close(d, &c);
         return st;
+    }
+    if (kc) {
+        c.coef = kc; /* tree_pass frees it */
+        c.have_coef = 1;
     }
     return tree_pass(d, tree, &c, log_b);
 }
@@ -1627,6 +1682,7 @@ spw_status spw_sdev_coset_deep(spw_sdev *d, const fe3 *g1, size_t n1, const fe3 
     coset c;
     memset(&c, 0, sizeof c);
     free_row_bufs(d);
+    kept_drop(d);
     c.t0 = spw_now();
     c.n = n;
     c.log_n = log_n;

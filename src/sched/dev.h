@@ -82,6 +82,10 @@ typedef struct spw_sdev_cols_job {
     spw_mat *lde;           /* output: the LDE (may be NULL); the device
                                cache keeps a copy under key lde when it fits */
     uint64_t pin_cap;       /* pool bytes the copies may pin at once (0: any) */
+    /* keep_dev (no lde): the coefficients also stay on the device when
+     * they fit, for the next coset pass over coef (spw_sdev_coset_tree
+     * takes them instead of uploading them again) */
+    int keep_dev;
 } spw_sdev_cols_job;
 
 spw_status spw_sdev_cols(spw_sdev *d, const spw_sdev_cols_job *j);

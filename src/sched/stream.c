@@ -245,7 +245,7 @@ static spw_status dev_cols(run *u, stab *s, colctx *c, spw_mat *src, size_t ncol
     if (!src && s->coset) G = coset_stage_cols(s, ncols);
     spw_sdev_cols_job j = {ncols, G, s->log_n, inverse, log_e, src,
                            src ? NULL : col_get, c, src || s->coset ? NULL : &s->trace, coef, lde,
-                           spw_spill_pinnable(u->sp) / 2};
+                           spw_spill_pinnable(u->sp) / 2, s->coset && !lde};
     spw_status st = PF(PF_COLS, spw_sdev_cols(u->dev, &j));
     drain(u);
     return st;
