@@ -192,6 +192,7 @@ spw_status spw_sdev_fri_fold(spw_sdev *d, spw_mat *out, spw_mat *rollin, fe3 bet
 }
 void spw_sdev_fri_end(spw_sdev *d) { (void)d; }
 void spw_sdev_set_pin_cap(spw_sdev *d, uint64_t cap) { (void)d, (void)cap; }
+void spw_sdev_set_coef_room(spw_sdev *d, uint64_t bytes) { (void)d, (void)bytes; }
 spw_status spw_sdev_coset_tree(spw_sdev *d, spw_stree *tree, spw_mat *coef, unsigned log_n,
                                unsigned log_b)
 {
@@ -310,6 +311,7 @@ struct spw_sdev {
     } kept;
     struct sdev_fri *fri; /* FRI commit (spw_sdev_fri_begin .. end) */
     uint64_t pin_cap;     /* pool bytes the coset passes' uploads may pin at once (0: any) */
+    uint64_t coef_room;   /* device cache bytes the coset passes' coefficients may hold */
     /* page-locked host buffers, kept for reuse (spw_sdev_host_alloc) */
     struct hbuf {
         void *p;
@@ -1284,13 +1286,22 @@ void spw_sdev_set_pin_cap(spw_sdev *d, uint64_t cap)
     if (d) d->pin_cap = cap;
 }
 
+void spw_sdev_set_coef_room(spw_sdev *d, uint64_t bytes)
+{
+    if (d) d->coef_room = bytes;
+}
+
 /* The columns of mats[0..nmat) (n rows each; NULL or empty ones skipped),
  * one after the other with column stride n, into the device buffer dst
  * (to_dev 0: from dst into the matrices): straight between the tiles and
  * the device, the tiles pinned whole when the pool can pin them, else a
- * band of rows at a time. Returns when the copies are done. */
+ * band of rows at a time. Returns when the copies are done.
+ * keep (matrices written once, the coefficients): a matrix the device
+ * cache holds is copied from there instead of the host; one that crossed
+ * the link is also left in the cache when there is free room beyond its
+ * reserve (dev.h, "device cache"), for the next round's pass over it. */
 static spw_status mats_xfer(spw_sdev *d, spw_mat *const *mats, int nmat, void *dst_, size_t n,
-                            int to_dev)
+                            int to_dev, int keep)
 {
     uint8_t *dst = dst_;
     spw_pinset ps;
@@ -1299,14 +1310,31 @@ static spw_status mats_xfer(spw_sdev *d, spw_mat *const *mats, int nmat, void *d
     for (int i = 0; i < nmat && st == SPW_OK; i++) {
         spw_mat *m = mats[i];
         if (!m || !m->ncols) continue;
-        uint64_t need = (uint64_t)m->ncols * n * m->esz + group_pin_bytes(m, 1);
+        uint64_t bytes = (uint64_t)m->ncols * n * m->esz;
+        int ci = keep && to_dev ? cache_find(d, m) : -1;
+        if (ci >= 0 && d->cache[ci].bytes == bytes) {
+            if ((st = spw_cuda_memcpy_async(dst, d->cache[ci].p, bytes, d->cs)) != SPW_OK) st = dfail(d, st);
+            d->cnt.cache_served += bytes;
+            dst += bytes;
+            continue;
+        }
+        if (!to_dev) spw_sdev_uncache(d, m); /* rewritten: a cached copy would be stale */
+        uint64_t need = bytes + group_pin_bytes(m, 1);
         uint64_t cap = band_cap(d->pin_cap, need);
         st = group_copy(d, m, to_dev, (uint64_t *)dst, 0, m->ncols, n, d->cs, &ps, cap);
+        uint64_t *e = st == SPW_OK && keep && m->nrows == n && d->cache_bytes + bytes <= d->coef_room
+                          ? cache_make(d, m, bytes) : NULL;
+        if (e) {
+            if ((st = spw_cuda_memcpy_async(e, dst, bytes, d->cs)) != SPW_OK) st = dfail(d, st);
+            cache_release(d, m);
+            if (st != SPW_OK) spw_sdev_uncache(d, m);
+        }
         if (st == SPW_OK && !cap) st = sync_cs(d);
         st = release(&ps, st);
-        dst += (uint64_t)m->ncols * n * m->esz;
+        dst += bytes;
     }
     spw_pinset_free(&ps);
+    if (st == SPW_OK) st = sync_cs(d); /* the copies from the cache */
     return st;
 }
 
@@ -1363,6 +1391,7 @@ static spw_status coset_open(spw_sdev *d, coset *c, spw_mat *const *mats, int nm
 static void coset_want_coef(spw_sdev *d, coset *c)
 {
     uint64_t b = (uint64_t)c->nc * c->n * 8;
+    while (spw_cuda_arena_largest_free(d->A) < b + ((uint64_t)64 << 20) && cache_drop_newest(d)) {}
     if (spw_cuda_arena_largest_free(d->A) < b + ((uint64_t)64 << 20) ||
         spw_cuda_arena_alloc(d->A, (void **)&c->coef, b) != SPW_OK) {
         c->coef = NULL;
@@ -1396,11 +1425,11 @@ static spw_status coset_eval(spw_sdev *d, coset *c, uint64_t shift)
     const uint64_t *src = c->ev;
     double t0 = spw_now();
     if (c->coef) {
-        if (!c->have_coef) SPW_TRY(mats_xfer(d, c->mats, c->nmat, c->coef, c->n, 1));
+        if (!c->have_coef) SPW_TRY(mats_xfer(d, c->mats, c->nmat, c->coef, c->n, 1, 1));
         c->have_coef = 1;
         src = c->coef;
     } else {
-        SPW_TRY(mats_xfer(d, c->mats, c->nmat, c->ev, c->n, 1));
+        SPW_TRY(mats_xfer(d, c->mats, c->nmat, c->ev, c->n, 1, 1));
     }
     c->t_in += spw_now() - t0;
     c->cosets++;
@@ -1481,7 +1510,7 @@ static spw_status coef_out_tree(spw_sdev *d, spw_status st, spw_mat *coef, uint6
     spw_mat *mats[1] = {coef};
     coset c;
     memset(&c, 0, sizeof c);
-    if (st == SPW_OK) st = mats_xfer(d, mats, 1, cf, (size_t)1 << log_n, 0);
+    if (st == SPW_OK) st = mats_xfer(d, mats, 1, cf, (size_t)1 << log_n, 0, 1);
     if (st == SPW_OK) st = coset_open(d, &c, mats, 1, log_n);
     if (st != SPW_OK) {
         dfree(d, &cf);
@@ -1636,7 +1665,7 @@ spw_status spw_sdev_coset_ood(spw_sdev *d, spw_mat *const mats[3], unsigned log_
     if (st == SPW_OK && ((st = spw_gpu_powers_ext(d->cs, pz, n, zeta)) != SPW_OK ||
                          (st = spw_gpu_powers_ext(d->cs, pzw, n, zw)) != SPW_OK))
         st = dfail(d, st);
-    if (st == SPW_OK) st = mats_xfer(d, mats, 3, c.ev, n, 1);
+    if (st == SPW_OK) st = mats_xfer(d, mats, 3, c.ev, n, 1, 1);
     /* main at zeta and zeta w, aux at both, composition at zeta */
     const uint64_t *col = c.ev;
     fe3 *o = ood;
@@ -1697,7 +1726,7 @@ spw_status spw_sdev_coset_deep(spw_sdev *d, const fe3 *g1, size_t n1, const fe3 
                          (st = spw_cuda_memcpy_async(g + n1 + n2, basis, sizeof basis, d->cs)) != SPW_OK))
         st = dfail(d, st);
     double t_in = spw_now();
-    if (st == SPW_OK) st = mats_xfer(d, mats, 3, cf, n, 1);
+    if (st == SPW_OK) st = mats_xfer(d, mats, 3, cf, n, 1, 1);
     c.t_in = spw_now() - t_in;
     if (st == SPW_OK &&
         ((st = spw_gpu_lincomb_ext(d->cs, c.coef, cf, n, (uint32_t)n1, g, n)) != SPW_OK ||
@@ -1709,7 +1738,7 @@ spw_status spw_sdev_coset_deep(spw_sdev *d, const fe3 *g1, size_t n1, const fe3 
     if (st == SPW_OK) st = dalloc(d, &c.ev, 6 * (uint64_t)n * 8);
     if (st == SPW_OK) st = dalloc(d, &c.pw, (uint64_t)n * 8);
     if (st == SPW_OK) st = dalloc(d, &out, (uint64_t)N * sizeof(fe3));
-    if (st == SPW_OK && !first) st = mats_xfer(d, rim, 1, out, N, 1); /* the sum so far */
+    if (st == SPW_OK && !first) st = mats_xfer(d, rim, 1, out, N, 1, 0); /* the sum so far */
     for (size_t j = 0; j < K && st == SPW_OK; j++) {
         st = coset_eval(d, &c, coset_shift(log_n, log_b, j));
         spw_gpu_deep_args a;
@@ -1735,7 +1764,7 @@ spw_status spw_sdev_coset_deep(spw_sdev *d, const fe3 *g1, size_t n1, const fe3 
         a.accumulate = !first;
         if (st == SPW_OK && (st = spw_gpu_deep(d->cs, &a)) != SPW_OK) st = dfail(d, st);
     }
-    if (st == SPW_OK) st = mats_xfer(d, rim, 1, out, N, 0);
+    if (st == SPW_OK) st = mats_xfer(d, rim, 1, out, N, 0, 0);
     coset_close(d, &c);
     dfree(d, &out);
     dfree(d, &g);

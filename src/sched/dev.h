@@ -201,6 +201,12 @@ uint64_t spw_sdev_coset_bytes(size_t nm, size_t na, size_t nc, unsigned log_n, u
                               unsigned log_e);
 /* Pool bytes the uploads may pin at once (0: any). */
 void spw_sdev_set_pin_cap(spw_sdev *d, uint64_t cap);
+/* Device cache bytes the passes may fill with the coefficient matrices
+ * they upload or make (0: none), so that later rounds copy them from the
+ * device instead of the host: what the budget leaves beside the largest
+ * pass, or the cache's entries would make that pass give up its own
+ * coefficient copy (an upload per coset). */
+void spw_sdev_set_coef_room(spw_sdev *d, uint64_t bytes);
 /* The Merkle tree of coef's LDE (blowup 2^log_b) into tree (its stored
  * levels, as spw_stree_put_heap keeps them). */
 spw_status spw_sdev_coset_tree(spw_sdev *d, spw_stree *tree, spw_mat *coef, unsigned log_n,

@@ -1375,7 +1375,7 @@ static spw_status open_queries(run *u, stab *S, uint32_t nt, fri_state *fri, spw
  * device. The prover executes exactly the plan's choice. */
 static void choose_cosets(run *u, stab *S, uint32_t nt)
 {
-    uint64_t saved = 0;
+    uint64_t saved = 0, need = 0;
     uint32_t k = 0;
     for (uint32_t t = 0; t < nt; t++) {
         stab *s = &S[t];
@@ -1383,10 +1383,18 @@ static void choose_cosets(run *u, stab *S, uint32_t nt)
         if (!s->coset) continue;
         k++;
         saved += 8 * (uint64_t)s->N * (s->nm + s->na + s->nc);
+        if (u->plan->tables[t].dev_need > need) need = u->plan->tables[t].dev_need;
     }
+    /* the coefficients stay in the device cache between rounds within what
+     * the budget leaves beside the largest pass (its need, with the 3/4
+     * margin of the fit rule) */
+    uint64_t budget = spw_sdev_budget(u->dev), big = need / 3 * 4;
+    uint64_t room = k && budget > big ? budget - big : 0;
+    spw_sdev_set_coef_room(u->dev, room);
     spw_log(u->ctx, SPW_LOG_INFO, "stream prover: recompute tier for %u of %u tables (LDE of "
-            "%llu MiB not stored; cosets evaluated on the device from the coefficients)", k, nt,
-            (unsigned long long)(saved >> 20));
+            "%llu MiB not stored; cosets evaluated on the device from the coefficients; %llu MiB "
+            "of device cache for coefficients between rounds)", k, nt,
+            (unsigned long long)(saved >> 20), (unsigned long long)(room >> 20));
 }
 
 spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
