@@ -8,9 +8,12 @@
 #define SPW_CHECK_UTIL_H
 
 #include <check.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include "spillway.h"
 
 #define SPW_EXIT_SKIP 77
@@ -33,18 +36,32 @@ static inline int spw_run_suite(Suite *s)
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
-/* For GPU suites: skip (77) without a GPU; otherwise run in-process. */
+/* For GPU suites: skip (77) without a GPU; otherwise run in-process, one
+ * GPU suite at a time (an exclusive lock on $TMPDIR/spillway-gpu-tests.lock):
+ * their default VRAM budget is 90% of the free device memory, so suites
+ * started together by `make -j check` would take the device's memory from
+ * each other and from the tests that prove with the auto backend (a driver
+ * out-of-memory in a kernel launch, seen once on the H100 with -j16). */
 static inline int spw_run_gpu_suite(Suite *s)
 {
     if (!spw_cuda_available()) {
         fprintf(stderr, "no CUDA device (or CUDA not compiled in): skipping\n");
         return SPW_EXIT_SKIP;
     }
+    const char *tmp = getenv("TMPDIR");
+    char lock[512];
+    snprintf(lock, sizeof lock, "%s/spillway-gpu-tests.lock", tmp && *tmp ? tmp : "/tmp");
+    int fd = open(lock, O_CREAT | O_RDWR, 0666);
+    if (fd >= 0 && flock(fd, LOCK_EX) != 0) {
+        close(fd);
+        fd = -1;
+    }
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
+    if (fd >= 0) close(fd); /* releases the lock */
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
