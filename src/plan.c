@@ -389,15 +389,6 @@ static uint64_t tree_store(const geo *g, uint64_t nleaves, uint64_t R)
     return nleaves / Rt * chunk_len(32 * subtree_digests(g, Rt));
 }
 
-/* A tree of table p: the same levels stored with either LDE choice (the
- * recompute tier's openings evaluate each query's bottom group of rows
- * from the coefficients, stream.c's open_queries). */
-static uint64_t table_tree(const geo *g, const spw_plan_table *p, uint64_t nleaves, uint64_t R)
-{
-    (void)p;
-    return tree_store(g, nleaves, R);
-}
-
 /* The data sets of a table that can have a home tier of their own: what
  * its main, aux and composition rounds create (round SPW_ROUND_MAIN + k). */
 #define NSET 3
@@ -476,12 +467,13 @@ static int tl_build(timeline *x, const spw_plan *plan, const tdim *D, const geo 
         const tdim *d = &D[t];
         uint64_t R = p->R && p->R < d->N ? p->R : d->N, Rt = R < d->n ? R : d->n, G = p->G ? p->G : 1;
         /* the recompute tier (p->dev_recompute): no trace (LogUp evaluates
-         * it from the coefficients) and no LDE matrix, trees with every
-         * level (stream.c's commit_coset) */
+         * it from the coefficients) and no LDE matrix; its trees store the
+         * same levels as any tree (the openings evaluate each query's
+         * bottom group of rows from the coefficients) */
         uint64_t lde = p->dev_recompute ? 0 : mat_store(g, d->nm, d->N, 8, G, R);
         trace[t] = p->dev_recompute ? 0 : mat_store(g, d->nm, d->n, 8, G, Rt);
         coef[own(t, 0)] = mat_store(g, d->nm, d->n, 8, G, Rt);
-        tl_add(x, own(t, 0), trace[t] + coef[own(t, 0)] + lde + table_tree(g, p, d->N, R));
+        tl_add(x, own(t, 0), trace[t] + coef[own(t, 0)] + lde + tree_store(g, d->N, R));
         tl_snap(x, SPW_ROUND_MAIN);
     }
     for (uint32_t t = 0; t < T; t++) { /* aux */
@@ -491,7 +483,7 @@ static int tl_build(timeline *x, const spw_plan *plan, const tdim *D, const geo 
         if (d->na) {
             uint64_t lde = p->dev_recompute ? 0 : mat_store(g, d->na, d->N, 8, G, R);
             coef[own(t, 1)] = mat_store(g, d->na, d->n, 8, G, Rt);
-            tl_add(x, own(t, 1), coef[own(t, 1)] + lde + table_tree(g, p, d->N, R));
+            tl_add(x, own(t, 1), coef[own(t, 1)] + lde + tree_store(g, d->N, R));
         }
         tl_snap(x, SPW_ROUND_AUX);
         x->live[own(t, 0)] -= trace[t];
@@ -514,7 +506,7 @@ static int tl_build(timeline *x, const spw_plan *plan, const tdim *D, const geo 
         tl_snap(x, SPW_ROUND_COMP);
         x->live[o] -= q;
         tl_add(x, o, (p->dev_recompute ? 0 : mat_store(g, d->nc, d->N, 8, G, R)) +
-                         table_tree(g, p, d->N, R));
+                         tree_store(g, d->N, R));
         tl_snap(x, SPW_ROUND_COMP);
     }
     tl_snap(x, SPW_ROUND_OOD);
@@ -578,10 +570,8 @@ static uint64_t tl_peak(const timeline *x, const int *in)
  * buffer: the leaf digests, DEEP values or quotient, 320 MiB of scratch
  * and margin, within the VRAM budget; dev.c's coset_want_coef asks the
  * arena's largest free block at run time), else once per coset. */
-static uint64_t dev_uploads(const spw_plan_table *p, const tdim *d, uint64_t c, uint64_t k,
-                            uint64_t budget)
+static uint64_t dev_uploads(const tdim *d, uint64_t c, uint64_t k, uint64_t budget)
 {
-    (void)p;
     uint64_t other = 32 * d->N > 24 * d->NE ? 32 * d->N : 24 * d->NE;
     return 16 * c * d->n + other + (UINT64_C(320) << 20) <= budget ? 1 : k;
 }
@@ -601,9 +591,9 @@ static void table_disk_rec(spw_plan_round *x, const tdim *d, const spw_plan_tabl
     uint64_t trm = 8 * n * d->nm, tra = 8 * n * d->na, cc = 8 * n * d->nc;
     uint64_t Rtr = N < g->tree_rows ? N : g->tree_rows, sub = 32 * subtree_digests(g, Rtr);
     uint64_t tree = N / Rtr * sub, qk = nq < K ? nq : K;
-    uint64_t uc = dev_uploads(p, d, ma, E, budget), ud = dev_uploads(p, d, ma + d->nc, K, budget);
+    uint64_t uc = dev_uploads(d, ma, E, budget), ud = dev_uploads(d, ma + d->nc, K, budget);
     xm[SPW_ROUND_MAIN].write_bytes = trm + tree;
-    xm[SPW_ROUND_MAIN].read_bytes = dev_uploads(p, d, d->nm, K, budget) * trm;
+    xm[SPW_ROUND_MAIN].read_bytes = dev_uploads(d, d->nm, K, budget) * trm;
     xm[SPW_ROUND_AUX].read_bytes = d->na ? trm : 0;
     xa[SPW_ROUND_AUX].write_bytes = tra + (d->na ? tree : 0);
     xm[SPW_ROUND_COMP].read_bytes = uc * trm;
@@ -615,7 +605,7 @@ static void table_disk_rec(spw_plan_round *x, const tdim *d, const spw_plan_tabl
         x[k * SPW_ROUND_COUNT + SPW_ROUND_DEEP].read_bytes = ud * cols[k];
         if (cols[k])
             x[k * SPW_ROUND_COUNT + SPW_ROUND_QUERY].read_bytes =
-                dev_uploads(p, d, ma + d->nc, qk, budget) * cols[k] + (uint64_t)nq * (sub + CHUNK_HDR) / 4;
+                dev_uploads(d, ma + d->nc, qk, budget) * cols[k] + (uint64_t)nq * (sub + CHUNK_HDR) / 4;
     }
 }
 
@@ -1382,7 +1372,7 @@ static const char *table_mode(const spw_plan_table *x)
  *   trace is their coset of shift 1; the aux tree uses the device copy),
  *   the composition main and aux (E cosets; quotient, interpolation and
  *   the parts' tree on the device, their coefficients down), DEEP all (B
- *   cosets), the openings all once per coset queried; its disk traffic
+ *   cosets), the openings' rows (each query's bottom group); its disk traffic
  *   (table_disk_rec). */
 static void dev_price(spw_plan_table *p, const tdim *d, const spw_plan *plan, uint32_t nq,
                       const geo *g, double f)
@@ -1397,9 +1387,9 @@ static void dev_price(spw_plan_table *p, const tdim *d, const spw_plan *plan, ui
     double ntt_s = (double)all * (double)N * lN + (double)na * (double)n * ln +
                    (ext ? (double)ma * (double)NE * lE : 0) + 3.0 * (double)NE * lE;
     double pin = plan->nvme_bytes ? 0 : 8.0 * (double)(N * all) / (plan->pin_gbs * 1e9);
-    p->dev.h2d_recompute = 8 * n * (dev_uploads(p, d, nm, K, B) * nm + nm + dev_uploads(p, d, ma, E, B) * ma +
-                                    all + dev_uploads(p, d, all, K, B) * all +
-                                    dev_uploads(p, d, all, qk, B) * all);
+    p->dev.h2d_recompute = 8 * n * (dev_uploads(d, nm, K, B) * nm + nm + dev_uploads(d, ma, E, B) * ma +
+                                    all + dev_uploads(d, all, K, B) * all +
+                                    dev_uploads(d, all, qk, B) * all);
     p->dev.d2h_recompute = 8 * n * (na + nc);
     double ntt_r = (double)n * ln * (double)(K * nm + nm + na + K * na + E * ma + K * nc + K * all + qk * all) +
                    3.0 * (double)NE * lE;

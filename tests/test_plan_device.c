@@ -373,12 +373,7 @@ static int run_plan(char *out, size_t cap, const char *env, const char *args)
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "%s '%s' plan --workload synth --preset small --blowup 4 %s 2>&1", env,
              bin, args);
-    FILE *f = popen(cmd, "r");
-    ck_assert_ptr_nonnull(f);
-    size_t n = fread(out, 1, cap - 1, f);
-    out[n] = 0;
-    int st = pclose(f);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return spw_test_capture(cmd, out, cap);
 }
 
 /* The word ending table name's row of the device section ("recompute" or

@@ -124,15 +124,6 @@ START_TEST(probe_cpu_keys)
 }
 END_TEST
 
-static int run_tool(const char *cmd, char *out, size_t cap)
-{
-    FILE *p = popen(cmd, "r");
-    ck_assert_ptr_nonnull(p);
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 START_TEST(probe_cli)
 {
@@ -142,7 +133,7 @@ START_TEST(probe_cli)
     char cmd[8400], out[4096];
     snprintf(cmd, sizeof cmd, "%s probe --spill-dir %s --size 2M --request-size 256K --queue-depth 2 --threads 1 "
              "--calib-log-rows 12 2>&1", bin, dir);
-    ck_assert_int_eq(run_tool(cmd, out, sizeof out), 0);
+    ck_assert_int_eq(spw_test_capture(cmd, out, sizeof out), 0);
     ck_assert_ptr_nonnull(strstr(out, "write_gbs="));
     ck_assert_ptr_nonnull(strstr(out, "read_gbs="));
     ck_assert_ptr_nonnull(strstr(out, "cpu_threads=1\n"));
@@ -152,12 +143,12 @@ START_TEST(probe_cli)
     ck_assert_ptr_nonnull(strstr(out, "calib_threads=1\n"));
     ck_assert_ptr_nonnull(strstr(out, "calib_comp="));
     snprintf(cmd, sizeof cmd, "%s probe --calib-log-rows 5 2>&1", bin);
-    ck_assert_int_eq(run_tool(cmd, out, sizeof out), 2);
+    ck_assert_int_eq(spw_test_capture(cmd, out, sizeof out), 2);
     snprintf(cmd, sizeof cmd, "%s probe --spill-dir %s/missing 2>&1", bin, dir);
-    ck_assert_int_eq(run_tool(cmd, out, sizeof out), 1);
+    ck_assert_int_eq(spw_test_capture(cmd, out, sizeof out), 1);
     ck_assert_ptr_nonnull(strstr(out, "does not exist"));
     snprintf(cmd, sizeof cmd, "%s probe --size 12Q 2>&1", bin);
-    ck_assert_int_eq(run_tool(cmd, out, sizeof out), 2);
+    ck_assert_int_eq(spw_test_capture(cmd, out, sizeof out), 2);
     ck_assert_int_eq(spill_dir_done(dir), 0);
 }
 END_TEST

@@ -71,7 +71,8 @@ typedef struct stab {
     spw_stree mtree, atree, ctree;
     int coset;          /* recompute tier: no LDE stored; passes evaluate cosets from the
                            coefficients on the device (dev.h, "coset passes") */
-    uint64_t *qrows;    /* coset tables: the opened rows, nq x (nm + na + nc) */
+    uint64_t *qrows;    /* coset tables: each query's bottom group of 2^skip opened rows,
+                           nq x 2^skip x (nm + na + nc) */
 } stab;
 
 typedef struct run {
@@ -409,13 +410,8 @@ static spw_status commit(run *u, stab *s, spw_stree *tree, spw_mat *m, const cha
     return st;
 }
 
-/* The tree of a recompute-tier table: leaves from the cosets of its LDE,
- * computed on the device from the coefficients; the levels above the
- * bottom groups stored as for any tree (the openings evaluate each
- * query's group of rows from the coefficients, open_queries). With ch
- * (the aux round): coef is the aux coefficients' matrix, filled by the
- * same device pass from the LogUp over the trace, which it evaluates from
- * the main coefficients (spw_sdev_coset_logup); *sum its running sum. */
+/* A recompute-tier table's tree, ready for its device pass: the levels any
+ * tree stores, the pass's pin cap. */
 static spw_status coset_tree_begin(run *u, stab *s, spw_stree *tree, const char *name)
 {
     size_t R = s->R, Rt = u->tree_rows < R ? u->tree_rows : R;
@@ -424,6 +420,13 @@ static spw_status coset_tree_begin(run *u, stab *s, spw_stree *tree, const char 
     return SPW_OK;
 }
 
+/* The tree of a recompute-tier table: leaves from the cosets of its LDE,
+ * computed on the device from the coefficients; the levels above the
+ * bottom groups stored as for any tree (the openings evaluate each
+ * query's group of rows from the coefficients, open_queries). With ch
+ * (the aux round): coef is the aux coefficients' matrix, filled by the
+ * same device pass from the LogUp over the trace, which it evaluates from
+ * the main coefficients (spw_sdev_coset_logup); *sum its running sum. */
 static spw_status commit_coset(run *u, stab *s, spw_stree *tree, spw_mat *coef, const char *name,
                                const fe3 *ch, fe3 *sum)
 {
