@@ -148,7 +148,9 @@ static uint64_t max3(uint64_t a, uint64_t b, uint64_t c)
 
 typedef struct tdim {
     uint64_t n, N, E, NE, nm, na, nc, ncmax, prog, nk;
-    int rec; /* the device tier's recompute tier (p->dev_recompute) */
+    int rec; /* the recompute tier (p->recompute) */
+    int dev; /* the device tier's plan (its coset passes run on the GPU) */
+    unsigned log_n, log_b, log_e;
 } tdim;
 
 static void dims(tdim *d, const spw_plan_table *p, const spw_air_table *t, unsigned log_b)
@@ -163,7 +165,10 @@ static void dims(tdim *d, const spw_plan_table *p, const spw_air_table *t, unsig
     d->ncmax = max3(d->nm, d->na, d->nc);
     d->prog = t->n_eval_slots ? t->n_eval_slots : t->prog_len;
     d->nk = t->n_constraints;
-    d->rec = p->dev_recompute;
+    d->rec = p->recompute;
+    d->log_n = p->log_n;
+    d->log_b = log_b;
+    d->log_e = p->log_e;
 }
 
 /* What the in-memory prover holds for one table at its peak. */
@@ -189,6 +194,11 @@ static uint64_t round_work(const tdim *d, uint64_t R, uint64_t G, unsigned threa
                     (uint64_t)threads * 24 * 256 * (d->nk + d->prog + 4);
     uint64_t ood = 48 * Rt + 8 * d->ncmax * Rt;
     uint64_t deep = 16 * (d->nm + d->na + d->nc) * R + 72 * R + (uint64_t)threads * 24 * 256 * 5;
+    if (d->rec && !d->dev) { /* the CPU's coset passes (coset.c), beside the main column phase */
+        uint64_t h = spw_hcoset_bytes(d->nm, d->na, d->nc, d->log_n, d->log_b, d->log_e);
+        uint64_t cm = G * d->n * 8 + 16 * d->n;
+        return r == SPW_ROUND_OOD ? ood : h > cm ? h : cm;
+    }
     if (d->rec) { /* the recompute tier's page-locked host buffers (stream.c, dev.c): */
         uint64_t heap = 64 * (d->N < (UINT64_C(1) << 20) ? d->N : UINT64_C(1) << 20);
         uint64_t stage = G * d->n * 8; /* main column phase: two slots of a group */
@@ -283,6 +293,8 @@ static spw_status calib_model(const spw_ctx *ctx, spw_plan *plan, const char *pa
     return SPW_OK;
 }
 
+static void rec_extra(double *c, const tdim *d, const spw_plan *plan);
+
 static void compute_rounds(double *c, const tdim *d, unsigned log_N, const spw_plan *plan)
 {
     spw_calib_dims cd = {(double)d->n,  (double)d->N,  (double)d->NE,   (double)d->nm, (double)d->na,
@@ -292,6 +304,7 @@ static void compute_rounds(double *c, const tdim *d, unsigned log_N, const spw_p
     if (!cal->have) {
         spw_calib_terms(c, pt, &cd, plan->cpu_ntt_s, plan->cpu_hash_s, plan->cpu_k, 0);
         for (int r = 0; r < SPW_ROUND_COUNT; r++) c[r] += pt[r];
+        rec_extra(c, d, plan);
         return;
     }
     /* the probe's per-round fit (src/plan_calib.h): a_r x column units +
@@ -302,6 +315,61 @@ static void compute_rounds(double *c, const tdim *d, unsigned log_N, const spw_p
         c[r] = c[r] + pt[r] > 0 ? spw_calib_seconds(cal, r, c[r], pt[r], spw_calib_per_table(r),
                                                     plan->threads, plan->spilled)
                                 : 0;
+    rec_extra(c, d, plan);
+}
+
+/* The CPU recompute tier's NTTs beyond the stored-LDE schedule's, per
+ * round (coset.c; both evaluate the K cosets of every column for the
+ * trees, and the extended domain when E > blowup): the trace for LogUp (nm
+ * columns of n), the composition's E cosets of main and aux (E = blowup:
+ * the stored path reads the LDE there), DEEP's 6 combined columns on K
+ * cosets, the openings' cosets (one per distinct coset queried, at most
+ * K). NTT units with log2(n) + 2 terms: the scaling and copies included. */
+static double rec_units(double *u, const tdim *d)
+{
+    memset(u, 0, SPW_ROUND_COUNT * sizeof *u);
+    if (!d->rec || d->dev) return 0;
+    double n = (double)d->n, ln = d->log_n + 2.0, K = (double)(d->N / d->n);
+    double E = (double)(d->NE / d->n), ma = (double)(d->nm + d->na), all = ma + (double)d->nc;
+    unsigned log_b = d->log_b ? d->log_b : 1;
+    double nq = (double)((SPW_TARGET_BITS - SPW_GRINDING_BITS + log_b - 1) / log_b);
+    u[SPW_ROUND_AUX] = ntt_units((double)d->nm, n, ln);
+    u[SPW_ROUND_COMP] = d->NE == d->N ? ntt_units(E * ma, n, ln) : 0;
+    u[SPW_ROUND_DEEP] = ntt_units(6 * K, n, ln);
+    u[SPW_ROUND_QUERY] = ntt_units((nq < K ? nq : K) * all, n, ln);
+    double t = 0;
+    for (int r = 0; r < SPW_ROUND_COUNT; r++) t += u[r];
+    return t;
+}
+
+/* Calibration of the CPU recompute tier (synth small, 2-core development
+ * machine, every table recomputed against every LDE stored, pool-resident
+ * at 256M: docs/OUT_OF_CORE.md): its coset NTTs cost REC_NTT_FACTOR of the
+ * model's NTT price (one coset of n points stays in cache-friendly
+ * batches), and its main round saves REC_LDE_S x cpu_k seconds per byte
+ * of main LDE the stored schedule writes into the store and reads back
+ * for the leaves. */
+#define REC_NTT_FACTOR 0.3
+#define REC_LDE_S 1.9e-9
+
+static double rec_seconds(double *c, const tdim *d, const spw_plan *plan)
+{
+    double u[SPW_ROUND_COUNT], t = 0;
+    rec_units(u, d);
+    for (int r = 0; r < SPW_ROUND_COUNT; r++) {
+        c[r] = REC_NTT_FACTOR * plan->cpu_ntt_s * u[r];
+        if (r == SPW_ROUND_MAIN && d->rec && !d->dev)
+            c[r] -= REC_LDE_S * plan->cpu_k * 8.0 * (double)d->N * (double)d->nm;
+        t += c[r];
+    }
+    return t;
+}
+
+static void rec_extra(double *c, const tdim *d, const spw_plan *plan)
+{
+    double x[SPW_ROUND_COUNT];
+    rec_seconds(x, d, plan);
+    for (int r = 0; r < SPW_ROUND_COUNT; r++) c[r] = c[r] + x[r] > 0 ? c[r] + x[r] : 0;
 }
 
 /* Compute of round r charged to the proof, not to a table (per-round
@@ -466,12 +534,12 @@ static int tl_build(timeline *x, const spw_plan *plan, const tdim *D, const geo 
         const spw_plan_table *p = &plan->tables[t];
         const tdim *d = &D[t];
         uint64_t R = p->R && p->R < d->N ? p->R : d->N, Rt = R < d->n ? R : d->n, G = p->G ? p->G : 1;
-        /* the recompute tier (p->dev_recompute): no trace (LogUp evaluates
+        /* the recompute tier (p->recompute): no trace (LogUp evaluates
          * it from the coefficients) and no LDE matrix; its trees store the
          * same levels as any tree (the openings evaluate each query's
          * bottom group of rows from the coefficients) */
-        uint64_t lde = p->dev_recompute ? 0 : mat_store(g, d->nm, d->N, 8, G, R);
-        trace[t] = p->dev_recompute ? 0 : mat_store(g, d->nm, d->n, 8, G, Rt);
+        uint64_t lde = p->recompute ? 0 : mat_store(g, d->nm, d->N, 8, G, R);
+        trace[t] = p->recompute ? 0 : mat_store(g, d->nm, d->n, 8, G, Rt);
         coef[own(t, 0)] = mat_store(g, d->nm, d->n, 8, G, Rt);
         tl_add(x, own(t, 0), trace[t] + coef[own(t, 0)] + lde + tree_store(g, d->N, R));
         tl_snap(x, SPW_ROUND_MAIN);
@@ -481,7 +549,7 @@ static int tl_build(timeline *x, const spw_plan *plan, const tdim *D, const geo 
         const tdim *d = &D[t];
         uint64_t R = p->R && p->R < d->N ? p->R : d->N, Rt = R < d->n ? R : d->n, G = p->G ? p->G : 1;
         if (d->na) {
-            uint64_t lde = p->dev_recompute ? 0 : mat_store(g, d->na, d->N, 8, G, R);
+            uint64_t lde = p->recompute ? 0 : mat_store(g, d->na, d->N, 8, G, R);
             coef[own(t, 1)] = mat_store(g, d->na, d->n, 8, G, Rt);
             tl_add(x, own(t, 1), coef[own(t, 1)] + lde + tree_store(g, d->N, R));
         }
@@ -494,10 +562,10 @@ static int tl_build(timeline *x, const spw_plan *plan, const tdim *D, const geo 
         uint64_t R = p->R && p->R < d->N ? p->R : d->N, Rt = R < d->n ? R : d->n, G = p->G ? p->G : 1;
         uint64_t Rc = R < d->NE ? R : d->NE, ext = 0;
         uint32_t o = own(t, 2);
-        if (d->NE != d->N && !p->dev_recompute) /* the recompute tier evaluates its cosets */
+        if (d->NE != d->N && !p->recompute) /* the recompute tier evaluates its cosets */
             ext = mat_store(g, d->nm, d->NE, 8, G, Rc) + mat_store(g, d->na, d->NE, 8, G, Rc);
         /* the recompute tier's quotient stays on the device */
-        uint64_t q = p->dev_recompute ? 0 : mat_store(g, 3, d->NE, 8, 3, Rc);
+        uint64_t q = p->recompute ? 0 : mat_store(g, 3, d->NE, 8, 3, Rc);
         coef[o] = mat_store(g, d->nc, d->n, 8, G, Rt);
         tl_add(x, o, ext + q);
         tl_snap(x, SPW_ROUND_COMP);
@@ -505,7 +573,7 @@ static int tl_build(timeline *x, const spw_plan *plan, const tdim *D, const geo 
         tl_add(x, o, coef[o]);
         tl_snap(x, SPW_ROUND_COMP);
         x->live[o] -= q;
-        tl_add(x, o, (p->dev_recompute ? 0 : mat_store(g, d->nc, d->N, 8, G, R)) +
+        tl_add(x, o, (p->recompute ? 0 : mat_store(g, d->nc, d->N, 8, G, R)) +
                          tree_store(g, d->N, R));
         tl_snap(x, SPW_ROUND_COMP);
     }
@@ -513,7 +581,7 @@ static int tl_build(timeline *x, const spw_plan *plan, const tdim *D, const geo 
     /* the coefficients go after OOD, except the recompute tier's (DEEP and
      * the openings evaluate them) */
     for (uint32_t o = 0; o < SH; o++)
-        if (!plan->tables[o / NSET].dev_recompute) x->live[o] -= coef[o];
+        if (!plan->tables[o / NSET].recompute) x->live[o] -= coef[o];
     /* DEEP: one roll-in matrix per LDE size, made by its first table */
     unsigned log_n0 = 0;
     for (uint32_t t = 0; t < T; t++)
@@ -582,7 +650,9 @@ static uint64_t dev_uploads(const tdim *d, uint64_t c, uint64_t k, uint64_t budg
  * per upload (dev_uploads): the main tree, LogUp (the main coefficients
  * once: the trace is their coset of shift 1; the aux tree from the device
  * copy), the composition (its tree from the device copy), OOD (once),
- * DEEP, the openings (the rows of each query's bottom group). */
+ * DEEP, the openings (the rows of each query's bottom group). budget 0:
+ * the CPU's passes (coset.c), which read the coefficients once per coset
+ * (dev_uploads gives k), DEEP's once. */
 static void table_disk_rec(spw_plan_round *x, const tdim *d, const spw_plan_table *p, uint32_t nq,
                            const geo *g, uint64_t budget)
 {
@@ -591,7 +661,8 @@ static void table_disk_rec(spw_plan_round *x, const tdim *d, const spw_plan_tabl
     uint64_t trm = 8 * n * d->nm, tra = 8 * n * d->na, cc = 8 * n * d->nc;
     uint64_t Rtr = N < g->tree_rows ? N : g->tree_rows, sub = 32 * subtree_digests(g, Rtr);
     uint64_t tree = N / Rtr * sub, qk = nq < K ? nq : K;
-    uint64_t uc = dev_uploads(d, ma, E, budget), ud = dev_uploads(d, ma + d->nc, K, budget);
+    uint64_t uc = dev_uploads(d, ma, E, budget);
+    uint64_t ud = budget ? dev_uploads(d, ma + d->nc, K, budget) : 1;
     xm[SPW_ROUND_MAIN].write_bytes = trm + tree;
     xm[SPW_ROUND_MAIN].read_bytes = dev_uploads(d, d->nm, K, budget) * trm;
     xm[SPW_ROUND_AUX].read_bytes = d->na ? trm : 0;
@@ -955,19 +1026,20 @@ static _Thread_local uint64_t g_tile_bytes;
 void spw_plan_set_tile_bytes(uint64_t bytes) { g_tile_bytes = bytes; }
 
 /* What spw_plan_make_device asks of plan_make: the streaming device tier's
- * plan (mode spilled) with tiles of `tile` bytes (0: the default), VRAM
- * budget `budget` (dflt: from the default), and rec (n_tables flags, or
- * NULL: price and choose, the LDE stored) the recompute tier's tables. */
+ * plan (mode spilled) with tiles of `tile` bytes (0: the default) and VRAM
+ * budget `budget` (dflt: from the default). */
 typedef struct devreq {
     uint64_t tile, budget;
     int dflt;
-    const int *rec;
 } devreq;
 
 static void dev_choose(spw_plan *plan, const tdim *D, uint32_t nq, const geo *g);
 
+/* dv: the device tier's plan (NULL: the CPU's); rec (n_tables flags, or
+ * NULL: every LDE stored, priced, and on the device the choice made) the
+ * recompute tier's tables. */
 static spw_status plan_make(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *def,
-                            const char *probe_path, const devreq *dv)
+                            const char *probe_path, const devreq *dv, const int *rec)
 {
     memset(plan, 0, sizeof *plan);
     if (!def || !def->finalized)
@@ -1051,12 +1123,13 @@ static spw_status plan_make(const spw_ctx *ctx, spw_plan *plan, const spw_air_de
         if (dv) { /* the recompute tier: the passes' device bytes, the choice */
             p->dev_need = spw_sdev_coset_bytes(p->nm, p->na, p->nc, p->log_n, log_b, p->log_e);
             p->dev_fits = p->dev_need <= dv->budget / 4 * 3;
-            p->dev_recompute = dv->rec && dv->rec[i];
         }
+        p->recompute = rec && rec[i];
         dims(&D[i], p, t, log_b);
-        if (p->dev_recompute) {
-            plan->n_dev_recompute++;
-            plan->dev_lde_saved += 8 * D[i].N * (D[i].nm + D[i].na + D[i].nc);
+        D[i].dev = dv != NULL;
+        if (p->recompute) {
+            plan->n_recompute++;
+            plan->lde_saved += 8 * D[i].N * (D[i].nm + D[i].na + D[i].nc);
         }
         p->resident_bytes = resident_bytes(&D[i]);
         plan->lde_bytes += 8 * D[i].N * (D[i].nm + D[i].na + D[i].nc);
@@ -1238,7 +1311,7 @@ replan:
     memset(shared, 0, sizeof shared);
     for (uint32_t t = 0; t < def->n_tables; t++)
         table_disk(rw + (size_t)own(t, 0) * SPW_ROUND_COUNT, shared, &D[t], &plan->tables[t], nq, &G0,
-                   plan->tables[t].dev_recompute, plan->dev_budget);
+                   plan->tables[t].recompute, plan->dev_budget);
     shared_disk(shared, N0, nq, &G0);
     for (uint32_t o = 0; o < O; o++) res[o] = 1;
     if (store_sum > pool && need_all > pool) {
@@ -1301,6 +1374,9 @@ replan:
     free(rw);
     finish_rounds(plan, D, &TL);
     /* recompute vs store */
+    double fs = plan->nvme_bytes ? stream_fraction(plan->pool_bytes, plan->pool_res_bytes,
+                                                   plan->stream_bytes)
+                                 : 0;
     for (uint32_t t = 0; t < def->n_tables; t++) {
         spw_plan_table *p = &plan->tables[t];
         const tdim *d = &D[t];
@@ -1321,29 +1397,35 @@ replan:
             p->t_ext_store = ntt + dc * (b / wb + b / rb);
             p->ext_store_cheaper = p->t_ext_store < p->t_ext_recompute;
         }
-        /* The LDE is read back by the composition and DEEP passes (main and
-         * aux twice, the composition parts once); recomputing it instead
-         * would rerun those NTTs and, for the query openings, evaluate every
-         * column's polynomial at each queried point from its n coefficients
-         * (about 2 ns per coefficient, per column and query). */
-        double passes = (double)(2 * (d->nm + d->na) + d->nc);
-        double open = plan->cpu_k * 2e-9 * (double)nq * (double)(d->nm + d->na + d->nc) * (double)d->n;
-        p->t_lde_recompute = kn * ntt_units(passes, (double)d->N, p->log_N + 2) + open;
-        p->t_lde_store = 8.0 * (2 * (dm * d->nm + da * d->na) + dc * d->nc) * (double)d->N / rb;
+        /* The LDE stored (read back by the composition, DEEP and the
+         * openings) or recomputed (the recompute tier, coset.c): the NTTs
+         * the coset passes add (rec_units) against the disk traffic of the
+         * stored LDE's data sets where they stream (table_disk), each
+         * choice with its own disk bytes */
+        tdim dr = *d;
+        dr.rec = 1;
+        dr.dev = 0;
+        double u[SPW_ROUND_COUNT], ds = 0, drs = 0;
+        spw_plan_round xs[NSET * SPW_ROUND_COUNT], xr[NSET * SPW_ROUND_COUNT], sh[SPW_ROUND_COUNT];
+        memset(sh, 0, sizeof sh);
+        table_disk(xs, sh, &dr, p, nq, &G0, 0, 0);
+        table_disk(xr, sh, &dr, p, nq, &G0, 1, 0);
+        for (int k = 0; k < NSET && plan->nvme_bytes; k++)
+            if (p->rounds[SPW_ROUND_MAIN + k].tier == SPW_TIER_NVME) {
+                ds += set_seconds(xs + k * SPW_ROUND_COUNT, plan);
+                drs += set_seconds(xr + k * SPW_ROUND_COUNT, plan);
+            }
+        p->t_lde_recompute = rec_seconds(u, &dr, plan) + fs * drs;
+        p->t_lde_store = fs * ds;
         p->lde_store_cheaper = p->t_lde_store <= p->t_lde_recompute;
     }
-    if (dv && !dv->rec) dev_choose(plan, D, nq, &G0);
+    if (dv && !rec) dev_choose(plan, D, nq, &G0);
     tl_free(&TL);
     free(in);
     free(D);
     return SPW_OK;
 }
 
-spw_status spw_plan_make(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *def,
-                         const char *probe_path)
-{
-    return plan_make(ctx, plan, def, probe_path, NULL);
-}
 
 /* ---- the device tier: recompute vs store ---- */
 
@@ -1409,15 +1491,16 @@ static void dev_price(spw_plan_table *p, const tdim *d, const spw_plan *plan, ui
                          kd * ntt_r + f * dr;
 }
 
-/* $SPW_RECOMPUTE: 0 = off, 2 = odd tables that fit, else (unset) 1 = auto. */
+/* $SPW_RECOMPUTE: 0 = off, 2 = odd tables that fit, 3 = every table that
+ * fits, else (unset) 1 = auto. */
 static int recompute_env(void)
 {
     const char *e = getenv("SPW_RECOMPUTE");
     int v = e && *e ? atoi(e) : 1;
-    return v == 0 || v == 2 ? v : 1;
+    return v == 0 || v == 2 || v == 3 ? v : 1;
 }
 
-/* Prices every table of the stored-LDE device plan and sets dev_recompute
+/* Prices every table of the stored-LDE device plan and sets recompute
  * where the recompute tier runs: it fits (dev_fits) and, auto, the model
  * predicts less time; 2: the odd tables that fit; 0: none. */
 static void dev_choose(spw_plan *plan, const tdim *D, uint32_t nq, const geo *g)
@@ -1432,15 +1515,73 @@ static void dev_choose(spw_plan *plan, const tdim *D, uint32_t nq, const geo *g)
         snprintf(p->dev.priced, sizeof p->dev.priced, "%s", table_mode(p));
         int env = plan->recompute_env;
         int cheaper = p->dev.t_recompute < p->dev.t_store;
-        p->dev_recompute = p->dev_fits && (env == 2 ? (int)(t & 1) : env == 1 && cheaper);
+        p->recompute = p->dev_fits && (env == 3 || (env == 2 ? (int)(t & 1) : env == 1 && cheaper));
     }
+}
+
+/* st: the stored-LDE plan, priced, with `recompute` set on the tables
+ * chosen for the recompute tier. *plan := the schedule that runs them (no
+ * LDE in the store); where its host buffers (the device tier's staging and
+ * heap chunks, the CPU's coset passes) do not fit the host budget, the
+ * largest of them stores its LDE instead, until the plan is made (at worst
+ * st, which was). The prices of st are kept. The CPU's auto choice keeps
+ * st when it predicts no more time. st is consumed. */
+static spw_status plan_recompute(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *def,
+                                 const char *probe_path, const devreq *dv, spw_plan *st)
+{
+    int *rec = calloc(st->n_tables + 1, sizeof *rec);
+    if (!rec) {
+        spw_plan_clear(st);
+        return spw_fail(ctx, SPW_ERR_NOMEM, "plan: out of memory");
+    }
+    uint32_t k = 0;
+    for (uint32_t t = 0; t < st->n_tables; t++) k += rec[t] = st->tables[t].recompute;
+    spw_status s = SPW_OK;
+    while (k && (s = plan_make(ctx, plan, def, probe_path, dv, rec)) == SPW_ERR_BUDGET) {
+        uint32_t big = 0;
+        for (uint32_t t = 0; t < st->n_tables; t++)
+            if (rec[t] && (!rec[big] || st->tables[t].log_N > st->tables[big].log_N)) big = t;
+        rec[big] = st->tables[big].recompute = 0;
+        k--;
+        spw_log(ctx, SPW_LOG_INFO, "plan: the recompute tier's host buffers do not fit the host "
+                "budget (%s): table %s stores its LDE", spw_ctx_last_error(ctx), st->tables[big].name);
+        spw_plan_clear(plan);
+    }
+    free(rec);
+    if (s == SPW_OK && k && !dv && st->recompute_env == 1 && plan->t_pred >= st->t_pred) {
+        spw_log(ctx, SPW_LOG_INFO, "plan: the recompute tier for %u tables predicts %.3f s, the "
+                "stored LDE %.3f s: every LDE stored", k, plan->t_pred, st->t_pred);
+        st->t_pred_recompute = plan->t_pred;
+        spw_plan_clear(plan);
+        for (uint32_t t = 0; t < st->n_tables; t++) st->tables[t].recompute = 0;
+        k = 0;
+    }
+    if (!k) { /* every LDE stored: the plan as priced */
+        *plan = *st;
+        return SPW_OK;
+    }
+    if (s == SPW_OK) {
+        for (uint32_t t = 0; t < st->n_tables; t++) {
+            spw_plan_table *p = &plan->tables[t];
+            const spw_plan_table *q = &st->tables[t];
+            p->dev = q->dev;
+            p->t_lde_recompute = q->t_lde_recompute;
+            p->t_lde_store = q->t_lde_store;
+            p->lde_store_cheaper = q->lde_store_cheaper;
+        }
+        plan->recompute_env = st->recompute_env;
+        plan->t_pred_store = st->t_pred;
+        plan->t_pred_recompute = plan->t_pred;
+    }
+    spw_plan_clear(st);
+    return s;
 }
 
 spw_status spw_plan_make_device(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *def,
                                 const char *probe_path)
 {
     memset(plan, 0, sizeof *plan);
-    devreq dv = {SPW_PLAN_DEV_TILE_BYTES, ctx->vram_budget, 0, NULL};
+    devreq dv = {SPW_PLAN_DEV_TILE_BYTES, ctx->vram_budget, 0};
     if (!dv.budget) {
         dv.budget = spw_plan_default_vram_budget();
         dv.dflt = 1;
@@ -1449,55 +1590,42 @@ spw_status spw_plan_make_device(const spw_ctx *ctx, spw_plan *plan, const spw_ai
         return spw_fail(ctx, SPW_ERR_NO_CUDA, "plan: the streaming device tier needs a VRAM budget "
                         "and there is no CUDA device to take one from; give --vram-budget SIZE");
     spw_plan st;
-    spw_status s = plan_make(ctx, &st, def, probe_path, &dv);
+    spw_status s = plan_make(ctx, &st, def, probe_path, &dv, NULL);
     if (s == SPW_ERR_BUDGET) { /* a small host budget: the default tiles need less */
         spw_plan_clear(&st);
         dv.tile = 0;
-        s = plan_make(ctx, &st, def, probe_path, &dv);
+        s = plan_make(ctx, &st, def, probe_path, &dv, NULL);
     }
     if (s != SPW_OK) {
         spw_plan_clear(&st);
         return s;
     }
-    int *rec = calloc(st.n_tables + 1, sizeof *rec);
-    if (!rec) {
+    return plan_recompute(ctx, plan, def, probe_path, &dv, &st);
+}
+
+/* The CPU's plan: the stored-LDE schedule, priced (plan_make), then the
+ * recompute tier for the tables $SPW_RECOMPUTE names: auto (unset or 1)
+ * the tables whose coset passes predict less time than reading their
+ * stored LDE back (t_lde_recompute < t_lde_store), kept when the whole
+ * plan then predicts less time than the stored one; 2 the odd tables,
+ * kept whatever the prediction (tests); 3 every table, likewise; 0 none. */
+spw_status spw_plan_make(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *def,
+                         const char *probe_path)
+{
+    memset(plan, 0, sizeof *plan);
+    spw_plan st;
+    spw_status s = plan_make(ctx, &st, def, probe_path, NULL, NULL);
+    if (s != SPW_OK) {
         spw_plan_clear(&st);
-        return spw_fail(ctx, SPW_ERR_NOMEM, "plan: out of memory");
+        return s;
     }
-    uint32_t k = 0;
-    for (uint32_t t = 0; t < st.n_tables; t++) k += rec[t] = st.tables[t].dev_recompute;
-    if (!k) { /* every LDE stored: the plan as priced */
-        free(rec);
-        *plan = st;
-        return SPW_OK;
+    int env = st.recompute_env = recompute_env();
+    st.t_pred_store = st.t_pred;
+    for (uint32_t t = 0; t < st.n_tables; t++) {
+        spw_plan_table *p = &st.tables[t];
+        p->recompute = st.spilled && (env == 3 || (env == 2 ? (int)(t & 1) : env == 1 && !p->lde_store_cheaper));
     }
-    /* the schedule with the recompute tier's tables: no LDE in the store.
-     * Where their host buffers (the main column phase's staging, a tree's
-     * heap chunk) do not
-     * fit the host budget, the largest of them stores instead, until the
-     * plan is made (at worst the stored-LDE plan, which was) */
-    dv.rec = rec;
-    while ((s = plan_make(ctx, plan, def, probe_path, &dv)) == SPW_ERR_BUDGET && k) {
-        uint32_t big = 0;
-        for (uint32_t t = 0; t < st.n_tables; t++)
-            if (rec[t] && (!rec[big] || st.tables[t].log_N > st.tables[big].log_N)) big = t;
-        rec[big] = st.tables[big].dev_recompute = 0;
-        k--;
-        spw_log(ctx, SPW_LOG_INFO, "plan: the recompute tier's host buffers do not fit the host "
-                "budget (%s): table %s stores its LDE", spw_ctx_last_error(ctx), st.tables[big].name);
-        spw_plan_clear(plan);
-        if (!k) { /* the stored-LDE plan */
-            *plan = st;
-            free(rec);
-            return SPW_OK;
-        }
-    }
-    free(rec);
-    if (s == SPW_OK)
-        for (uint32_t t = 0; t < st.n_tables; t++) plan->tables[t].dev = st.tables[t].dev;
-    plan->recompute_env = st.recompute_env;
-    spw_plan_clear(&st);
-    return s;
+    return plan_recompute(ctx, plan, def, probe_path, NULL, &st);
 }
 
 void spw_plan_clear(spw_plan *plan)
@@ -1523,12 +1651,13 @@ void spw_plan_print(FILE *f, const spw_plan *p)
             : p->mode_req == SPW_MODE_SPILLED ? "spilled" : "auto");
     if (p->device) {
         fmt_size(a, sizeof a, p->dev_budget);
-        fmt_size(b, sizeof b, p->dev_lde_saved);
+        fmt_size(b, sizeof b, p->lde_saved);
         fprintf(f, "device: streaming tier, VRAM budget %s; recompute tier for %u of %u tables (LDE "
                    "of %s never stored; SPW_RECOMPUTE=%d: %s)\n",
-                a, p->n_dev_recompute, p->n_tables, b, p->recompute_env,
+                a, p->n_recompute, p->n_tables, b, p->recompute_env,
                 p->recompute_env == 0   ? "off"
                 : p->recompute_env == 2 ? "odd tables that fit"
+                : p->recompute_env == 3 ? "every table that fits"
                                         : "auto, tables that fit and predict less time");
         fprintf(f, "device links: host->device %.1f GB/s, device->host %.1f GB/s (%s); page-locking "
                    "%.1f GB/s, device NTT %.4f ns per unit (defaults)\n",
@@ -1625,7 +1754,7 @@ static void print_device(FILE *f, const spw_plan *p)
         fmt_size(e, sizeof e, x->dev.d2h_recompute);
         fprintf(f, "%-14s %-6s %10s %4s %12.3fs %12.3fs %11s %11s %11s %11s %s\n", x->name,
                 x->dev.priced, a, x->dev_fits ? "yes" : "no", x->dev.t_recompute, x->dev.t_store, b,
-                e, c, d, x->dev_recompute ? "recompute" : "store");
+                e, c, d, x->recompute ? "recompute" : "store");
     }
 }
 
@@ -1659,25 +1788,34 @@ void spw_plan_print_rounds(FILE *f, const spw_plan *p)
         print_device(f, p);
         return;
     }
-    fprintf(f, "recompute vs store (predicted seconds; the streaming prover stores the LDE and "
-               "recomputes the extended composition domain):\n");
-    fprintf(f, "%-14s %-5s %13s %13s %-8s %13s %13s %s\n", "table", "mode", "lde recompute",
-            "lde store", "cheaper", "ext recompute", "ext store", "cheaper");
+    if (!p->spilled) return;
+    fprintf(f, "recompute vs store (predicted seconds of what differs, priced on the stored-LDE "
+               "schedule; recompute = the CPU's coset passes; SPW_RECOMPUTE=%d: %s):\n",
+            p->recompute_env,
+            p->recompute_env == 0   ? "off"
+            : p->recompute_env == 2 ? "odd tables"
+            : p->recompute_env == 3 ? "every table"
+                                    : "auto, tables that predict less time, when the plan does");
+    fprintf(f, "%-14s %-5s %13s %13s %-8s %13s %13s %-8s %s\n", "table", "mode", "lde recompute",
+            "lde store", "cheaper", "ext recompute", "ext store", "cheaper", "runs");
     for (uint32_t t = 0; t < p->n_tables; t++) {
         const spw_plan_table *x = &p->tables[t];
         char er[24] = "-", es[24] = "-";
-        if (x->recompute_lde) {
+        if (x->recompute_lde && !x->recompute) {
             snprintf(er, sizeof er, "%.3fs", x->t_ext_recompute);
             snprintf(es, sizeof es, "%.3fs", x->t_ext_store);
         }
-        fprintf(f, "%-14s %-5s %12.3fs %12.3fs %-8s %13s %13s %s\n", x->name, table_mode(x),
-                x->t_lde_recompute,
-                x->t_lde_store,
-                x->lde_store_cheaper ? "store" : "recomp.*", er, es,
-                !x->recompute_lde ? "-" : x->ext_store_cheaper ? "store*" : "recomp.");
+        fprintf(f, "%-14s %-5s %12.3fs %12.3fs %-8s %13s %13s %-8s %s\n", x->name, table_mode(x),
+                x->t_lde_recompute, x->t_lde_store, x->lde_store_cheaper ? "store" : "recomp.", er,
+                es, !x->recompute_lde || x->recompute ? "-" : x->ext_store_cheaper ? "store*" : "recomp.",
+                x->recompute ? "recompute" : "store");
     }
-    fprintf(f, "(* a choice the streaming prover does not execute; the model makes it only where "
-               "the disk is slower than recomputing, which no measured machine is)\n");
+    if (p->t_pred_recompute > 0)
+        fprintf(f, "whole plan: %.3fs with the LDE of every table stored, %.3fs with the recompute "
+                   "tier's tables%s\n", p->t_pred_store, p->t_pred_recompute,
+                p->n_recompute ? "" : " (not taken)");
+    fprintf(f, "(* the extended composition domain: a choice the streaming prover does not execute; "
+               "it recomputes that domain from the coefficients)\n");
 }
 
 spw_status spw_ctx_set_spill_dir(spw_ctx *ctx, const char *dir)

@@ -94,14 +94,14 @@ typedef struct spw_plan_table {
     int ext_store_cheaper, lde_store_cheaper;
     double t_compute, t_io;         /* predicted seconds */
     /* streaming device tier (plan->device; docs/OUT_OF_CORE.md, "The
-     * device tier: recompute vs store"): dev_recompute = 1 when the LDE is
+     * device tier: recompute vs store"): recompute = 1 when the LDE is
      * never stored (the recompute tier: every pass that reads it evaluates
      * cosets from the stored coefficients on the device; src/sched/stream.c
      * executes exactly this flag); dev_need = spw_sdev_coset_bytes of the
      * table, dev_fits = dev_need <= 3/4 of the VRAM budget; the predicted
      * seconds and link bytes of both choices, priced on the stored-LDE
      * schedule (what differs between them) */
-    int dev_recompute, dev_fits;
+    int recompute, dev_fits;
     uint64_t dev_need;
     spw_plan_dev_price dev;
 } spw_plan_table;
@@ -152,8 +152,11 @@ typedef struct spw_plan {
      * else SPW_PLAN_H2D_GBS/D2H_GBS), page-locking GB/s of the pool, device
      * seconds per NTT unit (column x point x log2 points) */
     int recompute_env;
-    uint32_t n_dev_recompute;
-    uint64_t dev_lde_saved;
+    uint32_t n_recompute;
+    /* whole-plan predictions (t_pred) of the stored-LDE schedule and of the
+     * recompute tier's (0: not made) */
+    double t_pred_store, t_pred_recompute;
+    uint64_t lde_saved;
     double h2d_gbs, d2h_gbs, pin_gbs, dev_ntt_s;
     char link_source[SPW_PLAN_DIR_MAX + 32];
     uint64_t tile_bytes;             /* tile payload target of the streamed matrices */
@@ -186,7 +189,7 @@ void spw_plan_clear(spw_plan *plan);
  * small for them), device = 1, dev_budget = vram_budget = ctx's VRAM
  * budget, else 90% of the free device memory (SPW_ERR_NO_CUDA when that
  * is 0: no device and no budget given), and per table the recompute tier
- * (dev_recompute, $SPW_RECOMPUTE) with the store, pool, disk and
+ * (recompute, $SPW_RECOMPUTE) with the store, pool, disk and
  * per-round bytes of the schedule that runs it. */
 spw_status spw_plan_make_device(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *def,
                                 const char *probe_path);

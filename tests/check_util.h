@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -38,6 +39,18 @@ static inline int spw_test_capture(const char *cmd, char *out, size_t cap)
     out[n] = 0;
     int st = pclose(p);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* A temporary file in $TMPDIR (else /tmp) holding text (a probe file);
+ * its name into path. The caller unlinks it. */
+static inline void spw_test_write_tmp(char *path, size_t cap, const char *text)
+{
+    const char *t = getenv("TMPDIR");
+    snprintf(path, cap, "%s/spw_probe_XXXXXX", t && *t ? t : "/tmp");
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
 }
 
 static inline int spw_run_suite(Suite *s)

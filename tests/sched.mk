@@ -12,3 +12,7 @@ tests_test_sched_mem_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 check_PROGRAMS += tests/test_plan_device
 TESTS += tests/test_plan_device
 tests_test_plan_device_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+# the recompute tier on the CPU (coset.c) and the planner's choice
+check_PROGRAMS += tests/test_sched_recompute
+TESTS += tests/test_sched_recompute
+tests_test_sched_recompute_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)

@@ -64,7 +64,7 @@ static void device_case(spw_ctx *ctx, built *b, const uint8_t *ref, size_t ref_l
     spw_plan plan; /* the device tier's plan, which the run executes */
     ck_assert_int_eq(spw_plan_make_device(ctx, &plan, spw_air_get_def(b->air), NULL), SPW_OK);
     int nvme = plan.nvme_bytes > 0;
-    uint32_t nrec = plan.n_dev_recompute;
+    uint32_t nrec = plan.n_recompute;
     spw_plan_clear(&plan);
     if (expect_nvme) ck_assert_msg(nvme, "%s: the plan should page to NVMe", what);
     ck_assert_msg(recompute == (nrec > 0), "%s: the plan recomputes %u tables (SPW_RECOMPUTE=%s)",

@@ -152,11 +152,11 @@ START_TEST(test_choice)
         if (fit[t])
             ck_assert_msg(a->dev.t_recompute < a->dev.t_store, "%s: recompute %g s, store %g s",
                           a->name, a->dev.t_recompute, a->dev.t_store);
-        ck_assert_msg(a->dev_recompute == fit[t], "%s: auto recompute %d, fits %d", a->name,
-                      a->dev_recompute, fit[t]);
-        ck_assert_int_eq(p0.tables[t].dev_recompute, 0);
-        ck_assert_msg(p2.tables[t].dev_recompute == (fit[t] && (t & 1)), "%s: SPW_RECOMPUTE=2 gives %d",
-                      a->name, p2.tables[t].dev_recompute);
+        ck_assert_msg(a->recompute == fit[t], "%s: auto recompute %d, fits %d", a->name,
+                      a->recompute, fit[t]);
+        ck_assert_int_eq(p0.tables[t].recompute, 0);
+        ck_assert_msg(p2.tables[t].recompute == (fit[t] && (t & 1)), "%s: SPW_RECOMPUTE=2 gives %d",
+                      a->name, p2.tables[t].recompute);
         na += (uint32_t)fit[t];
         n2 += (uint32_t)(fit[t] && (t & 1));
         /* the store choice's link bytes: the LDE (and extended domain)
@@ -171,9 +171,9 @@ START_TEST(test_choice)
         ck_assert_uint_le(a->dev.h2d_recompute, 3 * 8 * s.coef[t]);
         ck_assert_uint_le(a->dev.d2h_recompute, s.coef[t]);
     }
-    ck_assert_uint_eq(pa.n_dev_recompute, na);
-    ck_assert_uint_eq(p0.n_dev_recompute, 0);
-    ck_assert_uint_eq(p2.n_dev_recompute, n2);
+    ck_assert_uint_eq(pa.n_recompute, na);
+    ck_assert_uint_eq(p0.n_recompute, 0);
+    ck_assert_uint_eq(p2.n_recompute, n2);
     ck_assert_int_eq(pa.recompute_env, 1);
     ck_assert_int_eq(p0.recompute_env, 0);
     ck_assert_int_eq(p2.recompute_env, 2);
@@ -219,17 +219,17 @@ START_TEST(test_cost_decides)
     for (uint32_t t = 0; t < s.nt; t++) {
         const spw_plan_table *a = &ps.tables[t], *b = &pd.tables[t];
         ck_assert_int_eq(a->dev_fits, 1);
-        ck_assert_int_eq(a->dev_recompute, a->dev.t_recompute < a->dev.t_store);
-        ck_assert_int_eq(b->dev_recompute, b->dev.t_recompute < b->dev.t_store);
+        ck_assert_int_eq(a->recompute, a->dev.t_recompute < a->dev.t_store);
+        ck_assert_int_eq(b->recompute, b->dev.t_recompute < b->dev.t_store);
         /* free links leave the NTTs: recomputing dearer, relative to storing */
         ck_assert(a->dev.t_recompute / a->dev.t_store >= b->dev.t_recompute / b->dev.t_store);
-        if (!a->dev_recompute) {
+        if (!a->recompute) {
             stored++;
-            ck_assert_msg(b->dev_recompute, "%s: stored with the default links too", a->name);
+            ck_assert_msg(b->recompute, "%s: stored with the default links too", a->name);
         }
     }
     ck_assert_uint_gt(stored, 0);
-    ck_assert_uint_eq(ps.n_dev_recompute, s.nt - stored);
+    ck_assert_uint_eq(ps.n_recompute, s.nt - stored);
     spw_plan_clear(&ps);
     spw_plan_clear(&pd);
     teardown_air();
@@ -250,12 +250,12 @@ static void accounting(uint64_t host, const char *skip)
     device_plan(&pr, def, vram, NULL);
     device_plan(&ps, def, vram, "0");
     unsetenv("SPW_TREE_SKIP");
-    ck_assert_uint_gt(pr.n_dev_recompute, 0);
+    ck_assert_uint_gt(pr.n_recompute, 0);
     uint64_t saved = 0;
     int64_t drop = 0;
     for (uint32_t t = 0; t < s.nt; t++) {
         const spw_plan_table *r = &pr.tables[t], *x = &ps.tables[t];
-        if (!r->dev_recompute) {
+        if (!r->recompute) {
             ck_assert_uint_eq(r->sum_bytes, x->sum_bytes);
             continue;
         }
@@ -276,7 +276,7 @@ static void accounting(uint64_t host, const char *skip)
         saved += s.lde[t];
         drop += d;
     }
-    ck_assert_uint_eq(pr.dev_lde_saved, saved);
+    ck_assert_uint_eq(pr.lde_saved, saved);
     ck_assert_int_eq((int64_t)ps.store_sum - (int64_t)pr.store_sum, drop);
     ck_assert_uint_lt(pr.store_bytes, ps.store_bytes);
     ck_assert_uint_le(pr.pool_bytes, ps.pool_bytes);
@@ -331,7 +331,7 @@ START_TEST(test_host_budget)
         uint32_t k = 0;
         uint64_t max_rec = 0, min_st = UINT64_MAX;
         for (uint32_t t = 0; t < s.nt; t++) {
-            if (!p.tables[t].dev_recompute) {
+            if (!p.tables[t].recompute) {
                 if (s.N[t] < min_st) min_st = s.N[t];
                 continue;
             }

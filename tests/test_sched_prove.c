@@ -11,7 +11,9 @@
  * a file without the keys changes nothing). Home tiers per table and
  * round: a plan that splits a table between the pool and the spill file
  * predicts less disk time than the best per-table choice, proves the same
- * bytes, and moves the disk bytes it predicts per round.
+ * bytes, and moves the disk bytes it predicts per round. Every LDE is
+ * stored here (SPW_RECOMPUTE=0); test_sched_recompute covers the recompute
+ * tier.
  */
 #include "check_util.h"
 #include "plan.h"
@@ -444,15 +446,6 @@ START_TEST(test_budget_error)
 END_TEST
 
 /* Writes a probe file (key=value lines) to a fresh temporary path. */
-static void write_probe(char *path, size_t cap, const char *text)
-{
-    const char *t = getenv("TMPDIR");
-    snprintf(path, cap, "%s/spw_probe_XXXXXX", t && *t ? t : "/tmp");
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-    close(fd);
-}
 
 /* vm planned (streamed, so every per-round figure is filled) with `threads`
  * threads and the probe file `text` (NULL: none). */
@@ -466,7 +459,7 @@ static void plan_with(spw_plan *plan, unsigned threads, const char *text)
     spw_air *air = NULL;
     char tag[SPW_WORKLOAD_TAG_MAX + 1], path[4200] = "";
     ck_assert_int_eq(spw_workload_build(ctx, &air, NULL, NULL, NULL, tag, sizeof tag, &wp), SPW_OK);
-    if (text) write_probe(path, sizeof path, text);
+    if (text) spw_test_write_tmp(path, sizeof path, text);
     spw_status st = spw_plan_make(ctx, plan, spw_air_get_def(air), text ? path : NULL);
     if (text) unlink(path);
     ck_assert_msg(st == SPW_OK, "%s", spw_ctx_last_error(ctx));
@@ -719,6 +712,9 @@ END_TEST
 
 int main(void)
 {
+    /* the stored-LDE schedule is under test here; the recompute tier (and
+     * the planner's auto choice between the two) in test_sched_recompute */
+    setenv("SPW_RECOMPUTE", "0", 1);
     Suite *s = suite_create("sched_prove");
     TCase *tc = tcase_create("prove");
     tcase_set_timeout(tc, 300);

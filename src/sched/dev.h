@@ -26,6 +26,7 @@
 
 #include "../air.h"
 #include "../merkle.h"
+#include "coset.h"
 #include "sched.h"
 
 typedef struct spw_sdev spw_sdev;
@@ -227,19 +228,7 @@ spw_status spw_sdev_coset_logup(spw_sdev *d, const spw_air_table *t, const fe3 *
  * SPW_ERR_INTERNAL naming the table), the parts as the columns 3i + c of
  * ccoef (3 parts columns), and from the same device copy the tree of
  * their LDE (blowup 2^log_b) into ctree. */
-typedef struct spw_sdev_comp_job {
-    const spw_air_table *t;
-    unsigned log_n, log_e, log_b;
-    const fe3 *ch;
-    uint32_t n_ch;
-    const uint64_t *publics;
-    uint32_t n_publics;
-    fe3 logup_sum, lambda;
-    spw_mat *mcoef, *acoef; /* acoef ignored without aux */
-    int check;
-    spw_mat *ccoef;
-    spw_stree *ctree;
-} spw_sdev_comp_job;
+typedef spw_coset_comp_job spw_sdev_comp_job; /* coset.h */
 spw_status spw_sdev_coset_comp(spw_sdev *d, const spw_sdev_comp_job *j);
 /* Out-of-domain values of a recompute-tier table from its main, aux (may
  * be NULL) and composition coefficients, each uploaded once: into ood in

@@ -28,6 +28,8 @@
  */
 #include "sched.h"
 #include "dev.h"
+#include "coset.h"
+#include "rowk.h"
 #include "../fe3_lazy.h"
 
 #include "../fri.h"
@@ -43,7 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BLK 256
+#define BLK SPW_ROWK_BLK
 #define SPW_TILE_BYTES SPW_PLAN_TILE_BYTES
 #define SPW_TREE_ROWS SPW_PLAN_TREE_ROWS
 #define NOMEM(what) spw_fail(ctx, SPW_ERR_NOMEM, "stream prover: out of memory (%s)", what)
@@ -416,7 +418,7 @@ static spw_status coset_tree_begin(run *u, stab *s, spw_stree *tree, const char 
 {
     size_t R = s->R, Rt = u->tree_rows < R ? u->tree_rows : R;
     SPW_TRY(spw_stree_init(u->ctx, tree, u->sp, name, s->N, Rt, u->home));
-    spw_sdev_set_pin_cap(u->dev, spw_spill_pinnable(u->sp) / 2);
+    if (u->dev) spw_sdev_set_pin_cap(u->dev, spw_spill_pinnable(u->sp) / 2);
     return SPW_OK;
 }
 
@@ -432,7 +434,9 @@ static spw_status commit_coset(run *u, stab *s, spw_stree *tree, spw_mat *coef, 
 {
     SPW_TRY(coset_tree_begin(u, s, tree, name));
     uint64_t bad = UINT64_MAX;
-    if (!ch) SPW_TRY(PF(PF_DEVICE, spw_sdev_coset_tree(u->dev, tree, coef, s->log_n, u->log_b)));
+    if (!u->dev && !ch) SPW_TRY(spw_hcoset_tree(u->ctx, tree, coef, s->log_n, u->log_b));
+    else if (!u->dev) SPW_TRY(spw_hcoset_logup(u->ctx, s->t, ch, &s->mcoef, coef, tree, s->log_n, u->log_b, sum));
+    else if (!ch) SPW_TRY(PF(PF_DEVICE, spw_sdev_coset_tree(u->dev, tree, coef, s->log_n, u->log_b)));
     else SPW_TRY(PF(PF_DEVICE, spw_sdev_coset_logup(u->dev, s->t, ch, &s->mcoef, coef, tree, s->log_n,
                                                     u->log_b, sum, &bad)));
     if (bad != UINT64_MAX)
@@ -448,31 +452,35 @@ static spw_status round_main(run *u, stab *s, const spw_trace *trace, uint32_t t
     const spw_ctx *ctx = u->ctx;
     if (u->dev) spw_sdev_where(u->dev, "main commit", s->t->name);
     size_t nm = s->nm, G = s->G < nm ? s->G : nm;
-    SPW_TRY(mat_new(u, &s->mcoef, "main-coef", nm, s->n, 8, s->coset ? coset_stage_cols(s, nm) : G,
-                    s->Rt, SPW_CHUNK_OTHER));
-    if (s->coset) { /* no trace kept: LogUp evaluates it from the coefficients */
+    SPW_TRY(mat_new(u, &s->mcoef, "main-coef", nm, s->n, 8,
+                    s->coset && u->dev ? coset_stage_cols(s, nm) : G, s->Rt, SPW_CHUNK_OTHER));
+    if (s->coset && u->dev) { /* no trace kept: LogUp evaluates it from the coefficients */
         colctx c = {u, s, trace, ti};
         SPW_TRY(dev_cols(u, s, &c, NULL, nm, 1, &s->mcoef, NULL, u->log_b));
         return commit_coset(u, s, &s->mtree, &s->mcoef, "main-tree", NULL, NULL);
     }
-    SPW_TRY(mat_new(u, &s->trace, "trace", nm, s->n, 8, G, s->Rt, SPW_CHUNK_TRACE));
-    SPW_TRY(mat_new(u, &s->mlde, "main-lde", nm, s->N, 8, G, s->R, SPW_CHUNK_LDE));
+    if (!s->coset) {
+        SPW_TRY(mat_new(u, &s->trace, "trace", nm, s->n, 8, G, s->Rt, SPW_CHUNK_TRACE));
+        SPW_TRY(mat_new(u, &s->mlde, "main-lde", nm, s->N, 8, G, s->R, SPW_CHUNK_LDE));
+    }
     if (u->dev) {
         colctx c = {u, s, trace, ti};
         SPW_TRY(dev_cols(u, s, &c, NULL, nm, 1, &s->mcoef, &s->mlde, u->log_b));
         return commit(u, s, &s->mtree, &s->mlde, "main-tree");
     }
-    uint64_t *cf = spw_malloc_array(G * s->n, 8), *out = spw_malloc_array(G * s->N, 8);
+    /* the recompute tier (s->coset) keeps the coefficients only */
+    uint64_t *cf = spw_malloc_array(G * s->n, 8), *out = s->coset ? NULL : spw_malloc_array(G * s->N, 8);
     spw_status st = SPW_OK;
-    if (!cf || !out) st = NOMEM("main column group");
+    if (!cf || (!out && !s->coset)) st = NOMEM("main column group");
     for (size_t c0 = 0; c0 < nm && st == SPW_OK; c0 += G) {
         size_t gc = nm - c0 < G ? nm - c0 : G;
         for (size_t j = 0; j < gc && st == SPW_OK; j++)
             for (size_t r0 = 0; r0 < s->n && st == SPW_OK; r0 += s->Rt)
                 st = spw_trace_read(trace, cf + j * s->n + r0, ti, (uint32_t)(c0 + j), r0, s->Rt);
-        if (st == SPW_OK) st = PF(PF_PUT, spw_mat_put_cols(&s->trace, c0, gc, cf, s->n));
+        if (st == SPW_OK && !s->coset) st = PF(PF_PUT, spw_mat_put_cols(&s->trace, c0, gc, cf, s->n));
         if (st == SPW_OK) st = spw_ntt_inverse_batch(ctx, cf, gc, s->n, s->log_n);
         if (st == SPW_OK) st = PF(PF_PUT, spw_mat_put_cols(&s->mcoef, c0, gc, cf, s->n));
+        if (s->coset) continue;
         if (st == SPW_OK) st = spw_coset_evaluate(ctx, out, cf, gc, s->log_n, u->log_b, GL_GENERATOR);
         if (st == SPW_OK) st = PF(PF_PUT, spw_mat_put_cols(&s->mlde, c0, gc, out, s->N));
     }
@@ -480,6 +488,7 @@ static spw_status round_main(run *u, stab *s, const spw_trace *trace, uint32_t t
     free(out);
     drain(u);
     SPW_TRY(st);
+    if (s->coset) return commit_coset(u, s, &s->mtree, &s->mcoef, "main-tree", NULL, NULL);
     return commit(u, s, &s->mtree, &s->mlde, "main-tree");
 }
 
@@ -569,72 +578,6 @@ static spw_status round_aux(run *u, stab *s, const fe3 *ch, fe3 *sum)
 
 /* ---- round 3 ---- */
 
-typedef struct comp_job {
-    const spw_air_table *t;
-    size_t R, W, E, NE, r0;        /* chunk rows, buffer stride (R + E), global first row */
-    const uint64_t *mb;            /* nm columns of W rows */
-    const fe3 *ab;                 /* n_aux ext3 columns of W rows */
-    const fe3 *ch;
-    const uint64_t *publics;
-    fe3 sum;
-    const fe3 *lpow;
-    const uint64_t *inv_zn;
-    uint64_t w_last, w_ne;
-    uint64_t *out;                 /* 3 columns of R */
-    int failed;
-} comp_job;
-
-static void comp_blocks(void *arg, size_t bb, size_t be)
-{
-    comp_job *j = arg;
-    const spw_air_table *t = j->t;
-    size_t nk = t->n_constraints, na = t->n_aux;
-    fe3 *cv = spw_malloc_array(nk * BLK + 1, sizeof(fe3));
-    fe3 *scratch = spw_malloc_array(spw_air_eval_rows_scratch(t, BLK) + 1, sizeof(fe3));
-    uint64_t *buf = spw_malloc_array(5 * BLK, 8);
-    if (!cv || !scratch || !buf) {
-        j->failed = 1;
-        goto out;
-    }
-    uint64_t *xs = buf, *d1 = buf + BLK, *d2 = buf + 2 * BLK, *tmp = buf + 3 * BLK;
-    for (size_t blk = bb; blk < be; blk++) {
-        size_t b0 = blk * BLK, m = j->R - b0 < BLK ? j->R - b0 : BLK;
-        uint64_t x = gl_mul(GL_GENERATOR, gl_pow(j->w_ne, j->r0 + b0));
-        for (size_t i = 0; i < m; i++) {
-            xs[i] = x;
-            d1[i] = gl_sub(x, 1);
-            d2[i] = gl_sub(x, j->w_last);
-            x = gl_mul(x, j->w_ne);
-        }
-        gl_batch_inv(d1, d1, m, tmp);
-        gl_batch_inv(d2, d2, m, tmp);
-        spw_air_eval_rows(t, cv, BLK, j->mb + b0, j->mb + b0 + j->E, j->W,
-                          na ? j->ab + b0 : NULL, na ? j->ab + b0 + j->E : NULL, j->W, j->ch,
-                          j->publics, j->sum, m, scratch);
-        for (size_t i = 0; i < m; i++) {
-            size_t r = j->r0 + b0 + i;
-            fe3 sk[4] = {fe3_zero(), fe3_zero(), fe3_zero(), fe3_zero()};
-            for (uint32_t q = 0; q < nk; q++) {
-                unsigned k = t->constraints[q].kind & 3;
-                fe3 c = cv[q * BLK + i]; /* base-field values: 3 products, same result */
-                fe3 term = (c.c[1] | c.c[2]) ? fe3_mul(j->lpow[q], c) : fe3_mul_base(j->lpow[q], c.c[0]);
-                sk[k] = fe3_add(sk[k], term);
-            }
-            uint64_t izn = j->inv_zn[r & (j->E - 1)];
-            uint64_t trans = gl_mul(gl_sub(xs[i], j->w_last), izn);
-            fe3 v = fe3_mul_base(sk[SPW_CONSTRAINT_TRANSITION], trans);
-            v = fe3_add(v, fe3_mul_base(sk[SPW_CONSTRAINT_FIRST], d1[i]));
-            v = fe3_add(v, fe3_mul_base(sk[SPW_CONSTRAINT_LAST], d2[i]));
-            v = fe3_add(v, fe3_mul_base(sk[SPW_CONSTRAINT_EVERY], izn));
-            for (int c = 0; c < 3; c++) j->out[c * j->R + b0 + i] = v.c[c];
-        }
-    }
-out:
-    free(cv);
-    free(scratch);
-    free(buf);
-}
-
 /* The composition values on the device, by row chunks of R rows (with
  * the next-row halo) of main and aux into q. */
 static spw_status dev_comp(run *u, stab *s, spw_mat *main, spw_mat *aux, spw_mat *q, const fe3 *ch,
@@ -674,13 +617,14 @@ static spw_status round_comp(run *u, stab *s, const fe3 *ch, const uint64_t *pub
     uint64_t *mb = NULL, *abase = NULL, *qb = NULL, *inv_zn = NULL, *col = NULL;
     fe3 *ab = NULL, *lpow = NULL;
     spw_status st = SPW_OK;
-    if (s->coset) { /* the whole round on the device, from the coefficients */
+    if (s->coset) { /* the whole round from the coefficients (the device's or coset.c's passes) */
         spw_sdev_comp_job j = {t, s->log_n, s->log_e, u->log_b, ch, u->n_ch, publics, u->n_pub, sum,
                                lambda, &s->mcoef, &s->acoef, !forced, &s->ccoef, &s->ctree};
         if ((st = mat_new(u, &s->ccoef, "comp-coef", s->nc, s->n, 8, s->G < s->nc ? s->G : s->nc,
                           s->Rt, SPW_CHUNK_OTHER)) == SPW_OK &&
             (st = coset_tree_begin(u, s, &s->ctree, "comp-tree")) == SPW_OK &&
-            (st = PF(PF_DEVICE, spw_sdev_coset_comp(u->dev, &j))) == SPW_OK)
+            (st = u->dev ? PF(PF_DEVICE, spw_sdev_coset_comp(u->dev, &j)) : spw_hcoset_comp(ctx, &j)) ==
+                SPW_OK)
             st = spw_stree_finish(ctx, &s->ctree);
         goto out;
     }
@@ -708,26 +652,18 @@ static spw_status round_comp(run *u, stab *s, const fe3 *ch, const uint64_t *pub
     abase = spw_malloc_array(2 * na * W + 1, 8);
     ab = spw_malloc_array(na / 3 * W + 1, sizeof(fe3));
     qb = spw_malloc_array(3 * R, 8);
-    lpow = spw_malloc_array(t->n_constraints + 1, sizeof(fe3));
-    inv_zn = spw_malloc_array(E, 8);
-    if (!mb || !abase || !ab || !qb || !lpow || !inv_zn) {
+    spw_rowk_comp cj;
+    if (!mb || !abase || !ab || !qb ||
+        spw_rowk_comp_init(&cj, t, s->log_n, s->log_e, ch, publics, sum, lambda) != SPW_OK) {
         st = NOMEM("composition chunk");
         goto out;
     }
-    fe3 l = fe3_one();
-    for (uint32_t k = 0; k < t->n_constraints; k++) {
-        lpow[k] = l;
-        l = fe3_mul(l, lambda);
-    }
-    {
-        uint64_t gn = gl_pow(GL_GENERATOR, s->n), we = gl_root_of_unity(s->log_e), y = gn;
-        for (size_t k = 0; k < E; k++) {
-            inv_zn[k] = gl_inv(gl_sub(y, 1));
-            y = gl_mul(y, we);
-        }
-    }
-    comp_job cj = {t, R, W, E, NE, 0, mb, ab, ch, publics, sum, lpow, inv_zn,
-                   gl_inv(gl_root_of_unity(s->log_n)), gl_root_of_unity(s->log_n + s->log_e), qb, 0};
+    lpow = (fe3 *)cj.lpow;
+    inv_zn = (uint64_t *)cj.inv_zn;
+    cj.R = R;
+    cj.W = W;
+    cj.ab = ab;
+    cj.out = qb;
     reader rd = {{{main, mb, W, 0, W}, {na ? aux : NULL, abase, W, 0, W}}, 2, 0, SPW_OK, 0};
     rd_main(&rd);
     st = rd.st;
@@ -744,7 +680,7 @@ static spw_status round_comp(run *u, stab *s, const fe3 *ch, const uint64_t *pub
                                          acur[(3 * c + 2) * W + i]);
         cj.r0 = r0;
         cj.mb = mcur;
-        spw_parallel_for(ctx, (R + BLK - 1) / BLK, 1, comp_blocks, &cj);
+        spw_parallel_for(ctx, (R + BLK - 1) / BLK, 1, spw_rowk_comp_blocks, &cj);
         if (cj.failed) st = NOMEM("composition workers");
         if (st == SPW_OK) st = PF(PF_PUT, spw_mat_put_rows(&q, r0, R, qb, R));
         spw_status rs = r0 + R < NE ? rd_wait(&rd) : SPW_OK;
@@ -838,7 +774,7 @@ static spw_status round_ood(run *u, stab *s, spw_proof_table *pt, fe3 zeta)
     size_t Rt = s->Rt, nm = s->nm, na = s->na, nc = s->nc;
     size_t mx = nm > na ? nm : na;
     if (nc > mx) mx = nc;
-    if (s->coset) { /* each matrix uploaded whole, the powers made on the device */
+    if (s->coset && u->dev) { /* each matrix uploaded whole, the powers made on the device */
         spw_mat *mats[3] = {&s->mcoef, na ? &s->acoef : NULL, &s->ccoef};
         spw_sdev_where(u->dev, "out-of-domain", s->t->name);
         spw_sdev_set_pin_cap(u->dev, spw_spill_pinnable(u->sp) / 2);
@@ -897,61 +833,9 @@ static spw_status round_ood(run *u, stab *s, spw_proof_table *pt, fe3 zeta)
 
 /* ---- round 5 ---- */
 
-typedef struct deep_job {
-    size_t R, r0, nm, na, nc;
-    const uint64_t *mb, *ab, *cb;   /* columns of R */
-    const fe3 *g1, *g2;
-    fe3 v1, v2, zeta, zw;
-    uint64_t wN;
-    fe3 *out;
-    int failed;
-} deep_job;
-
-
-static void deep_blocks(void *arg, size_t bb, size_t be)
-{
-    deep_job *j = arg;
-    fe3 *buf = spw_malloc_array(5 * BLK, sizeof(fe3));
-    spw_lazy3 *s1 = spw_malloc_array(2 * BLK, sizeof(spw_lazy3)), *s2 = s1 ? s1 + BLK : NULL;
-    if (!buf || !s1) {
-        free(buf);
-        free(s1);
-        j->failed = 1;
-        return;
-    }
-    fe3 *i1 = buf, *i2 = buf + BLK, *tmp = buf + 2 * BLK;
-    for (size_t blk = bb; blk < be; blk++) {
-        size_t b0 = blk * BLK, m = j->R - b0 < BLK ? j->R - b0 : BLK;
-        uint64_t x = gl_mul(GL_GENERATOR, gl_pow(j->wN, j->r0 + b0));
-        for (size_t i = 0; i < m; i++) {
-            i1[i] = fe3_sub(fe3_from_base(x), j->zeta);
-            i2[i] = fe3_sub(fe3_from_base(x), j->zw);
-            x = gl_mul(x, j->wN);
-        }
-        fe3_batch_inv(i1, i1, m, tmp);
-        fe3_batch_inv(i2, i2, m, tmp);
-        memset(s1, 0, 2 * BLK * sizeof(spw_lazy3));
-        for (size_t c = 0; c < j->nm; c++) {
-            spw_lazy3_acc_col(s1, j->g1[c], j->mb + c * j->R + b0, m);
-            spw_lazy3_acc_col(s2, j->g2[c], j->mb + c * j->R + b0, m);
-        }
-        for (size_t c = 0; c < j->na; c++) {
-            spw_lazy3_acc_col(s1, j->g1[j->nm + c], j->ab + c * j->R + b0, m);
-            spw_lazy3_acc_col(s2, j->g2[j->nm + c], j->ab + c * j->R + b0, m);
-        }
-        for (size_t c = 0; c < j->nc; c++)
-            spw_lazy3_acc_col(s1, j->g1[j->nm + j->na + c], j->cb + c * j->R + b0, m);
-        for (size_t i = 0; i < m; i++) {
-            fe3 a1 = fe3_sub(spw_lazy3_reduce(&s1[i]), j->v1), a2 = fe3_sub(spw_lazy3_reduce(&s2[i]), j->v2);
-            j->out[b0 + i] = fe3_add(fe3_mul(a1, i1[i]), fe3_mul(a2, i2[i]));
-        }
-    }
-    free(buf);
-    free(s1);
-}
-
-/* DEEP of a recompute-tier table: every point's value from the cosets on
- * the device, added there to the roll-in (spw_sdev_coset_deep). */
+/* DEEP of a recompute-tier table: every point's value from the cosets,
+ * added to the roll-in (spw_sdev_coset_deep on the device, else
+ * spw_hcoset_deep). */
 static spw_status deep_coset(run *u, stab *s, const spw_proof_table *pt, fe3 zeta, fe3 gamma,
                              fe3 *gpow, spw_mat *ri, int first)
 {
@@ -962,11 +846,16 @@ static spw_status deep_coset(run *u, stab *s, const spw_proof_table *pt, fe3 zet
     fe3 v1, v2;
     spw_deep_ood_sums(g, &v1, &v2, gpow, gamma, pt->ood, nm, na, nc);
     spw_mat *mats[3] = {&s->mcoef, na ? &s->acoef : NULL, &s->ccoef};
-    spw_sdev_set_pin_cap(u->dev, spw_spill_pinnable(u->sp) / 2);
-    spw_status st = PF(PF_DEVICE, spw_sdev_coset_deep(u->dev, g, n1, g + n1, n2, mats, s->log_n, u->log_b,
-                                                      v1, v2, zeta,
-                                                      fe3_mul_base(zeta, gl_root_of_unity(s->log_n)), ri,
-                                                      first));
+    fe3 zw = fe3_mul_base(zeta, gl_root_of_unity(s->log_n));
+    spw_status st;
+    if (u->dev) {
+        spw_sdev_set_pin_cap(u->dev, spw_spill_pinnable(u->sp) / 2);
+        st = PF(PF_DEVICE, spw_sdev_coset_deep(u->dev, g, n1, g + n1, n2, mats, s->log_n, u->log_b, v1,
+                                               v2, zeta, zw, ri, first));
+    } else {
+        st = spw_hcoset_deep(ctx, g, n1, g + n1, n2, mats, s->log_n, u->log_b, v1, v2, zeta, zw, ri,
+                             first);
+    }
     free(g);
     return st;
 }
@@ -993,7 +882,7 @@ static spw_status round_deep(run *u, stab *s, const spw_proof_table *pt, fe3 zet
     }
     fe3 v1, v2;
     spw_deep_ood_sums(g, &v1, &v2, gpow, gamma, pt->ood, nm, na, nc);
-    deep_job dj = {R, 0, nm, na, nc, mb, ab, cb, g, g + n1, v1, v2, zeta,
+    spw_rowk_deep dj = {R, 0, 1, nm, na, nc, mb, ab, cb, g, g + n1, v1, v2, zeta,
                    fe3_mul_base(zeta, gl_root_of_unity(s->log_n)), gl_root_of_unity(s->log_N), out, 0};
     if (u->dev && (st = spw_sdev_deep_begin(u->dev, g, n1, g + n1, n2, R, &s->mlde, &s->alde,
                                             &s->clde)) != SPW_OK)
@@ -1023,7 +912,7 @@ static spw_status round_deep(run *u, stab *s, const spw_proof_table *pt, fe3 zet
             dj.mb = mb + c * nm * R;
             dj.ab = ab + c * na * R;
             dj.cb = cb + c * nc * R;
-            spw_parallel_for(ctx, (R + BLK - 1) / BLK, 1, deep_blocks, &dj);
+            spw_parallel_for(ctx, (R + BLK - 1) / BLK, 1, spw_rowk_deep_blocks, &dj);
             if (dj.failed) st = NOMEM("DEEP workers");
         }
         if (st == SPW_OK && !first) {
@@ -1343,7 +1232,7 @@ static spw_status open_queries(run *u, stab *S, uint32_t nt, fri_state *fri, spw
     for (uint32_t j = 0; j < nq; j++) q0[j] = spw_transcript_index(tr, log_n0);
     spw_status st = SPW_OK;
     const spw_ctx *ctx = u->ctx;
-    for (uint32_t t = 0; t < nt && st == SPW_OK; t++) { /* recompute tier: the rows on the device */
+    for (uint32_t t = 0; t < nt && st == SPW_OK; t++) { /* recompute tier: the rows from the cosets */
         stab *s = &S[t];
         if (!s->coset) continue;
         size_t G = (size_t)1 << s->mtree.skip; /* each query's bottom group of rows */
@@ -1353,10 +1242,13 @@ static spw_status open_queries(run *u, stab *S, uint32_t nt, fri_state *fri, spw
         for (uint32_t j = 0; j < nq && st == SPW_OK; j++)
             for (size_t g = 0; g < G; g++) idx[(size_t)j * G + g] = (q0[j] & (s->N - 1) & ~(uint64_t)(G - 1)) + g;
         spw_mat *mats[3] = {&s->mcoef, s->na ? &s->acoef : NULL, &s->ccoef};
-        spw_sdev_where(u->dev, "queries", s->t->name);
-        if (st == SPW_OK) spw_sdev_set_pin_cap(u->dev, spw_spill_pinnable(u->sp) / 2);
-        if (st == SPW_OK)
+        if (st == SPW_OK && !u->dev) {
+            st = spw_hcoset_rows(ctx, mats, s->log_n, u->log_b, idx, nq * G, s->qrows);
+        } else if (st == SPW_OK) {
+            spw_sdev_where(u->dev, "queries", s->t->name);
+            spw_sdev_set_pin_cap(u->dev, spw_spill_pinnable(u->sp) / 2);
             st = PF(PF_DEVICE, spw_sdev_coset_rows(u->dev, mats, s->log_n, u->log_b, idx, nq * G, s->qrows));
+        }
         free(idx);
     }
     if (st != SPW_OK) {
@@ -1371,18 +1263,18 @@ static spw_status open_queries(run *u, stab *S, uint32_t nt, fri_state *fri, spw
 
 /* ---- driver ---- */
 
-/* The recompute tier (dev.h, "coset passes"): the tables the planner
- * chose (spw_plan_make_device: they fit 3/4 of the VRAM budget and its
- * cost model, or $SPW_RECOMPUTE, says so; docs/OUT_OF_CORE.md) never store
- * their LDE; every pass evaluates cosets from the coefficients on the
- * device. The prover executes exactly the plan's choice. */
+/* The recompute tier ("coset passes": dev.h on the device, coset.h on
+ * the CPU): the tables the planner chose (plan.h, `recompute`: they fit
+ * and the cost model, or $SPW_RECOMPUTE, says so; docs/OUT_OF_CORE.md)
+ * never store their LDE; every pass evaluates cosets from the
+ * coefficients. The prover executes exactly the plan's choice. */
 static void choose_cosets(run *u, stab *S, uint32_t nt)
 {
     uint64_t saved = 0, need = 0;
     uint32_t k = 0;
     for (uint32_t t = 0; t < nt; t++) {
         stab *s = &S[t];
-        s->coset = u->plan->tables[t].dev_recompute;
+        s->coset = u->plan->tables[t].recompute;
         if (!s->coset) continue;
         k++;
         saved += 8 * (uint64_t)s->N * (s->nm + s->na + s->nc);
@@ -1391,6 +1283,13 @@ static void choose_cosets(run *u, stab *S, uint32_t nt)
     /* the coefficients stay in the device cache between rounds within what
      * the budget leaves beside the largest pass (its need, with the 3/4
      * margin of the fit rule) */
+    if (!u->dev) {
+        if (k)
+            spw_log(u->ctx, SPW_LOG_INFO, "stream prover: recompute tier for %u of %u tables (LDE of "
+                    "%llu MiB not stored; cosets evaluated on the CPU from the coefficients)", k, nt,
+                    (unsigned long long)(saved >> 20));
+        return;
+    }
     uint64_t budget = spw_sdev_budget(u->dev), big = need / 3 * 4;
     uint64_t room = k && budget > big ? budget - big : 0;
     spw_sdev_set_coef_room(u->dev, room);
@@ -1506,7 +1405,7 @@ spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
         P.tables[t].n_aux = tb->n_aux;
         P.tables[t].n_parts = s->parts;
     }
-    if (u.dev) choose_cosets(&u, S, def->n_tables);
+    choose_cosets(&u, S, def->n_tables);
     if ((st = spw_proof_alloc(ctx, &P)) != SPW_OK) goto out;
     spw_transcript tr;
     spw_transcript_init(&tr);
