@@ -474,9 +474,7 @@ static spw_status round_main(run *u, stab *s, const spw_trace *trace, uint32_t t
     if (!cf || (!out && !s->coset)) st = NOMEM("main column group");
     for (size_t c0 = 0; c0 < nm && st == SPW_OK; c0 += G) {
         size_t gc = nm - c0 < G ? nm - c0 : G;
-        for (size_t j = 0; j < gc && st == SPW_OK; j++)
-            for (size_t r0 = 0; r0 < s->n && st == SPW_OK; r0 += s->Rt)
-                st = spw_trace_read(trace, cf + j * s->n + r0, ti, (uint32_t)(c0 + j), r0, s->Rt);
+        st = PF(PF_GET, spw_trace_read_cols(ctx, trace, cf, ti, c0, gc, s->n, s->Rt));
         if (st == SPW_OK && !s->coset) st = PF(PF_PUT, spw_mat_put_cols(&s->trace, c0, gc, cf, s->n));
         if (st == SPW_OK) st = spw_ntt_inverse_batch(ctx, cf, gc, s->n, s->log_n);
         if (st == SPW_OK) st = PF(PF_PUT, spw_mat_put_cols(&s->mcoef, c0, gc, cf, s->n));
