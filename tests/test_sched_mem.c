@@ -3,7 +3,7 @@
  * ($SPW_BIN): peak resident memory read back from the kernel (wait4's
  * ru_maxrss of the child) stays within the host budget plus the documented
  * overhead while the in-memory prover of the same workload exceeds that
- * bound; and the spill directory holds nothing of a run after success,
+ * bound, also with every LDE recomputed; and the spill directory holds nothing of a run after success,
  * after an error, and after SIGKILL in the middle of spilling.
  */
 #include "check_util.h"
@@ -116,6 +116,34 @@ START_TEST(test_peak_rss)
 }
 END_TEST
 
+/* The same bound with every table's LDE recomputed (the CPU's coset
+ * passes, src/sched/coset.c): their memory counts in the heap working set
+ * the planner fits into the budget. */
+START_TEST(test_peak_rss_recompute)
+{
+    setenv("SPW_RECOMPUTE", "3", 1);
+    char cmd[1024], text[8192];
+    snprintf(cmd, sizeof cmd, "'%s' plan --workload vm --log-rows 12 --mode spilled --host-budget "
+             "32M --backend cpu --threads 2", bin());
+    ck_assert_int_eq(spw_test_capture(cmd, text, sizeof text), 0);
+    int runs = 0;
+    for (const char *p = text; (p = strstr(p, " recompute\n")); p++) runs++;
+    ck_assert_msg(runs == 4, "the plan recomputes %d of 4 tables:\n%s", runs, text);
+    uint64_t rss;
+    int st = finish(start("12", "spilled", "32M"), &rss);
+    unsetenv("SPW_RECOMPUTE");
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "spilled prove failed (%d)", st);
+    ck_assert_int_eq(dir_entries(dir), 0);
+#if !defined(__SANITIZE_ADDRESS__)
+    ck_assert_msg(rss <= (32ull << 20) + OVERHEAD, "recomputed: peak RSS %llu MiB exceeds budget "
+                  "32 MiB + %llu MiB", (unsigned long long)(rss >> 20),
+                  (unsigned long long)(OVERHEAD >> 20));
+#endif
+    fprintf(stderr, "peak RSS, every LDE recomputed: %llu MiB (budget 32 MiB)\n",
+            (unsigned long long)(rss >> 20));
+}
+END_TEST
+
 START_TEST(test_error_exit)
 {
     int st = finish(start("12", "spilled", "1M"), NULL);
@@ -173,6 +201,7 @@ int main(void)
     TCase *tc = tcase_create("process");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_peak_rss);
+    tcase_add_test(tc, test_peak_rss_recompute);
     tcase_add_test(tc, test_error_exit);
     tcase_add_test(tc, test_sigkill);
     suite_add_tcase(s, tc);
