@@ -1270,6 +1270,8 @@ static spw_status open_queries(run *u, stab *S, uint32_t nt, fri_state *fri, spw
     query_job q = {u, S, nt, fri, P, q0};
     uint64_t fit = spw_spill_pinnable(u->sp) / (2 * ((uint64_t)u->tile_bytes + 4096));
     unsigned threads = fit < 2 ? 2 : fit > QUERY_THREADS ? QUERY_THREADS : (unsigned)fit;
+    const char *qt = getenv("SPW_QUERY_THREADS"); /* experiments: a fixed count */
+    if (qt && atoi(qt) > 0) threads = (unsigned)atoi(qt);
     spw_log(ctx, SPW_LOG_DEBUG, "stream prover: %u queries on %u threads", nq, threads);
     st = spw_sched_each(threads, nq, open_query, &q);
     free(q0);
