@@ -618,6 +618,7 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
             /* the checks overlap the device rounds: the round's wall time
              * is what they added to the call */
             spw_stats_round_time(ctx, spw_round_names[SPW_ROUND_CHECK], gs.check_wall);
+            spw_stats_log(ctx);
         }
         if (handled || gst != SPW_OK) return gst;
         spw_gpu_run_stats gs;
@@ -655,7 +656,10 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
                 spw_status cs = host_checks(ctx, def, trace, stmt);
                 if (cs != SPW_OK) return cs;
             }
-            if (ds == SPW_OK) spw_stats_finish(ctx, def, stats, *proof_len);
+            if (ds == SPW_OK) {
+                spw_stats_finish(ctx, def, stats, *proof_len);
+                spw_stats_log(ctx);
+            }
             return ds;
         }
     }
@@ -820,7 +824,10 @@ spw_status spw_prove_ex(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len, co
     st = spw_proof_encode(ctx, proof_out, proof_len, &P);
     LAP(SPW_ROUND_ENCODE);
     stats->total = spw_now() - t0;
-    if (st == SPW_OK) spw_stats_finish(ctx, def, stats, *proof_len);
+    if (st == SPW_OK) {
+        spw_stats_finish(ctx, def, stats, *proof_len);
+        spw_stats_log(ctx);
+    }
 out:
     if (rollin)
         for (uint32_t i = 0; i <= P.n_layers; i++) free(rollin[i]);

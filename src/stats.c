@@ -340,17 +340,20 @@ void spw_stats_end(const spw_ctx *ctx, double total_seconds, uint64_t proof_byte
     }
     spw_stats_tier_peak(ctx, "host", spw_stats_host_peak_rss(), ctx->host_budget, "getrusage");
     s->valid = 1;
-    if (ctx->log_level >= SPW_LOG_INFO) {
-        uint32_t top = 0;
-        for (uint32_t r = 1; r < s->n_rounds; r++)
-            if (s->round_seconds[r] > s->round_seconds[top]) top = r;
-        spw_log(ctx, SPW_LOG_INFO,
-                "prove: %.3f s (%s, %s), planner predicted %.3f s; largest round %s %.3f s; "
-                "peak RSS %.1f MiB",
-                s->total_seconds, s->backend, s->mode, s->predicted_total, s->n_rounds ?
-                s->round_names[top] : "-", s->n_rounds ? s->round_seconds[top] : 0.0,
-                (double)spw_stats_host_peak_rss() / 1048576.0);
-    }
+}
+
+void spw_stats_log(const spw_ctx *ctx)
+{
+    spw_run_stats *s = mut(ctx);
+    if (!s || !s->valid || ctx->log_level < SPW_LOG_INFO) return;
+    uint32_t top = 0;
+    for (uint32_t r = 1; r < s->n_rounds; r++)
+        if (s->round_seconds[r] > s->round_seconds[top]) top = r;
+    char pred[48] = "no prediction";
+    if (s->predicted_total >= 0) snprintf(pred, sizeof pred, "planner predicted %.3f s", s->predicted_total);
+    spw_log(ctx, SPW_LOG_INFO, "prove: %.3f s (%s, %s), %s; largest round %s %.3f s; peak RSS %.1f MiB",
+            s->total_seconds, s->backend, s->mode, pred, s->n_rounds ? s->round_names[top] : "-",
+            s->n_rounds ? s->round_seconds[top] : 0.0, (double)spw_stats_host_peak_rss() / 1048576.0);
 }
 
 /* ---- JSON ---- */

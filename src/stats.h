@@ -117,6 +117,10 @@ void spw_stats_fallback(const struct spw_ctx *ctx, const char *what);
 /* Ends the prove call: closes the progress segment, records total time,
  * proof size, the host peak RSS (from the kernel), marks the stats valid. */
 void spw_stats_end(const struct spw_ctx *ctx, double total_seconds, uint64_t proof_bytes);
+/* The INFO line of a finished prove call (time, backend, mode, the
+ * planner's prediction, the largest round, peak RSS): logged by the prover
+ * once the stats are final (after spw_stats_device for a GPU proof). */
+void spw_stats_log(const struct spw_ctx *ctx);
 
 /* Ends a successful prove call of the CPU provers (in-memory or streamed):
  * records the round times of *ps (struct spw_prove_stats), the planner's

@@ -625,12 +625,18 @@ START_TEST(test_prove_tiers_per_round)
     ck_assert_uint_gt(n_mixed(&plan), 0);
     same(ref, rl, p, l, "per-round tiers");
     same(ref, rl, q, lt, "per-table tiers");
-    uint64_t w = 0, r = 0, wt = 0, rt = 0;
+    /* w, r: the whole run; wp, wq: without the query openings, whose
+     * random tile loads on up to 32 threads hit or miss the pool as the
+     * threads interleave (10-15 MB either way here) */
+    uint64_t w = 0, r = 0, wt = 0, rt = 0, wp = 0, wq = 0;
     for (int k = 0; k < SPW_ROUND_COUNT; k++) {
         w += io.w[k];
         r += io.r[k];
         wt += iot.w[k];
         rt += iot.r[k];
+        if (k == SPW_ROUND_QUERY) continue;
+        wp += io.w[k] + io.r[k];
+        wq += iot.w[k] + iot.r[k];
     }
     if (!w && !r) {
         /* a spill directory without block-device accounting (tmpfs) */
@@ -654,10 +660,11 @@ START_TEST(test_prove_tiers_per_round)
                           spw_round_names[k], mb, pb);
         }
         /* the per-round choice moves fewer bytes, measured too (2% slack
-         * for the order of background write-backs) */
-        ck_assert_msg((double)(w + r) <= 1.02 * (double)(wt + rt),
-                      "per round %llu disk bytes, per table %llu", (unsigned long long)(w + r),
-                      (unsigned long long)(wt + rt));
+         * for the order of background write-backs), in the passes before
+         * the openings */
+        ck_assert_msg((double)wp <= 1.02 * (double)wq,
+                      "per round %llu disk bytes before the openings, per table %llu",
+                      (unsigned long long)wp, (unsigned long long)wq);
     }
     if (getenv("SPW_TEST_TIMES"))
         for (int k = 0; k < SPW_ROUND_COUNT; k++)
