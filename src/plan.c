@@ -342,15 +342,19 @@ static double rec_units(double *u, const tdim *d)
     return t;
 }
 
-/* Calibration of the CPU recompute tier (synth small, 2-core development
- * machine, every table recomputed against every LDE stored, pool-resident
- * at 256M: docs/OUT_OF_CORE.md): its coset NTTs cost REC_NTT_FACTOR of the
- * model's NTT price (one coset of n points stays in cache-friendly
- * batches), and its main round saves REC_LDE_S x cpu_k seconds per byte
- * of main LDE the stored schedule writes into the store and reads back
- * for the leaves. */
+/* Calibration of the CPU recompute tier (2-core development machine,
+ * every table recomputed against every LDE stored: docs/OUT_OF_CORE.md):
+ * its coset NTTs cost REC_NTT_FACTOR of the model's NTT price (0.27 on
+ * synth small at 256M, 0.34 on the recomputed tables of synth medium at
+ * 1G), and its main round saves REC_LDE_S x cpu_k seconds per byte of
+ * main LDE the stored schedule writes into the store and reads back for
+ * the leaves (synth medium at 1G: 7.3 s for 8.0 GB; synth small: twice
+ * that rate). The auto choice keeps the recompute tier only when its plan
+ * predicts less than REC_MARGIN of the stored plan's time: the whole-plan
+ * predictions were off by -9% and +28% on synth medium at 1G. */
 #define REC_NTT_FACTOR 0.3
-#define REC_LDE_S 1.9e-9
+#define REC_LDE_S 0.82e-9
+#define REC_MARGIN 0.8
 
 static double rec_seconds(double *c, const tdim *d, const spw_plan *plan)
 {
@@ -1548,7 +1552,7 @@ static spw_status plan_recompute(const spw_ctx *ctx, spw_plan *plan, const spw_a
         spw_plan_clear(plan);
     }
     free(rec);
-    if (s == SPW_OK && k && !dv && st->recompute_env == 1 && plan->t_pred >= st->t_pred) {
+    if (s == SPW_OK && k && !dv && st->recompute_env == 1 && plan->t_pred >= REC_MARGIN * st->t_pred) {
         spw_log(ctx, SPW_LOG_INFO, "plan: the recompute tier for %u tables predicts %.3f s, the "
                 "stored LDE %.3f s: every LDE stored", k, plan->t_pred, st->t_pred);
         st->t_pred_recompute = plan->t_pred;
@@ -1607,7 +1611,8 @@ spw_status spw_plan_make_device(const spw_ctx *ctx, spw_plan *plan, const spw_ai
  * recompute tier for the tables $SPW_RECOMPUTE names: auto (unset or 1)
  * the tables whose coset passes predict less time than reading their
  * stored LDE back (t_lde_recompute < t_lde_store), kept when the whole
- * plan then predicts less time than the stored one; 2 the odd tables,
+ * plan then predicts less than REC_MARGIN of the stored one's time; 2 the
+ * odd tables,
  * kept whatever the prediction (tests); 3 every table, likewise; 0 none. */
 spw_status spw_plan_make(const spw_ctx *ctx, spw_plan *plan, const spw_air_def *def,
                          const char *probe_path)

@@ -6,7 +6,8 @@
  * host budgets, blowups and chunk sizes: byte-identical to the in-memory
  * prover, verifying, the coset passes run exactly when the plan says so.
  * The planner's choice: 0 recomputes nothing; auto recomputes only tables
- * priced cheaper, and only when the whole plan predicts less time; a slow
+ * priced cheaper, and only when the whole plan predicts less than 0.8 of
+ * the stored plan's time; a slow
  * disk (a probe file) makes it recompute the streamed tables.
  */
 #include "check_util.h"
@@ -245,7 +246,7 @@ END_TEST
 
 
 /* The auto choice: recompute tables are priced cheaper than storing and
- * the plan that runs them predicts less time than the stored one. */
+ * the plan that runs them predicts less than 0.8 of the stored one's time. */
 static void check_auto(const spw_plan *p, const char *what)
 {
     ck_assert_int_eq(p->recompute_env, 1);
@@ -254,16 +255,16 @@ static void check_auto(const spw_plan *p, const char *what)
             ck_assert_msg(!p->tables[t].lde_store_cheaper, "%s: table %s recomputes, priced %.4f s "
                           "against %.4f s stored", what, p->tables[t].name,
                           p->tables[t].t_lde_recompute, p->tables[t].t_lde_store);
-    if (p->n_recompute)
-        ck_assert_msg(p->t_pred_recompute < p->t_pred_store, "%s: recomputes at %.4f s against %.4f s",
-                      what, p->t_pred_recompute, p->t_pred_store);
+    if (p->n_recompute) /* REC_MARGIN in src/plan.c */
+        ck_assert_msg(p->t_pred_recompute < 0.8 * p->t_pred_store, "%s: recomputes at %.4f s "
+                      "against %.4f s", what, p->t_pred_recompute, p->t_pred_store);
 }
 
 START_TEST(test_recompute_auto)
 {
     const wl *w = &WL[2]; /* synth tiny */
     built b;
-    spw_ctx *ctx = ctx_for(w, SPW_MODE_SPILLED, 24u << 20, 0, &b);
+    spw_ctx *ctx = ctx_for(w, SPW_MODE_SPILLED, 16u << 20, 0, &b);
     const spw_air_def *def = spw_air_get_def(b.air);
     unsetenv("SPW_RECOMPUTE");
     spw_plan p;
@@ -288,7 +289,7 @@ START_TEST(test_recompute_auto)
     size_t rl, l;
     uint32_t nr, nt;
     uint8_t *ref = prove(w, SPW_MODE_RESIDENT, 0, 0, &rl, &nr, &nt);
-    uint8_t *q = prove(w, SPW_MODE_SPILLED, 24u << 20, 0, &l, &nr, &nt);
+    uint8_t *q = prove(w, SPW_MODE_SPILLED, 16u << 20, 0, &l, &nr, &nt);
     unsetenv("SPW_PROBE_FILE");
     unlink(path);
     ck_assert_uint_eq(nr, nrec);
