@@ -1800,7 +1800,7 @@ void spw_plan_print_rounds(FILE *f, const spw_plan *p)
             p->recompute_env == 0   ? "off"
             : p->recompute_env == 2 ? "odd tables"
             : p->recompute_env == 3 ? "every table"
-                                    : "auto, tables that predict less time, when the plan does");
+                                    : "auto, tables that predict less time, when the plan predicts < 0.8x");
     fprintf(f, "%-14s %-5s %13s %13s %-8s %13s %13s %-8s %s\n", "table", "mode", "lde recompute",
             "lde store", "cheaper", "ext recompute", "ext store", "cheaper", "runs");
     for (uint32_t t = 0; t < p->n_tables; t++) {
