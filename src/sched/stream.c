@@ -1328,18 +1328,19 @@ spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
         if (def->tables[t].log_height < min_lh) min_lh = def->tables[t].log_height;
         if (def->tables[t].log_height > max_lh) max_lh = def->tables[t].log_height;
     }
-    double tr0 = spw_now(), tu0 = cpu_seconds();
-    /* (debug log) each round's wall and process CPU seconds: how many
-     * cores it kept busy */
-#define LAP(round)                                                                          \
-    do {                                                                                    \
-        double now_ = spw_now(), cpu_ = cpu_seconds();                                      \
-        stats->seconds[round] += now_ - tr0;                                                \
-        spw_log(ctx, SPW_LOG_DEBUG, "stream prover: %s: %.3f s, %.3f s of CPU (%.2f cores)", \
-                spw_round_names[round], now_ - tr0, cpu_ - tu0,                             \
-                now_ > tr0 ? (cpu_ - tu0) / (now_ - tr0) : 0.0);                            \
-        tr0 = now_;                                                                         \
-        tu0 = cpu_;                                                                         \
+    double tu0 = cpu_seconds(), tr0 = spw_now();
+    /* (debug log, at the end) each round's wall and process CPU seconds:
+     * how many cores it kept busy. Nothing but arithmetic runs between a
+     * round's end and the next progress report (the stats' segments). */
+    double lap_wall[SPW_ROUND_COUNT] = {0}, lap_cpu[SPW_ROUND_COUNT] = {0};
+#define LAP(round)                                  \
+    do {                                            \
+        double cpu_ = cpu_seconds(), now_ = spw_now(); \
+        stats->seconds[round] += now_ - tr0;        \
+        lap_wall[round] += now_ - tr0;              \
+        lap_cpu[round] += cpu_ - tu0;               \
+        tr0 = now_;                                 \
+        tu0 = cpu_;                                 \
     } while (0)
 
     memset(g_pf, 0, sizeof g_pf);
@@ -1568,6 +1569,10 @@ spw_status spw_sched_prove(spw_ctx *ctx, uint8_t **proof_out, size_t *proof_len,
     st = spw_proof_encode(ctx, proof_out, proof_len, &P);
     LAP(SPW_ROUND_ENCODE);
     spw_stats_pause(ctx); /* the clean-up below belongs to no round */
+    for (int r = 0; r < SPW_ROUND_COUNT; r++)
+        if (lap_wall[r] > 0)
+            spw_log(ctx, SPW_LOG_DEBUG, "stream prover: %s: %.3f s, %.3f s of CPU (%.2f cores)",
+                    spw_round_names[r], lap_wall[r], lap_cpu[r], lap_cpu[r] / lap_wall[r]);
 out:
     if (u.sp) {
         spw_spill_stats ss;
