@@ -325,14 +325,21 @@ static void compute_rounds(double *c, const tdim *d, unsigned log_N, const spw_p
  * the stored path reads the LDE there), DEEP's 6 combined columns on K
  * cosets, the openings' cosets (one per distinct coset queried, at most
  * K). NTT units with log2(n) + 2 terms: the scaling and copies included. */
+/* The proof's query count at blowup 2^log_b (the prover's parameters). */
+static uint32_t n_queries(unsigned log_b)
+{
+    spw_stark_params sp;
+    spw_stark_default_params(&sp, 1u << log_b, 0);
+    return sp.n_queries;
+}
+
 static double rec_units(double *u, const tdim *d)
 {
     memset(u, 0, SPW_ROUND_COUNT * sizeof *u);
     if (!d->rec || d->dev) return 0;
     double n = (double)d->n, ln = d->log_n + 2.0, K = (double)(d->N / d->n);
     double E = (double)(d->NE / d->n), ma = (double)(d->nm + d->na), all = ma + (double)d->nc;
-    unsigned log_b = d->log_b ? d->log_b : 1;
-    double nq = (double)((SPW_TARGET_BITS - SPW_GRINDING_BITS + log_b - 1) / log_b);
+    double nq = (double)n_queries(d->log_b);
     u[SPW_ROUND_AUX] = ntt_units((double)d->nm, n, ln);
     u[SPW_ROUND_COMP] = d->NE == d->N ? ntt_units(E * ma, n, ln) : 0;
     u[SPW_ROUND_DEEP] = ntt_units(6 * K, n, ln);
@@ -791,6 +798,24 @@ static double stream_fraction(uint64_t pool, uint64_t res, uint64_t stream)
     uint64_t cache = pool > res + res / 8 ? pool - res - res / 8 : 0;
     double f = stream ? 1.0 - (double)cache / (double)stream : 0;
     return f < 0 ? 0 : f;
+}
+
+/* Disk seconds of table p's data sets that stream (its NVMe-homed rounds
+ * of plan), with the LDE stored (*ds) and recomputed (*dr; budget as in
+ * table_disk_rec: the VRAM's, 0 for the CPU's passes). */
+static void lde_disk_seconds(const tdim *d, const spw_plan_table *p, const spw_plan *plan,
+                             uint32_t nq, const geo *g, uint64_t budget, double *ds, double *dr)
+{
+    spw_plan_round rs[NSET * SPW_ROUND_COUNT], rr[NSET * SPW_ROUND_COUNT], sh[SPW_ROUND_COUNT];
+    memset(sh, 0, sizeof sh);
+    table_disk(rs, sh, d, p, nq, g, 0, budget);
+    table_disk(rr, sh, d, p, nq, g, 1, budget);
+    *ds = *dr = 0;
+    for (int k = 0; k < NSET && plan->nvme_bytes; k++)
+        if (p->rounds[SPW_ROUND_MAIN + k].tier == SPW_TIER_NVME) {
+            *ds += set_seconds(rs + k * SPW_ROUND_COUNT, plan);
+            *dr += set_seconds(rr + k * SPW_ROUND_COUNT, plan);
+        }
 }
 
 /* Predicted disk seconds with the data sets res[o] = 1 in the pool (the
@@ -1298,7 +1323,7 @@ replan:
         p->store_bytes = p->sum_bytes;
     }
     /* unscaled disk bytes of each table's data sets per round if they stream */
-    uint32_t nq = (SPW_TARGET_BITS - SPW_GRINDING_BITS + log_b - 1) / log_b;
+    uint32_t nq = n_queries(log_b);
     spw_plan_round *rw = calloc((size_t)O * SPW_ROUND_COUNT, sizeof *rw);
     int *res = calloc(4 * (size_t)O, sizeof *res);
     double *ratio = calloc(O, sizeof *ratio);
@@ -1409,16 +1434,8 @@ replan:
         tdim dr = *d;
         dr.rec = 1;
         dr.dev = 0;
-        double u[SPW_ROUND_COUNT], ds = 0, drs = 0;
-        spw_plan_round xs[NSET * SPW_ROUND_COUNT], xr[NSET * SPW_ROUND_COUNT], sh[SPW_ROUND_COUNT];
-        memset(sh, 0, sizeof sh);
-        table_disk(xs, sh, &dr, p, nq, &G0, 0, 0);
-        table_disk(xr, sh, &dr, p, nq, &G0, 1, 0);
-        for (int k = 0; k < NSET && plan->nvme_bytes; k++)
-            if (p->rounds[SPW_ROUND_MAIN + k].tier == SPW_TIER_NVME) {
-                ds += set_seconds(xs + k * SPW_ROUND_COUNT, plan);
-                drs += set_seconds(xr + k * SPW_ROUND_COUNT, plan);
-            }
+        double u[SPW_ROUND_COUNT], ds, drs;
+        lde_disk_seconds(d, p, plan, nq, &G0, 0, &ds, &drs);
         p->t_lde_recompute = rec_seconds(u, &dr, plan) + fs * drs;
         p->t_lde_store = fs * ds;
         p->lde_store_cheaper = p->t_lde_store <= p->t_lde_recompute;
@@ -1479,16 +1496,8 @@ static void dev_price(spw_plan_table *p, const tdim *d, const spw_plan *plan, ui
     p->dev.d2h_recompute = 8 * n * (na + nc);
     double ntt_r = (double)n * ln * (double)(K * nm + nm + na + K * na + E * ma + K * nc + K * all + qk * all) +
                    3.0 * (double)NE * lE;
-    spw_plan_round rs[NSET * SPW_ROUND_COUNT], rr[NSET * SPW_ROUND_COUNT], sh[SPW_ROUND_COUNT];
-    memset(sh, 0, sizeof sh);
-    table_disk(rs, sh, d, p, nq, g, 0, B);
-    table_disk(rr, sh, d, p, nq, g, 1, B);
-    double ds = 0, dr = 0;
-    for (int k = 0; k < NSET && plan->nvme_bytes; k++)
-        if (p->rounds[SPW_ROUND_MAIN + k].tier == SPW_TIER_NVME) {
-            ds += set_seconds(rs + k * SPW_ROUND_COUNT, plan);
-            dr += set_seconds(rr + k * SPW_ROUND_COUNT, plan);
-        }
+    double ds, dr;
+    lde_disk_seconds(d, p, plan, nq, g, B, &ds, &dr);
     p->dev.t_store = (double)p->dev.h2d_store / bh + (double)p->dev.d2h_store / bd + kd * ntt_s +
                      pin + f * ds;
     p->dev.t_recompute = (double)p->dev.h2d_recompute / bh + (double)p->dev.d2h_recompute / bd +

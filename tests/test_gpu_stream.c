@@ -20,26 +20,8 @@
 #include "gpu_prover.h"
 #include "plan.h"
 #include "sched/dev.h"
-#include "workloads.h"
+#include "workload_test_util.h"
 #include <stdio.h>
-
-typedef struct built {
-    spw_air *air;
-    spw_trace *trace;
-    uint64_t *pub;
-    size_t np;
-    char tag[SPW_WORKLOAD_TAG_MAX];
-} built;
-
-static void build(spw_ctx *ctx, built *b, const char *name, unsigned log_rows, const char *preset)
-{
-    spw_workload_params wp;
-    ck_assert_int_eq(spw_workload_defaults(ctx, &wp, name), SPW_OK);
-    if (log_rows) wp.log_rows = log_rows;
-    if (preset) wp.preset = preset;
-    ck_assert_int_eq(spw_workload_build(ctx, &b->air, &b->trace, &b->pub, &b->np, b->tag,
-                                        sizeof b->tag, &wp), SPW_OK);
-}
 
 static void settings(spw_ctx *ctx, int backend, int mode, uint64_t vram, uint64_t host)
 {
@@ -60,7 +42,7 @@ static void device_case(spw_ctx *ctx, built *b, const uint8_t *ref, size_t ref_l
     const char *rc = getenv("SPW_RECOMPUTE");
     int recompute = !rc || atoi(rc) != 0;
     uint64_t c0 = spw_sdev_cosets_total();
-    spw_statement st = {b->pub, b->np, (const uint8_t *)b->tag, strlen(b->tag)};
+    spw_statement st = built_stmt(b);
     spw_plan plan; /* the device tier's plan, which the run executes */
     ck_assert_int_eq(spw_plan_make_device(ctx, &plan, spw_air_get_def(b->air), NULL), SPW_OK);
     int nvme = plan.nvme_bytes > 0;
@@ -116,8 +98,8 @@ static void workload(const char *name, unsigned log_rows, const char *preset)
     const char *t = getenv("TMPDIR");
     ck_assert_int_eq(spw_ctx_set_spill_dir(ctx, t && *t ? t : "/tmp"), SPW_OK);
     built b;
-    build(ctx, &b, name, log_rows, preset);
-    spw_statement st = {b.pub, b.np, (const uint8_t *)b.tag, strlen(b.tag)};
+    build_named(ctx, &b, name, log_rows, preset);
+    spw_statement st = built_stmt(&b);
     uint8_t *ref = NULL;
     size_t ref_len = 0;
     settings(ctx, SPW_BACKEND_CPU, SPW_MODE_RESIDENT, 0, 0);
@@ -189,9 +171,9 @@ START_TEST(test_auto_streams)
 {
     spw_ctx *ctx = make_ctx(0, 4);
     built b;
-    build(ctx, &b, "vm", 17, NULL);
+    build_named(ctx, &b, "vm", 17, NULL);
     ck_assert_uint_gt(spw_gpu_estimate(spw_air_get_def(b.air), 4), (uint64_t)512 << 20);
-    spw_statement st = {b.pub, b.np, (const uint8_t *)b.tag, strlen(b.tag)};
+    spw_statement st = built_stmt(&b);
     uint8_t *ref = NULL;
     size_t ref_len = 0;
     settings(ctx, SPW_BACKEND_CPU, SPW_MODE_AUTO, 0, 0);

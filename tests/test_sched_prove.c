@@ -20,7 +20,7 @@
 #include "sched/sched.h" /* spw_tier */
 #include "prover_test_util.h"
 #include "stats.h" /* spw_stats_process_io */
-#include "workloads.h"
+#include "workload_test_util.h"
 
 #include <dirent.h>
 #include <string.h>
@@ -80,14 +80,6 @@ static int dir_entries(const char *d)
     return n;
 }
 
-typedef struct built {
-    spw_air *air;
-    spw_trace *trace;
-    uint64_t *pub;
-    size_t np;
-    char tag[SPW_WORKLOAD_TAG_MAX];
-} built;
-
 static spw_ctx *ctx_for(int mode, uint64_t budget, uint64_t chunk)
 {
     spw_ctx *ctx = make_ctx(2, 4);
@@ -102,12 +94,7 @@ static spw_ctx *ctx_for(int mode, uint64_t budget, uint64_t chunk)
 
 static void build(spw_ctx *ctx, built *b, const wl *w)
 {
-    spw_workload_params wp;
-    ck_assert_int_eq(spw_workload_defaults(ctx, &wp, w->name), SPW_OK);
-    if (w->log_rows) wp.log_rows = w->log_rows;
-    if (w->preset) wp.preset = w->preset;
-    ck_assert_int_eq(spw_workload_build(ctx, &b->air, &b->trace, &b->pub, &b->np, b->tag,
-                                        sizeof b->tag, &wp), SPW_OK);
+    build_named(ctx, b, w->name, w->log_rows, w->preset);
 }
 
 /* Proves (and verifies) w under the settings; returns the proof. */
@@ -129,7 +116,7 @@ static uint8_t *prove(const wl *w, int mode, uint64_t budget, uint64_t chunk, si
             in_pool |= plan.tables[t].rounds[r].tier == SPW_TIER_HOST;
     if (plan.spilled && nvme && in_pool) mixed_tiers++;
     spw_plan_clear(&plan);
-    spw_statement st = {b.pub, b.np, (const uint8_t *)b.tag, strlen(b.tag)};
+    spw_statement st = built_stmt(&b);
     uint8_t *p = NULL;
     double t0_ = spw_test_now();
     spw_status r = spw_prove(ctx, &p, len, b.air, b.trace, &st);
@@ -182,13 +169,6 @@ static void sizes(const wl *w, uint64_t chunk, uint64_t *resident, uint64_t *min
     *minimum = hi;
     spw_workload_free(b.air, b.trace, b.pub);
     spw_ctx_free(ctx);
-}
-
-static void same(const uint8_t *a, size_t al, const uint8_t *b, size_t bl, const char *what)
-{
-    ck_assert_msg(al == bl, "%s: proof length %zu vs %zu", what, bl, al);
-    for (size_t i = 0; i < al; i++)
-        ck_assert_msg(a[i] == b[i], "%s: proofs differ at byte %zu of %zu", what, i, al);
 }
 
 START_TEST(test_budget_matrix)
@@ -419,7 +399,7 @@ START_TEST(test_budget_error)
     spw_ctx *ctx = ctx_for(SPW_MODE_AUTO, 1u << 20, 0);
     built b;
     build(ctx, &b, &WL[1]);
-    spw_statement st = {b.pub, b.np, (const uint8_t *)b.tag, strlen(b.tag)};
+    spw_statement st = built_stmt(&b);
     uint8_t *p = NULL;
     size_t len = 0;
     ck_assert_int_eq(spw_prove(ctx, &p, &len, b.air, b.trace, &st), SPW_ERR_BUDGET);
@@ -595,7 +575,7 @@ static uint8_t *tier_prove(const char *rule, size_t *len, io_rounds *io, spw_pla
     memset(io, 0, sizeof *io);
     io->cur = -1;
     ck_assert_int_eq(spw_ctx_set_progress(ctx, io_progress, io, 0), SPW_OK);
-    spw_statement st = {b.pub, b.np, (const uint8_t *)b.tag, strlen(b.tag)};
+    spw_statement st = built_stmt(&b);
     uint8_t *p = NULL;
     ck_assert_int_eq(spw_prove(ctx, &p, len, b.air, b.trace, &st), SPW_OK);
     io_progress(io, &(spw_progress){.round = "", .table = -1}); /* the last round's bytes */

@@ -15,7 +15,7 @@
 #include "plan.h"
 #include "prover_test_util.h"
 #include "sched/coset.h"
-#include "workloads.h"
+#include "workload_test_util.h"
 
 #include <string.h>
 #include <unistd.h>
@@ -147,14 +147,6 @@ typedef struct wl {
 static const wl WL[] = {{"fib", 10, NULL, 4}, {"vm", 10, NULL, 4}, {"synth", 0, "tiny", 4},
                         {"vm", 10, NULL, 2},  {"synth", 0, "tiny", 8}};
 
-typedef struct built {
-    spw_air *air;
-    spw_trace *trace;
-    uint64_t *pub;
-    size_t np;
-    char tag[SPW_WORKLOAD_TAG_MAX];
-} built;
-
 static spw_ctx *ctx_for(const wl *w, int mode, uint64_t budget, uint64_t chunk, built *b)
 {
     spw_ctx *ctx = make_ctx(2, w->blowup);
@@ -162,12 +154,7 @@ static spw_ctx *ctx_for(const wl *w, int mode, uint64_t budget, uint64_t chunk, 
     ck_assert_int_eq(spw_ctx_set_param(ctx, SPW_PARAM_MODE, mode), SPW_OK);
     ck_assert_int_eq(spw_ctx_set_param(ctx, SPW_PARAM_HOST_BUDGET, (int64_t)budget), SPW_OK);
     ck_assert_int_eq(spw_ctx_set_param(ctx, SPW_PARAM_CHUNK_ROWS, (int64_t)chunk), SPW_OK);
-    spw_workload_params wp;
-    ck_assert_int_eq(spw_workload_defaults(ctx, &wp, w->name), SPW_OK);
-    if (w->log_rows) wp.log_rows = w->log_rows;
-    if (w->preset) wp.preset = w->preset;
-    ck_assert_int_eq(spw_workload_build(ctx, &b->air, &b->trace, &b->pub, &b->np, b->tag,
-                                        sizeof b->tag, &wp), SPW_OK);
+    build_named(ctx, b, w->name, w->log_rows, w->preset);
     return ctx;
 }
 
@@ -185,7 +172,7 @@ static uint8_t *prove(const wl *w, int mode, uint64_t budget, uint64_t chunk, si
     *ntab = plan.n_tables;
     spw_plan_clear(&plan);
     uint64_t c0 = spw_hcoset_cosets_total();
-    spw_statement st = {b.pub, b.np, (const uint8_t *)b.tag, strlen(b.tag)};
+    spw_statement st = built_stmt(&b);
     uint8_t *p = NULL;
     spw_status r = spw_prove(ctx, &p, len, b.air, b.trace, &st);
     ck_assert_msg(r == SPW_OK, "%s budget %llu chunk %llu: %s", w->name, (unsigned long long)budget,
@@ -198,12 +185,6 @@ static uint8_t *prove(const wl *w, int mode, uint64_t budget, uint64_t chunk, si
     spw_workload_free(b.air, b.trace, b.pub);
     spw_ctx_free(ctx);
     return p;
-}
-
-static void same(const uint8_t *a, size_t al, const uint8_t *b, size_t bl, const char *what)
-{
-    ck_assert_msg(al == bl, "%s: proof length %zu vs %zu", what, bl, al);
-    ck_assert_msg(!memcmp(a, b, al), "%s: the proofs differ", what);
 }
 
 START_TEST(test_recompute_matrix)

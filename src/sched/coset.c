@@ -150,10 +150,14 @@ static spw_status hc_eval(hcoset *c, uint64_t shift)
             off += c->mats[i]->ncols;
         }
     }
-    scale_job j = {c->ev, c->pw, src, c->n, c->ld, sld, c->nc, shift};
-    size_t nb = (c->n + PBLK - 1) / PBLK;
-    spw_parallel_for(c->ctx, nb, 1, pow_blocks, &j);
-    spw_parallel_for(c->ctx, nb * c->nc, 1, scale_blocks, &j);
+    if (shift != 1) {
+        scale_job j = {c->ev, c->pw, src, c->n, c->ld, sld, c->nc, shift};
+        size_t nb = (c->n + PBLK - 1) / PBLK;
+        spw_parallel_for(c->ctx, nb, 1, pow_blocks, &j);
+        spw_parallel_for(c->ctx, nb * c->nc, 1, scale_blocks, &j);
+    } else if (src != c->ev) { /* shift 1 (the trace): the coefficients as they are */
+        for (size_t k = 0; k < c->nc; k++) memcpy(c->ev + k * c->ld, src + k * sld, c->n * 8);
+    }
     SPW_TRY(spw_ntt_forward_batch(c->ctx, c->ev, c->nc, c->ld, c->log_n));
     if (c->ld > c->n)
         for (size_t k = 0; k < c->nc; k++) c->ev[k * c->ld + c->n] = c->ev[k * c->ld];

@@ -1501,6 +1501,25 @@ static spw_status tree_pass(spw_sdev *d, spw_stree *tree, coset *c_, unsigned lo
     return st;
 }
 
+/* The tree of coef's LDE through a coset pass whose coefficients are the
+ * device copy cf (the columns of coef) or, cf NULL, uploaded as
+ * coset_eval does; cf is freed whatever happens. */
+static spw_status tree_of(spw_sdev *d, spw_stree *tree, spw_mat *coef, uint64_t *cf, unsigned log_n,
+                          unsigned log_b)
+{
+    spw_mat *mats[1] = {coef};
+    coset c;
+    spw_status st = coset_open(d, &c, mats, 1, log_n);
+    if (st != SPW_OK) {
+        dfree(d, &cf);
+        coset_close(d, &c);
+        return st;
+    }
+    c.coef = cf; /* tree_pass frees it */
+    c.have_coef = cf != NULL;
+    return tree_pass(d, tree, &c, log_b);
+}
+
 /* st == SPW_OK: the coefficients cf (device, the columns of coef) into
  * coef, then the tree of their LDE from the same device copy. cf is freed
  * whatever st. */
@@ -1508,37 +1527,19 @@ static spw_status coef_out_tree(spw_sdev *d, spw_status st, spw_mat *coef, uint6
                                 unsigned log_n, unsigned log_b, spw_stree *tree)
 {
     spw_mat *mats[1] = {coef};
-    coset c;
-    memset(&c, 0, sizeof c);
     if (st == SPW_OK) st = mats_xfer(d, mats, 1, cf, (size_t)1 << log_n, 0, 1);
-    if (st == SPW_OK) st = coset_open(d, &c, mats, 1, log_n);
     if (st != SPW_OK) {
         dfree(d, &cf);
-        coset_close(d, &c);
         return st;
     }
-    c.coef = cf; /* tree_pass frees it */
-    c.have_coef = 1;
-    return tree_pass(d, tree, &c, log_b);
+    return tree_of(d, tree, coef, cf, log_n, log_b);
 }
 
 spw_status spw_sdev_coset_tree(spw_sdev *d, spw_stree *tree, spw_mat *coef, unsigned log_n,
                                unsigned log_b)
 {
-    spw_mat *mats[1] = {coef};
-    coset c;
-    uint64_t *kc = kept_take(d, coef); /* the column phase's device copy, when it kept one */
-    spw_status st = coset_open(d, &c, mats, 1, log_n);
-    if (st != SPW_OK) {
-        if (kc) (void)spw_cuda_arena_free(d->A, kc);
-        coset_close(d, &c);
-        return st;
-    }
-    if (kc) {
-        c.coef = kc; /* tree_pass frees it */
-        c.have_coef = 1;
-    }
-    return tree_pass(d, tree, &c, log_b);
+    /* the column phase's device copy, when it kept one */
+    return tree_of(d, tree, coef, kept_take(d, coef), log_n, log_b);
 }
 
 spw_status spw_sdev_coset_logup(spw_sdev *d, const spw_air_table *t, const fe3 *ch, spw_mat *mcoef,

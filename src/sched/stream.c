@@ -622,8 +622,10 @@ static spw_status round_comp(run *u, stab *s, const fe3 *ch, const uint64_t *pub
     memset(&eaux, 0, sizeof eaux);
     memset(&q, 0, sizeof q);
     spw_mat *main = &s->mlde, *aux = &s->alde;
-    uint64_t *mb = NULL, *abase = NULL, *qb = NULL, *inv_zn = NULL, *col = NULL;
-    fe3 *ab = NULL, *lpow = NULL;
+    uint64_t *mb = NULL, *abase = NULL, *qb = NULL, *col = NULL;
+    fe3 *ab = NULL;
+    spw_rowk_comp cj; /* its lpow and inv_zn are freed at out */
+    memset(&cj, 0, sizeof cj);
     spw_status st = SPW_OK;
     if (s->coset) { /* the whole round from the coefficients (the device's or coset.c's passes) */
         spw_sdev_comp_job j = {t, s->log_n, s->log_e, u->log_b, ch, u->n_ch, publics, u->n_pub, sum,
@@ -660,14 +662,11 @@ static spw_status round_comp(run *u, stab *s, const fe3 *ch, const uint64_t *pub
     abase = spw_malloc_array(2 * na * W + 1, 8);
     ab = spw_malloc_array(na / 3 * W + 1, sizeof(fe3));
     qb = spw_malloc_array(3 * R, 8);
-    spw_rowk_comp cj;
     if (!mb || !abase || !ab || !qb ||
         spw_rowk_comp_init(&cj, t, s->log_n, s->log_e, ch, publics, sum, lambda) != SPW_OK) {
         st = NOMEM("composition chunk");
         goto out;
     }
-    lpow = (fe3 *)cj.lpow;
-    inv_zn = (uint64_t *)cj.inv_zn;
     cj.R = R;
     cj.W = W;
     cj.ab = ab;
@@ -750,8 +749,7 @@ out:
     free(abase);
     free(ab);
     free(qb);
-    free(lpow);
-    free(inv_zn);
+    spw_rowk_comp_free(&cj);
     free(col);
     return st;
 }
